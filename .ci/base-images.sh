@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Make the compose file's base images available, and record which ones to use in
+# the repo's .env (read by `docker compose` and by the smoke), so later shells need
+# no exports. Public images are used when present or pullable; otherwise local
+# stand-ins are built from Debian packages. Idempotent: seconds when images exist.
+set -euo pipefail
+shopt -s inherit_errexit
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
+
+public_python=python:3.12-slim
+public_db=postgres:16-alpine
+standin_debian=contoso-smoke/debian:bookworm
+standin_python=contoso-smoke/python:3-bookworm
+standin_db=contoso-smoke/postgres:15-bookworm
+
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+# A registry that cannot be reached answers quickly; bound it anyway.
+try_pull() { timeout 60 docker pull -q "$1" >/dev/null 2>&1; }
+
+build_debian_rootfs() {
+  have_image "$standin_debian" && return 0
+  command -v debootstrap >/dev/null || {
+    ci_log "base images: installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive ci_retry 3 5 apt-get install -y -qq debootstrap >/dev/null ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+  }
+  local rootfs
+  rootfs=$(mktemp -d /tmp/contoso-rootfs.XXXXXX)
+  ci_log "base images: debootstrap bookworm (minbase) into $rootfs"
+  ci_retry 2 5 debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | docker import - "$standin_debian" >/dev/null
+  rm -rf "$rootfs"
+}
+
+build_standin() { # TAG CONTEXT
+  ci_log "base images: building stand-in $1"
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "DEBIAN_IMAGE=$standin_debian" -t "$1" "$2" >/dev/null
+}
+
+pick() { # PUBLIC STANDIN CONTEXT -> prints the image to use
+  local public=$1 standin=$2 context=$3
+  if have_image "$public" || try_pull "$public"; then
+    echo "$public"
+    return
+  fi
+  if ! have_image "$standin"; then
+    build_debian_rootfs
+    build_standin "$standin" "$context"
+  fi
+  echo "$standin"
+}
+
+python_image=$(pick "$public_python" "$standin_python" "$here/images/python")
+db_image=$(pick "$public_db" "$standin_db" "$here/images/postgres")
+
+ca_file=
+[ -s /etc/ssl/certs/ca-certificates.crt ] && ca_file=/etc/ssl/certs/ca-certificates.crt
+
+cat >"$root/.env" <<ENV
+# Written by .ci/base-images.sh for this machine; not committed.
+SMOKE_PYTHON_IMAGE=$python_image
+SMOKE_DB_IMAGE=$db_image
+SMOKE_BUILD_CA_FILE=$ca_file
+ENV
+ci_log "base images: python=$python_image db=$db_image (recorded in .env)"

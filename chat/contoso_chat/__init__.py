@@ -1,0 +1,1 @@
+"""Contoso chat: answers product questions from a catalog kept in PostgreSQL."""

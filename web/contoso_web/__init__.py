@@ -1,0 +1,1 @@
+"""Contoso web: the page people use, and a proxy to the chat service."""

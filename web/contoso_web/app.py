@@ -1,0 +1,107 @@
+"""HTTP surface of the web service.
+
+GET  /                   a small page to ask a question (for kept debugging stacks)
+GET  /health             liveness
+POST /api/chat/service   forwards the JSON body to chat's POST /api/chat and returns
+                         chat's status and body unchanged; 502 when chat cannot be
+                         reached, 504 when it is too slow. Errors are always JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib.resources import files
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+log = logging.getLogger("contoso_web")
+
+
+@dataclass(frozen=True)
+class Settings:
+    chat_url: str
+    chat_timeout_seconds: float
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            chat_url=os.environ.get("CHAT_URL", "http://chat:8000").rstrip("/"),
+            chat_timeout_seconds=float(os.environ.get("WEB_CHAT_TIMEOUT_SECONDS", "15")),
+        )
+
+
+def error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+async def index(request: Request) -> HTMLResponse:
+    return HTMLResponse(files("contoso_web").joinpath("index.html").read_text("utf-8"))
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok", "service": "web"})
+
+
+async def chat_service(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    client: httpx.AsyncClient = request.app.state.client
+    target = f"{settings.chat_url}/api/chat"
+    try:
+        upstream = await client.post(
+            target,
+            content=await request.body(),
+            headers={"content-type": request.headers.get("content-type", "application/json")},
+        )
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        return error(f"chat unreachable at {settings.chat_url}: {exc or type(exc).__name__}", 502)
+    except httpx.TimeoutException:
+        return error(f"chat did not answer within {settings.chat_timeout_seconds:g}s", 504)
+    except httpx.TransportError as exc:
+        return error(f"chat connection failed: {exc or type(exc).__name__}", 502)
+    # Chat's answer goes back as it came: the smoke checks the contract end to end.
+    return Response(
+        upstream.content,
+        status_code=upstream.status_code,
+        media_type=upstream.headers.get("content-type", "application/json"),
+    )
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return error(exc.detail, exc.status_code)
+
+
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error("internal error", 500)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(timeout=settings.chat_timeout_seconds) as client:
+            app.state.client = client
+            yield
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/health", health),
+            Route("/api/chat/service", chat_service, methods=["POST"]),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: internal_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app
