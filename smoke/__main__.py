@@ -1,0 +1,79 @@
+"""``python -m smoke`` and the ``smoke`` console script.
+
+``main(argv) -> int`` maps every outcome to an exit status, here and nowhere else:
+0 passed, 1 a check failed, 2 usage or environment error, 3 budget exceeded,
+130 Ctrl-C, 143 SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from .commands import build_images, teardown_stack, write_stack_logs
+from .console import Console
+from .errors import (
+    EXIT_OK,
+    CheckFailed,
+    EnvironmentProblem,
+    Interrupted,
+    SmokeError,
+    UsageError,
+)
+from .options import BuildOptions, LogsOptions, Options, RunOptions, check_files_exist, parse
+from .run import run_smoke
+
+
+def _dispatch(options: Options, console: Console) -> None:
+    if isinstance(options, RunOptions):
+        if options.uses_compose:
+            check_files_exist(options.target)
+        run_smoke(options, console=console)
+        return
+    check_files_exist(options.target)
+    if isinstance(options, BuildOptions):
+        build_images(options, console=console)
+    elif isinstance(options, LogsOptions):
+        write_stack_logs(options, console=console)
+    else:
+        teardown_stack(options, console=console)
+
+
+def _error(message: str) -> None:
+    print(f"smoke: error: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = Console()
+    try:
+        options = parse(sys.argv[1:] if argv is None else argv, env=os.environ)
+        _dispatch(options, console)
+    except SystemExit as exc:  # argparse's --help
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except UsageError as exc:
+        _error(str(exc))
+        return exc.exit_code
+    except EnvironmentProblem as exc:
+        _error(f"{exc}; {exc.hint}")
+        return exc.exit_code
+    except CheckFailed as exc:
+        return exc.exit_code  # already explained step by step on the console
+    except SmokeError as exc:
+        _error(str(exc))
+        return exc.exit_code
+    except Interrupted as exc:
+        _error(f"interrupted by {exc.signal_name}; the stack was torn down unless kept")
+        return exc.exit_code
+    except KeyboardInterrupt:  # before the run installed its own handlers
+        _error("interrupted")
+        return 130
+    return EXIT_OK
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

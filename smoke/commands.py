@@ -1,0 +1,54 @@
+"""The maintenance commands: build, logs, teardown."""
+
+from __future__ import annotations
+
+import time
+
+from .console import Console
+from .masking import Masker
+from .options import BuildOptions, LogsOptions, TeardownOptions
+from .run import write_logs
+from .stack import CHAT, IMAGES, WEB, Stack
+from .teardown import remove_stack
+
+
+def _decimal_size(size: int | None) -> str:
+    if size is None:
+        return "size unknown"
+    return f"{size / 1e9:.2f} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB"
+
+
+def build_images(options: BuildOptions, *, console: Console, stack: Stack | None = None) -> None:
+    stack = stack or Stack(options.target)
+    stack.preflight()
+    stack.config()
+    flavour = "local stack" if options.install_local_stack else "minimal stack"
+    console.line(f"build: contoso-chat ({flavour}) and contoso-web")
+    started = time.monotonic()
+    with console.progress("build"):
+        stack.build(install_local_stack=options.install_local_stack)
+    console.step_done("build", time.monotonic() - started, passed=True)
+    for service in (CHAT, WEB):
+        console.line(f"  {IMAGES[service]:<14} {_decimal_size(stack.image_size(service))}")
+
+
+def write_stack_logs(options: LogsOptions, *, console: Console, stack: Stack | None = None) -> None:
+    stack = stack or Stack(options.target)
+    stack.preflight()
+    masker = Masker(stack.secrets())
+    found = stack.require_running()
+    lines = write_logs(stack, options.output, masker)
+    console.line(
+        f"logs: wrote {lines} lines from {len(found.containers)} containers "
+        f"of project {options.target.project} to {options.output}"
+    )
+
+
+def teardown_stack(options: TeardownOptions, *, console: Console, stack: Stack | None = None) -> None:
+    stack = stack or Stack(options.target)
+    stack.preflight()
+    removed = remove_stack(stack)
+    if removed:
+        console.line(f"teardown: removed {removed.describe()} of project {options.target.project}")
+    else:
+        console.line(f"teardown: nothing to remove for project {options.target.project}")

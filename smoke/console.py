@@ -1,0 +1,79 @@
+"""What a person sees: one line per step with ✓ or ✗ and its duration, a progress
+indicator while a step runs, and a one-line summary. Plain text when not on a TTY.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import TextIO
+
+_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_TICK_SECONDS = 0.1
+_PLAIN_PROGRESS_EVERY = 10.0  # seconds between "still running" lines in CI logs
+_NAME_WIDTH = 30
+
+
+def _can_encode(stream: TextIO, text: str) -> bool:
+    try:
+        text.encode(stream.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+class Console:
+    def __init__(self, stream: TextIO | None = None, *, tty: bool | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty() if tty is None else tty
+        fancy = _can_encode(self.stream, "✓✗" + _SPINNER)
+        self.ok_mark, self.fail_mark = ("✓", "✗") if fancy else ("ok", "FAIL")
+        self._lock = threading.Lock()
+
+    def _write(self, text: str) -> None:
+        with self._lock:
+            self.stream.write(text)
+            self.stream.flush()
+
+    def line(self, text: str = "") -> None:
+        self._write(text + "\n")
+
+    def detail(self, text: str) -> None:
+        for line in text.splitlines() or [""]:
+            self.line(f"    {line}")
+
+    def step_done(self, name: str, seconds: float, *, passed: bool, note: str = "") -> None:
+        mark = self.ok_mark if passed else self.fail_mark
+        suffix = f"  {note}" if note else ""
+        self.line(f"  {mark} {name:<{_NAME_WIDTH}} {seconds:6.2f}s{suffix}")
+
+    @contextlib.contextmanager
+    def progress(self, name: str) -> Iterator[None]:
+        """Show that a step is still running; cleared before its result line."""
+        stop = threading.Event()
+        started = time.monotonic()
+
+        def tick() -> None:
+            frame = 0
+            next_plain = _PLAIN_PROGRESS_EVERY
+            while not stop.wait(_TICK_SECONDS):
+                elapsed = time.monotonic() - started
+                if self.tty:
+                    self._write(f"\r  {_SPINNER[frame % len(_SPINNER)]} {name} {elapsed:5.1f}s")
+                    frame += 1
+                elif elapsed >= next_plain:
+                    self.line(f"  … {name}: still running after {elapsed:.0f}s")
+                    next_plain += _PLAIN_PROGRESS_EVERY
+            if self.tty:
+                self._write("\r\033[K")
+
+        ticker = threading.Thread(target=tick, name=f"progress:{name}", daemon=True)
+        ticker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            ticker.join()

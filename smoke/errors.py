@@ -1,0 +1,183 @@
+"""What can go wrong in a smoke run, as a tree of exceptions.
+
+Each class knows its exit status, so ``smoke.__main__`` maps errors to exit codes
+in one place. Context is passed as keyword-only arguments and kept as data.
+
+* SmokeError
+  * UsageError ................ bad options or arguments (exit 2)
+  * EnvironmentProblem ........ the machine cannot run a stack (exit 2)
+    * DockerUnreachable
+    * ComposeMissing
+    * ComposeConfigInvalid
+    * PortInUse
+    * NoStackRunning
+  * CheckFailed ............... a step of the smoke failed (exit 1)
+    * ComposeFailed ........... build or up failed; compose's stderr is kept
+    * ChatHealthTimeout
+    * DependencyFailure
+    * ProxyCallFailed
+    * ContractDrift
+    * PageFailed
+    * PersistenceFailed
+    * StackMismatch
+  * BudgetExceeded ............ a measured cost exceeded its budget (exit 3)
+* Interrupted (BaseException) . Ctrl-C (exit 130) or SIGTERM (exit 143)
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+EXIT_BUDGET = 3
+
+
+class SmokeError(Exception):
+    exit_code = EXIT_CHECK_FAILED
+
+
+class UsageError(SmokeError):
+    exit_code = EXIT_USAGE
+
+
+class EnvironmentProblem(SmokeError):
+    """The environment cannot run a stack. ``hint`` says what to do about it."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, *, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class DockerUnreachable(EnvironmentProblem):
+    pass
+
+
+class ComposeMissing(EnvironmentProblem):
+    pass
+
+
+class ComposeConfigInvalid(EnvironmentProblem):
+    def __init__(self, message: str, *, hint: str, stderr: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.stderr = stderr
+
+
+class PortInUse(EnvironmentProblem):
+    def __init__(self, message: str, *, hint: str, port: int) -> None:
+        super().__init__(message, hint=hint)
+        self.port = port
+
+
+class NoStackRunning(EnvironmentProblem):
+    pass
+
+
+class CheckFailed(SmokeError):
+    """A step failed. What was seen and where to look next travel with it."""
+
+    failure_class = "check failed"
+    #: Services whose logs explain this failure, shown on the console.
+    services: tuple[str, ...] = ("db", "chat", "web")
+    hint = "see e2e-compose.log"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str,
+        elapsed: float,
+        status: int | None = None,
+        body: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.step = step
+        self.elapsed = elapsed
+        self.status = status
+        self.body = body
+
+
+class ComposeFailed(CheckFailed):
+    failure_class = "compose failure"
+    hint = "compose could not build or start the stack; its own error is above"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str,
+        elapsed: float,
+        return_code: int,
+        stderr: str,
+    ) -> None:
+        super().__init__(message, step=step, elapsed=elapsed)
+        self.return_code = return_code
+        self.stderr = stderr
+
+
+class ChatHealthTimeout(CheckFailed):
+    failure_class = "chat health timeout"
+    services = ("chat",)
+    hint = "chat did not answer /health: it may be crashing at start; read chat's logs"
+
+
+class DependencyFailure(CheckFailed):
+    failure_class = "chat dependency health (db)"
+    services = ("db", "chat")
+    hint = (
+        "db not reachable from the chat container, or the db client cannot connect; "
+        "check db startup and chat's dependency output"
+    )
+
+
+class ProxyCallFailed(CheckFailed):
+    failure_class = "web -> chat proxy call non-200"
+    services = ("web", "chat")
+    hint = "web's route cannot reach chat, or chat returned an upstream error"
+
+
+class ContractDrift(CheckFailed):
+    failure_class = "response contract drift"
+    services = ("chat", "web")
+    hint = (
+        "the response has no non-empty string 'answer' or 'response': "
+        "contract drift between web's consumer and chat's provider"
+    )
+
+
+class PageFailed(CheckFailed):
+    failure_class = "web page"
+    services = ("web",)
+    hint = "web did not serve its page at /"
+
+
+class PersistenceFailed(CheckFailed):
+    failure_class = "conversation not persisted"
+    services = ("chat", "db")
+    hint = "chat answered but the exchange cannot be read back from the db"
+
+
+class StackMismatch(CheckFailed):
+    failure_class = "chat stack mismatch"
+    services = ("chat",)
+    hint = "chat's image was not built with the requested stack; rebuild with `nox -s build`"
+
+
+class BudgetExceeded(SmokeError):
+    exit_code = EXIT_BUDGET
+
+    def __init__(self, message: str, *, budget: str, measured: float, limit: float) -> None:
+        super().__init__(message)
+        self.budget = budget
+        self.measured = measured
+        self.limit = limit
+
+
+class Interrupted(BaseException):
+    """The run was interrupted by a signal; the stack was still torn down."""
+
+    def __init__(self, signal_name: str, *, exit_code: int) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.exit_code = exit_code

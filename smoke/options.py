@@ -1,0 +1,262 @@
+"""Command-line options of the smoke CLI, with the runbook's env vars as fallbacks.
+
+Parsing only: every value is validated here and turned into frozen dataclasses, so
+the rest of the package never sees raw strings. Errors become ``UsageError``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, NoReturn
+
+import httpx
+
+from .errors import UsageError
+
+DEFAULT_PROJECT = "contoso-smoke"
+DEFAULT_COMPOSE_FILE = "docker-compose.yml"
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_LOG_FILE = "e2e-compose.log"
+MAX_TIMEOUT = 3600.0
+
+Profile = Literal["lite", "full"]
+_PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # compose's own rule
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which compose stack a command acts on."""
+
+    project: str
+    compose_files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    target: Target
+    profile: Profile
+    keep_stack: bool
+    install_local_stack: bool
+    build: bool
+    timeout: float
+    log_file: Path
+    web_url: str | None
+    chat_url: str | None
+
+    @property
+    def uses_compose(self) -> bool:
+        return self.web_url is None
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    target: Target
+    install_local_stack: bool
+
+
+@dataclass(frozen=True)
+class LogsOptions:
+    target: Target
+    output: Path
+
+
+@dataclass(frozen=True)
+class TeardownOptions:
+    target: Target
+
+
+Options = RunOptions | BuildOptions | LogsOptions | TeardownOptions
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so main() owns every exit status."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def env_flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise UsageError(f"{name} must be 1 or 0, got {env[name]!r}; unset it or set it to 1")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"{text} is out of range; give seconds in (0, {MAX_TIMEOUT:g}]"
+        )
+    return value
+
+
+def _http_url(text: str) -> str:
+    try:
+        url = httpx.URL(text)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an http(s) URL; e.g. http://127.0.0.1:3000"
+        )
+    return str(url).rstrip("/")
+
+
+def _project_name(text: str) -> str:
+    if not _PROJECT_NAME.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a compose project name "
+            "(lower-case letters, digits, '-' and '_', starting with a letter or digit)"
+        )
+    return text
+
+
+def _target_parent(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    default_project = env.get("COMPOSE_PROJECT_NAME") or DEFAULT_PROJECT
+    parent.add_argument(
+        "--project",
+        type=_project_name,
+        default=default_project,
+        metavar="NAME",
+        help=f"compose project name (default: $COMPOSE_PROJECT_NAME or {DEFAULT_PROJECT})",
+    )
+    parent.add_argument(
+        "--compose-file",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help=f"compose file; repeat to add overrides (default: {DEFAULT_COMPOSE_FILE})",
+    )
+    return parent
+
+
+def _local_stack_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--install-local-stack",
+        action="store_true",
+        help="build chat with the local LLM/vector stack (env: CHAT_INSTALL_LOCAL_STACK=1)",
+    )
+
+
+def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
+    # Under nox, usage lines show the command the user actually types.
+    session = env.get("NOX_CURRENT_SESSION")
+
+    def prog(command: str) -> str:
+        return f"nox -s {session} --" if session else f"python -m smoke {command}"
+
+    parser = _Parser(
+        prog="python -m smoke", description="Integration smoke for the web -> chat -> db stack."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parent = _target_parent(env)
+
+    run = commands.add_parser(
+        "run", prog=prog("run"), parents=[parent], help="run the smoke", description="Run the smoke end to end."
+    )
+    run.add_argument("--profile", choices=("lite", "full"), default="full",
+                     help="lite: the runbook's six steps; full: plus page, persistence "
+                          "and stack checks (default: full)")
+    run.add_argument("--keep-stack", action="store_true",
+                     help="leave the stack running afterwards (env: KEEP_STACK=1)")
+    _local_stack_flag(run)
+    run.add_argument("--no-build", action="store_true",
+                     help="use the existing contoso-chat and contoso-web images")
+    run.add_argument("--timeout", type=_positive_seconds, default=DEFAULT_TIMEOUT,
+                     metavar="SECONDS", help=f"limit for each wait (default: {DEFAULT_TIMEOUT:g})")
+    run.add_argument("--web-url", type=_http_url, metavar="URL",
+                     help="check a running stack at this web URL instead of starting one")
+    run.add_argument("--chat-url", type=_http_url, metavar="URL",
+                     help="chat URL of the running stack (with --web-url)")
+    run.add_argument("--log-file", type=Path, default=Path(DEFAULT_LOG_FILE), metavar="PATH",
+                     help=f"where compose logs go before teardown (default: {DEFAULT_LOG_FILE})")
+
+    build = commands.add_parser(
+        "build", prog=prog("build"), parents=[parent], help="build contoso-chat and contoso-web",
+        description="Build or rebuild the contoso-chat and contoso-web images.",
+    )
+    _local_stack_flag(build)
+
+    logs = commands.add_parser(
+        "logs", prog=prog("logs"), parents=[parent], help="write the kept stack's logs",
+        description="Write the compose logs of a kept stack, with timestamps, to a file.",
+    )
+    logs.add_argument("--output", type=Path, default=Path(DEFAULT_LOG_FILE), metavar="PATH",
+                      help=f"log file (default: {DEFAULT_LOG_FILE})")
+
+    commands.add_parser(
+        "teardown", prog=prog("teardown"), parents=[parent], help="remove the stack",
+        description="Remove the stack's containers, networks, volumes and orphans.",
+    )
+    for sub in commands.choices.values():
+        sub.set_defaults(prog=sub.prog)
+    return parser
+
+
+def parse(argv: Sequence[str], *, env: Mapping[str, str]) -> Options:
+    parser = build_parser(env)
+    args, unknown = parser.parse_known_args(list(argv))
+    if unknown:
+        # Name the subcommand's usage (the nox form under nox), not the top level's.
+        raise UsageError(
+            f"unrecognized arguments: {' '.join(unknown)} (see {args.prog} --help)"
+        )
+    target = Target(
+        project=args.project,
+        compose_files=tuple(args.compose_file or [Path(DEFAULT_COMPOSE_FILE)]),
+    )
+    if args.command == "build":
+        return BuildOptions(target, args.install_local_stack or env_flag(env, "CHAT_INSTALL_LOCAL_STACK"))
+    if args.command == "logs":
+        return LogsOptions(target, args.output)
+    if args.command == "teardown":
+        return TeardownOptions(target)
+    return _run_options(args, target, env)
+
+
+def _run_options(args: argparse.Namespace, target: Target, env: Mapping[str, str]) -> RunOptions:
+    if (args.web_url is None) != (args.chat_url is None):
+        raise UsageError("--web-url and --chat-url go together: give both, or neither")
+    install_local = args.install_local_stack
+    if args.profile == "lite":
+        if install_local:
+            raise UsageError(
+                "--install-local-stack does not apply to the lite profile; use `nox -s smoke`"
+            )
+        env_flag(env, "CHAT_INSTALL_LOCAL_STACK")  # still reject a malformed value
+    else:
+        install_local = install_local or env_flag(env, "CHAT_INSTALL_LOCAL_STACK")
+    return RunOptions(
+        target=target,
+        profile=args.profile,
+        keep_stack=args.keep_stack or env_flag(env, "KEEP_STACK"),
+        install_local_stack=install_local,
+        build=not args.no_build,
+        timeout=args.timeout,
+        log_file=args.log_file,
+        web_url=args.web_url,
+        chat_url=args.chat_url,
+    )
+
+
+def check_files_exist(target: Target) -> None:
+    missing = [str(p) for p in target.compose_files if not p.is_file()]
+    if missing:
+        raise UsageError(
+            f"compose file not found: {', '.join(missing)}; "
+            "run from the repository root or pass --compose-file PATH"
+        )
+

@@ -1,0 +1,215 @@
+"""HTTP checks against a running stack, through httpx only.
+
+Waits poll at short intervals against a deadline: no fixed sleeps, so a check
+passes as soon as the service is ready and fails as soon as the deadline is hit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .contract import ContractViolation, extract_answer
+from .errors import (
+    ChatHealthTimeout,
+    CheckFailed,
+    ContractDrift,
+    DependencyFailure,
+    PageFailed,
+    PersistenceFailed,
+    ProxyCallFailed,
+    StackMismatch,
+)
+
+POLL_INTERVAL = 0.05
+QUESTION = "Which tent is best for stargazing?"
+_EXCERPT = 300
+
+
+def excerpt(text: str, limit: int = _EXCERPT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The last thing a wait saw, for the failure message."""
+
+    status: int | None
+    body: str
+
+    def describe(self) -> str:
+        if self.status is None:
+            return self.body
+        return f"HTTP {self.status}: {excerpt(self.body)}" if self.body else f"HTTP {self.status}"
+
+
+def _transport_error(exc: httpx.TransportError) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+@dataclass
+class Probe:
+    """One stack's endpoints and the deadline rule for its waits."""
+
+    web_url: str
+    chat_url: str
+    timeout: float
+    client: httpx.Client
+    on_wait: Callable[[float], None] = lambda elapsed: None
+
+    def _poll(
+        self,
+        url: str,
+        ready: Callable[[httpx.Response], bool],
+        failure: type[CheckFailed],
+        step: str,
+        what: str,
+    ) -> httpx.Response:
+        started = time.monotonic()
+        deadline = started + self.timeout
+        seen = Seen(None, "no answer yet")
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                response = self.client.get(url, timeout=max(0.1, min(2.0, remaining)))
+                if ready(response):
+                    return response
+                seen = Seen(response.status_code, response.text)
+            except httpx.TransportError as exc:
+                seen = Seen(None, _transport_error(exc))
+            elapsed = time.monotonic() - started
+            self.on_wait(elapsed)
+            if time.monotonic() + POLL_INTERVAL >= deadline:
+                raise failure(
+                    f"{what} not ready after {elapsed:.1f}s (timeout {self.timeout:g}s); "
+                    f"last seen: {seen.describe()}",
+                    step=step, elapsed=elapsed, status=seen.status, body=excerpt(seen.body),
+                )
+            time.sleep(POLL_INTERVAL)
+
+    def chat_health(self, step: str) -> dict[str, Any]:
+        response = self._poll(
+            f"{self.chat_url}/health",
+            lambda r: r.status_code == 200,
+            ChatHealthTimeout, step, "chat /health",
+        )
+        payload: dict[str, Any] = response.json()
+        return payload
+
+    def chat_dependencies(self, step: str) -> dict[str, Any]:
+        def db_ok(response: httpx.Response) -> bool:
+            if response.status_code != 200:
+                return False
+            try:
+                return bool(response.json()["dependencies"]["db"]["status"] == "ok")
+            except (ValueError, KeyError, TypeError):
+                return False
+
+        response = self._poll(
+            f"{self.chat_url}/health/dependencies", db_ok, DependencyFailure, step,
+            "chat dependency (db)",
+        )
+        payload: dict[str, Any] = response.json()
+        return payload
+
+    def proxy_call(self, step: str, question: str = QUESTION) -> httpx.Response:
+        """POST through web's proxy; retries only while web is not listening yet."""
+        started = time.monotonic()
+        deadline = started + self.timeout
+        url = f"{self.web_url}/api/chat/service"
+        while True:
+            try:
+                response = self.client.post(
+                    url, json={"question": question}, timeout=max(0.1, deadline - time.monotonic())
+                )
+                break
+            except httpx.ConnectError as exc:  # web not listening yet: wait for it
+                last = _transport_error(exc)
+            except httpx.TimeoutException:
+                elapsed = time.monotonic() - started
+                raise ProxyCallFailed(
+                    f"web -> chat proxy call timed out after {elapsed:.1f}s (timeout {self.timeout:g}s)",
+                    step=step, elapsed=elapsed,
+                ) from None
+            except httpx.TransportError as exc:
+                last = _transport_error(exc)
+            elapsed = time.monotonic() - started
+            self.on_wait(elapsed)
+            if time.monotonic() + POLL_INTERVAL >= deadline:
+                raise ProxyCallFailed(
+                    f"web did not accept the call within {self.timeout:g}s: {last}",
+                    step=step, elapsed=elapsed,
+                )
+            time.sleep(POLL_INTERVAL)
+        elapsed = time.monotonic() - started
+        if response.status_code != 200:
+            raise ProxyCallFailed(
+                f"web answered HTTP {response.status_code}: {excerpt(response.text)}",
+                step=step, elapsed=elapsed, status=response.status_code,
+                body=excerpt(response.text),
+            )
+        return response
+
+    def web_page(self, step: str) -> None:
+        started = time.monotonic()
+        try:
+            response = self.client.get(f"{self.web_url}/", timeout=self.timeout)
+        except httpx.TransportError as exc:
+            raise PageFailed(
+                f"web page / failed: {_transport_error(exc)}",
+                step=step, elapsed=time.monotonic() - started,
+            ) from None
+        if response.status_code != 200 or "<form" not in response.text:
+            raise PageFailed(
+                f"web page / answered HTTP {response.status_code} without a question form",
+                step=step, elapsed=time.monotonic() - started, status=response.status_code,
+                body=excerpt(response.text),
+            )
+
+    def conversation(self, step: str, conversation_id: object, question: str, answer: str) -> None:
+        started = time.monotonic()
+
+        def fail(message: str, response: httpx.Response | None = None) -> PersistenceFailed:
+            return PersistenceFailed(
+                message, step=step, elapsed=time.monotonic() - started,
+                status=None if response is None else response.status_code,
+                body=None if response is None else excerpt(response.text),
+            )
+
+        if not isinstance(conversation_id, str) or not conversation_id:
+            raise fail("the answer carries no conversation_id to read back")
+        try:
+            response = self.client.get(
+                f"{self.chat_url}/api/conversations/{conversation_id}", timeout=self.timeout
+            )
+        except httpx.TransportError as exc:
+            raise fail(f"reading the conversation failed: {_transport_error(exc)}") from None
+        if response.status_code != 200:
+            raise fail(f"conversation {conversation_id} answered HTTP {response.status_code}", response)
+        contents = [m.get("content") for m in response.json().get("messages", [])]
+        if question not in contents or answer not in contents:
+            raise fail(f"conversation {conversation_id} does not hold the exchange", response)
+
+    def local_stack(self, step: str, expected: str) -> None:
+        started = time.monotonic()
+        payload = self.chat_health(step)
+        if payload.get("stack") != expected:
+            raise StackMismatch(
+                f"chat /health reports stack {payload.get('stack')!r}, expected {expected!r}",
+                step=step, elapsed=time.monotonic() - started, status=200, body=excerpt(str(payload)),
+            )
+
+
+def validate_contract(step: str, response: httpx.Response) -> tuple[str, dict[str, Any]]:
+    try:
+        return extract_answer(response.text)
+    except ContractViolation as exc:
+        raise ContractDrift(
+            f"response contract drift: {exc}",
+            step=step, elapsed=0.0, status=response.status_code, body=excerpt(response.text),
+        ) from None

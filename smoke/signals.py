@@ -1,0 +1,42 @@
+"""Turn SIGINT and SIGTERM into an exception while checks run, and shield teardown
+from them, so every path out of a run still removes the stack."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+from .errors import Interrupted
+
+_HANDLED = (signal.SIGINT, signal.SIGTERM)
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signal.Signals(signum).name, exit_code=128 + signum)
+
+
+@contextlib.contextmanager
+def _handlers(handler: signal.Handlers | type[_raise_interrupted]) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals only reach the main thread; nothing to install
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in _HANDLED}  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def interruptible() -> contextlib.AbstractContextManager[None]:
+    """Within the block, Ctrl-C and SIGTERM raise ``Interrupted``."""
+    return _handlers(_raise_interrupted)
+
+
+def shielded() -> contextlib.AbstractContextManager[None]:
+    """Within the block, Ctrl-C and SIGTERM are ignored, by compose's child too
+    (an ignored signal stays ignored across exec), so teardown finishes."""
+    return _handlers(signal.SIG_IGN)
