@@ -44,7 +44,9 @@ def write_stack_logs(options: LogsOptions, *, console: Console, stack: Stack | N
     )
 
 
-def teardown_stack(options: TeardownOptions, *, console: Console, stack: Stack | None = None) -> None:
+def teardown_stack(
+    options: TeardownOptions, *, console: Console, stack: Stack | None = None
+) -> None:
     stack = stack or Stack(options.target)
     stack.preflight()
     removed = remove_stack(stack)

@@ -123,8 +123,8 @@ def _project_name(text: str) -> str:
     return text
 
 
-def _target_parent(env: Mapping[str, str]) -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
+def _target_parent(env: Mapping[str, str]) -> _Parser:
+    parent = _Parser(add_help=False)
     default_project = env.get("COMPOSE_PROJECT_NAME") or DEFAULT_PROJECT
     parent.add_argument(
         "--project",
@@ -165,40 +165,86 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parent = _target_parent(env)
 
     run = commands.add_parser(
-        "run", prog=prog("run"), parents=[parent], help="run the smoke", description="Run the smoke end to end."
+        "run",
+        prog=prog("run"),
+        parents=[parent],
+        help="run the smoke",
+        description="Run the smoke end to end.",
     )
-    run.add_argument("--profile", choices=("lite", "full"), default="full",
-                     help="lite: the runbook's six steps; full: plus page, persistence "
-                          "and stack checks (default: full)")
-    run.add_argument("--keep-stack", action="store_true",
-                     help="leave the stack running afterwards (env: KEEP_STACK=1)")
+    run.add_argument(
+        "--profile",
+        choices=("lite", "full"),
+        default="full",
+        help="lite: the runbook's six steps; full: plus page, persistence "
+        "and stack checks (default: full)",
+    )
+    run.add_argument(
+        "--keep-stack",
+        action="store_true",
+        help="leave the stack running afterwards (env: KEEP_STACK=1)",
+    )
     _local_stack_flag(run)
-    run.add_argument("--no-build", action="store_true",
-                     help="use the existing contoso-chat and contoso-web images")
-    run.add_argument("--timeout", type=_positive_seconds, default=DEFAULT_TIMEOUT,
-                     metavar="SECONDS", help=f"limit for each wait (default: {DEFAULT_TIMEOUT:g})")
-    run.add_argument("--web-url", type=_http_url, metavar="URL",
-                     help="check a running stack at this web URL instead of starting one")
-    run.add_argument("--chat-url", type=_http_url, metavar="URL",
-                     help="chat URL of the running stack (with --web-url)")
-    run.add_argument("--log-file", type=Path, default=Path(DEFAULT_LOG_FILE), metavar="PATH",
-                     help=f"where compose logs go before teardown (default: {DEFAULT_LOG_FILE})")
+    run.add_argument(
+        "--no-build",
+        action="store_true",
+        help="use the existing contoso-chat and contoso-web images",
+    )
+    run.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"limit for each wait (default: {DEFAULT_TIMEOUT:g})",
+    )
+    run.add_argument(
+        "--web-url",
+        type=_http_url,
+        metavar="URL",
+        help="check a running stack at this web URL instead of starting one",
+    )
+    run.add_argument(
+        "--chat-url",
+        type=_http_url,
+        metavar="URL",
+        help="chat URL of the running stack (with --web-url)",
+    )
+    run.add_argument(
+        "--log-file",
+        type=Path,
+        default=Path(DEFAULT_LOG_FILE),
+        metavar="PATH",
+        help=f"where compose logs go before teardown (default: {DEFAULT_LOG_FILE})",
+    )
 
     build = commands.add_parser(
-        "build", prog=prog("build"), parents=[parent], help="build contoso-chat and contoso-web",
+        "build",
+        prog=prog("build"),
+        parents=[parent],
+        help="build contoso-chat and contoso-web",
         description="Build or rebuild the contoso-chat and contoso-web images.",
     )
     _local_stack_flag(build)
 
     logs = commands.add_parser(
-        "logs", prog=prog("logs"), parents=[parent], help="write the kept stack's logs",
+        "logs",
+        prog=prog("logs"),
+        parents=[parent],
+        help="write the kept stack's logs",
         description="Write the compose logs of a kept stack, with timestamps, to a file.",
     )
-    logs.add_argument("--output", type=Path, default=Path(DEFAULT_LOG_FILE), metavar="PATH",
-                      help=f"log file (default: {DEFAULT_LOG_FILE})")
+    logs.add_argument(
+        "--output",
+        type=Path,
+        default=Path(DEFAULT_LOG_FILE),
+        metavar="PATH",
+        help=f"log file (default: {DEFAULT_LOG_FILE})",
+    )
 
     commands.add_parser(
-        "teardown", prog=prog("teardown"), parents=[parent], help="remove the stack",
+        "teardown",
+        prog=prog("teardown"),
+        parents=[parent],
+        help="remove the stack",
         description="Remove the stack's containers, networks, volumes and orphans.",
     )
     for sub in commands.choices.values():
@@ -211,15 +257,15 @@ def parse(argv: Sequence[str], *, env: Mapping[str, str]) -> Options:
     args, unknown = parser.parse_known_args(list(argv))
     if unknown:
         # Name the subcommand's usage (the nox form under nox), not the top level's.
-        raise UsageError(
-            f"unrecognized arguments: {' '.join(unknown)} (see {args.prog} --help)"
-        )
+        raise UsageError(f"unrecognized arguments: {' '.join(unknown)} (see {args.prog} --help)")
     target = Target(
         project=args.project,
         compose_files=tuple(args.compose_file or [Path(DEFAULT_COMPOSE_FILE)]),
     )
     if args.command == "build":
-        return BuildOptions(target, args.install_local_stack or env_flag(env, "CHAT_INSTALL_LOCAL_STACK"))
+        return BuildOptions(
+            target, args.install_local_stack or env_flag(env, "CHAT_INSTALL_LOCAL_STACK")
+        )
     if args.command == "logs":
         return LogsOptions(target, args.output)
     if args.command == "teardown":
@@ -259,4 +305,3 @@ def check_files_exist(target: Target) -> None:
             f"compose file not found: {', '.join(missing)}; "
             "run from the repository root or pass --compose-file PATH"
         )
-

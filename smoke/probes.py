@@ -88,7 +88,10 @@ class Probe:
                 raise failure(
                     f"{what} not ready after {elapsed:.1f}s (timeout {self.timeout:g}s); "
                     f"last seen: {seen.describe()}",
-                    step=step, elapsed=elapsed, status=seen.status, body=excerpt(seen.body),
+                    step=step,
+                    elapsed=elapsed,
+                    status=seen.status,
+                    body=excerpt(seen.body),
                 )
             time.sleep(POLL_INTERVAL)
 
@@ -96,7 +99,9 @@ class Probe:
         response = self._poll(
             f"{self.chat_url}/health",
             lambda r: r.status_code == 200,
-            ChatHealthTimeout, step, "chat /health",
+            ChatHealthTimeout,
+            step,
+            "chat /health",
         )
         payload: dict[str, Any] = response.json()
         return payload
@@ -111,7 +116,10 @@ class Probe:
                 return False
 
         response = self._poll(
-            f"{self.chat_url}/health/dependencies", db_ok, DependencyFailure, step,
+            f"{self.chat_url}/health/dependencies",
+            db_ok,
+            DependencyFailure,
+            step,
             "chat dependency (db)",
         )
         payload: dict[str, Any] = response.json()
@@ -133,8 +141,10 @@ class Probe:
             except httpx.TimeoutException:
                 elapsed = time.monotonic() - started
                 raise ProxyCallFailed(
-                    f"web -> chat proxy call timed out after {elapsed:.1f}s (timeout {self.timeout:g}s)",
-                    step=step, elapsed=elapsed,
+                    f"web -> chat proxy call timed out after {elapsed:.1f}s "
+                    f"(timeout {self.timeout:g}s)",
+                    step=step,
+                    elapsed=elapsed,
                 ) from None
             except httpx.TransportError as exc:
                 last = _transport_error(exc)
@@ -143,14 +153,17 @@ class Probe:
             if time.monotonic() + POLL_INTERVAL >= deadline:
                 raise ProxyCallFailed(
                     f"web did not accept the call within {self.timeout:g}s: {last}",
-                    step=step, elapsed=elapsed,
+                    step=step,
+                    elapsed=elapsed,
                 )
             time.sleep(POLL_INTERVAL)
         elapsed = time.monotonic() - started
         if response.status_code != 200:
             raise ProxyCallFailed(
                 f"web answered HTTP {response.status_code}: {excerpt(response.text)}",
-                step=step, elapsed=elapsed, status=response.status_code,
+                step=step,
+                elapsed=elapsed,
+                status=response.status_code,
                 body=excerpt(response.text),
             )
         return response
@@ -162,12 +175,15 @@ class Probe:
         except httpx.TransportError as exc:
             raise PageFailed(
                 f"web page / failed: {_transport_error(exc)}",
-                step=step, elapsed=time.monotonic() - started,
+                step=step,
+                elapsed=time.monotonic() - started,
             ) from None
         if response.status_code != 200 or "<form" not in response.text:
             raise PageFailed(
                 f"web page / answered HTTP {response.status_code} without a question form",
-                step=step, elapsed=time.monotonic() - started, status=response.status_code,
+                step=step,
+                elapsed=time.monotonic() - started,
+                status=response.status_code,
                 body=excerpt(response.text),
             )
 
@@ -176,7 +192,9 @@ class Probe:
 
         def fail(message: str, response: httpx.Response | None = None) -> PersistenceFailed:
             return PersistenceFailed(
-                message, step=step, elapsed=time.monotonic() - started,
+                message,
+                step=step,
+                elapsed=time.monotonic() - started,
                 status=None if response is None else response.status_code,
                 body=None if response is None else excerpt(response.text),
             )
@@ -190,7 +208,9 @@ class Probe:
         except httpx.TransportError as exc:
             raise fail(f"reading the conversation failed: {_transport_error(exc)}") from None
         if response.status_code != 200:
-            raise fail(f"conversation {conversation_id} answered HTTP {response.status_code}", response)
+            raise fail(
+                f"conversation {conversation_id} answered HTTP {response.status_code}", response
+            )
         contents = [m.get("content") for m in response.json().get("messages", [])]
         if question not in contents or answer not in contents:
             raise fail(f"conversation {conversation_id} does not hold the exchange", response)
@@ -201,7 +221,10 @@ class Probe:
         if payload.get("stack") != expected:
             raise StackMismatch(
                 f"chat /health reports stack {payload.get('stack')!r}, expected {expected!r}",
-                step=step, elapsed=time.monotonic() - started, status=200, body=excerpt(str(payload)),
+                step=step,
+                elapsed=time.monotonic() - started,
+                status=200,
+                body=excerpt(str(payload)),
             )
 
 
@@ -211,5 +234,8 @@ def validate_contract(step: str, response: httpx.Response) -> tuple[str, dict[st
     except ContractViolation as exc:
         raise ContractDrift(
             f"response contract drift: {exc}",
-            step=step, elapsed=0.0, status=response.status_code, body=excerpt(response.text),
+            step=step,
+            elapsed=0.0,
+            status=response.status_code,
+            body=excerpt(response.text),
         ) from None

@@ -46,7 +46,11 @@ class RunOutcome:
 
 
 def run_smoke(
-    options: RunOptions, *, console: Console, stack: Stack | None = None
+    options: RunOptions,
+    *,
+    console: Console,
+    stack: Stack | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> RunOutcome:
     """Run the smoke. Raises ``CheckFailed`` (after explaining it), ``Interrupted``
     or an ``EnvironmentProblem``; the stack is torn down on every path."""
@@ -65,7 +69,7 @@ def run_smoke(
     steps = StepRunner(console)
     failure: CheckFailed | None = None
     try:
-        with signals.interruptible(), httpx.Client() as client:
+        with signals.interruptible(), httpx.Client(transport=transport) as client:
             try:
                 _checks(options, stack, steps, client)
             except CheckFailed as exc:
@@ -79,8 +83,12 @@ def run_smoke(
     finally:
         _summary(options, steps, console, time.monotonic() - started, failure)
     return RunOutcome(
-        passed=True, profile=options.profile, steps=tuple(steps.results),
-        duration=time.monotonic() - started, kept=options.keep_stack, storage_driver=driver,
+        passed=True,
+        profile=options.profile,
+        steps=tuple(steps.results),
+        duration=time.monotonic() - started,
+        kept=options.keep_stack,
+        storage_driver=driver,
     )
 
 
@@ -88,13 +96,13 @@ def _checks(
     options: RunOptions, stack: Stack | None, steps: StepRunner, client: httpx.Client
 ) -> None:
     if stack is not None:
-        steps.run("compose up", lambda: stack.up(
-            build=options.build, install_local_stack=options.install_local_stack
-        ))
+        steps.run(
+            "compose up",
+            lambda: stack.up(build=options.build, install_local_stack=options.install_local_stack),
+        )
         web_url, chat_url = stack.url(WEB), stack.url(CHAT)
     else:
-        assert options.web_url and options.chat_url
-        web_url, chat_url = options.web_url, options.chat_url
+        web_url, chat_url = str(options.web_url), str(options.chat_url)  # parse() pairs them
     probe = Probe(web_url=web_url, chat_url=chat_url, timeout=options.timeout, client=client)
 
     steps.run("chat health", lambda: probe.chat_health("chat health"))
@@ -103,7 +111,9 @@ def _checks(
         lambda: probe.chat_dependencies("chat dependency health (db)"),
         note=lambda payload: f"db {payload['dependencies']['db'].get('latency_ms', '?')} ms",
     )
-    response = steps.run("web -> chat proxy call", lambda: probe.proxy_call("web -> chat proxy call"))
+    response = steps.run(
+        "web -> chat proxy call", lambda: probe.proxy_call("web -> chat proxy call")
+    )
     answer, payload = steps.run(
         "response contract", lambda: validate_contract("response contract", response)
     )
@@ -159,7 +169,10 @@ def write_logs(stack: Stack, path: Path, masker: Masker) -> int:
 
 
 def _summary(
-    options: RunOptions, steps: StepRunner, console: Console, seconds: float,
+    options: RunOptions,
+    steps: StepRunner,
+    console: Console,
+    seconds: float,
     failure: CheckFailed | None,
 ) -> None:
     ran = len(steps.results)
@@ -177,7 +190,8 @@ def _summary(
     if options.uses_compose:
         kept = (
             f"; stack kept (project {options.target.project}): `nox -s logs`, `nox -s teardown`"
-            if options.keep_stack else "; stack removed"
+            if options.keep_stack
+            else "; stack removed"
         )
         if options.log_file.exists():
             kept += f"; logs in {options.log_file}"

@@ -6,12 +6,14 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
+from typing import Any
 
 from .errors import Interrupted
 
 _HANDLED = (signal.SIGINT, signal.SIGTERM)
+_Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
@@ -19,11 +21,11 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
 
 
 @contextlib.contextmanager
-def _handlers(handler: signal.Handlers | type[_raise_interrupted]) -> Iterator[None]:
+def _handlers(handler: _Handler) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # signals only reach the main thread; nothing to install
         return
-    previous = {sig: signal.signal(sig, handler) for sig in _HANDLED}  # type: ignore[arg-type]
+    previous = {sig: signal.signal(sig, handler) for sig in _HANDLED}
     try:
         yield
     finally:

@@ -145,7 +145,10 @@ class Stack:
             except DockerException as exc:
                 raise ComposeFailed(
                     f"compose build failed (exit {exc.return_code})",
-                    step="build", elapsed=0.0, return_code=exc.return_code, stderr=_stderr(exc),
+                    step="build",
+                    elapsed=0.0,
+                    return_code=exc.return_code,
+                    stderr=_stderr(exc),
                 ) from exc
 
     def up(self, *, build: bool, install_local_stack: bool) -> None:
@@ -157,7 +160,9 @@ class Stack:
             except DockerException as exc:
                 raise ComposeFailed(
                     f"compose up failed (exit {exc.return_code})",
-                    step="compose up", elapsed=0.0, return_code=exc.return_code,
+                    step="compose up",
+                    elapsed=0.0,
+                    return_code=exc.return_code,
                     stderr=_stderr(exc),
                 ) from exc
 
@@ -180,10 +185,16 @@ class Stack:
         label = f"{PROJECT_LABEL}={self.project}"
         return Resources(
             containers=tuple(
-                sorted(c.name for c in self.docker.container.list(all=True, filters={"label": label}))
+                sorted(
+                    c.name for c in self.docker.container.list(all=True, filters=[("label", label)])
+                )
             ),
-            networks=tuple(sorted(n.name for n in self.docker.network.list(filters={"label": label}))),
-            volumes=tuple(sorted(v.name for v in self.docker.volume.list(filters={"label": label}))),
+            networks=tuple(
+                sorted(n.name for n in self.docker.network.list(filters=[("label", label)]))
+            ),
+            volumes=tuple(
+                sorted(v.name for v in self.docker.volume.list(filters=[("label", label)]))
+            ),
         )
 
     def require_running(self) -> Resources:
@@ -209,6 +220,8 @@ class Stack:
 
 def _ensure_free(service: str, host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Like a server would: TIME_WAIT leftovers do not count, a listener does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
@@ -216,7 +229,7 @@ def _ensure_free(service: str, host: str, port: int) -> None:
                 raise
             raise PortInUse(
                 f"port {host}:{port} for {service} is already in use",
-                hint=f"free it, or pick another with SMOKE_{service.upper()}_PORT (0 = any free port)",
+                hint=f"free it, or set SMOKE_{service.upper()}_PORT (0 picks a free port)",
                 port=port,
             ) from None
 

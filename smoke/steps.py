@@ -26,7 +26,9 @@ class StepRunner:
     console: Console
     results: list[StepResult] = field(default_factory=list)
 
-    def run(self, name: str, action: Callable[[], T], *, note: Callable[[T], str] | None = None) -> T:
+    def run(
+        self, name: str, action: Callable[[], T], *, note: Callable[[T], str] | None = None
+    ) -> T:
         started = time.monotonic()
         try:
             with self.console.progress(name):
@@ -39,7 +41,9 @@ class StepRunner:
         except BaseException:
             self._record(StepResult(name, False, time.monotonic() - started))
             raise
-        self._record(StepResult(name, True, time.monotonic() - started), note(value) if note else "")
+        self._record(
+            StepResult(name, True, time.monotonic() - started), note(value) if note else ""
+        )
         return value
 
     def _record(self, result: StepResult, note: str = "") -> None:

@@ -29,6 +29,7 @@ def remove_stack(stack: Stack) -> Resources:
     if left:
         raise TeardownIncomplete(
             f"still present after {_ATTEMPTS} attempts: {left.describe()}",
-            step="teardown", elapsed=0.0,
+            step="teardown",
+            elapsed=0.0,
         )
     return before

@@ -56,7 +56,10 @@ async def health_dependencies(request: Request) -> JSONResponse:
             status_code=503,
         )
     return JSONResponse(
-        {"status": "ok", "dependencies": {"db": {"status": "ok", "latency_ms": round(latency_ms, 2)}}}
+        {
+            "status": "ok",
+            "dependencies": {"db": {"status": "ok", "latency_ms": round(latency_ms, 2)}},
+        }
     )
 
 
@@ -98,9 +101,7 @@ async def chat(request: Request) -> JSONResponse:
         return error(str(exc), exc.status, **extra)
     try:
         if conversation_id is not None and not await store.conversation_exists(conversation_id):
-            return error(
-                f"conversation {conversation_id} not found", 404, field="conversation_id"
-            )
+            return error(f"conversation {conversation_id} not found", 404, field="conversation_id")
         ranked = make_ranker(await store.products()).rank(question)
         answer = compose_answer(question, ranked)
         sources = [product.sku for product, _ in ranked[:3]]

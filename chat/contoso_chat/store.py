@@ -136,7 +136,8 @@ class Store:
         async def load() -> list[Product]:
             async with self._connect() as conn:
                 cur = await conn.execute(
-                    "SELECT sku, name, category, description, price_cents FROM products ORDER BY sku"
+                    "SELECT sku, name, category, description, price_cents"
+                    " FROM products ORDER BY sku"
                 )
                 return [Product(*row) for row in await cur.fetchall()]
 

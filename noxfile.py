@@ -1,0 +1,107 @@
+"""Nox sessions for contoso-smoke.
+
+`nox` alone runs our own checks (tests, lint). The smoke and its helpers hand their
+posargs unchanged to the smoke package, which parses and validates them:
+
+    nox -s smoke_lite -- --keep-stack
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2024.4.15"
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).parent
+SERVICE_REQUIREMENTS = (
+    "chat/requirements.txt",
+    "chat/requirements-local.txt",
+    "web/requirements.txt",
+)
+TEST_REQUIREMENTS = ("pytest==9.2.0", "pytest-timeout==2.4.0", "nox==2026.10.20")
+LINT_REQUIREMENTS = ("ruff==0.17.6", "mypy==2.4.1", "nox==2026.10.20", "pytest==9.2.0")
+# Ctrl-C reaches the smoke too; give its teardown time before nox escalates.
+INTERRUPT_TIMEOUT_SECONDS = 60.0
+TERMINATE_TIMEOUT_SECONDS = 15.0
+
+
+def install(session: nox.Session, *args: str) -> None:
+    """Install into the reused venv only when what it asks for has changed.
+
+    The package is installed editable, so code changes need no reinstall and a warm
+    session spends its time in the smoke, not in pip.
+    """
+    digest = hashlib.sha256("\0".join(args).encode())
+    for name in ("pyproject.toml", *SERVICE_REQUIREMENTS):
+        digest.update((ROOT / name).read_bytes())
+    stamp = Path(session.virtualenv.location) / ".contoso-smoke-installed"
+    if stamp.is_file() and stamp.read_text() == digest.hexdigest():
+        return
+    session.install(*args)
+    stamp.write_text(digest.hexdigest())
+
+
+def smoke_cli(session: nox.Session, *args: str) -> None:
+    install(session, "-e", ".")
+    session.run(
+        "python",
+        "-m",
+        "smoke",
+        *args,
+        *session.posargs,
+        interrupt_timeout=INTERRUPT_TIMEOUT_SECONDS,
+        terminate_timeout=TERMINATE_TIMEOUT_SECONDS,
+    )
+
+
+@nox.session(default=False)
+def smoke(session: nox.Session) -> None:
+    """Full smoke: build, start, check end to end (page, persistence, stack), tear down."""
+    smoke_cli(session, "run", "--profile", "full")
+
+
+@nox.session(default=False)
+def smoke_lite(session: nox.Session) -> None:
+    """Contract-only smoke with the minimal chat image: the runbook's six steps."""
+    smoke_cli(session, "run", "--profile", "lite")
+
+
+@nox.session(default=False)
+def build(session: nox.Session) -> None:
+    """Build or rebuild the contoso-chat and contoso-web images."""
+    smoke_cli(session, "build")
+
+
+@nox.session(default=False)
+def logs(session: nox.Session) -> None:
+    """Write the kept stack's compose logs to e2e-compose.log."""
+    smoke_cli(session, "logs")
+
+
+@nox.session(default=False)
+def teardown(session: nox.Session) -> None:
+    """Remove the stack: containers, networks, volumes and orphans."""
+    smoke_cli(session, "teardown")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit tests, service tests and real-Docker integration tests."""
+    requirements = [f"-r{name}" for name in SERVICE_REQUIREMENTS]
+    install(session, "-e", ".", *TEST_REQUIREMENTS, *requirements)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, and mypy --strict on the smoke package and this file."""
+    install(session, "-e", ".", *LINT_REQUIREMENTS)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "smoke", "noxfile.py")

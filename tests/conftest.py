@@ -1,0 +1,74 @@
+"""Shared fixtures: a real Docker engine (or a skip outside CI), project names that
+never collide, and the check that a project left nothing behind."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from python_on_whales import DockerClient
+from python_on_whales.client_config import ClientNotFoundError
+from python_on_whales.exceptions import DockerException
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+PROJECT_LABEL = "com.docker.compose.project"
+UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _engine_problem() -> str | None:
+    try:
+        DockerClient().system.info()
+        DockerClient().compose.version()
+    except (DockerException, ClientNotFoundError) as exc:
+        return f"no Docker engine with Compose v2: {str(exc).splitlines()[0]}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """Real Docker or nothing: skip locally without an engine, fail under CI."""
+    problem = _engine_problem()
+    if problem is None:
+        return
+    if UNDER_CI:
+        pytest.fail(f"{problem} (CI must provide one: see .ci/run)")
+    pytest.skip(problem)
+
+
+@pytest.fixture
+def project() -> str:
+    return f"smoke-test-{uuid.uuid4().hex[:8]}"
+
+
+def leftovers(project: str) -> list[str]:
+    """Every container, network and volume the project still has."""
+    docker = DockerClient()
+    label = f"{PROJECT_LABEL}={project}"
+    return (
+        [f"container {c.name}" for c in docker.container.list(all=True, filters=[("label", label)])]
+        + [f"network {n.name}" for n in docker.network.list(filters=[("label", label)])]
+        + [f"volume {v.name}" for v in docker.volume.list(filters=[("label", label)])]
+    )
+
+
+@pytest.fixture
+def clean_project(project: str) -> Iterator[str]:
+    """A project name; the test fails if the project is left behind, and is cleaned anyway."""
+    yield project
+    left = leftovers(project)
+    if left:
+        DockerClient(compose_files=[COMPOSE_FILE], compose_project_name=project).compose.down(
+            volumes=True, remove_orphans=True, timeout=2, quiet=True
+        )
+        pytest.fail(f"project {project} left behind: {', '.join(left)}")
+
+
+@pytest.fixture
+def ephemeral_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Publish web and chat on free ports, so tests never collide with a user's stack."""
+    monkeypatch.setenv("SMOKE_WEB_PORT", "0")
+    monkeypatch.setenv("SMOKE_CHAT_PORT", "0")

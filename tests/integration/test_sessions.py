@@ -1,0 +1,143 @@
+"""The nox sessions for real: smoke, smoke_lite with a kept stack, logs, teardown,
+the retry-only mode against a running stack, and two real failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from python_on_whales import DockerClient
+
+from tests.conftest import COMPOSE_FILE, leftovers
+from tests.integration.smoke_cli import nox, smoke
+
+pytestmark = pytest.mark.docker
+
+RUNBOOK_STEPS = (
+    "compose up",
+    "chat health",
+    "chat dependency health (db)",
+    "web -> chat proxy call",
+    "response contract",
+    "teardown",
+)
+
+
+def passed_steps(output: str) -> list[str]:
+    return [
+        line.split("✓", 1)[1].rsplit(None, 1)[0].strip()
+        for line in output.splitlines()
+        if line.strip().startswith("✓")
+    ]
+
+
+def running(project: str) -> list[str]:
+    return [c for c in leftovers(project) if c.startswith("container")]
+
+
+def test_smoke_full_passes_and_leaves_nothing(clean_project: str) -> None:
+    result = nox("smoke", "--project", clean_project)
+    assert result.returncode == 0, result.output
+    steps = passed_steps(result.output)
+    for step in (*RUNBOOK_STEPS, "web page", "conversation persisted"):
+        assert any(s.startswith(step) for s in steps), f"{step} missing from:\n{result.output}"
+    assert "PASS  smoke full" in result.output
+    assert leftovers(clean_project) == []
+
+
+def test_smoke_lite_keep_then_logs_then_teardown(clean_project: str, tmp_path: Path) -> None:
+    result = nox("smoke_lite", "--keep-stack", "--project", clean_project)
+    assert result.returncode == 0, result.output
+    assert [s.split("  ")[0] for s in passed_steps(result.output)] == list(RUNBOOK_STEPS[:-1])
+    assert len(running(clean_project)) == 3
+
+    log_file = tmp_path / "e2e-compose.log"
+    logs = nox("logs", "--project", clean_project, "--output", str(log_file))
+    assert logs.returncode == 0, logs.output
+    text = log_file.read_text()
+    for service in ("db", "chat", "web"):
+        assert any(line.startswith(f"{service}-1") for line in text.splitlines()), service
+    assert "contoso-local-only" not in text  # the db password is masked
+
+    down = nox("teardown", "--project", clean_project)
+    assert down.returncode == 0, down.output
+    assert "removed 3 containers" in down.output
+    assert leftovers(clean_project) == []
+
+    again = nox("teardown", "--project", clean_project)
+    assert again.returncode == 0
+    assert "nothing to remove" in again.output
+
+
+def test_keep_stack_env_var_keeps_the_stack(clean_project: str) -> None:
+    result = nox("smoke_lite", "--project", clean_project, env={"KEEP_STACK": "1"})
+    try:
+        assert result.returncode == 0, result.output
+        assert len(running(clean_project)) == 3
+    finally:
+        nox("teardown", "--project", clean_project)
+    assert leftovers(clean_project) == []
+
+
+def test_logs_without_a_stack_says_so(project: str, tmp_path: Path) -> None:
+    result = smoke("logs", "--project", project, "--output", str(tmp_path / "x.log"))
+    assert result.returncode == 2  # environment, not a failed check
+    assert f"no stack is running for project {project}" in result.output
+    assert not (tmp_path / "x.log").exists()
+
+
+def test_retry_only_against_a_kept_stack_and_db_stopped(clean_project: str) -> None:
+    kept = smoke("run", "--profile", "lite", "--keep-stack", "--project", clean_project)
+    assert kept.returncode == 0, kept.output
+    docker = DockerClient(compose_files=[COMPOSE_FILE], compose_project_name=clean_project)
+    web_port = docker.compose.port("web", 3000)[1]
+    chat_port = docker.compose.port("chat", 8000)[1]
+    urls = (
+        "--web-url",
+        f"http://127.0.0.1:{web_port}",
+        "--chat-url",
+        f"http://127.0.0.1:{chat_port}",
+    )
+    try:
+        retry = smoke("run", "--profile", "full", *urls)
+        assert retry.returncode == 0, retry.output
+        assert "compose up" not in retry.output  # no compose in this mode
+        assert len(running(clean_project)) == 3  # and the stack is left alone
+
+        docker.compose.stop(["db"])
+        broken = smoke("run", "--profile", "lite", "--timeout", "5", *urls)
+        assert broken.returncode == 1, broken.output
+        assert "✗ chat dependency health (db)" in broken.output
+        assert "failure class: chat dependency health (db)" in broken.output
+    finally:
+        docker.compose.down(volumes=True, remove_orphans=True, quiet=True)
+
+
+def test_contract_drift_fails_naming_the_contract(clean_project: str, tmp_path: Path) -> None:
+    log_file = tmp_path / "e2e-compose.log"
+    result = nox(
+        "smoke_lite",
+        "--project",
+        clean_project,
+        "--timeout",
+        "30",
+        "--log-file",
+        str(log_file),
+        "--compose-file",
+        "docker-compose.yml",
+        "--compose-file",
+        "tests/compose/chat-drift.yml",
+    )
+    assert result.returncode == 1, result.output
+    assert "✗ response contract" in result.output
+    assert "no 'answer' or 'response' field (fields: conversation_id, reply)" in result.output
+    assert "failure class: response contract drift" in result.output
+    assert "✓ teardown" in result.output
+    assert "chat-1" in log_file.read_text()
+    assert leftovers(clean_project) == []
+
+
+def test_bad_option_is_a_usage_error_naming_it() -> None:
+    result = nox("smoke_lite", "--keep-stak")
+    assert result.returncode != 0
+    assert "unrecognized arguments: --keep-stak (see nox -s smoke_lite -- --help)" in result.output

@@ -1,0 +1,114 @@
+"""Options and env compatibility: what a user types becomes validated settings,
+and a mistake becomes one line naming it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from smoke.errors import UsageError
+from smoke.options import BuildOptions, LogsOptions, RunOptions, TeardownOptions, parse
+
+
+def run_options(*argv: str, **env: str) -> RunOptions:
+    options = parse(["run", *argv], env=env)
+    assert isinstance(options, RunOptions)
+    return options
+
+
+def test_defaults() -> None:
+    options = run_options()
+    assert options.profile == "full"
+    assert options.target.project == "contoso-smoke"
+    assert options.target.compose_files == (Path("docker-compose.yml"),)
+    assert options.timeout == 60
+    assert options.log_file == Path("e2e-compose.log")
+    assert (options.keep_stack, options.install_local_stack, options.build) == (False, False, True)
+    assert options.uses_compose
+
+
+def test_flags() -> None:
+    options = run_options(
+        "--keep-stack", "--install-local-stack", "--no-build", "--project", "p1",
+        "--timeout", "2.5", "--compose-file", "a.yml", "--compose-file", "b.yml",
+    )
+    assert options.keep_stack and options.install_local_stack and not options.build
+    assert options.target.project == "p1"
+    assert options.timeout == 2.5
+    assert options.target.compose_files == (Path("a.yml"), Path("b.yml"))
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES"])
+def test_runbook_env_vars_behave_like_the_flags(value: str) -> None:
+    options = run_options(KEEP_STACK=value, CHAT_INSTALL_LOCAL_STACK=value)
+    assert options.keep_stack
+    assert options.install_local_stack
+
+
+@pytest.mark.parametrize("value", ["0", "", "false"])
+def test_runbook_env_vars_off(value: str) -> None:
+    options = run_options(KEEP_STACK=value, CHAT_INSTALL_LOCAL_STACK=value)
+    assert not options.keep_stack
+    assert not options.install_local_stack
+
+
+def test_malformed_env_var_is_a_usage_error_naming_it() -> None:
+    with pytest.raises(UsageError, match=r"KEEP_STACK must be 1 or 0, got 'maybe'"):
+        run_options(KEEP_STACK="maybe")
+
+
+def test_lite_forces_the_minimal_stack() -> None:
+    assert not run_options("--profile", "lite", CHAT_INSTALL_LOCAL_STACK="1").install_local_stack
+    with pytest.raises(UsageError, match="does not apply to the lite profile"):
+        run_options("--profile", "lite", "--install-local-stack")
+
+
+def test_compose_project_name_is_honoured_and_flag_wins() -> None:
+    assert run_options(COMPOSE_PROJECT_NAME="mine").target.project == "mine"
+    assert run_options("--project", "other", COMPOSE_PROJECT_NAME="mine").target.project == "other"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--timeout", "-1"], "argument --timeout: -1 is out of range"),
+        (["--timeout", "0"], "argument --timeout: 0 is out of range"),
+        (["--timeout", "soon"], "argument --timeout: 'soon' is not a number of seconds"),
+        (["--web-url", "notaurl", "--chat-url", "http://x"], "'notaurl' is not an http(s) URL"),
+        (["--web-url", "ftp://h", "--chat-url", "http://x"], "'ftp://h' is not an http(s) URL"),
+        (["--web-url", "http://127.0.0.1:3000"], "--web-url and --chat-url go together"),
+        (["--project", "Bad Name"], "'Bad Name' is not a compose project name"),
+        (["--profile", "huge"], "argument --profile: invalid choice: 'huge'"),
+        (["--keep-stak"], "unrecognized arguments: --keep-stak"),
+    ],
+)
+def test_bad_input_is_a_usage_error(argv: list[str], message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        run_options(*argv)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_usage_errors_point_at_the_nox_session_under_nox() -> None:
+    with pytest.raises(UsageError, match=r"see nox -s smoke_lite -- --help"):
+        parse(["run", "--bogus"], env={"NOX_CURRENT_SESSION": "smoke_lite"})
+    with pytest.raises(UsageError, match=r"see python -m smoke run --help"):
+        parse(["run", "--bogus"], env={})
+
+
+def test_urls_skip_compose() -> None:
+    options = run_options("--web-url", "http://127.0.0.1:3000/", "--chat-url", "http://127.0.0.1:8000")
+    assert not options.uses_compose
+    assert options.web_url == "http://127.0.0.1:3000"
+
+
+def test_other_commands() -> None:
+    assert parse(["build", "--install-local-stack"], env={}) == BuildOptions(
+        parse(["teardown"], env={}).target, install_local_stack=True  # type: ignore[union-attr]
+    )
+    logs = parse(["logs", "--output", "out.log", "--project", "p"], env={})
+    assert isinstance(logs, LogsOptions)
+    assert logs.output == Path("out.log")
+    assert logs.target.project == "p"
+    assert isinstance(parse(["teardown"], env={}), TeardownOptions)

@@ -1,0 +1,294 @@
+"""The run's control flow with docker and HTTP faked: every path tears the stack
+down (after writing the logs) unless it is kept, and each fault has its class."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import pytest
+from python_on_whales import DockerClient
+
+import smoke.__main__ as cli
+from smoke.console import Console
+from smoke.errors import (
+    ChatHealthTimeout,
+    CheckFailed,
+    ComposeConfigInvalid,
+    ComposeFailed,
+    ComposeMissing,
+    ContractDrift,
+    DependencyFailure,
+    DockerUnreachable,
+    Interrupted,
+    ProxyCallFailed,
+)
+from smoke.options import RunOptions, Target
+from smoke.run import run_smoke
+from smoke.stack import Stack
+from smoke.teardown import TeardownIncomplete
+from tests.unit.fakes import PASSWORD, FakeDocker, FakeServices, docker_error
+
+
+class Terminal(io.StringIO):
+    """What a UTF-8 terminal or CI log would receive."""
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+
+def options(tmp_path: Path, **overrides: Any) -> RunOptions:
+    values: dict[str, Any] = {
+        "target": Target("p", (Path("docker-compose.yml"),)),
+        "profile": "lite",
+        "keep_stack": False,
+        "install_local_stack": False,
+        "build": True,
+        "timeout": 0.3,
+        "log_file": tmp_path / "e2e-compose.log",
+        "web_url": None,
+        "chat_url": None,
+    }
+    values.update(overrides)
+    return RunOptions(**values)
+
+
+def run(
+    tmp_path: Path, docker: FakeDocker, services: FakeServices, **overrides: Any
+) -> tuple[str, BaseException | None]:
+    out = Terminal()
+    stack = Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+    error: BaseException | None = None
+    try:
+        run_smoke(
+            options(tmp_path, **overrides),
+            console=Console(out, tty=False),
+            stack=stack,
+            transport=services.transport(),
+        )
+    except BaseException as exc:  # the tests look at what escaped
+        error = exc
+    return out.getvalue(), error
+
+
+def test_pass_runs_the_runbook_steps_then_tears_down(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    output, error = run(tmp_path, docker, FakeServices())
+    assert error is None
+    assert docker.calls.index("compose logs") < docker.calls.index("compose down")
+    assert not docker.running
+    for step in ("compose up", "chat health", "chat dependency health (db)",
+                 "web -> chat proxy call", "response contract", "teardown"):
+        assert f"✓ {step}" in output
+    assert "PASS  smoke lite: 6 steps" in output
+
+
+def test_full_profile_adds_page_and_persistence(tmp_path: Path) -> None:
+    output, error = run(tmp_path, FakeDocker(), FakeServices(), profile="full")
+    assert error is None
+    assert "✓ web page" in output
+    assert "✓ conversation persisted" in output
+
+
+def test_keep_stack_leaves_it_running(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    output, error = run(tmp_path, docker, FakeServices(), keep_stack=True)
+    assert error is None
+    assert "compose down" not in docker.calls
+    assert docker.running
+    assert "stack kept (project p)" in output
+
+
+@pytest.mark.parametrize(
+    ("services", "failure", "step"),
+    [
+        (FakeServices(chat_body={"reply": "x"}), ContractDrift, "response contract"),
+        (FakeServices(chat_body={"answer": 1}), ContractDrift, "response contract"),
+        (FakeServices(chat_raw="<html>"), ContractDrift, "response contract"),
+        (FakeServices(chat_body={"answer": ""}), ContractDrift, "response contract"),
+        (FakeServices(proxy_status=502), ProxyCallFailed, "web -> chat proxy call"),
+        (FakeServices(db_status=503), DependencyFailure, "chat dependency health (db)"),
+    ],
+)
+def test_a_failed_check_is_classified_logged_and_torn_down(
+    tmp_path: Path, services: FakeServices, failure: type[CheckFailed], step: str
+) -> None:
+    docker = FakeDocker()
+    output, error = run(tmp_path, docker, services)
+    assert isinstance(error, failure)
+    assert error.step == step
+    assert f"✗ {step}" in output
+    assert f"failure class: {failure.failure_class}" in output
+    assert f"hint: {failure.hint}" in output
+    assert docker.calls.index("compose logs") < docker.calls.index("compose down")
+    assert not docker.running
+    assert "✓ teardown" in output
+    assert (tmp_path / "e2e-compose.log").read_text().count("ready") == 2
+
+
+def test_chat_never_healthy_times_out(tmp_path: Path) -> None:
+    def refuse(request: httpx.Request) -> None:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    docker = FakeDocker()
+    output, error = run(tmp_path, docker, FakeServices(on_request=refuse))
+    assert isinstance(error, ChatHealthTimeout)
+    assert "last seen: ConnectError: connection refused" in output
+    assert not docker.running
+
+
+def test_up_failure_keeps_composes_stderr_and_cleans_up(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    docker.running = True  # `up` created part of the stack before failing
+    docker.fail["compose up"] = docker_error("compose up", 1, "Error: db is unhealthy")
+    output, error = run(tmp_path, docker, FakeServices())
+    assert isinstance(error, ComposeFailed)
+    assert error.return_code == 1
+    assert error.stderr == "Error: db is unhealthy"
+    assert "compose said:" in output
+    assert "Error: db is unhealthy" in output
+    assert not docker.running
+
+
+@pytest.mark.parametrize(
+    "interrupt",
+    [Interrupted("SIGTERM", exit_code=143), Interrupted("SIGINT", exit_code=130), RuntimeError("x")],
+)
+def test_interrupts_and_exceptions_still_tear_down(
+    tmp_path: Path, interrupt: BaseException
+) -> None:
+    def blow_up(request: httpx.Request) -> None:
+        if request.url.path == "/api/chat/service":
+            raise interrupt
+
+    docker = FakeDocker()
+    output, error = run(tmp_path, docker, FakeServices(on_request=blow_up))
+    assert error is interrupt
+    assert "compose down" in docker.calls
+    assert not docker.running
+    assert "✓ teardown" in output
+    assert (tmp_path / "e2e-compose.log").exists()
+
+
+def test_interrupt_with_keep_stack_keeps_it(tmp_path: Path) -> None:
+    def blow_up(request: httpx.Request) -> None:
+        raise Interrupted("SIGINT", exit_code=130)
+
+    docker = FakeDocker()
+    _, error = run(tmp_path, docker, FakeServices(on_request=blow_up), keep_stack=True)
+    assert isinstance(error, Interrupted)
+    assert docker.running
+
+
+def test_teardown_retries_until_nothing_is_left(tmp_path: Path) -> None:
+    docker = FakeDocker(stubborn_downs=1)
+    _, error = run(tmp_path, docker, FakeServices())
+    assert error is None
+    assert docker.calls.count("compose down") == 2
+    assert not docker.running
+
+
+def test_teardown_that_cannot_finish_says_so(tmp_path: Path) -> None:
+    docker = FakeDocker(stubborn_downs=99)
+    output, error = run(tmp_path, docker, FakeServices())
+    assert isinstance(error, TeardownIncomplete)
+    assert "✗ teardown" in output
+
+
+def test_password_never_reaches_output_or_log(tmp_path: Path) -> None:
+    output, error = run(tmp_path, FakeDocker(), FakeServices(proxy_status=500))
+    assert isinstance(error, ProxyCallFailed)
+    log = (tmp_path / "e2e-compose.log").read_text()
+    assert PASSWORD not in output + log
+    assert "password ****" in log
+
+
+@pytest.mark.parametrize(
+    ("failing", "problem"),
+    [("info", DockerUnreachable), ("compose version", ComposeMissing),
+     ("compose config", ComposeConfigInvalid)],
+)
+def test_environment_problems_stop_before_anything_starts(
+    tmp_path: Path, failing: str, problem: type[Exception]
+) -> None:
+    docker = FakeDocker()
+    docker.fail[failing] = docker_error(failing)
+    _, error = run(tmp_path, docker, FakeServices())
+    assert isinstance(error, problem)
+    assert "compose up" not in docker.calls
+    assert "compose down" not in docker.calls
+
+
+# -- exit statuses, through main() ------------------------------------------------
+
+
+@pytest.fixture
+def fake_docker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeDocker:
+    docker = FakeDocker()
+    monkeypatch.setattr("smoke.stack.DockerClient", lambda **kwargs: docker)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
+    for name in ("KEEP_STACK", "CHAT_INSTALL_LOCAL_STACK", "COMPOSE_PROJECT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    return docker
+
+
+def test_exit_2_for_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--timeout", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("smoke: error: argument --timeout")
+
+
+def test_exit_2_for_a_missing_compose_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run"]) == 2
+    assert "compose file not found: docker-compose.yml" in capsys.readouterr().err
+
+
+def test_exit_2_when_the_engine_is_unreachable(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_docker.fail["info"] = docker_error("info")
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "the docker engine is unreachable (docker info exited 1)" in err
+    assert err.count("\n") == 1
+
+
+def test_exit_0_for_teardown_with_nothing_to_remove(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["teardown"]) == 0
+    assert "nothing to remove for project contoso-smoke" in capsys.readouterr().out
+    assert "compose down" not in fake_docker.calls
+
+
+def test_teardown_says_what_it_removed(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_docker.running = True
+    assert cli.main(["teardown"]) == 0
+    out = capsys.readouterr().out
+    assert "removed 3 containers (p-chat-1, p-db-1, p-web-1), 1 network (p_default)" in out
+    assert not fake_docker.running
+
+
+def test_logs_without_a_stack_exit_2(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["logs"]) == 2
+    assert "no stack is running for project contoso-smoke" in capsys.readouterr().err
+
+
+def test_logs_of_a_kept_stack_are_masked(fake_docker: FakeDocker, tmp_path: Path) -> None:
+    fake_docker.running = True
+    assert cli.main(["logs", "--output", "out/e2e.log"]) == 0
+    text = (tmp_path / "out/e2e.log").read_text()
+    assert "db-1" in text
+    assert PASSWORD not in text
