@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from python_on_whales.exceptions import DockerException
 
-PASSWORD = "s3cret-pass"  # noqa: S105  # a fake secret the tests look for
+PASSWORD = "s3cret-pass"  # a fake secret the tests look for
 
 
 def docker_error(command: str, return_code: int = 1, stderr: str = "boom") -> DockerException:
@@ -27,7 +27,9 @@ class FakeDocker:
     calls: list[str] = field(default_factory=list)
     running: bool = False
     fail: dict[str, DockerException] = field(default_factory=dict)
-    logs_text: str = f"db-1    | started with password {PASSWORD}\nchat-1  | ready\nweb-1   | ready\n"
+    logs_text: str = (
+        f"db-1    | started with password {PASSWORD}\nchat-1  | ready\nweb-1   | ready\n"
+    )
     #: How many `down` calls leave a container behind (a killed `up` still creating it).
     stubborn_downs: int = 0
 

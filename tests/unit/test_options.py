@@ -30,10 +30,21 @@ def test_defaults() -> None:
 
 def test_flags() -> None:
     options = run_options(
-        "--keep-stack", "--install-local-stack", "--no-build", "--project", "p1",
-        "--timeout", "2.5", "--compose-file", "a.yml", "--compose-file", "b.yml",
+        "--keep-stack",
+        "--install-local-stack",
+        "--no-build",
+        "--project",
+        "p1",
+        "--timeout",
+        "2.5",
+        "--compose-file",
+        "a.yml",
+        "--compose-file",
+        "b.yml",
     )
-    assert options.keep_stack and options.install_local_stack and not options.build
+    assert options.keep_stack
+    assert options.install_local_stack
+    assert not options.build
     assert options.target.project == "p1"
     assert options.timeout == 2.5
     assert options.target.compose_files == (Path("a.yml"), Path("b.yml"))
@@ -98,14 +109,17 @@ def test_usage_errors_point_at_the_nox_session_under_nox() -> None:
 
 
 def test_urls_skip_compose() -> None:
-    options = run_options("--web-url", "http://127.0.0.1:3000/", "--chat-url", "http://127.0.0.1:8000")
+    options = run_options(
+        "--web-url", "http://127.0.0.1:3000/", "--chat-url", "http://127.0.0.1:8000"
+    )
     assert not options.uses_compose
     assert options.web_url == "http://127.0.0.1:3000"
 
 
 def test_other_commands() -> None:
     assert parse(["build", "--install-local-stack"], env={}) == BuildOptions(
-        parse(["teardown"], env={}).target, install_local_stack=True  # type: ignore[union-attr]
+        parse(["teardown"], env={}).target,
+        install_local_stack=True,  # type: ignore[union-attr]
     )
     logs = parse(["logs", "--output", "out.log", "--project", "p"], env={})
     assert isinstance(logs, LogsOptions)

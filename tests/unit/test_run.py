@@ -80,8 +80,14 @@ def test_pass_runs_the_runbook_steps_then_tears_down(tmp_path: Path) -> None:
     assert error is None
     assert docker.calls.index("compose logs") < docker.calls.index("compose down")
     assert not docker.running
-    for step in ("compose up", "chat health", "chat dependency health (db)",
-                 "web -> chat proxy call", "response contract", "teardown"):
+    for step in (
+        "compose up",
+        "chat health",
+        "chat dependency health (db)",
+        "web -> chat proxy call",
+        "response contract",
+        "teardown",
+    ):
         assert f"✓ {step}" in output
     assert "PASS  smoke lite: 6 steps" in output
 
@@ -155,7 +161,11 @@ def test_up_failure_keeps_composes_stderr_and_cleans_up(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "interrupt",
-    [Interrupted("SIGTERM", exit_code=143), Interrupted("SIGINT", exit_code=130), RuntimeError("x")],
+    [
+        Interrupted("SIGTERM", exit_code=143),
+        Interrupted("SIGINT", exit_code=130),
+        RuntimeError("x"),
+    ],
 )
 def test_interrupts_and_exceptions_still_tear_down(
     tmp_path: Path, interrupt: BaseException
@@ -208,8 +218,11 @@ def test_password_never_reaches_output_or_log(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("failing", "problem"),
-    [("info", DockerUnreachable), ("compose version", ComposeMissing),
-     ("compose config", ComposeConfigInvalid)],
+    [
+        ("info", DockerUnreachable),
+        ("compose version", ComposeMissing),
+        ("compose config", ComposeConfigInvalid),
+    ],
 )
 def test_environment_problems_stop_before_anything_starts(
     tmp_path: Path, failing: str, problem: type[Exception]
