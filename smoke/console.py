@@ -5,6 +5,7 @@ indicator while a step runs, and a one-line summary. Plain text when not on a TT
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 import time
@@ -31,6 +32,9 @@ class Console:
         self.tty = self.stream.isatty() if tty is None else tty
         fancy = _can_encode(self.stream, "✓✗" + _SPINNER)
         self.ok_mark, self.fail_mark = ("✓", "✗") if fancy else ("ok", "FAIL")
+        if self.tty and "NO_COLOR" not in os.environ:  # https://no-color.org
+            self.ok_mark = f"\033[32m{self.ok_mark}\033[0m"
+            self.fail_mark = f"\033[31m{self.fail_mark}\033[0m"
         self._lock = threading.Lock()
 
     def _write(self, text: str) -> None:

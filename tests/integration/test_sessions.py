@@ -141,3 +141,11 @@ def test_bad_option_is_a_usage_error_naming_it() -> None:
     result = nox("smoke_lite", "--keep-stak")
     assert result.returncode != 0
     assert "unrecognized arguments: --keep-stak (see nox -s smoke_lite -- --help)" in result.output
+
+
+def test_build_prints_image_names_and_sizes() -> None:
+    result = nox("build")
+    assert result.returncode == 0, result.output
+    for image in ("contoso-chat", "contoso-web"):
+        line = next(line for line in result.output.splitlines() if line.strip().startswith(image))
+        assert line.rstrip().endswith(("MB", "GB")), line
