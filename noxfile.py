@@ -24,7 +24,13 @@ SERVICE_REQUIREMENTS = (
     "chat/requirements-local.txt",
     "web/requirements.txt",
 )
-TEST_REQUIREMENTS = ("pytest==9.2.0", "pytest-timeout==2.4.0", "nox==2026.10.20")
+TEST_REQUIREMENTS = (
+    "pytest==9.2.0",
+    "pytest-timeout==2.4.0",
+    "nox==2026.10.20",
+    "pyyaml==6.0.3",
+    "zizmor==1.32.0",
+)
 LINT_REQUIREMENTS = ("ruff==0.17.6", "mypy==2.4.1", "nox==2026.10.20", "pytest==9.2.0")
 # Ctrl-C reaches the smoke too; give its teardown time before nox escalates.
 INTERRUPT_TIMEOUT_SECONDS = 60.0

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NoReturn
 
 import httpx
 
+from .budgets import Budgets, from_pyproject, parse_size
 from .errors import UsageError
 
 DEFAULT_PROJECT = "contoso-smoke"
@@ -48,6 +49,10 @@ class RunOptions:
     log_file: Path
     web_url: str | None
     chat_url: str | None
+    metrics_file: Path | None = None
+    junit_xml: Path | None = None
+    budgets: Budgets = field(default_factory=Budgets)
+    enforce_budgets: bool = False
 
     @property
     def uses_compose(self) -> bool:
@@ -112,6 +117,13 @@ def _http_url(text: str) -> str:
             f"{text!r} is not an http(s) URL; e.g. http://127.0.0.1:3000"
         )
     return str(url).rstrip("/")
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _project_name(text: str) -> str:
@@ -209,6 +221,38 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="chat URL of the running stack (with --web-url)",
     )
     run.add_argument(
+        "--metrics-file",
+        type=Path,
+        metavar="PATH",
+        help="write key=value metrics (durations, image sizes, budgets), e.g. e2e-metrics.txt",
+    )
+    run.add_argument(
+        "--junit-xml", type=Path, metavar="PATH", help="write a JUnit report, one testcase per step"
+    )
+    run.add_argument(
+        "--enforce-budgets",
+        action="store_true",
+        help="fail (exit 3) when a budget is exceeded",
+    )
+    run.add_argument(
+        "--max-duration",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="duration budget (default: [tool.smoke.budgets] or 420)",
+    )
+    run.add_argument(
+        "--max-chat-image",
+        type=_size,
+        metavar="SIZE",
+        help="chat image budget, decimal units, e.g. 2.5GB (default: 2.5GB)",
+    )
+    run.add_argument(
+        "--max-web-image",
+        type=_size,
+        metavar="SIZE",
+        help="web image budget, decimal units, e.g. 1.5GB (default: 1.5GB)",
+    )
+    run.add_argument(
         "--log-file",
         type=Path,
         default=Path(DEFAULT_LOG_FILE),
@@ -252,7 +296,9 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     return parser
 
 
-def parse(argv: Sequence[str], *, env: Mapping[str, str]) -> Options:
+def parse(
+    argv: Sequence[str], *, env: Mapping[str, str], pyproject: Path = Path("pyproject.toml")
+) -> Options:
     parser = build_parser(env)
     args, unknown = parser.parse_known_args(list(argv))
     if unknown:
@@ -270,10 +316,12 @@ def parse(argv: Sequence[str], *, env: Mapping[str, str]) -> Options:
         return LogsOptions(target, args.output)
     if args.command == "teardown":
         return TeardownOptions(target)
-    return _run_options(args, target, env)
+    return _run_options(args, target, env, pyproject)
 
 
-def _run_options(args: argparse.Namespace, target: Target, env: Mapping[str, str]) -> RunOptions:
+def _run_options(
+    args: argparse.Namespace, target: Target, env: Mapping[str, str], pyproject: Path
+) -> RunOptions:
     if (args.web_url is None) != (args.chat_url is None):
         raise UsageError("--web-url and --chat-url go together: give both, or neither")
     install_local = args.install_local_stack
@@ -295,6 +343,19 @@ def _run_options(args: argparse.Namespace, target: Target, env: Mapping[str, str
         log_file=args.log_file,
         web_url=args.web_url,
         chat_url=args.chat_url,
+        metrics_file=args.metrics_file,
+        junit_xml=args.junit_xml,
+        budgets=_budgets(args, pyproject),
+        enforce_budgets=args.enforce_budgets,
+    )
+
+
+def _budgets(args: argparse.Namespace, pyproject: Path) -> Budgets:
+    configured = from_pyproject(pyproject)
+    return Budgets(
+        max_duration_seconds=args.max_duration or configured.max_duration_seconds,
+        max_chat_image_bytes=args.max_chat_image or configured.max_chat_image_bytes,
+        max_web_image_bytes=args.max_web_image or configured.max_web_image_bytes,
     )
 
 

@@ -14,35 +14,48 @@ are written and the stack is removed before the run returns or raises.
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from . import signals
+from .budgets import evaluate
 from .console import Console
-from .errors import CheckFailed, ComposeFailed
+from .errors import BudgetExceeded, CheckFailed, ComposeFailed, Interrupted
 from .masking import Masker
 from .options import RunOptions
+from .outcome import Outcome, Result
 from .probes import QUESTION, Probe, excerpt, validate_contract
+from .reports import publish_to_github, write_junit, write_metrics
 from .stack import CHAT, WEB, Stack
-from .steps import StepResult, StepRunner
+from .steps import StepRunner
 from .teardown import remove_stack
 
+RUNBOOK_CHECKS = (
+    "chat health",
+    "chat dependency health (db)",
+    "web -> chat proxy call",
+    "response contract",
+)
 _LOG_TAIL_LINES = 20
 _STDERR_TAIL_LINES = 15
 
 
-@dataclass(frozen=True)
-class RunOutcome:
-    passed: bool
-    profile: str
-    steps: tuple[StepResult, ...]
-    duration: float
-    kept: bool
-    storage_driver: str | None
-    failure: CheckFailed | None = None
+def planned_steps(options: RunOptions) -> tuple[str, ...]:
+    """The steps a run with these options performs, in order."""
+    steps = ["compose up"] if options.uses_compose else []
+    steps += list(RUNBOOK_CHECKS)
+    if options.profile == "full":
+        steps += ["web page", "conversation persisted"]
+        if options.install_local_stack:
+            steps.append("chat local stack")
+    if options.uses_compose and not options.keep_stack:
+        steps.append("teardown")
+    return tuple(steps)
 
 
 def run_smoke(
@@ -51,10 +64,16 @@ def run_smoke(
     console: Console,
     stack: Stack | None = None,
     transport: httpx.BaseTransport | None = None,
-) -> RunOutcome:
-    """Run the smoke. Raises ``CheckFailed`` (after explaining it), ``Interrupted``
-    or an ``EnvironmentProblem``; the stack is torn down on every path."""
+    env: Mapping[str, str] | None = None,
+) -> Outcome:
+    """Run the smoke and publish its reports.
+
+    Raises ``CheckFailed`` (after explaining it), ``Interrupted``,
+    ``EnvironmentProblem`` or ``BudgetExceeded``; the stack is torn down on every path.
+    """
+    env = os.environ if env is None else env
     started = time.monotonic()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     if options.uses_compose and stack is None:
         stack = Stack(options.target)
     driver: str | None = None
@@ -67,29 +86,120 @@ def run_smoke(
     where = f"project {options.target.project}" if stack else f"web {options.web_url}"
     console.line(f"smoke: profile {options.profile}, {where}")
     steps = StepRunner(console)
+    result: Result = "error"
     failure: CheckFailed | None = None
+    stopped_by: str | None = None
     try:
         with signals.interruptible(), httpx.Client(transport=transport) as client:
             try:
                 _checks(options, stack, steps, client)
             except CheckFailed as exc:
-                failure = exc
                 _explain(exc, stack, console, masker)
                 raise
             finally:
                 if stack is not None:
                     with signals.shielded():
                         _finish(options, stack, steps, console, masker)
+        result = "passed"
+    except CheckFailed as exc:
+        result, failure = "failed", exc
+        raise
+    except Interrupted as exc:
+        result, stopped_by = "interrupted", exc.signal_name
+        raise
+    except Exception as exc:
+        stopped_by = f"{type(exc).__name__}: {exc}"
+        raise
     finally:
-        _summary(options, steps, console, time.monotonic() - started, failure)
-    return RunOutcome(
-        passed=True,
-        profile=options.profile,
-        steps=tuple(steps.results),
-        duration=time.monotonic() - started,
-        kept=options.keep_stack,
-        storage_driver=driver,
+        outcome = _outcome(
+            options,
+            stack,
+            steps,
+            env,
+            result=result,
+            failure=failure,
+            stopped_by=stopped_by,
+            storage_driver=driver,
+            duration=time.monotonic() - started,
+            started_at=started_at,
+        )
+        _summary(options, outcome, console)
+        _publish(options, outcome, console, masker, env)
+    if outcome.result == "over_budget":
+        raise BudgetExceeded(
+            "budget exceeded: " + "; ".join(v.describe() for v in outcome.exceeded),
+            budget=outcome.exceeded[0].name,
+            measured=outcome.exceeded[0].measured,
+            limit=outcome.exceeded[0].limit,
+        )
+    return outcome
+
+
+def _outcome(
+    options: RunOptions,
+    stack: Stack | None,
+    steps: StepRunner,
+    env: Mapping[str, str],
+    *,
+    result: Result,
+    failure: CheckFailed | None,
+    stopped_by: str | None,
+    storage_driver: str | None,
+    duration: float,
+    started_at: str,
+) -> Outcome:
+    # Image sizes cost two docker calls: measure them only when something reports them.
+    wants_costs = bool(
+        options.metrics_file
+        or options.junit_xml
+        or options.enforce_budgets
+        or env.get("GITHUB_STEP_SUMMARY")
     )
+    chat_image = web_image = None
+    if stack is not None and wants_costs:
+        chat_image, web_image = stack.image_size(CHAT), stack.image_size(WEB)
+    verdicts = evaluate(
+        options.budgets, duration=duration, chat_image=chat_image, web_image=web_image
+    )
+    if result == "passed" and options.enforce_budgets and any(not v.ok for v in verdicts):
+        result = "over_budget"
+    return Outcome(
+        result=result,
+        profile=options.profile,
+        project=options.target.project if stack is not None else None,
+        planned_steps=planned_steps(options),
+        steps=tuple(steps.results),
+        duration=duration,
+        budgets=options.budgets,
+        verdicts=tuple(verdicts),
+        chat_image_bytes=chat_image,
+        web_image_bytes=web_image,
+        storage_driver=storage_driver,
+        failure=failure,
+        stopped_by=stopped_by,
+        started_at=started_at,
+    )
+
+
+def _publish(
+    options: RunOptions, outcome: Outcome, console: Console, masker: Masker, env: Mapping[str, str]
+) -> None:
+    """Write the reports; a report that cannot be written is said, not fatal."""
+    writers: list[tuple[str, Callable[[], None]]] = []
+    if options.metrics_file:
+        path = options.metrics_file
+        writers.append((str(path), lambda: write_metrics(outcome, path, masker)))
+    if options.junit_xml:
+        junit = options.junit_xml
+        writers.append((str(junit), lambda: write_junit(outcome, junit, masker)))
+    for name, write in writers:
+        try:
+            write()
+        except OSError as exc:
+            console.line(f"could not write {name}: {exc}")
+    annotation = publish_to_github(outcome, masker, env)
+    if annotation:
+        console.line(annotation)
 
 
 def _checks(
@@ -168,31 +278,26 @@ def write_logs(stack: Stack, path: Path, masker: Masker) -> int:
     return len(text.splitlines())
 
 
-def _summary(
-    options: RunOptions,
-    steps: StepRunner,
-    console: Console,
-    seconds: float,
-    failure: CheckFailed | None,
-) -> None:
-    ran = len(steps.results)
-    failed = steps.failed
-    if failed is None and failure is None and ran and all(r.passed for r in steps.results):
-        verdict = "PASS"
-        what = f"{ran} steps"
-    elif failed is not None:
-        verdict = "FAIL"
-        what = f"{failed.name} failed ({ran} steps run)"
+def _summary(options: RunOptions, outcome: Outcome, console: Console) -> None:
+    ran = len(outcome.steps)
+    if outcome.result == "passed":
+        verdict, what = "PASS", f"{ran} steps"
+    elif outcome.result == "over_budget":
+        verdict, what = "FAIL", f"{ran} steps passed but over budget"
+    elif outcome.failure is not None:
+        verdict, what = "FAIL", f"{outcome.failure.step} failed ({ran} steps run)"
     else:
-        verdict = "STOPPED"
-        what = f"{ran} steps run"
-    kept = ""
+        verdict, what = "STOPPED", f"{outcome.stopped_by or 'stopped'} ({ran} steps run)"
+    extras = []
     if options.uses_compose:
-        kept = (
-            f"; stack kept (project {options.target.project}): `nox -s logs`, `nox -s teardown`"
+        extras.append(
+            f"stack kept (project {options.target.project}): `nox -s logs`, `nox -s teardown`"
             if options.keep_stack
-            else "; stack removed"
+            else "stack removed"
         )
         if options.log_file.exists():
-            kept += f"; logs in {options.log_file}"
-    console.line(f"{verdict}  smoke {options.profile}: {what} in {seconds:.1f}s{kept}")
+            extras.append(f"logs in {options.log_file}")
+    if outcome.exceeded:
+        extras.append("over budget: " + ", ".join(v.name for v in outcome.exceeded))
+    tail = "".join(f"; {extra}" for extra in extras)
+    console.line(f"{verdict}  smoke {options.profile}: {what} in {outcome.duration:.1f}s{tail}")

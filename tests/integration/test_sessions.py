@@ -149,3 +149,29 @@ def test_build_prints_image_names_and_sizes() -> None:
     for image in ("contoso-chat", "contoso-web"):
         line = next(line for line in result.output.splitlines() if line.strip().startswith(image))
         assert line.rstrip().endswith(("MB", "GB")), line
+
+
+def test_metrics_junit_and_budgets(clean_project: str, tmp_path: Path) -> None:
+    metrics, junit = tmp_path / "e2e-metrics.txt", tmp_path / "e2e-junit.xml"
+    files = ("--metrics-file", str(metrics), "--junit-xml", str(junit), "--enforce-budgets")
+    result = nox("smoke_lite", "--project", clean_project, *files)
+    assert result.returncode == 0, result.output
+    assert "result=passed" in metrics.read_text().splitlines()
+    assert "<testsuite" in junit.read_text()
+
+    over = smoke(
+        "run",
+        "--profile",
+        "lite",
+        "--no-build",
+        "--project",
+        clean_project,
+        *files,
+        "--max-duration",
+        "1",
+    )
+    assert over.returncode == 3, over.output
+    assert "budget exceeded: duration budget:" in over.output
+    assert "> 1s" in over.output
+    assert "result=over_budget" in metrics.read_text().splitlines()
+    assert leftovers(clean_project) == []

@@ -1,0 +1,160 @@
+"""Files and annotations a finished run leaves behind: metrics (key=value), JUnit
+XML, and on GitHub Actions a step summary table and an error annotation."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from .budgets import format_size
+from .outcome import Outcome, step_key
+
+
+def metrics_lines(outcome: Outcome) -> list[str]:
+    def value(v: object) -> str:
+        return "" if v is None else str(v)
+
+    lines = {
+        "result": outcome.result,
+        "profile": outcome.profile,
+        "project": value(outcome.project),
+        "duration_seconds": f"{outcome.duration:.3f}",
+    }
+    for step in outcome.steps:
+        lines[f"step_{step_key(step.name)}_seconds"] = f"{step.seconds:.3f}"
+    lines.update(
+        {
+            "failed_step": outcome.failure.step if outcome.failure else "",
+            "failure_class": outcome.failure.failure_class if outcome.failure else "",
+            "chat_image_bytes": value(outcome.chat_image_bytes),
+            "web_image_bytes": value(outcome.web_image_bytes),
+            "docker_storage_driver": value(outcome.storage_driver),
+            "budget_max_duration_seconds": f"{outcome.budgets.max_duration_seconds:g}",
+            "budget_max_chat_image_bytes": str(outcome.budgets.max_chat_image_bytes),
+            "budget_max_web_image_bytes": str(outcome.budgets.max_web_image_bytes),
+            "budgets_exceeded": ",".join(v.name for v in outcome.exceeded),
+        }
+    )
+    return [f"{k}={v}" for k, v in lines.items()]
+
+
+def write_metrics(outcome: Outcome, path: Path, mask: Callable[[str], str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(mask("\n".join(metrics_lines(outcome)) + "\n"), encoding="utf-8")
+
+
+def junit_tree(outcome: Outcome, mask: Callable[[str], str]) -> ET.ElementTree[ET.Element]:
+    """One testcase per planned step; steps not reached are skipped."""
+    suite_name = f"smoke.{outcome.profile}"
+    ran = {s.name: s for s in outcome.steps}
+    names = list(outcome.planned_steps) + [
+        s.name for s in outcome.steps if s.name not in outcome.planned_steps
+    ]
+    failures = sum(1 for s in outcome.steps if not s.passed)
+    skipped = sum(1 for n in names if n not in ran)
+    budget_cases = [v for v in outcome.verdicts]
+    root = ET.Element("testsuites", name="contoso-smoke")
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name=suite_name,
+        tests=str(len(names) + len(budget_cases)),
+        failures=str(failures + len(outcome.exceeded)),
+        errors="0",
+        skipped=str(skipped),
+        time=f"{outcome.duration:.3f}",
+        timestamp=outcome.started_at,
+    )
+    for name in names:
+        step = ran.get(name)
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=suite_name,
+            name=name,
+            time=f"{step.seconds:.3f}" if step else "0",
+        )
+        if step is None:
+            ET.SubElement(case, "skipped", message="not reached")
+        elif not step.passed:
+            failure = step.failure
+            kind = failure.failure_class if failure else (outcome.stopped_by or "error")
+            text = f"{failure}\nhint: {failure.hint}" if failure else kind
+            node = ET.SubElement(case, "failure", type=kind, message=mask(kind))
+            node.text = mask(text)
+    for verdict in budget_cases:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"{suite_name}.budgets",
+            name=f"{verdict.name} budget",
+            time="0",
+        )
+        if not verdict.ok:
+            node = ET.SubElement(
+                case, "failure", type="budget exceeded", message=verdict.describe()
+            )
+            node.text = verdict.describe()
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+def write_junit(outcome: Outcome, path: Path, mask: Callable[[str], str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    junit_tree(outcome, mask).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def step_summary_markdown(outcome: Outcome) -> str:
+    mark = {True: "✅", False: "❌"}
+    lines = [
+        f"### Integration smoke ({outcome.profile}): {outcome.result}",
+        "",
+        "| step | result | seconds |",
+        "| --- | --- | ---: |",
+    ]
+    lines += [f"| {s.name} | {mark[s.passed]} | {s.seconds:.2f} |" for s in outcome.steps]
+    lines += ["", "| budget | measured | limit | ok |", "| --- | ---: | ---: | --- |"]
+    for v in outcome.verdicts:
+        measured = f"{v.measured:.1f} s" if v.unit == "s" else format_size(int(v.measured))
+        limit = f"{v.limit:g} s" if v.unit == "s" else format_size(int(v.limit))
+        lines.append(f"| {v.name} | {measured} | {limit} | {mark[v.ok]} |")
+    if outcome.failure:
+        lines += [
+            "",
+            f"**{outcome.failure.step}** failed ({outcome.failure.failure_class}): "
+            f"{outcome.failure}",
+            "",
+            f"Hint: {outcome.failure.hint}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _escape_annotation(text: str) -> str:
+    # Workflow commands need %, CR and LF escaped in their data.
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def publish_to_github(
+    outcome: Outcome, mask: Callable[[str], str], env: Mapping[str, str] | None = None
+) -> str | None:
+    """Append the step summary; return an ``::error`` line to print, if any."""
+    env = os.environ if env is None else env
+    summary_path = env.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        with open(summary_path, "a", encoding="utf-8") as summary:
+            summary.write(mask(step_summary_markdown(outcome)))
+    if env.get("GITHUB_ACTIONS") != "true":
+        return None
+    if outcome.failure:
+        title = f"smoke: {outcome.failure.step}"
+        message = (
+            f"{outcome.failure.failure_class}: {outcome.failure} (hint: {outcome.failure.hint})"
+        )
+    elif outcome.exceeded:
+        title = "smoke: budget exceeded"
+        message = "; ".join(v.describe() for v in outcome.exceeded)
+    else:
+        return None
+    return f"::error title={_escape_annotation(title)}::{_escape_annotation(mask(message))}"
