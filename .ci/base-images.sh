@@ -23,8 +23,8 @@ build_debian_rootfs() {
   have_image "$standin_debian" && return 0
   command -v debootstrap >/dev/null || {
     ci_log "base images: installing debootstrap"
-    DEBIAN_FRONTEND=noninteractive ci_retry 3 5 apt-get install -y -qq debootstrap >/dev/null ||
-      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+    ci_retry 3 5 apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive ci_retry 3 5 apt-get install -y -qq debootstrap >/dev/null
   }
   local rootfs
   rootfs=$(mktemp -d /tmp/contoso-rootfs.XXXXXX)

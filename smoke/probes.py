@@ -25,7 +25,11 @@ from .errors import (
     StackMismatch,
 )
 
-POLL_INTERVAL = 0.05
+# Readiness polls start fast and back off, so a ready service is noticed within a
+# fraction of a second while a slow one is not flooded with requests.
+POLL_FIRST = 0.05
+POLL_MAX = 0.25
+POLL_BACKOFF = 1.5
 QUESTION = "Which tent is best for stargazing?"
 _EXCERPT = 300
 
@@ -60,7 +64,6 @@ class Probe:
     chat_url: str
     timeout: float
     client: httpx.Client
-    on_wait: Callable[[float], None] = lambda elapsed: None
 
     def _poll(
         self,
@@ -73,6 +76,7 @@ class Probe:
         started = time.monotonic()
         deadline = started + self.timeout
         seen = Seen(None, "no answer yet")
+        pause = POLL_FIRST
         while True:
             remaining = deadline - time.monotonic()
             try:
@@ -83,8 +87,7 @@ class Probe:
             except httpx.TransportError as exc:
                 seen = Seen(None, _transport_error(exc))
             elapsed = time.monotonic() - started
-            self.on_wait(elapsed)
-            if time.monotonic() + POLL_INTERVAL >= deadline:
+            if time.monotonic() + pause >= deadline:
                 raise failure(
                     f"{what} not ready after {elapsed:.1f}s (timeout {self.timeout:g}s); "
                     f"last seen: {seen.describe()}",
@@ -93,7 +96,8 @@ class Probe:
                     status=seen.status,
                     body=excerpt(seen.body),
                 )
-            time.sleep(POLL_INTERVAL)
+            time.sleep(pause)
+            pause = min(POLL_MAX, pause * POLL_BACKOFF)
 
     def chat_health(self, step: str) -> dict[str, Any]:
         response = self._poll(
@@ -130,6 +134,7 @@ class Probe:
         started = time.monotonic()
         deadline = started + self.timeout
         url = f"{self.web_url}/api/chat/service"
+        pause = POLL_FIRST
         while True:
             try:
                 response = self.client.post(
@@ -149,14 +154,14 @@ class Probe:
             except httpx.TransportError as exc:
                 last = _transport_error(exc)
             elapsed = time.monotonic() - started
-            self.on_wait(elapsed)
-            if time.monotonic() + POLL_INTERVAL >= deadline:
+            if time.monotonic() + pause >= deadline:
                 raise ProxyCallFailed(
                     f"web did not accept the call within {self.timeout:g}s: {last}",
                     step=step,
                     elapsed=elapsed,
                 )
-            time.sleep(POLL_INTERVAL)
+            time.sleep(pause)
+            pause = min(POLL_MAX, pause * POLL_BACKOFF)
         elapsed = time.monotonic() - started
         if response.status_code != 200:
             raise ProxyCallFailed(
