@@ -49,7 +49,7 @@ def teardown_stack(
 ) -> None:
     stack = stack or Stack(options.target)
     stack.preflight()
-    removed = remove_stack(stack)
+    removed = remove_stack(stack, describe=True)
     if removed:
         console.line(f"teardown: removed {removed.describe()} of project {options.target.project}")
     else:

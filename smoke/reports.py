@@ -24,6 +24,8 @@ def metrics_lines(outcome: Outcome) -> list[str]:
     }
     for step in outcome.steps:
         lines[f"step_{step_key(step.name)}_seconds"] = f"{step.seconds:.3f}"
+    for step in outcome.steps:
+        lines[f"step_{step_key(step.name)}_finished_at"] = f"{step.finished_at:.3f}"
     lines.update(
         {
             "failed_step": outcome.failure.step if outcome.failure else "",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,10 +80,7 @@ def run_smoke(
     driver: str | None = None
     masker = Masker()
     if stack is not None:
-        driver = stack.preflight()
-        masker = Masker(stack.secrets())  # also validates the compose file
-        if not stack.resources().containers:  # a kept stack holds its own ports
-            stack.check_ports_free()
+        driver, masker = _prepare(stack)
     where = f"project {options.target.project}" if stack else f"web {options.web_url}"
     console.line(f"smoke: profile {options.profile}, {where}")
     steps = StepRunner(console)
@@ -133,6 +131,24 @@ def run_smoke(
             limit=outcome.exceeded[0].limit,
         )
     return outcome
+
+
+def _prepare(stack: Stack) -> tuple[str, Masker]:
+    """Engine, Compose, the compose model and the ports, checked before anything starts.
+
+    The independent docker calls run side by side; the engine's answer is read first,
+    so an unreachable engine is reported as such rather than as a failed listing.
+    """
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        engine = pool.submit(stack.preflight)
+        model = pool.submit(stack.config)
+        existing = pool.submit(stack.resources, names=False)
+        driver = engine.result()
+        model.result()
+        kept = bool(existing.result().containers)
+    if not kept:  # a kept stack holds its own ports
+        stack.check_ports_free()
+    return driver, Masker(stack.secrets())
 
 
 def _outcome(

@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from python_on_whales import DockerClient
 from python_on_whales.client_config import ClientNotFoundError
@@ -181,20 +181,17 @@ class Stack:
         )
         return text
 
-    def resources(self) -> Resources:
-        label = f"{PROJECT_LABEL}={self.project}"
+    def resources(self, *, names: bool = True) -> Resources:
+        """What the project has in the engine. Names cost an inspect per object, so
+        checks that only need to know whether anything is left ask for ids."""
+        label: list[tuple[Literal["label"], str]] = [("label", f"{PROJECT_LABEL}={self.project}")]
+        containers = self.docker.container.list(all=True, filters=label)
+        networks = self.docker.network.list(filters=label)
+        volumes = self.docker.volume.list(filters=label)
         return Resources(
-            containers=tuple(
-                sorted(
-                    c.name for c in self.docker.container.list(all=True, filters=[("label", label)])
-                )
-            ),
-            networks=tuple(
-                sorted(n.name for n in self.docker.network.list(filters=[("label", label)]))
-            ),
-            volumes=tuple(
-                sorted(v.name for v in self.docker.volume.list(filters=[("label", label)]))
-            ),
+            containers=tuple(sorted(c.name if names else c.id for c in containers)),
+            networks=tuple(sorted(n.name if names else n.id for n in networks)),
+            volumes=tuple(sorted(v.name for v in volumes)),  # a volume's id is its name
         )
 
     def require_running(self) -> Resources:

@@ -19,6 +19,8 @@ class StepResult:
     passed: bool
     seconds: float
     failure: CheckFailed | None = None
+    #: Wall-clock end (epoch seconds), to line a step up with container log timestamps.
+    finished_at: float = 0.0
 
 
 @dataclass
@@ -36,13 +38,14 @@ class StepRunner:
         except CheckFailed as failure:
             failure.step = name
             failure.elapsed = time.monotonic() - started
-            self._record(StepResult(name, False, failure.elapsed, failure))
+            self._record(StepResult(name, False, failure.elapsed, failure, time.time()))
             raise
         except BaseException:
-            self._record(StepResult(name, False, time.monotonic() - started))
+            self._record(StepResult(name, False, time.monotonic() - started, None, time.time()))
             raise
         self._record(
-            StepResult(name, True, time.monotonic() - started), note(value) if note else ""
+            StepResult(name, True, time.monotonic() - started, None, time.time()),
+            note(value) if note else "",
         )
         return value
 

@@ -13,19 +13,20 @@ class TeardownIncomplete(CheckFailed):
     hint = "remove what is left with `nox -s teardown`, or `docker compose down -v`"
 
 
-def remove_stack(stack: Stack) -> Resources:
+def remove_stack(stack: Stack, *, describe: bool = False) -> Resources:
     """`down` with volumes and orphans until nothing of the project is left.
 
-    Returns what existed before. A second pass catches a container that a killed
-    `up` was still creating when the first `down` listed the project.
+    With ``describe``, returns what existed before, by name; an empty ``Resources``
+    then means there was nothing to remove. A second pass catches a container that a
+    killed `up` was still creating when the first `down` listed the project.
     """
-    before = stack.resources()
-    left = before
+    before = stack.resources() if describe else Resources()
+    left = before if describe else Resources(containers=("?",))  # not listed: assume some
     for _ in range(_ATTEMPTS):
         if not left:
             break
         stack.down()
-        left = stack.resources()
+        left = stack.resources(names=False)
     if left:
         raise TeardownIncomplete(
             f"still present after {_ATTEMPTS} attempts: {left.describe()}",

@@ -87,10 +87,10 @@ class FakeDocker:
 
     def _containers(self, **kwargs: Any) -> list[Any]:
         names = ["p-db-1", "p-chat-1", "p-web-1"] if self.running else []
-        return [SimpleNamespace(name=n) for n in names]
+        return [SimpleNamespace(name=n, id=f"id-{n}") for n in names]
 
     def _networks(self, **kwargs: Any) -> list[Any]:
-        return [SimpleNamespace(name="p_default")] if self.running else []
+        return [SimpleNamespace(name="p_default", id="id-net")] if self.running else []
 
 
 @dataclass
