@@ -31,6 +31,7 @@ TEST_REQUIREMENTS = (
     "pyyaml==6.0.3",
     "zizmor==1.32.0",
 )
+BENCH_REQUIREMENTS = ("nox==2026.10.20", "testcontainers==4.15.0", "matplotlib==3.11.2")
 LINT_REQUIREMENTS = ("ruff==0.17.6", "mypy==2.4.1", "nox==2026.10.20", "pytest==9.2.0")
 # Ctrl-C reaches the smoke too; give its teardown time before nox escalates.
 INTERRUPT_TIMEOUT_SECONDS = 60.0
@@ -94,6 +95,13 @@ def logs(session: nox.Session) -> None:
 def teardown(session: nox.Session) -> None:
     """Remove the stack: containers, networks, volumes and orphans."""
     smoke_cli(session, "teardown")
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmark the smoke against raw compose, testcontainers and a pytest-docker flow."""
+    install(session, "-e", ".", *BENCH_REQUIREMENTS)
+    session.run("python", "bench/bench.py", *session.posargs)
 
 
 @nox.session

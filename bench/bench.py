@@ -1,0 +1,459 @@
+"""Benchmark the smoke against raw compose and its peers, on one machine, in one run.
+
+    nox -s bench                    # 5 runs of each, plus a cold run
+    nox -s bench -- --runs 1 --skip-cold
+
+Every scenario does the same work on the same stack: start it, make the same three
+HTTP checks (chat /health, chat /health/dependencies, web's proxied question), and
+remove it. Scenarios are interleaved run by run, so drift on the machine hits all of
+them alike; each figure is the median of the runs. Results go to Markdown and JSON
+(and a PNG when matplotlib is installed) under --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from python_on_whales import DockerClient
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB_PORT, CHAT_PORT = 13000, 18000  # fixed and unusual, so curl needs no port lookup
+WEB = f"http://127.0.0.1:{WEB_PORT}"
+CHAT = f"http://127.0.0.1:{CHAT_PORT}"
+QUESTION = {"question": "Which tent is best for stargazing?"}
+ENV = {**os.environ, "SMOKE_WEB_PORT": str(WEB_PORT), "SMOKE_CHAT_PORT": str(CHAT_PORT)}
+for _name in ("NOX_CURRENT_SESSION", "KEEP_STACK", "CHAT_INSTALL_LOCAL_STACK"):
+    ENV.pop(_name, None)
+READY_LINE = "Application startup complete."
+RFC3339 = re.compile(r"^\S+\s+\|\s+(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z\s+(.*)$")
+
+TARGETS = {
+    "harness / raw": 1.0,
+    "nox smoke_lite / raw": 1.25,
+    "teardown (s)": 2.0,
+    "readiness lag (s)": 0.3,
+}
+
+
+@dataclass
+class Sample:
+    total: float
+    parts: dict[str, float] = field(default_factory=dict)
+
+
+def run(cmd: list[str], *, env: dict[str, str] | None = None, timeout: float = 600) -> str:
+    completed = subprocess.run(
+        cmd, cwd=ROOT, env=env or ENV, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(cmd)} exited {completed.returncode}:\n{completed.stdout}{completed.stderr}"
+        )
+    return completed.stdout
+
+
+def compose(project: str, *args: str) -> list[str]:
+    return ["docker", "compose", "-p", project, *args]
+
+
+def http_checks(client: httpx.Client) -> None:
+    for response in (
+        client.get(f"{CHAT}/health"),
+        client.get(f"{CHAT}/health/dependencies"),
+        client.post(f"{WEB}/api/chat/service", json=QUESTION),
+    ):
+        response.raise_for_status()
+
+
+def epoch(log_line: str) -> float | None:
+    match = RFC3339.match(log_line)
+    if not match:
+        return None
+    whole, fraction, _ = match.groups()
+    base = datetime.fromisoformat(whole + "+00:00").timestamp()
+    return base + float(fraction or 0)
+
+
+def chat_ready_at(logs: str) -> float | None:
+    for line in logs.splitlines():
+        if line.startswith("chat") and READY_LINE in line:
+            return epoch(line)
+    return None
+
+
+def metrics(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+# -- scenarios ------------------------------------------------------------------------
+
+
+def harness(*extra: str) -> Callable[[], Sample]:
+    def scenario() -> Sample:
+        with tempfile.TemporaryDirectory() as tmp:
+            log, metrics_file = Path(tmp) / "e2e-compose.log", Path(tmp) / "e2e-metrics.txt"
+            started = time.monotonic()
+            run(
+                [
+                    sys.executable,
+                    "-m",
+                    "smoke",
+                    "run",
+                    "--profile",
+                    "lite",
+                    "--project",
+                    "bench-harness",
+                    "--log-file",
+                    str(log),
+                    "--metrics-file",
+                    str(metrics_file),
+                    *extra,
+                ]
+            )
+            total = time.monotonic() - started
+            values = metrics(metrics_file)
+            parts = {
+                k.removeprefix("step_").removesuffix("_seconds"): float(v)
+                for k, v in values.items()
+                if k.startswith("step_") and k.endswith("_seconds")
+            }
+            ready = chat_ready_at(log.read_text())
+            if ready is not None:
+                parts["readiness_lag"] = float(values["step_chat_health_finished_at"]) - ready
+            return Sample(total, parts)
+
+    return scenario
+
+
+def nox_smoke_lite() -> Sample:
+    started = time.monotonic()
+    run([sys.executable, "-m", "nox", "-s", "smoke_lite", "--", "--project", "bench-nox"])
+    return Sample(time.monotonic() - started)
+
+
+def raw_baseline() -> Sample:
+    project = "bench-raw"
+    t0 = time.monotonic()
+    run(compose(project, "up", "-d", "--wait"))
+    t1 = time.monotonic()
+    for args in (
+        [f"{CHAT}/health"],
+        [f"{CHAT}/health/dependencies"],
+        [
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            json.dumps(QUESTION),
+            f"{WEB}/api/chat/service",
+        ],
+    ):
+        run(["curl", "-fsS", "-o", "/dev/null", *args])
+    t2 = time.monotonic()
+    logs = run(compose(project, "logs", "-t", "chat"))  # not timed: for the lag only
+    t3 = time.monotonic()
+    run(compose(project, "down", "-v"))
+    t4 = time.monotonic()
+    parts = {"up_wait": t1 - t0, "checks": t2 - t1, "teardown": t4 - t3}
+    ready = chat_ready_at(logs)
+    if ready is not None:
+        parts["readiness_lag"] = (time.time() - (time.monotonic() - t1)) - ready
+    return Sample((t2 - t0) + (t4 - t3), parts)
+
+
+def testcontainers_compose() -> Sample:
+    from testcontainers.compose import DockerCompose
+
+    os.environ.update({k: v for k, v in ENV.items() if k.startswith("SMOKE_")})
+    os.environ["COMPOSE_PROJECT_NAME"] = "bench-tc"
+    try:
+        started = time.monotonic()
+        stack = DockerCompose(context=str(ROOT), compose_file_name="docker-compose.yml", wait=True)
+        with stack, httpx.Client() as client:
+            http_checks(client)
+        return Sample(time.monotonic() - started)
+    finally:
+        os.environ.pop("COMPOSE_PROJECT_NAME", None)
+
+
+def pytest_docker_style() -> Sample:
+    project = "bench-pytest-docker"
+    started = time.monotonic()
+    run(compose(project, "up", "--build", "-d", "--wait"))
+    with httpx.Client() as client:
+        deadline = time.monotonic() + 60
+        while True:  # wait_until_responsive(pause=0.1), as pytest-docker does
+            try:
+                if client.get(f"{CHAT}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("chat never became responsive")
+            time.sleep(0.1)
+        http_checks(client)
+    run(compose(project, "down", "-v"))
+    return Sample(time.monotonic() - started)
+
+
+SCENARIOS: dict[str, Callable[[], Sample]] = {
+    "raw compose (up --wait, curl, down -v)": raw_baseline,
+    "harness: python -m smoke run --profile lite": harness(),
+    "harness, --no-build": harness("--no-build"),
+    "nox -s smoke_lite (reused venv)": nox_smoke_lite,
+    "testcontainers DockerCompose(wait=True)": testcontainers_compose,
+    "pytest-docker style (up --build --wait, poll, down -v)": pytest_docker_style,
+}
+
+
+# -- cold run and sizes -----------------------------------------------------------------
+
+
+def base_image() -> str:
+    dotenv = ROOT / ".env"
+    if "SMOKE_PYTHON_IMAGE" in os.environ:
+        return os.environ["SMOKE_PYTHON_IMAGE"]
+    if dotenv.is_file():
+        for line in dotenv.read_text().splitlines():
+            if line.startswith("SMOKE_PYTHON_IMAGE="):
+                return line.split("=", 1)[1]
+    return "python:3.12-slim"
+
+
+def cold_run() -> dict[str, float]:
+    docker = DockerClient()
+    for image in ("contoso-chat", "contoso-web"):
+        if docker.image.exists(image):
+            docker.image.remove(image, force=True)
+    docker.buildx.prune(all=True)
+    started = time.monotonic()
+    run(
+        [
+            sys.executable,
+            "-m",
+            "smoke",
+            "run",
+            "--profile",
+            "lite",
+            "--project",
+            "bench-cold",
+            "--log-file",
+            os.devnull,
+        ]
+    )
+    duration = time.monotonic() - started
+    sizes = {
+        "cold_run_seconds": duration,
+        "base_image_bytes": float(docker.image.inspect(base_image()).size),
+        "chat_lite_image_bytes": float(docker.image.inspect("contoso-chat").size),
+        "web_image_bytes": float(docker.image.inspect("contoso-web").size),
+    }
+    run([sys.executable, "-m", "smoke", "build", "--install-local-stack"])
+    sizes["chat_local_image_bytes"] = float(docker.image.inspect("contoso-chat").size)
+    run([sys.executable, "-m", "smoke", "build"])  # leave the lite image in place
+    return sizes
+
+
+# -- report ---------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    docker = DockerClient()
+    info = docker.system.info()
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kb = int(
+        next(
+            line.split()[1]
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    )
+    return {
+        "cpu": f"{os.cpu_count()} × {cpu}",
+        "memory": f"{mem_kb / 1024 / 1024:.0f} GiB",
+        "kernel": platform.release(),
+        "docker engine": str(info.server_version),
+        "compose": docker.compose.version().split()[-1],
+        "storage driver": str(info.driver),
+        "python": platform.python_version(),
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def summarize(samples: dict[str, list[Sample]], cold: dict[str, float] | None) -> dict[str, object]:
+    totals = {name: median([s.total for s in runs]) for name, runs in samples.items()}
+    raw = totals["raw compose (up --wait, curl, down -v)"]
+    harness_runs = samples["harness: python -m smoke run --profile lite"]
+    step_names = sorted(
+        {k for s in harness_runs for k in s.parts if k != "readiness_lag"},
+        key=lambda k: (
+            [s for s in harness_runs[0].parts].index(k) if k in harness_runs[0].parts else 99
+        ),
+    )
+    steps = {k: median([s.parts[k] for s in harness_runs if k in s.parts]) for k in step_names}
+    raw_runs = samples["raw compose (up --wait, curl, down -v)"]
+    figures: dict[str, float] = {
+        "harness / raw": totals["harness: python -m smoke run --profile lite"] / raw,
+        "harness --no-build / raw": totals["harness, --no-build"] / raw,
+        "nox smoke_lite / raw": totals["nox -s smoke_lite (reused venv)"] / raw,
+        "nox overhead (s)": totals["nox -s smoke_lite (reused venv)"]
+        - totals["harness: python -m smoke run --profile lite"],
+        "teardown (s)": steps.get("teardown", float("nan")),
+        "raw down -v (s)": median([s.parts["teardown"] for s in raw_runs]),
+        "readiness lag (s)": median(
+            [s.parts["readiness_lag"] for s in harness_runs if "readiness_lag" in s.parts]
+        ),
+        "raw readiness lag (s)": median(
+            [s.parts["readiness_lag"] for s in raw_runs if "readiness_lag" in s.parts]
+        ),
+    }
+    return {"totals": totals, "figures": figures, "harness_steps": steps, "cold": cold}
+
+
+def markdown(summary: dict[str, object], info: dict[str, str], runs: int) -> str:
+    totals = summary["totals"]
+    figures = summary["figures"]
+    steps = summary["harness_steps"]
+    cold = summary["cold"]
+    assert isinstance(totals, dict)
+    assert isinstance(figures, dict)
+    assert isinstance(steps, dict)
+    raw = totals["raw compose (up --wait, curl, down -v)"]
+    out = [
+        "# contoso-smoke benchmark",
+        "",
+        "Machine: " + "; ".join(f"{k} {v}" for k, v in info.items()),
+        "",
+        f"Warm runs (images built), median of {runs} interleaved runs each:",
+        "",
+        "| scenario | median (s) | × raw |",
+        "| --- | ---: | ---: |",
+    ]
+    out += [f"| {name} | {value:.2f} | {value / raw:.2f} |" for name, value in totals.items()]
+    out += ["", "| figure | value | target | met |", "| --- | ---: | ---: | --- |"]
+    for name, value in figures.items():
+        target = TARGETS.get(name)
+        met = "" if target is None else ("yes" if value <= target else "**no**")
+        out.append(
+            f"| {name} | {value:.2f} | {'' if target is None else f'≤ {target:g}'} | {met} |"
+        )
+    out += ["", "Harness steps (median seconds):", "", "| step | seconds |", "| --- | ---: |"]
+    out += [f"| {name} | {value:.3f} |" for name, value in steps.items()]
+    if isinstance(cold, dict):
+        mb = 1e6
+        base = cold["base_image_bytes"]
+        out += [
+            "",
+            "Cold run (no contoso image or build cache) and image sizes (decimal MB):",
+            "",
+            "| figure | value | target | met |",
+            "| --- | ---: | ---: | --- |",
+            f"| cold run (s) | {cold['cold_run_seconds']:.1f} | | |",
+            f"| base image | {base / mb:.1f} | | |",
+            f"| chat lite | {cold['chat_lite_image_bytes'] / mb:.1f} | ≤ base + 100 "
+            f"| {'yes' if cold['chat_lite_image_bytes'] <= base + 100 * mb else '**no**'} |",
+            f"| chat local | {cold['chat_local_image_bytes'] / mb:.1f} | | |",
+            f"| web | {cold['web_image_bytes'] / mb:.1f} | ≤ base + 60 "
+            f"| {'yes' if cold['web_image_bytes'] <= base + 60 * mb else '**no**'} |",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def plot(summary: dict[str, object], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    totals = summary["totals"]
+    steps = summary["harness_steps"]
+    assert isinstance(totals, dict)
+    assert isinstance(steps, dict)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    names = list(totals)
+    left.barh(names, [totals[n] for n in names], color="#4C72B0")
+    left.invert_yaxis()
+    left.set_xlabel("median seconds")
+    left.set_title("Whole run, warm")
+    right.barh(list(steps), list(steps.values()), color="#55A868")
+    right.invert_yaxis()
+    right.set_xlabel("median seconds")
+    right.set_title("Harness steps")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nox -s bench --", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per scenario (default 5)")
+    parser.add_argument("--skip-cold", action="store_true", help="skip the cold run")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results", help="results folder")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    run([sys.executable, "-m", "smoke", "build"])  # warm: images built before timing
+    samples: dict[str, list[Sample]] = {name: [] for name in SCENARIOS}
+    for index in range(args.runs):
+        for name, scenario in SCENARIOS.items():
+            sample = scenario()
+            samples[name].append(sample)
+            print(f"run {index + 1}/{args.runs}  {name}: {sample.total:.2f}s", flush=True)
+    cold = None if args.skip_cold else cold_run()
+    summary = summarize(samples, cold)
+    info = machine()
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = markdown(summary, info, args.runs)
+    (args.out / "bench.md").write_text(report)
+    (args.out / "bench.json").write_text(
+        json.dumps(
+            {
+                "machine": info,
+                "runs": args.runs,
+                **summary,
+                "samples": {
+                    name: [{"total": s.total, **s.parts} for s in runs]
+                    for name, runs in samples.items()
+                },
+            },
+            indent=2,
+        )
+    )
+    plotted = plot(summary, args.out / "bench.png")
+    print()
+    print(report)
+    print(f"results: {args.out}/bench.md, bench.json" + (", bench.png" if plotted else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
