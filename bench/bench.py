@@ -66,6 +66,10 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None, timeout: float = 6
     return completed.stdout
 
 
+def smoke(*args: str) -> list[str]:
+    return [sys.executable, "-m", "smoke", *args]
+
+
 def compose(project: str, *args: str) -> list[str]:
     return ["docker", "compose", "-p", project, *args]
 
@@ -108,10 +112,7 @@ def harness(*extra: str) -> Callable[[], Sample]:
             log, metrics_file = Path(tmp) / "e2e-compose.log", Path(tmp) / "e2e-metrics.txt"
             started = time.monotonic()
             run(
-                [
-                    sys.executable,
-                    "-m",
-                    "smoke",
+                smoke(
                     "run",
                     "--profile",
                     "lite",
@@ -122,7 +123,7 @@ def harness(*extra: str) -> Callable[[], Sample]:
                     "--metrics-file",
                     str(metrics_file),
                     *extra,
-                ]
+                )
             )
             total = time.monotonic() - started
             values = metrics(metrics_file)
@@ -240,22 +241,10 @@ def cold_run() -> dict[str, float]:
     for image in ("contoso-chat", "contoso-web"):
         if docker.image.exists(image):
             docker.image.remove(image, force=True)
-    docker.buildx.prune(all=True)
+    # The BuildKit cache too; python-on-whales only has the buildx form of this.
+    run(["docker", "builder", "prune", "--all", "--force"])
     started = time.monotonic()
-    run(
-        [
-            sys.executable,
-            "-m",
-            "smoke",
-            "run",
-            "--profile",
-            "lite",
-            "--project",
-            "bench-cold",
-            "--log-file",
-            os.devnull,
-        ]
-    )
+    run(smoke("run", "--profile", "lite", "--project", "bench-cold", "--log-file", os.devnull))
     duration = time.monotonic() - started
     sizes = {
         "cold_run_seconds": duration,
@@ -263,9 +252,9 @@ def cold_run() -> dict[str, float]:
         "chat_lite_image_bytes": float(docker.image.inspect("contoso-chat").size),
         "web_image_bytes": float(docker.image.inspect("contoso-web").size),
     }
-    run([sys.executable, "-m", "smoke", "build", "--install-local-stack"])
+    run(smoke("build", "--install-local-stack"))
     sizes["chat_local_image_bytes"] = float(docker.image.inspect("contoso-chat").size)
-    run([sys.executable, "-m", "smoke", "build"])  # leave the lite image in place
+    run(smoke("build"))  # leave the lite image in place
     return sizes
 
 
@@ -421,38 +410,41 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
-    run([sys.executable, "-m", "smoke", "build"])  # warm: images built before timing
+    run(smoke("build"))  # warm: images built before timing
     samples: dict[str, list[Sample]] = {name: [] for name in SCENARIOS}
     for index in range(args.runs):
         for name, scenario in SCENARIOS.items():
             sample = scenario()
             samples[name].append(sample)
             print(f"run {index + 1}/{args.runs}  {name}: {sample.total:.2f}s", flush=True)
-    cold = None if args.skip_cold else cold_run()
-    summary = summarize(samples, cold)
     info = machine()
-    args.out.mkdir(parents=True, exist_ok=True)
-    report = markdown(summary, info, args.runs)
-    (args.out / "bench.md").write_text(report)
-    (args.out / "bench.json").write_text(
-        json.dumps(
-            {
-                "machine": info,
-                "runs": args.runs,
-                **summary,
-                "samples": {
-                    name: [{"total": s.total, **s.parts} for s in runs]
-                    for name, runs in samples.items()
-                },
-            },
-            indent=2,
-        )
-    )
-    plotted = plot(summary, args.out / "bench.png")
+    # Warm results first, so a failing cold run loses nothing.
+    write_results(args.out, samples, None, info, args.runs)
+    if not args.skip_cold:
+        write_results(args.out, samples, cold_run(), info, args.runs)
     print()
-    print(report)
-    print(f"results: {args.out}/bench.md, bench.json" + (", bench.png" if plotted else ""))
+    print((args.out / "bench.md").read_text())
+    print(f"results: {args.out}/ (bench.md, bench.json, bench.png with matplotlib)")
     return 0
+
+
+def write_results(
+    out: Path,
+    samples: dict[str, list[Sample]],
+    cold: dict[str, float] | None,
+    info: dict[str, str],
+    runs: int,
+) -> None:
+    summary = summarize(samples, cold)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.md").write_text(markdown(summary, info, runs))
+    samples_json = {
+        name: [{"total": s.total, **s.parts} for s in samples_of]
+        for name, samples_of in samples.items()
+    }
+    document = {"machine": info, "runs": runs, **summary, "samples": samples_json}
+    (out / "bench.json").write_text(json.dumps(document, indent=2))
+    plot(summary, out / "bench.png")
 
 
 if __name__ == "__main__":

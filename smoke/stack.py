@@ -139,32 +139,14 @@ class Stack:
     # -- lifecycle ------------------------------------------------------------------
 
     def build(self, *, install_local_stack: bool) -> None:
-        with _env(CHAT_INSTALL_LOCAL_STACK="1" if install_local_stack else "0"):
-            try:
-                self.docker.compose.build(services=[CHAT, WEB], quiet=True)
-            except DockerException as exc:
-                raise ComposeFailed(
-                    f"compose build failed (exit {exc.return_code})",
-                    step="build",
-                    elapsed=0.0,
-                    return_code=exc.return_code,
-                    stderr=_stderr(exc),
-                ) from exc
+        with _compose_step("build", install_local_stack=install_local_stack):
+            self.docker.compose.build(services=[CHAT, WEB], quiet=True)
 
     def up(self, *, build: bool, install_local_stack: bool) -> None:
-        with _env(CHAT_INSTALL_LOCAL_STACK="1" if install_local_stack else "0"):
-            try:
-                self.docker.compose.up(
-                    detach=True, build=build, no_build=not build, quiet=True, remove_orphans=True
-                )
-            except DockerException as exc:
-                raise ComposeFailed(
-                    f"compose up failed (exit {exc.return_code})",
-                    step="compose up",
-                    elapsed=0.0,
-                    return_code=exc.return_code,
-                    stderr=_stderr(exc),
-                ) from exc
+        with _compose_step("compose up", install_local_stack=install_local_stack):
+            self.docker.compose.up(
+                detach=True, build=build, no_build=not build, quiet=True, remove_orphans=True
+            )
 
     def url(self, service: str) -> str:
         host, port = self.docker.compose.port(service, CONTAINER_PORTS[service])
@@ -229,6 +211,23 @@ def _ensure_free(service: str, host: str, port: int) -> None:
                 hint=f"free it, or set SMOKE_{service.upper()}_PORT (0 picks a free port)",
                 port=port,
             ) from None
+
+
+@contextlib.contextmanager
+def _compose_step(step: str, *, install_local_stack: bool) -> Iterator[None]:
+    """Run a building compose command: the chat flavour goes to compose through the
+    env, and a failure becomes ``ComposeFailed`` with compose's stderr kept."""
+    with _env(CHAT_INSTALL_LOCAL_STACK="1" if install_local_stack else "0"):
+        try:
+            yield
+        except DockerException as exc:
+            raise ComposeFailed(
+                f"{step} failed (exit {exc.return_code})",
+                step=step,
+                elapsed=0.0,
+                return_code=exc.return_code,
+                stderr=_stderr(exc),
+            ) from exc
 
 
 @contextlib.contextmanager

@@ -1,0 +1,25 @@
+"""Keep the benchmark script working: one quick run, through its nox session."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.smoke_cli import nox
+
+pytestmark = pytest.mark.docker
+
+
+def test_bench_one_run_reports_every_figure(tmp_path: Path) -> None:
+    result = nox("bench", "--runs", "1", "--skip-cold", "--out", str(tmp_path))
+    assert result.returncode == 0, result.output
+    for figure in ("harness / raw", "nox smoke_lite / raw", "teardown (s)", "readiness lag (s)"):
+        assert f"| {figure} |" in result.output
+    for scenario in ("raw compose", "testcontainers", "pytest-docker style"):
+        assert scenario in result.output
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert data["runs"] == 1
+    assert data["figures"]["harness / raw"] > 0
+    assert (tmp_path / "bench.md").read_text().startswith("# contoso-smoke benchmark")
