@@ -63,3 +63,21 @@ def test_config_publishes_nothing_on_all_interfaces(project: str) -> None:
         assert port.get("host_ip") == "127.0.0.1", f"{name} publishes on {port.get('host_ip')!r}"
     for name, service in config["services"].items():
         assert "start_interval" not in (service.get("healthcheck") or {}), name
+
+
+def test_build_ca_never_lands_in_an_image(project: str) -> None:
+    """The CA bundle reaches pip as a BuildKit secret: no layer keeps it."""
+    docker = DockerClient(compose_files=[COMPOSE_FILE], compose_project_name=project)
+    docker.compose.build(quiet=True)
+    for image in ("contoso-chat", "contoso-web"):
+        listing = docker.run(
+            image,
+            [
+                "sh",
+                "-c",
+                "ls -A /run/secrets 2>/dev/null; grep -rl 'BEGIN CERTIFICATE' "
+                "/opt/venv /app /tmp 2>/dev/null | grep -v certifi || true",
+            ],
+            remove=True,
+        )
+        assert listing == "", f"{image}: {listing}"
