@@ -22,6 +22,7 @@ in one place. Context is passed as keyword-only arguments and kept as data.
     * StackMismatch
   * BudgetExceeded ............ a measured cost exceeded its budget (exit 3)
 * Interrupted (BaseException) . Ctrl-C (exit 130) or SIGTERM (exit 143)
+* PortUnavailable ............. internal: a service has no host port yet; waits retry it
 """
 
 from __future__ import annotations
@@ -172,6 +173,10 @@ class BudgetExceeded(SmokeError):
         self.budget = budget
         self.measured = measured
         self.limit = limit
+
+
+class PortUnavailable(Exception):
+    """A service's host port is not known yet (not started, or restarting)."""
 
 
 class Interrupted(BaseException):

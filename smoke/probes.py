@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import httpx
 
@@ -21,6 +21,7 @@ from .errors import (
     DependencyFailure,
     PageFailed,
     PersistenceFailed,
+    PortUnavailable,
     ProxyCallFailed,
     StackMismatch,
 )
@@ -52,22 +53,45 @@ class Seen:
         return f"HTTP {self.status}: {excerpt(self.body)}" if self.body else f"HTTP {self.status}"
 
 
-def _transport_error(exc: httpx.TransportError) -> str:
+def _transport_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class Endpoints(Protocol):
+    def url(self, service: str) -> str:
+        """Base URL of ``service``; raises ``PortUnavailable`` while it has none."""
+        ...
+
+
+@dataclass(frozen=True)
+class FixedEndpoints:
+    """A running stack given by URLs (--web-url / --chat-url)."""
+
+    web: str
+    chat: str
+
+    def url(self, service: str) -> str:
+        return {"web": self.web, "chat": self.chat}[service]
 
 
 @dataclass
 class Probe:
     """One stack's endpoints and the deadline rule for its waits."""
 
-    web_url: str
-    chat_url: str
+    endpoints: Endpoints
     timeout: float
     client: httpx.Client
+    _known: dict[str, str] = field(default_factory=dict)
+
+    def url(self, service: str, path: str) -> str:
+        if service not in self._known:  # one lookup per service once it has a port
+            self._known[service] = self.endpoints.url(service)
+        return self._known[service] + path
 
     def _poll(
         self,
-        url: str,
+        service: str,
+        path: str,
         ready: Callable[[httpx.Response], bool],
         failure: type[CheckFailed],
         step: str,
@@ -80,10 +104,13 @@ class Probe:
         while True:
             remaining = deadline - time.monotonic()
             try:
+                url = self.url(service, path)
                 response = self.client.get(url, timeout=max(0.1, min(2.0, remaining)))
                 if ready(response):
                     return response
                 seen = Seen(response.status_code, response.text)
+            except PortUnavailable as exc:
+                seen = Seen(None, str(exc))
             except httpx.TransportError as exc:
                 seen = Seen(None, _transport_error(exc))
             elapsed = time.monotonic() - started
@@ -101,7 +128,8 @@ class Probe:
 
     def chat_health(self, step: str) -> dict[str, Any]:
         response = self._poll(
-            f"{self.chat_url}/health",
+            "chat",
+            "/health",
             lambda r: r.status_code == 200,
             ChatHealthTimeout,
             step,
@@ -120,7 +148,8 @@ class Probe:
                 return False
 
         response = self._poll(
-            f"{self.chat_url}/health/dependencies",
+            "chat",
+            "/health/dependencies",
             db_ok,
             DependencyFailure,
             step,
@@ -133,14 +162,16 @@ class Probe:
         """POST through web's proxy; retries only while web is not listening yet."""
         started = time.monotonic()
         deadline = started + self.timeout
-        url = f"{self.web_url}/api/chat/service"
         pause = POLL_FIRST
         while True:
             try:
+                url = self.url("web", "/api/chat/service")
                 response = self.client.post(
                     url, json={"question": question}, timeout=max(0.1, deadline - time.monotonic())
                 )
                 break
+            except PortUnavailable as exc:  # web not started yet: wait for it
+                last = str(exc)
             except httpx.ConnectError as exc:  # web not listening yet: wait for it
                 last = _transport_error(exc)
             except httpx.TimeoutException:
@@ -176,8 +207,8 @@ class Probe:
     def web_page(self, step: str) -> None:
         started = time.monotonic()
         try:
-            response = self.client.get(f"{self.web_url}/", timeout=self.timeout)
-        except httpx.TransportError as exc:
+            response = self.client.get(self.url("web", "/"), timeout=self.timeout)
+        except (httpx.TransportError, PortUnavailable) as exc:
             raise PageFailed(
                 f"web page / failed: {_transport_error(exc)}",
                 step=step,
@@ -208,9 +239,9 @@ class Probe:
             raise fail("the answer carries no conversation_id to read back")
         try:
             response = self.client.get(
-                f"{self.chat_url}/api/conversations/{conversation_id}", timeout=self.timeout
+                self.url("chat", f"/api/conversations/{conversation_id}"), timeout=self.timeout
             )
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, PortUnavailable) as exc:
             raise fail(f"reading the conversation failed: {_transport_error(exc)}") from None
         if response.status_code != 200:
             raise fail(

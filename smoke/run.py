@@ -30,7 +30,7 @@ from .errors import BudgetExceeded, CheckFailed, ComposeFailed, Interrupted
 from .masking import Masker
 from .options import RunOptions
 from .outcome import Outcome, Result
-from .probes import QUESTION, Probe, excerpt, validate_contract
+from .probes import QUESTION, Endpoints, FixedEndpoints, Probe, excerpt, validate_contract
 from .reports import publish_to_github, write_junit, write_metrics
 from .stack import CHAT, WEB, Stack
 from .steps import StepRunner
@@ -226,10 +226,10 @@ def _checks(
             "compose up",
             lambda: stack.up(build=options.build, install_local_stack=options.install_local_stack),
         )
-        web_url, chat_url = stack.url(WEB), stack.url(CHAT)
+        endpoints: Endpoints = stack  # ports are looked up inside the waits
     else:
-        web_url, chat_url = str(options.web_url), str(options.chat_url)  # parse() pairs them
-    probe = Probe(web_url=web_url, chat_url=chat_url, timeout=options.timeout, client=client)
+        endpoints = FixedEndpoints(str(options.web_url), str(options.chat_url))
+    probe = Probe(endpoints=endpoints, timeout=options.timeout, client=client)
 
     steps.run("chat health", lambda: probe.chat_health("chat health"))
     steps.run(

@@ -26,6 +26,7 @@ from .errors import (
     DockerUnreachable,
     NoStackRunning,
     PortInUse,
+    PortUnavailable,
 )
 from .options import Target
 
@@ -149,12 +150,20 @@ class Stack:
             )
 
     def url(self, service: str) -> str:
-        host, port = self.docker.compose.port(service, CONTAINER_PORTS[service])
+        """The service's URL on the host, from `compose port`, so ephemeral ports work.
+
+        A container that is not running (e.g. restarting after a crash) has no port
+        yet: that is ``PortUnavailable``, which the waits retry until their deadline.
+        """
+        try:
+            host, port = self.docker.compose.port(service, CONTAINER_PORTS[service])
+        except DockerException as exc:
+            raise PortUnavailable(
+                f"{service} has no published port yet (`compose port` exited "
+                f"{exc.return_code}; is it restarting?)"
+            ) from None
         if port is None:
-            raise NoStackRunning(
-                f"{service} has no published port in project {self.project}",
-                hint="is the stack up? `docker compose ps`",
-            )
+            raise PortUnavailable(f"{service} has no published port in project {self.project}")
         return f"http://{host or '127.0.0.1'}:{port}"
 
     def logs(self, services: tuple[str, ...] = (), *, tail: int | None = None) -> str:

@@ -32,6 +32,8 @@ class FakeDocker:
     )
     #: How many `down` calls leave a container behind (a killed `up` still creating it).
     stubborn_downs: int = 0
+    #: How many `compose port` calls fail, as for a container that is restarting.
+    port_failures: int = 0
 
     def __post_init__(self) -> None:
         self.system = SimpleNamespace(info=self._info)
@@ -83,6 +85,10 @@ class FakeDocker:
         self.running = False
 
     def _port(self, service: str, port: int) -> tuple[str, int]:
+        self.calls.append(f"compose port {service}")
+        if self.port_failures:
+            self.port_failures -= 1
+            raise docker_error(f"compose port {service} {port}")
         return ("127.0.0.1", {"web": 3000, "chat": 8000}[service])
 
     def _containers(self, **kwargs: Any) -> list[Any]:

@@ -146,6 +146,22 @@ def test_chat_never_healthy_times_out(tmp_path: Path) -> None:
     assert not docker.running
 
 
+def test_a_port_that_appears_late_is_waited_for(tmp_path: Path) -> None:
+    docker = FakeDocker(port_failures=3)  # chat restarting: no port for a moment
+    output, error = run(tmp_path, docker, FakeServices())
+    assert error is None, output
+    assert docker.calls.count("compose port chat") == 4  # retried, then looked up once
+    assert docker.calls.count("compose port web") == 1
+
+
+def test_a_port_that_never_appears_is_a_chat_health_timeout(tmp_path: Path) -> None:
+    docker = FakeDocker(port_failures=10**6)
+    output, error = run(tmp_path, docker, FakeServices())
+    assert isinstance(error, ChatHealthTimeout)
+    assert "chat has no published port yet" in output
+    assert not docker.running
+
+
 def test_up_failure_keeps_composes_stderr_and_cleans_up(tmp_path: Path) -> None:
     docker = FakeDocker()
     docker.running = True  # `up` created part of the stack before failing
