@@ -321,3 +321,18 @@ def test_logs_of_a_kept_stack_are_masked(fake_docker: FakeDocker, tmp_path: Path
     text = (tmp_path / "out/e2e.log").read_text()
     assert "db-1" in text
     assert PASSWORD not in text
+
+
+def test_an_unexpected_docker_failure_is_one_line_exit_1(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_docker.running = True
+    fake_docker.fail["compose down"] = docker_error("compose down", 125, "daemon went away")
+    assert cli.main(["teardown"]) == 1
+    err = capsys.readouterr().err
+    assert err == "smoke: error: `docker compose down` exited 125: daemon went away\n"
+
+
+def test_docker_verb_skips_global_flags() -> None:
+    command = ["/usr/bin/docker", "compose", "--file", "a.yml", "--project-name", "p", "down", "-v"]
+    assert cli._docker_verb(command) == "docker compose down"
