@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 from python_on_whales import DockerClient
 
@@ -174,4 +175,28 @@ def test_metrics_junit_and_budgets(clean_project: str, tmp_path: Path) -> None:
     assert "budget exceeded: duration budget:" in over.output
     assert "> 1s" in over.output
     assert "result=over_budget" in metrics.read_text().splitlines()
+    assert leftovers(clean_project) == []
+
+
+def test_local_stack_env_var_builds_and_checks_it(clean_project: str) -> None:
+    result = nox("smoke", "--project", clean_project, env={"CHAT_INSTALL_LOCAL_STACK": "1"})
+    assert result.returncode == 0, result.output
+    assert "✓ chat local stack" in result.output
+    assert leftovers(clean_project) == []
+
+    # smoke_lite builds the minimal chat image, whatever the env says.
+    lite = nox(
+        "smoke_lite",
+        "--keep-stack",
+        "--project",
+        clean_project,
+        env={"CHAT_INSTALL_LOCAL_STACK": "1"},
+    )
+    try:
+        assert lite.returncode == 0, lite.output
+        docker = DockerClient(compose_files=[COMPOSE_FILE], compose_project_name=clean_project)
+        host, port = docker.compose.port("chat", 8000)
+        assert httpx.get(f"http://{host}:{port}/health").json()["stack"] == "minimal"
+    finally:
+        nox("teardown", "--project", clean_project)
     assert leftovers(clean_project) == []
