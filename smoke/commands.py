@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from .console import Console
+from .errors import ComposeFailed
 from .masking import Masker
 from .options import BuildOptions, LogsOptions, TeardownOptions
 from .run import write_logs
@@ -25,8 +26,15 @@ def build_images(options: BuildOptions, *, console: Console, stack: Stack | None
     flavour = "local stack" if options.install_local_stack else "minimal stack"
     console.line(f"build: contoso-chat ({flavour}) and contoso-web")
     started = time.monotonic()
-    with console.progress("build"):
-        stack.build(install_local_stack=options.install_local_stack)
+    try:
+        with console.progress("build"):
+            stack.build(install_local_stack=options.install_local_stack)
+    except ComposeFailed as failure:
+        console.step_done("build", time.monotonic() - started, passed=False)
+        console.detail(str(failure))
+        console.detail("compose said:")
+        console.detail("\n".join(f"  {line}" for line in failure.stderr.splitlines()[-15:]))
+        raise
     console.step_done("build", time.monotonic() - started, passed=True)
     for service in (CHAT, WEB):
         console.line(f"  {IMAGES[service]:<14} {_decimal_size(stack.image_size(service))}")

@@ -87,11 +87,12 @@ class CheckFailed(SmokeError):
         self,
         message: str,
         *,
-        step: str,
-        elapsed: float,
+        step: str = "",
+        elapsed: float = 0.0,
         status: int | None = None,
         body: str | None = None,
     ) -> None:
+        # step and elapsed are filled in by the step runner that caught it.
         super().__init__(message)
         self.step = step
         self.elapsed = elapsed
@@ -107,10 +108,10 @@ class ComposeFailed(CheckFailed):
         self,
         message: str,
         *,
-        step: str,
-        elapsed: float,
         return_code: int,
         stderr: str,
+        step: str = "",
+        elapsed: float = 0.0,
     ) -> None:
         super().__init__(message, step=step, elapsed=elapsed)
         self.return_code = return_code

@@ -94,7 +94,6 @@ class Probe:
         path: str,
         ready: Callable[[httpx.Response], bool],
         failure: type[CheckFailed],
-        step: str,
         what: str,
     ) -> httpx.Response:
         started = time.monotonic()
@@ -118,27 +117,24 @@ class Probe:
                 raise failure(
                     f"{what} not ready after {elapsed:.1f}s (timeout {self.timeout:g}s); "
                     f"last seen: {seen.describe()}",
-                    step=step,
-                    elapsed=elapsed,
                     status=seen.status,
                     body=excerpt(seen.body),
                 )
             time.sleep(pause)
             pause = min(POLL_MAX, pause * POLL_BACKOFF)
 
-    def chat_health(self, step: str) -> dict[str, Any]:
+    def chat_health(self) -> dict[str, Any]:
         response = self._poll(
             "chat",
             "/health",
             lambda r: r.status_code == 200,
             ChatHealthTimeout,
-            step,
             "chat /health",
         )
         payload: dict[str, Any] = response.json()
         return payload
 
-    def chat_dependencies(self, step: str) -> dict[str, Any]:
+    def chat_dependencies(self) -> dict[str, Any]:
         def db_ok(response: httpx.Response) -> bool:
             if response.status_code != 200:
                 return False
@@ -152,13 +148,12 @@ class Probe:
             "/health/dependencies",
             db_ok,
             DependencyFailure,
-            step,
             "chat dependency (db)",
         )
         payload: dict[str, Any] = response.json()
         return payload
 
-    def proxy_call(self, step: str, question: str = QUESTION) -> httpx.Response:
+    def proxy_call(self, question: str = QUESTION) -> httpx.Response:
         """POST through web's proxy; retries only while web is not listening yet."""
         started = time.monotonic()
         deadline = started + self.timeout
@@ -179,8 +174,6 @@ class Probe:
                 raise ProxyCallFailed(
                     f"web -> chat proxy call timed out after {elapsed:.1f}s "
                     f"(timeout {self.timeout:g}s)",
-                    step=step,
-                    elapsed=elapsed,
                 ) from None
             except httpx.TransportError as exc:
                 last = _transport_error(exc)
@@ -188,8 +181,6 @@ class Probe:
             if time.monotonic() + pause >= deadline:
                 raise ProxyCallFailed(
                     f"web did not accept the call within {self.timeout:g}s: {last}",
-                    step=step,
-                    elapsed=elapsed,
                 )
             time.sleep(pause)
             pause = min(POLL_MAX, pause * POLL_BACKOFF)
@@ -197,40 +188,29 @@ class Probe:
         if response.status_code != 200:
             raise ProxyCallFailed(
                 f"web answered HTTP {response.status_code}: {excerpt(response.text)}",
-                step=step,
-                elapsed=elapsed,
                 status=response.status_code,
                 body=excerpt(response.text),
             )
         return response
 
-    def web_page(self, step: str) -> None:
-        started = time.monotonic()
+    def web_page(self) -> None:
         try:
             response = self.client.get(self.url("web", "/"), timeout=self.timeout)
         except (httpx.TransportError, PortUnavailable) as exc:
             raise PageFailed(
                 f"web page / failed: {_transport_error(exc)}",
-                step=step,
-                elapsed=time.monotonic() - started,
             ) from None
         if response.status_code != 200 or "<form" not in response.text:
             raise PageFailed(
                 f"web page / answered HTTP {response.status_code} without a question form",
-                step=step,
-                elapsed=time.monotonic() - started,
                 status=response.status_code,
                 body=excerpt(response.text),
             )
 
-    def conversation(self, step: str, conversation_id: object, question: str, answer: str) -> None:
-        started = time.monotonic()
-
+    def conversation(self, conversation_id: object, question: str, answer: str) -> None:
         def fail(message: str, response: httpx.Response | None = None) -> PersistenceFailed:
             return PersistenceFailed(
                 message,
-                step=step,
-                elapsed=time.monotonic() - started,
                 status=None if response is None else response.status_code,
                 body=None if response is None else excerpt(response.text),
             )
@@ -251,27 +231,22 @@ class Probe:
         if question not in contents or answer not in contents:
             raise fail(f"conversation {conversation_id} does not hold the exchange", response)
 
-    def local_stack(self, step: str, expected: str) -> None:
-        started = time.monotonic()
-        payload = self.chat_health(step)
+    def local_stack(self, expected: str) -> None:
+        payload = self.chat_health()
         if payload.get("stack") != expected:
             raise StackMismatch(
                 f"chat /health reports stack {payload.get('stack')!r}, expected {expected!r}",
-                step=step,
-                elapsed=time.monotonic() - started,
                 status=200,
                 body=excerpt(str(payload)),
             )
 
 
-def validate_contract(step: str, response: httpx.Response) -> tuple[str, dict[str, Any]]:
+def validate_contract(response: httpx.Response) -> tuple[str, dict[str, Any]]:
     try:
         return extract_answer(response.text)
     except ContractViolation as exc:
         raise ContractDrift(
             f"response contract drift: {exc}",
-            step=step,
-            elapsed=0.0,
             status=response.status_code,
             body=excerpt(response.text),
         ) from None

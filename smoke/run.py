@@ -231,28 +231,22 @@ def _checks(
         endpoints = FixedEndpoints(str(options.web_url), str(options.chat_url))
     probe = Probe(endpoints=endpoints, timeout=options.timeout, client=client)
 
-    steps.run("chat health", lambda: probe.chat_health("chat health"))
+    steps.run("chat health", lambda: probe.chat_health())
     steps.run(
         "chat dependency health (db)",
-        lambda: probe.chat_dependencies("chat dependency health (db)"),
+        lambda: probe.chat_dependencies(),
         note=lambda payload: f"db {payload['dependencies']['db'].get('latency_ms', '?')} ms",
     )
-    response = steps.run(
-        "web -> chat proxy call", lambda: probe.proxy_call("web -> chat proxy call")
-    )
-    answer, payload = steps.run(
-        "response contract", lambda: validate_contract("response contract", response)
-    )
+    response = steps.run("web -> chat proxy call", lambda: probe.proxy_call())
+    answer, payload = steps.run("response contract", lambda: validate_contract(response))
     if options.profile == "full":
-        steps.run("web page", lambda: probe.web_page("web page"))
+        steps.run("web page", lambda: probe.web_page())
         steps.run(
             "conversation persisted",
-            lambda: probe.conversation(
-                "conversation persisted", payload.get("conversation_id"), QUESTION, answer
-            ),
+            lambda: probe.conversation(payload.get("conversation_id"), QUESTION, answer),
         )
         if options.install_local_stack:
-            steps.run("chat local stack", lambda: probe.local_stack("chat local stack", "local"))
+            steps.run("chat local stack", lambda: probe.local_stack("local"))
 
 
 def _explain(failure: CheckFailed, stack: Stack | None, console: Console, masker: Masker) -> None:

@@ -232,8 +232,6 @@ def _compose_step(step: str, *, install_local_stack: bool) -> Iterator[None]:
         except DockerException as exc:
             raise ComposeFailed(
                 f"{step} failed (exit {exc.return_code})",
-                step=step,
-                elapsed=0.0,
                 return_code=exc.return_code,
                 stderr=_stderr(exc),
             ) from exc

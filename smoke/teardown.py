@@ -28,9 +28,5 @@ def remove_stack(stack: Stack, *, describe: bool = False) -> Resources:
         stack.down()
         left = stack.resources(names=False)
     if left:
-        raise TeardownIncomplete(
-            f"still present after {_ATTEMPTS} attempts: {left.describe()}",
-            step="teardown",
-            elapsed=0.0,
-        )
+        raise TeardownIncomplete(f"still present after {_ATTEMPTS} attempts: {left.describe()}")
     return before

@@ -336,3 +336,13 @@ def test_an_unexpected_docker_failure_is_one_line_exit_1(
 def test_docker_verb_skips_global_flags() -> None:
     command = ["/usr/bin/docker", "compose", "--file", "a.yml", "--project-name", "p", "down", "-v"]
     assert cli._docker_verb(command) == "docker compose down"
+
+
+def test_a_failed_build_shows_what_compose_said(
+    fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_docker.fail["compose build"] = docker_error("compose build", 1, "pip: no such version")
+    assert cli.main(["build"]) == 1
+    out = capsys.readouterr().out
+    assert "build failed (exit 1)" in out
+    assert "pip: no such version" in out
