@@ -6,9 +6,9 @@ import time
 
 from .console import Console
 from .errors import ComposeFailed
+from .logfile import write_logs
 from .masking import Masker
 from .options import BuildOptions, LogsOptions, TeardownOptions
-from .run import write_logs
 from .stack import CHAT, IMAGES, WEB, Stack
 from .teardown import remove_stack
 

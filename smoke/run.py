@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 
@@ -27,6 +26,7 @@ from . import signals
 from .budgets import evaluate
 from .console import Console
 from .errors import BudgetExceeded, CheckFailed, ComposeFailed, Interrupted
+from .logfile import write_logs
 from .masking import Masker
 from .options import RunOptions
 from .outcome import Outcome, Result
@@ -278,14 +278,6 @@ def _finish(
     if options.keep_stack:
         return
     steps.run("teardown", lambda: remove_stack(stack))
-
-
-def write_logs(stack: Stack, path: Path, masker: Masker) -> int:
-    """Write the whole stack's logs, masked, to ``path``; return the line count."""
-    text = masker(stack.logs())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return len(text.splitlines())
 
 
 def _summary(options: RunOptions, outcome: Outcome, console: Console) -> None:
