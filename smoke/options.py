@@ -79,6 +79,25 @@ class TeardownOptions:
 Options = RunOptions | BuildOptions | LogsOptions | TeardownOptions
 
 
+class _Once(argparse.Action):
+    """Refuse a second value: `nox -s smoke_lite -- --profile full` is a contradiction,
+    not a quiet switch to the full profile."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[object] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, f"_{self.dest}_seen", False):
+            raise argparse.ArgumentError(
+                self, "given twice; smoke and smoke_lite choose it already"
+            )
+        setattr(namespace, f"_{self.dest}_seen", True)
+        setattr(namespace, self.dest, values)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so main() owns every exit status."""
 
@@ -187,6 +206,7 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--profile",
         choices=("lite", "full"),
         default="full",
+        action=_Once,
         help="lite: the runbook's six steps; full: plus page, persistence "
         "and stack checks (default: full)",
     )

@@ -92,6 +92,7 @@ def test_compose_project_name_is_honoured_and_flag_wins() -> None:
         (["--project", "Bad Name"], "'Bad Name' is not a compose project name"),
         (["--profile", "huge"], "argument --profile: invalid choice: 'huge'"),
         (["--keep-stak"], "unrecognized arguments: --keep-stak"),
+        (["--profile", "lite", "--profile", "full"], "argument --profile: given twice"),
     ],
 )
 def test_bad_input_is_a_usage_error(argv: list[str], message: str) -> None:
