@@ -26,7 +26,7 @@ from . import signals
 from .budgets import evaluate
 from .console import Console
 from .errors import BudgetExceeded, CheckFailed, ComposeFailed, Interrupted
-from .logfile import write_logs
+from .logfile import chronological, write_logs
 from .masking import Masker
 from .options import RunOptions
 from .outcome import Outcome, Result
@@ -252,6 +252,9 @@ def _checks(
 def _explain(failure: CheckFailed, stack: Stack | None, console: Console, masker: Masker) -> None:
     """The failing step's message, its hint and the evidence, on the console."""
     console.detail(masker(str(failure)))
+    if failure.body and failure.body not in str(failure):
+        seen = f"HTTP {failure.status}: " if failure.status else ""
+        console.detail(masker(f"body: {seen}{failure.body}"))
     console.detail(f"failure class: {failure.failure_class}")
     console.detail(f"hint: {failure.hint}")
     if isinstance(failure, ComposeFailed) and failure.stderr:
@@ -265,7 +268,8 @@ def _explain(failure: CheckFailed, stack: Stack | None, console: Console, masker
             logs = f"(could not read logs: {excerpt(str(exc))})"
         if logs.strip():
             console.detail(f"last log lines ({', '.join(failure.services)}):")
-            console.detail("\n".join(f"  {masker(line)}" for line in logs.splitlines()))
+            lines = chronological(logs).splitlines()
+            console.detail("\n".join(f"  {masker(line)}" for line in lines))
 
 
 def _finish(
