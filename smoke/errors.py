@@ -102,7 +102,11 @@ class CheckFailed(SmokeError):
 
 class ComposeFailed(CheckFailed):
     failure_class = "compose failure"
-    hint = "compose could not build or start the stack; its own error is above"
+    hint = (
+        "compose could not build or start the stack; its own error is above "
+        "(a base image it cannot pull? set SMOKE_PYTHON_IMAGE / SMOKE_DB_IMAGE, "
+        "or run `bash .ci/setup` to build local ones)"
+    )
 
     def __init__(
         self,
