@@ -109,20 +109,21 @@ def run_smoke(
         stopped_by = f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        outcome = _outcome(
-            options,
-            stack,
-            steps,
-            env,
-            result=result,
-            failure=failure,
-            stopped_by=stopped_by,
-            storage_driver=driver,
-            duration=time.monotonic() - started,
-            started_at=started_at,
-        )
-        _summary(options, outcome, console)
-        _publish(options, outcome, console, masker, env)
+        with signals.shielded():  # the reports get written, whatever arrives now
+            outcome = _outcome(
+                options,
+                stack,
+                steps,
+                env,
+                result=result,
+                failure=failure,
+                stopped_by=stopped_by,
+                storage_driver=driver,
+                duration=time.monotonic() - started,
+                started_at=started_at,
+            )
+            _summary(options, outcome, console)
+            _publish(options, outcome, console, masker, env)
     if outcome.result == "over_budget":
         raise BudgetExceeded(
             "budget exceeded: " + "; ".join(v.describe() for v in outcome.exceeded),
