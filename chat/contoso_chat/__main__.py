@@ -1,23 +1,36 @@
-"""Entry point: ``python -m contoso_chat`` serves the API with uvicorn."""
+"""Entry point: ``python -m contoso_chat`` serves the API with uvicorn.
+
+With the local stack, the embedding model is checked and loaded before serving: a
+missing or corrupt model file stops chat at once, with one line naming it.
+"""
 
 import logging
 import os
+import sys
 
 import uvicorn
 
 from .app import create_app
+from .embeddings import ModelFileError
+from .settings import Settings
 
 
-def main() -> None:
+def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app = create_app(Settings.from_env())
+    except (ModelFileError, ValueError) as exc:  # refuse to start, in one line
+        print(f"chat: fatal: {exc}", file=sys.stderr, flush=True)
+        return 1
     uvicorn.run(
-        create_app(),
+        app,
         host=os.environ.get("CHAT_HOST", "0.0.0.0"),  # inside the container only
         port=int(os.environ.get("CHAT_PORT", "8000")),
         log_level=os.environ.get("CHAT_LOG_LEVEL", "info"),
         timeout_graceful_shutdown=2,
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

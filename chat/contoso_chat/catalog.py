@@ -1,8 +1,10 @@
 """The product catalog the service seeds into PostgreSQL, and retrieval over it.
 
-Retrieval ranks products by how well their text matches the question. The minimal
-stack scores with inverse document frequency over shared words; the optional local
-stack (``INSTALL_LOCAL_STACK=1``) scores with BM25 from ``rank_bm25``.
+Retrieval ranks products by how well they match the question. The minimal stack
+scores with inverse document frequency over shared words (``IdfRanker``); the local
+stack (``INSTALL_LOCAL_STACK=1``) ranks by meaning, with an embedding model
+(``contoso_chat.embeddings``). Either way the answer is composed from the top
+products: no generative model is involved.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -21,10 +23,18 @@ class Product:
     category: str
     description: str
     price_cents: int
+    #: The passage's vector as stored in the db (local stack), or None.
+    embedding: tuple[float, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:
+        """What keyword retrieval matches against."""
         return f"{self.name} {self.category} {self.description}"
+
+    @property
+    def passage(self) -> str:
+        """What the embedding model reads: the name, then the description."""
+        return f"{self.name}. {self.description}"
 
     @property
     def price(self) -> str:
@@ -141,8 +151,24 @@ def tokenize(text: str) -> list[str]:
     return [w for w in words if w not in _STOPWORDS]
 
 
-class Ranker(Protocol):
-    def rank(self, question: str) -> list[tuple[Product, float]]: ...
+Ranked = list[tuple[Product, float]]
+
+
+class Retriever(Protocol):
+    """Ranks the stored products for a question, best first, dropping non-matches."""
+
+    #: What /health reports as ``stack``.
+    stack: str
+    #: The embedding model's id, stored beside each vector; None without vectors.
+    model: str | None
+    #: Its vector dimension; None without vectors.
+    dimension: int | None
+
+    async def rank(self, question: str, products: Sequence[Product]) -> Ranked: ...
+
+    async def passage_vectors(self, products: Sequence[Product]) -> list[list[float]] | None:
+        """Vectors to store next to the products, or None when this retriever has none."""
+        ...
 
 
 class IdfRanker:
@@ -155,7 +181,7 @@ class IdfRanker:
         vocab = set().union(*self._docs) if self._docs else set()
         self._idf = {w: math.log(1 + n / sum(w in d for d in self._docs)) for w in vocab}
 
-    def rank(self, question: str) -> list[tuple[Product, float]]:
+    def rank(self, question: str) -> Ranked:
         words = set(tokenize(question))
         scored = [
             (p, sum(self._idf[w] for w in words & doc))
@@ -164,31 +190,18 @@ class IdfRanker:
         return sorted((s for s in scored if s[1] > 0), key=lambda s: (-s[1], s[0].sku))
 
 
-class Bm25Ranker:
-    """BM25 over the same documents, from the optional local stack."""
+class KeywordRetriever:
+    """The minimal stack: keywords only, nothing to install."""
 
-    def __init__(self, products: Sequence[Product]) -> None:
-        from rank_bm25 import BM25Okapi  # optional: only in images built with the local stack
+    stack = "minimal"
+    model = None
+    dimension = None
 
-        self._products = list(products)
-        self._bm25 = BM25Okapi([tokenize(p.text) for p in self._products])
+    async def rank(self, question: str, products: Sequence[Product]) -> Ranked:
+        return IdfRanker(products).rank(question)
 
-    def rank(self, question: str) -> list[tuple[Product, float]]:
-        scores = self._bm25.get_scores(tokenize(question))
-        scored = [(p, float(s)) for p, s in zip(self._products, scores, strict=True)]
-        return sorted((s for s in scored if s[1] > 0), key=lambda s: (-s[1], s[0].sku))
-
-
-def local_stack_installed() -> bool:
-    try:
-        import rank_bm25  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def make_ranker(products: Sequence[Product]) -> Ranker:
-    return Bm25Ranker(products) if local_stack_installed() else IdfRanker(products)
+    async def passage_vectors(self, products: Sequence[Product]) -> list[list[float]] | None:
+        return None
 
 
 def compose_answer(question: str, ranked: Sequence[tuple[Product, float]]) -> str:

