@@ -24,38 +24,54 @@ SERVICE_REQUIREMENTS = (
     "chat/requirements-local.txt",
     "web/requirements.txt",
 )
+# tokenizers without huggingface_hub (chat never talks to a model hub).
+NO_DEPS_REQUIREMENTS = ("chat/requirements-local-nodeps.txt",)
 TEST_REQUIREMENTS = (
     "pytest==9.2.0",
     "pytest-timeout==2.4.0",
     "nox==2026.10.20",
     "pyyaml==6.0.3",
     "zizmor==1.32.0",
+    "openapi-spec-validator==0.9.0",
 )
-BENCH_REQUIREMENTS = ("nox==2026.10.20", "testcontainers==4.15.0", "matplotlib==3.11.2")
-LINT_REQUIREMENTS = ("ruff==0.17.6", "mypy==2.4.1", "nox==2026.10.20", "pytest==9.2.0")
+BENCH_REQUIREMENTS = (
+    "nox==2026.10.20",
+    "testcontainers==4.15.0",
+    "matplotlib==3.11.2",
+    "psycopg[binary]==3.3.9",
+)
+LINT_REQUIREMENTS = (
+    "ruff==0.17.6",
+    "mypy==2.4.1",
+    "nox==2026.10.20",
+    "pytest==9.2.0",
+    "types-jsonschema==4.26.0.20261006",
+)
 # Ctrl-C reaches the smoke too; give its teardown time before nox escalates.
 INTERRUPT_TIMEOUT_SECONDS = 60.0
 TERMINATE_TIMEOUT_SECONDS = 15.0
 
 
-def install(session: nox.Session, *args: str) -> None:
+def install(session: nox.Session, *args: str, no_deps: tuple[str, ...] = ()) -> None:
     """Install into the reused venv only when what it asks for has changed.
 
     The package is installed editable, so code changes need no reinstall and a warm
     session spends its time in the smoke, not in pip.
     """
-    digest = hashlib.sha256("\0".join(args).encode())
-    for name in ("pyproject.toml", *SERVICE_REQUIREMENTS):
+    digest = hashlib.sha256("\0".join((*args, "--no-deps", *no_deps)).encode())
+    for name in ("pyproject.toml", *SERVICE_REQUIREMENTS, *NO_DEPS_REQUIREMENTS):
         digest.update((ROOT / name).read_bytes())
     stamp = Path(session.virtualenv.location) / ".contoso-smoke-installed"
     if stamp.is_file() and stamp.read_text() == digest.hexdigest():
         return
     session.install(*args)
+    if no_deps:
+        session.install("--no-deps", *no_deps)
     stamp.write_text(digest.hexdigest())
 
 
-def smoke_cli(session: nox.Session, *args: str) -> None:
-    install(session, "-e", ".")
+def smoke_cli(session: nox.Session, *args: str, extras: str = "contract") -> None:
+    install(session, "-e", f".[{extras}]")
     session.run(
         "python",
         "-m",
@@ -69,14 +85,20 @@ def smoke_cli(session: nox.Session, *args: str) -> None:
 
 @nox.session(default=False)
 def smoke(session: nox.Session) -> None:
-    """Full smoke: build, start, check end to end (page, persistence, stack), tear down."""
-    smoke_cli(session, "run", "--profile", "full")
+    """Full smoke: the runbook's steps, web's page in a browser, persistence, the stack."""
+    smoke_cli(session, "run", "--profile", "full", extras="contract,browser")
 
 
 @nox.session(default=False)
 def smoke_lite(session: nox.Session) -> None:
     """Contract-only smoke with the minimal chat image: the runbook's six steps."""
     smoke_cli(session, "run", "--profile", "lite")
+
+
+@nox.session(default=False)
+def fuzz(session: nox.Session) -> None:
+    """Fuzz chat against its own OpenAPI schema with Schemathesis, on a fresh stack."""
+    smoke_cli(session, "fuzz", extras="fuzz")
 
 
 @nox.session(default=False)
@@ -100,7 +122,7 @@ def teardown(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Benchmark the smoke against raw compose, testcontainers and a pytest-docker flow."""
-    install(session, "-e", ".", *BENCH_REQUIREMENTS)
+    install(session, "-e", ".[contract,browser]", *BENCH_REQUIREMENTS)
     session.run("python", "bench/bench.py", *session.posargs)
 
 
@@ -108,14 +130,22 @@ def bench(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Unit tests, service tests and real-Docker integration tests."""
     requirements = [f"-r{name}" for name in SERVICE_REQUIREMENTS]
-    install(session, "-e", ".", *TEST_REQUIREMENTS, *requirements)
+    no_deps = tuple(f"-r{name}" for name in NO_DEPS_REQUIREMENTS)
+    install(
+        session,
+        "-e",
+        ".[contract,browser,fuzz]",
+        *TEST_REQUIREMENTS,
+        *requirements,
+        no_deps=no_deps,
+    )
     session.run("pytest", *session.posargs)
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff, and mypy --strict on the smoke package and this file."""
-    install(session, "-e", ".", *LINT_REQUIREMENTS)
+    install(session, "-e", ".[contract,browser]", *LINT_REQUIREMENTS)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "smoke", "noxfile.py")

@@ -2,7 +2,7 @@
 
 ``main(argv) -> int`` maps every outcome to an exit status, here and nowhere else:
 0 passed, 1 a check failed (or a docker call failed unexpectedly), 2 usage or
-environment error, 3 budget exceeded, 130 Ctrl-C, 143 SIGTERM.
+environment error, 3 budget exceeded, 129 SIGHUP, 130 Ctrl-C, 143 SIGTERM.
 """
 
 from __future__ import annotations
@@ -24,15 +24,27 @@ from .errors import (
     SmokeError,
     UsageError,
 )
-from .options import BuildOptions, LogsOptions, Options, RunOptions, check_files_exist, parse
+from .fuzz import fuzz
+from .options import (
+    BuildOptions,
+    FuzzOptions,
+    LogsOptions,
+    Options,
+    RunOptions,
+    check_files_exist,
+    parse,
+)
 from .run import run_smoke
 
 
 def _dispatch(options: Options, console: Console) -> None:
-    if isinstance(options, RunOptions):
+    if isinstance(options, RunOptions | FuzzOptions):
         if options.uses_compose:
             check_files_exist(options.target)
-        run_smoke(options, console=console)
+        if isinstance(options, RunOptions):
+            run_smoke(options, console=console)
+        else:
+            fuzz(options, console=console)
         return
     check_files_exist(options.target)
     if isinstance(options, BuildOptions):

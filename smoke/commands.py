@@ -9,7 +9,8 @@ from .errors import ComposeFailed
 from .logfile import write_logs
 from .masking import Masker
 from .options import BuildOptions, LogsOptions, TeardownOptions
-from .stack import CHAT, IMAGES, WEB, Stack
+from .ownership import LABEL
+from .stack import CHAT, WEB, Stack, image_name
 from .teardown import remove_stack
 
 
@@ -23,8 +24,10 @@ def build_images(options: BuildOptions, *, console: Console, stack: Stack | None
     stack = stack or Stack(options.target)
     stack.preflight()
     stack.config()
-    flavour = "local stack" if options.install_local_stack else "minimal stack"
-    console.line(f"build: contoso-chat ({flavour}) and contoso-web")
+    local = options.install_local_stack
+    chat_image = image_name(CHAT, install_local_stack=local)
+    flavour = "local stack" if local else "minimal stack"
+    console.line(f"build: {chat_image} ({flavour}) and {image_name(WEB)}")
     started = time.monotonic()
     try:
         with console.progress("build"):
@@ -37,7 +40,9 @@ def build_images(options: BuildOptions, *, console: Console, stack: Stack | None
         raise
     console.step_done("build", time.monotonic() - started, passed=True)
     for service in (CHAT, WEB):
-        console.line(f"  {IMAGES[service]:<14} {_decimal_size(stack.image_size(service))}")
+        name = image_name(service, install_local_stack=local)
+        size = stack.image_size(service, install_local_stack=local)
+        console.line(f"  {name:<18} {_decimal_size(size)}")
 
 
 def write_stack_logs(options: LogsOptions, *, console: Console, stack: Stack | None = None) -> None:
@@ -58,6 +63,7 @@ def teardown_stack(
     stack = stack or Stack(options.target)
     stack.preflight()
     removed = remove_stack(stack, describe=True)
+    stack.unmark(LABEL)  # whoever ran it, dead or alive, the stack is gone
     if removed:
         console.line(f"teardown: removed {removed.describe()} of project {options.target.project}")
     else:

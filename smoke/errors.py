@@ -9,19 +9,27 @@ in one place. Context is passed as keyword-only arguments and kept as data.
     * DockerUnreachable
     * ComposeMissing
     * ComposeConfigInvalid
+    * EngineAddressUnreachable  a remote engine publishing on its own loopback
     * PortInUse
     * NoStackRunning
+    * ProjectInUse ............ another live smoke run owns the project
+    * ToolMissing ............. a browser, Playwright or Schemathesis is not installed
   * CheckFailed ............... a step of the smoke failed (exit 1)
     * ComposeFailed ........... build or up failed; compose's stderr is kept
     * ChatHealthTimeout
+    * ServiceCrashed .......... the engine says the container exited or crash-loops
+    * Unreachable ............. the engine says it is healthy; the smoke cannot reach it
     * DependencyFailure
     * ProxyCallFailed
     * ContractDrift
     * PageFailed
+    * BrowserCheckFailed
     * PersistenceFailed
     * StackMismatch
+    * SemanticMismatch
+    * FuzzingFailed
   * BudgetExceeded ............ a measured cost exceeded its budget (exit 3)
-* Interrupted (BaseException) . Ctrl-C (exit 130) or SIGTERM (exit 143)
+* Interrupted (BaseException) . Ctrl-C (130), SIGTERM (143) or SIGHUP (129)
 * PortUnavailable ............. internal: a service has no host port yet; waits retry it
 """
 
@@ -75,6 +83,18 @@ class NoStackRunning(EnvironmentProblem):
     pass
 
 
+class EngineAddressUnreachable(EnvironmentProblem):
+    pass
+
+
+class ProjectInUse(EnvironmentProblem):
+    pass
+
+
+class ToolMissing(EnvironmentProblem):
+    pass
+
+
 class CheckFailed(SmokeError):
     """A step failed. What was seen and where to look next travel with it."""
 
@@ -91,6 +111,8 @@ class CheckFailed(SmokeError):
         elapsed: float = 0.0,
         status: int | None = None,
         body: str | None = None,
+        services: tuple[str, ...] | None = None,
+        hint: str | None = None,
     ) -> None:
         # step and elapsed are filled in by the step runner that caught it.
         super().__init__(message)
@@ -98,6 +120,10 @@ class CheckFailed(SmokeError):
         self.elapsed = elapsed
         self.status = status
         self.body = body
+        if services is not None:
+            self.services = services
+        if hint is not None:
+            self.hint = hint
 
 
 class ComposeFailed(CheckFailed):
@@ -125,15 +151,29 @@ class ComposeFailed(CheckFailed):
 class ChatHealthTimeout(CheckFailed):
     failure_class = "chat health timeout"
     services = ("chat",)
-    hint = "chat did not answer /health: it may be crashing at start; read chat's logs"
+    hint = "chat did not answer /health with 200 in time; read chat's logs"
+
+
+class ServiceCrashed(CheckFailed):
+    failure_class = "service crashed"
+    hint = "the container exits at start; its own last words are in the log lines below"
+
+
+class Unreachable(CheckFailed):
+    failure_class = "unreachable from the smoke"
+    hint = (
+        "the engine reports the service up and healthy, but this machine cannot reach "
+        "its published port: set SMOKE_HOST to an address of the engine's host that this "
+        "machine reaches, publish there with SMOKE_BIND_ADDRESS, or open the firewall"
+    )
 
 
 class DependencyFailure(CheckFailed):
     failure_class = "chat dependency health (db)"
     services = ("db", "chat")
     hint = (
-        "db not reachable from the chat container, or the db client cannot connect; "
-        "check db startup and chat's dependency output"
+        "chat cannot serve from db: db not reachable from the chat container, wrong "
+        "credentials, or the catalog not seeded; the reason is in chat's answer above"
     )
 
 
@@ -147,8 +187,8 @@ class ContractDrift(CheckFailed):
     failure_class = "response contract drift"
     services = ("chat", "web")
     hint = (
-        "the response has no non-empty string 'answer' or 'response': "
-        "contract drift between web's consumer and chat's provider"
+        "web's consumer and chat's provider disagree on the answer: it breaks the runbook's "
+        "rule (a non-empty string 'answer' or 'response') or chat's published schema"
     )
 
 
@@ -156,6 +196,12 @@ class PageFailed(CheckFailed):
     failure_class = "web page"
     services = ("web",)
     hint = "web did not serve its page at /"
+
+
+class BrowserCheckFailed(CheckFailed):
+    failure_class = "web page (browser)"
+    services = ("web", "chat")
+    hint = "web's page fails for a person in a real browser; see the screenshot"
 
 
 class PersistenceFailed(CheckFailed):
@@ -168,6 +214,26 @@ class StackMismatch(CheckFailed):
     failure_class = "chat stack mismatch"
     services = ("chat",)
     hint = "chat's image was not built with the requested stack; rebuild with `nox -s build`"
+
+
+class SemanticMismatch(CheckFailed):
+    failure_class = "semantic retrieval"
+    services = ("chat",)
+    hint = (
+        "chat's local stack did not rank by meaning: the model, its vectors in db, "
+        "or the similarity floor"
+    )
+
+
+class FuzzingFailed(CheckFailed):
+    failure_class = "fuzzing found failures"
+    services = ("chat",)
+    hint = "Schemathesis printed each failing request as a curl line above; replay it"
+
+    def __init__(self, message: str, *, requests: int, server_errors: int) -> None:
+        super().__init__(message)
+        self.requests = requests
+        self.server_errors = server_errors
 
 
 class BudgetExceeded(SmokeError):

@@ -25,6 +25,11 @@ DEFAULT_LOG_FILE = "e2e-compose.log"
 MAX_TIMEOUT = 3600.0
 
 Profile = Literal["lite", "full"]
+#: When the stack stays up after a run: never, always (--keep-stack), or only when
+#: the run failed (--keep-on-failure), for a look at what broke.
+Keep = Literal["never", "always", "on-failure"]
+DEFAULT_SCREENSHOT_NAME = "e2e-web.png"
+DEFAULT_MAX_EXAMPLES = 40
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # compose's own rule
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -42,7 +47,7 @@ class Target:
 class RunOptions:
     target: Target
     profile: Profile
-    keep_stack: bool
+    keep: Keep
     install_local_stack: bool
     build: bool
     timeout: float
@@ -53,10 +58,22 @@ class RunOptions:
     junit_xml: Path | None = None
     budgets: Budgets = field(default_factory=Budgets)
     enforce_budgets: bool = False
+    #: The full profile asks web's page in a real browser unless --no-browser.
+    browser: bool = True
+    #: Where the browser step saves the page when it fails; None: next to the log file.
+    screenshot: Path | None = None
+    #: Fail the contract step when chat publishes no schema, instead of falling back.
+    strict_contract: bool = False
+    #: Start a reaper that removes the stack if this process dies without its teardown.
+    reaper: bool = True
 
     @property
     def uses_compose(self) -> bool:
         return self.web_url is None
+
+    @property
+    def screenshot_path(self) -> Path:
+        return self.screenshot or self.log_file.with_name(DEFAULT_SCREENSHOT_NAME)
 
 
 @dataclass(frozen=True)
@@ -76,7 +93,24 @@ class TeardownOptions:
     target: Target
 
 
-Options = RunOptions | BuildOptions | LogsOptions | TeardownOptions
+@dataclass(frozen=True)
+class FuzzOptions:
+    target: Target
+    build: bool
+    timeout: float
+    chat_url: str | None
+    max_examples: int
+    junit_xml: Path | None
+    log_file: Path
+    seed: int | None = None
+    reaper: bool = True
+
+    @property
+    def uses_compose(self) -> bool:
+        return self.chat_url is None
+
+
+Options = RunOptions | BuildOptions | LogsOptions | TeardownOptions | FuzzOptions
 
 
 class _Once(argparse.Action):
@@ -105,13 +139,39 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def env_flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
+def env_flag(env: Mapping[str, str], name: str, *, default: bool = False) -> bool:
+    if name not in env:
+        return default
+    raw = env[name].strip().lower()
     if raw in _TRUE:
         return True
     if raw in _FALSE:
         return False
     raise UsageError(f"{name} must be 1 or 0, got {env[name]!r}; unset it or set it to 1")
+
+
+def env_keep(env: Mapping[str, str]) -> Keep:
+    """KEEP_STACK: 1/0 as in the runbook, or on-failure."""
+    raw = env.get("KEEP_STACK", "").strip().lower()
+    if raw == "on-failure":
+        return "on-failure"
+    if raw in _TRUE:
+        return "always"
+    if raw in _FALSE:
+        return "never"
+    raise UsageError(
+        f"KEEP_STACK must be 1, 0 or on-failure, got {env['KEEP_STACK']!r}; unset it or set it to 1"
+    )
+
+
+def _positive_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 < value <= 10_000:
+        raise argparse.ArgumentTypeError(f"{text} is out of range; give 1 to 10000")
+    return value
 
 
 def _positive_seconds(text: str) -> float:
@@ -182,6 +242,15 @@ def _local_stack_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _reaper_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-reaper",
+        action="store_true",
+        help="do not start the reaper that removes the stack if this process dies "
+        "(env: SMOKE_REAPER=0)",
+    )
+
+
 def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     # Under nox, usage lines show the command the user actually types.
     session = env.get("NOX_CURRENT_SESSION")
@@ -210,10 +279,16 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="lite: the runbook's six steps; full: plus page, persistence "
         "and stack checks (default: full)",
     )
-    run.add_argument(
+    keep = run.add_mutually_exclusive_group()
+    keep.add_argument(
         "--keep-stack",
         action="store_true",
         help="leave the stack running afterwards (env: KEEP_STACK=1)",
+    )
+    keep.add_argument(
+        "--keep-on-failure",
+        action="store_true",
+        help="remove the stack if the run passes, keep it if it fails (env: KEEP_STACK=on-failure)",
     )
     _local_stack_flag(run)
     run.add_argument(
@@ -279,6 +354,66 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         metavar="PATH",
         help=f"where compose logs go before teardown (default: {DEFAULT_LOG_FILE})",
     )
+    run.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="full profile: drop the web page (browser) step (the summary says so)",
+    )
+    run.add_argument(
+        "--screenshot",
+        type=Path,
+        metavar="PATH",
+        help=f"where a failing browser step saves the page "
+        f"(default: {DEFAULT_SCREENSHOT_NAME} next to the log file)",
+    )
+    run.add_argument(
+        "--strict-contract",
+        action="store_true",
+        help="fail the response contract step when chat publishes no OpenAPI schema",
+    )
+    _reaper_flag(run)
+
+    fuzz = commands.add_parser(
+        "fuzz",
+        prog=prog("fuzz"),
+        parents=[parent],
+        help="fuzz chat's API with Schemathesis",
+        description="Start the stack (or use --chat-url), fuzz chat against its own "
+        "OpenAPI schema with Schemathesis, tear the stack down.",
+    )
+    fuzz.add_argument("--no-build", action="store_true", help="use the existing contoso-chat image")
+    fuzz.add_argument(
+        "--chat-url",
+        type=_http_url,
+        metavar="URL",
+        help="fuzz a running chat at this URL instead of starting a stack",
+    )
+    fuzz.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"limit for the readiness wait (default: {DEFAULT_TIMEOUT:g})",
+    )
+    fuzz.add_argument(
+        "--max-examples",
+        type=_positive_count,
+        default=DEFAULT_MAX_EXAMPLES,
+        metavar="N",
+        help=f"examples per API operation and phase (default: {DEFAULT_MAX_EXAMPLES})",
+    )
+    fuzz.add_argument("--seed", type=int, metavar="N", help="Hypothesis seed, to repeat a run")
+    fuzz.add_argument(
+        "--junit-xml", type=Path, metavar="PATH", help="write Schemathesis's JUnit report"
+    )
+    fuzz.add_argument(
+        "--log-file",
+        type=Path,
+        default=Path(DEFAULT_LOG_FILE),
+        metavar="PATH",
+        help=f"where compose logs go before teardown (default: {DEFAULT_LOG_FILE})",
+    )
+    _reaper_flag(fuzz)
 
     build = commands.add_parser(
         "build",
@@ -336,7 +471,23 @@ def parse(
         return LogsOptions(target, args.output)
     if args.command == "teardown":
         return TeardownOptions(target)
+    if args.command == "fuzz":
+        return FuzzOptions(
+            target=target,
+            build=not args.no_build,
+            timeout=args.timeout,
+            chat_url=args.chat_url,
+            max_examples=args.max_examples,
+            junit_xml=args.junit_xml,
+            log_file=args.log_file,
+            seed=args.seed,
+            reaper=_reaper(args, env),
+        )
     return _run_options(args, target, env, pyproject)
+
+
+def _reaper(args: argparse.Namespace, env: Mapping[str, str]) -> bool:
+    return env_flag(env, "SMOKE_REAPER", default=True) and not args.no_reaper
 
 
 def _run_options(
@@ -353,10 +504,15 @@ def _run_options(
         env_flag(env, "CHAT_INSTALL_LOCAL_STACK")  # still reject a malformed value
     else:
         install_local = install_local or env_flag(env, "CHAT_INSTALL_LOCAL_STACK")
+    keep = env_keep(env)
+    if args.keep_stack:
+        keep = "always"
+    elif args.keep_on_failure:
+        keep = "on-failure"
     return RunOptions(
         target=target,
         profile=args.profile,
-        keep_stack=args.keep_stack or env_flag(env, "KEEP_STACK"),
+        keep=keep,
         install_local_stack=install_local,
         build=not args.no_build,
         timeout=args.timeout,
@@ -367,6 +523,10 @@ def _run_options(
         junit_xml=args.junit_xml,
         budgets=_budgets(args, pyproject),
         enforce_budgets=args.enforce_budgets,
+        browser=not args.no_browser,
+        screenshot=args.screenshot,
+        strict_contract=args.strict_contract,
+        reaper=_reaper(args, env),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from .budgets import Budgets, Verdict
@@ -29,7 +29,8 @@ class Outcome:
     #: Why the run stopped when no check failed (an interrupt or an error).
     stopped_by: str | None = None
     started_at: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
+    #: (step, why) for each step the options dropped, e.g. the browser step.
+    dropped: tuple[tuple[str, str], ...] = ()
 
     @property
     def exceeded(self) -> tuple[Verdict, ...]:

@@ -1,7 +1,10 @@
 """HTTP checks against a running stack, through httpx only.
 
-Waits poll at short intervals against a deadline: no fixed sleeps, so a check
-passes as soon as the service is ready and fails as soon as the deadline is hit.
+Waits poll at short intervals against a deadline: no fixed sleeps, so a check passes
+as soon as the service is ready and fails as soon as the deadline is hit. While a
+wait keeps failing it asks the engine, sparingly, what it knows of the service's
+container, so the failure says what is true: exited (with its exit code),
+crash-looping, healthy yet unreachable from here, or simply not ready in time.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
@@ -23,14 +26,29 @@ from .errors import (
     PersistenceFailed,
     PortUnavailable,
     ProxyCallFailed,
+    ServiceCrashed,
     StackMismatch,
+    Unreachable,
 )
+
+if TYPE_CHECKING:
+    from .stack import ServiceState
 
 # Readiness polls start fast and back off, so a ready service is noticed within a
 # fraction of a second while a slow one is not flooded with requests.
 POLL_FIRST = 0.05
 POLL_MAX = 0.25
 POLL_BACKOFF = 1.5
+# The engine is asked only once a wait has failed this long, then at most this
+# often: a healthy warm run never pays for it.
+ENGINE_AFTER_SECONDS = 1.5
+ENGINE_EVERY_SECONDS = 1.0
+#: Restarts after which a container counts as crash-looping.
+CRASH_LOOP_RESTARTS = 3
+#: A port looked up this long ago is looked up again after a failed connection
+#: (a restarted container may have a new ephemeral port); sooner would cost a
+#: docker call per poll while a service is still starting.
+PORT_REFRESH_SECONDS = 1.0
 QUESTION = "Which tent is best for stargazing?"
 _EXCERPT = 300
 
@@ -63,6 +81,12 @@ class Endpoints(Protocol):
         ...
 
 
+class Watcher(Protocol):
+    def state(self, service: str) -> ServiceState | None:
+        """What the engine says of the service's container; None if it has none."""
+        ...
+
+
 @dataclass(frozen=True)
 class FixedEndpoints:
     """A running stack given by URLs (--web-url / --chat-url)."""
@@ -74,6 +98,63 @@ class FixedEndpoints:
         return {"web": self.web, "chat": self.chat}[service]
 
 
+class _EngineView:
+    """The engine's view of the services behind one wait, asked for sparingly.
+
+    The first service is the one probed over HTTP; the others are what it depends
+    on (db behind chat's dependency check), watched only for exits and crash loops.
+    """
+
+    def __init__(self, watcher: Watcher | None, *services: str) -> None:
+        self._watcher = watcher
+        self._services = services
+        self._next_ask = ENGINE_AFTER_SECONDS
+        self._last: dict[str, ServiceState] = {}
+        #: Whether the engine said the probed service is healthy.
+        self._healthy_seen = False
+
+    def consult(self, elapsed: float, *, could_not_connect: bool, where: str) -> None:
+        """Raise what the engine makes certain, else return and let the wait go on."""
+        if self._watcher is None:
+            return
+        probed = self._services[0]
+        if self._healthy_seen and could_not_connect:
+            raise Unreachable(
+                f"{probed} is running and healthy in the engine, but the smoke "
+                f"cannot reach it at {where}",
+                services=(probed,),
+            )
+        if elapsed < self._next_ask:
+            return
+        self._next_ask = elapsed + ENGINE_EVERY_SECONDS
+        for service in self._services:
+            state = self._watcher.state(service)
+            if state is None:
+                continue
+            self._last[service] = state
+            if state.gone_for_good:
+                raise ServiceCrashed(
+                    f"{service} exited with code {state.exit_code} and no restart "
+                    f"policy will bring it back (after {elapsed:.1f}s)",
+                    services=(service,),
+                )
+            if state.restarts >= CRASH_LOOP_RESTARTS:
+                raise ServiceCrashed(
+                    f"{service} is crash-looping: restarted {state.restarts} times, "
+                    f"last exit code {state.exit_code} (after {elapsed:.1f}s)",
+                    services=(service,),
+                )
+        last = self._last.get(probed)
+        self._healthy_seen = last is not None and (last.status, last.health) == (
+            "running",
+            "healthy",
+        )
+
+    def describe(self) -> str:
+        said = "; ".join(f"{name} is {state.describe()}" for name, state in self._last.items())
+        return f"; the engine says {said}" if said else ""
+
+
 @dataclass
 class Probe:
     """One stack's endpoints and the deadline rule for its waits."""
@@ -81,12 +162,24 @@ class Probe:
     endpoints: Endpoints
     timeout: float
     client: httpx.Client
-    _known: dict[str, str] = field(default_factory=dict)
+    watcher: Watcher | None = None
+    #: service -> (base URL, when it was looked up)
+    _known: dict[str, tuple[str, float]] = field(default_factory=dict)
 
     def url(self, service: str, path: str) -> str:
-        if service not in self._known:  # one lookup per service once it has a port
-            self._known[service] = self.endpoints.url(service)
-        return self._known[service] + path
+        if service not in self._known:  # one lookup per service while it answers
+            self._known[service] = (self.endpoints.url(service), time.monotonic())
+        return self._known[service][0] + path
+
+    def forget(self, service: str) -> None:
+        """A connection failed: the container may have restarted on a new port."""
+        known = self._known.get(service)
+        if known and time.monotonic() - known[1] >= PORT_REFRESH_SECONDS:
+            del self._known[service]
+
+    def get(self, service: str, path: str) -> httpx.Response:
+        """One GET, no waiting; for checks that need the service already up."""
+        return self.client.get(self.url(service, path), timeout=self.timeout)
 
     def _poll(
         self,
@@ -95,28 +188,45 @@ class Probe:
         ready: Callable[[httpx.Response], bool],
         failure: type[CheckFailed],
         what: str,
+        *,
+        fatal: Callable[[httpx.Response], str | None] = lambda response: None,
+        depends_on: tuple[str, ...] = (),
     ) -> httpx.Response:
         started = time.monotonic()
         deadline = started + self.timeout
         seen = Seen(None, "no answer yet")
+        engine = _EngineView(self.watcher, service, *depends_on)
         pause = POLL_FIRST
         while True:
             remaining = deadline - time.monotonic()
+            could_not_connect = False
+            where = service
             try:
                 url = self.url(service, path)
+                where = httpx.URL(url).netloc.decode()
                 response = self.client.get(url, timeout=max(0.1, min(2.0, remaining)))
                 if ready(response):
                     return response
                 seen = Seen(response.status_code, response.text)
+                reason = fatal(response)
+                if reason:
+                    raise failure(
+                        f"{what} failed: {reason}",
+                        status=response.status_code,
+                        body=excerpt(response.text),
+                    )
             except PortUnavailable as exc:
                 seen = Seen(None, str(exc))
             except httpx.TransportError as exc:
                 seen = Seen(None, _transport_error(exc))
+                could_not_connect = True
+                self.forget(service)
             elapsed = time.monotonic() - started
+            engine.consult(elapsed, could_not_connect=could_not_connect, where=where)
             if time.monotonic() + pause >= deadline:
                 raise failure(
                     f"{what} not ready after {elapsed:.1f}s (timeout {self.timeout:g}s); "
-                    f"last seen: {seen.describe()}",
+                    f"last seen: {seen.describe()}{engine.describe()}",
                     status=seen.status,
                     body=excerpt(seen.body),
                 )
@@ -135,13 +245,22 @@ class Probe:
         return payload
 
     def chat_dependencies(self) -> dict[str, Any]:
-        def db_ok(response: httpx.Response) -> bool:
-            if response.status_code != 200:
-                return False
+        def db_state(response: httpx.Response) -> dict[str, Any]:
             try:
-                return bool(response.json()["dependencies"]["db"]["status"] == "ok")
+                db = response.json()["dependencies"]["db"]
             except (ValueError, KeyError, TypeError):
-                return False
+                return {}
+            return db if isinstance(db, dict) else {}
+
+        def db_ok(response: httpx.Response) -> bool:
+            return response.status_code == 200 and db_state(response).get("status") == "ok"
+
+        def hopeless(response: httpx.Response) -> str | None:
+            # chat says waiting cannot help (e.g. a wrong password): fail now.
+            db = db_state(response)
+            if db.get("transient") is False:
+                return f"{db.get('reason')} ({db.get('detail') or 'no detail'})"
+            return None
 
         response = self._poll(
             "chat",
@@ -149,6 +268,8 @@ class Probe:
             db_ok,
             DependencyFailure,
             "chat dependency (db)",
+            fatal=hopeless,
+            depends_on=("db",),
         )
         payload: dict[str, Any] = response.json()
         return payload
@@ -157,10 +278,14 @@ class Probe:
         """POST through web's proxy; retries only while web is not listening yet."""
         started = time.monotonic()
         deadline = started + self.timeout
+        engine = _EngineView(self.watcher, "web")
         pause = POLL_FIRST
         while True:
+            where = "web"
+            could_not_connect = False
             try:
                 url = self.url("web", "/api/chat/service")
+                where = httpx.URL(url).netloc.decode()
                 response = self.client.post(
                     url, json={"question": question}, timeout=max(0.1, deadline - time.monotonic())
                 )
@@ -169,6 +294,8 @@ class Probe:
                 last = str(exc)
             except httpx.ConnectError as exc:  # web not listening yet: wait for it
                 last = _transport_error(exc)
+                could_not_connect = True
+                self.forget("web")
             except httpx.TimeoutException:
                 elapsed = time.monotonic() - started
                 raise ProxyCallFailed(
@@ -178,13 +305,14 @@ class Probe:
             except httpx.TransportError as exc:
                 last = _transport_error(exc)
             elapsed = time.monotonic() - started
+            engine.consult(elapsed, could_not_connect=could_not_connect, where=where)
             if time.monotonic() + pause >= deadline:
                 raise ProxyCallFailed(
-                    f"web did not accept the call within {self.timeout:g}s: {last}",
+                    f"web did not accept the call within {self.timeout:g}s: {last}"
+                    f"{engine.describe()}",
                 )
             time.sleep(pause)
             pause = min(POLL_MAX, pause * POLL_BACKOFF)
-        elapsed = time.monotonic() - started
         if response.status_code != 200:
             raise ProxyCallFailed(
                 f"web answered HTTP {response.status_code}: {excerpt(response.text)}",
@@ -195,7 +323,7 @@ class Probe:
 
     def web_page(self) -> None:
         try:
-            response = self.client.get(self.url("web", "/"), timeout=self.timeout)
+            response = self.get("web", "/")
         except (httpx.TransportError, PortUnavailable) as exc:
             raise PageFailed(
                 f"web page / failed: {_transport_error(exc)}",
@@ -218,20 +346,24 @@ class Probe:
         if not isinstance(conversation_id, str) or not conversation_id:
             raise fail("the answer carries no conversation_id to read back")
         try:
-            response = self.client.get(
-                self.url("chat", f"/api/conversations/{conversation_id}"), timeout=self.timeout
-            )
+            response = self.get("chat", f"/api/conversations/{conversation_id}")
         except (httpx.TransportError, PortUnavailable) as exc:
             raise fail(f"reading the conversation failed: {_transport_error(exc)}") from None
         if response.status_code != 200:
             raise fail(
                 f"conversation {conversation_id} answered HTTP {response.status_code}", response
             )
-        contents = [m.get("content") for m in response.json().get("messages", [])]
+        try:
+            messages = response.json().get("messages", [])
+            contents = [m.get("content") for m in messages]
+        except (ValueError, AttributeError):
+            raise fail(
+                f"conversation {conversation_id} is not a JSON conversation", response
+            ) from None
         if question not in contents or answer not in contents:
             raise fail(f"conversation {conversation_id} does not hold the exchange", response)
 
-    def local_stack(self, expected: str) -> None:
+    def local_stack(self, expected: str) -> dict[str, Any]:
         payload = self.chat_health()
         if payload.get("stack") != expected:
             raise StackMismatch(
@@ -239,6 +371,7 @@ class Probe:
                 status=200,
                 body=excerpt(str(payload)),
             )
+        return payload
 
 
 def validate_contract(response: httpx.Response) -> tuple[str, dict[str, Any]]:

@@ -1,62 +1,35 @@
-"""The smoke run: the runbook's steps in order, each timed, teardown guaranteed.
+"""The smoke run: the plan's steps in order, each timed, teardown guaranteed.
 
-1. compose up                    build and start db, chat and web
-2. chat health                   GET chat /health
-3. chat dependency health (db)   GET chat /health/dependencies
-4. web -> chat proxy call        POST web /api/chat/service
-5. response contract             a non-empty string 'answer' or 'response'
-   (full profile) web page, conversation persisted, chat local stack
-6. teardown                      unless the stack is to be kept
-
-Whatever happens in 1-5 (a failed check, an exception, Ctrl-C, SIGTERM), the logs
-are written and the stack is removed before the run returns or raises.
+Whatever happens in the steps (a failed check, an exception, Ctrl-C, SIGTERM,
+SIGHUP), the logs are written and the stack is removed before the run returns or
+raises, unless it is to be kept. A death no handler sees is the reaper's to clean up.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
 
-from . import signals
+from . import guard, lifecycle, signals
 from .budgets import evaluate
 from .console import Console
-from .errors import BudgetExceeded, CheckFailed, ComposeFailed, Interrupted
-from .logfile import chronological, write_logs
+from .errors import BudgetExceeded, CheckFailed, Interrupted
+from .evidence import explain
 from .masking import Masker
 from .options import RunOptions
 from .outcome import Outcome, Result
-from .probes import QUESTION, Endpoints, FixedEndpoints, Probe, excerpt, validate_contract
+from .plan import Context, dropped_steps, planned_steps, steps_for
+from .probes import Endpoints, FixedEndpoints, Probe
 from .reports import publish_to_github, write_junit, write_metrics
 from .stack import CHAT, WEB, Stack
 from .steps import StepRunner
-from .teardown import remove_stack
 
-RUNBOOK_CHECKS = (
-    "chat health",
-    "chat dependency health (db)",
-    "web -> chat proxy call",
-    "response contract",
-)
-_LOG_TAIL_LINES = 20
-_STDERR_TAIL_LINES = 15
-
-
-def planned_steps(options: RunOptions) -> tuple[str, ...]:
-    """The steps a run with these options performs, in order."""
-    steps = ["compose up"] if options.uses_compose else []
-    steps += list(RUNBOOK_CHECKS)
-    if options.profile == "full":
-        steps += ["web page", "conversation persisted"]
-        if options.install_local_stack:
-            steps.append("chat local stack")
-    if options.uses_compose and not options.keep_stack:
-        steps.append("teardown")
-    return tuple(steps)
+__all__ = ["planned_steps", "run_smoke"]
 
 
 def run_smoke(
@@ -70,34 +43,50 @@ def run_smoke(
     """Run the smoke and publish its reports.
 
     Raises ``CheckFailed`` (after explaining it), ``Interrupted``,
-    ``EnvironmentProblem`` or ``BudgetExceeded``; the stack is torn down on every path.
+    ``EnvironmentProblem`` or ``BudgetExceeded``; the stack is torn down on every
+    path unless it is to be kept.
     """
     env = os.environ if env is None else env
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     if options.uses_compose and stack is None:
-        stack = Stack(options.target)
+        stack = Stack(options.target, env=env)
     driver: str | None = None
     masker = Masker()
     if stack is not None:
-        driver, masker = _prepare(stack)
+        prepared = lifecycle.prepare(
+            stack, console, max_run_seconds=options.budgets.max_duration_seconds
+        )
+        driver, masker = prepared.storage_driver, prepared.masker
+    # What steps need of the machine (a browser), found before anything starts.
+    needs = {s.name: s.prepare() for s in steps_for(options) if s.prepare is not None}
     where = f"project {options.target.project}" if stack else f"web {options.web_url}"
     console.line(f"smoke: profile {options.profile}, {where}")
     steps = StepRunner(console)
+    claim = guard.Claim(stack, options) if stack is not None else None
     result: Result = "error"
     failure: CheckFailed | None = None
     stopped_by: str | None = None
+    kept = False
     try:
         with signals.interruptible(), httpx.Client(transport=transport) as client:
+            endpoints: Endpoints = stack or FixedEndpoints(
+                str(options.web_url), str(options.chat_url)
+            )
+            probe = Probe(endpoints, options.timeout, client, watcher=stack)
+            context = Context(options, probe, stack, needs)
             try:
-                _checks(options, stack, steps, client)
+                if claim is not None:
+                    claim.start()
+                _checks(context, steps)
             except CheckFailed as exc:
-                _explain(exc, stack, console, masker)
+                failure = exc
+                explain(exc, stack, console, masker)
                 raise
             finally:
-                if stack is not None:
+                if stack is not None and claim is not None:
                     with signals.shielded():
-                        _finish(options, stack, steps, console, masker)
+                        kept = _finish(options, stack, claim, steps, console, masker, failure)
         result = "passed"
     except CheckFailed as exc:
         result, failure = "failed", exc
@@ -110,6 +99,8 @@ def run_smoke(
         raise
     finally:
         with signals.shielded():  # the reports get written, whatever arrives now
+            if claim is not None:
+                claim.close()
             outcome = _outcome(
                 options,
                 stack,
@@ -122,7 +113,7 @@ def run_smoke(
                 duration=time.monotonic() - started,
                 started_at=started_at,
             )
-            _summary(options, outcome, console)
+            _summary(options, outcome, console, kept=kept)
             _publish(options, outcome, console, masker, env)
     if outcome.result == "over_budget":
         raise BudgetExceeded(
@@ -132,24 +123,6 @@ def run_smoke(
             limit=outcome.exceeded[0].limit,
         )
     return outcome
-
-
-def _prepare(stack: Stack) -> tuple[str, Masker]:
-    """Engine, Compose, the compose model and the ports, checked before anything starts.
-
-    The independent docker calls run side by side; the engine's answer is read first,
-    so an unreachable engine is reported as such rather than as a failed listing.
-    """
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        engine = pool.submit(stack.preflight)
-        model = pool.submit(stack.config)
-        existing = pool.submit(stack.resources, names=False)
-        driver = engine.result()
-        model.result()
-        kept = bool(existing.result().containers)
-    if not kept:  # a kept stack holds its own ports
-        stack.check_ports_free()
-    return driver, Masker(stack.secrets())
 
 
 def _outcome(
@@ -174,7 +147,9 @@ def _outcome(
     )
     chat_image = web_image = None
     if stack is not None and wants_costs:
-        chat_image, web_image = stack.image_size(CHAT), stack.image_size(WEB)
+        local = options.install_local_stack
+        chat_image = stack.image_size(CHAT, install_local_stack=local)
+        web_image = stack.image_size(WEB)
     verdicts = evaluate(
         options.budgets, duration=duration, chat_image=chat_image, web_image=web_image
     )
@@ -195,6 +170,7 @@ def _outcome(
         failure=failure,
         stopped_by=stopped_by,
         started_at=started_at,
+        dropped=tuple(dropped_steps(options)),
     )
 
 
@@ -214,78 +190,41 @@ def _publish(
             write()
         except OSError as exc:
             console.line(f"could not write {name}: {exc}")
-    annotation = publish_to_github(outcome, masker, env)
+    try:
+        annotation = publish_to_github(outcome, masker, env)
+    except OSError as exc:
+        console.line(f"could not write the GitHub step summary: {exc}")
+        annotation = None
     if annotation:
         console.line(annotation)
 
 
-def _checks(
-    options: RunOptions, stack: Stack | None, steps: StepRunner, client: httpx.Client
-) -> None:
-    if stack is not None:
-        steps.run(
-            "compose up",
-            lambda: stack.up(build=options.build, install_local_stack=options.install_local_stack),
+def _checks(context: Context, steps: StepRunner) -> None:
+    for step in steps_for(context.options):
+        context.results[step.name] = steps.run(
+            step.name, functools.partial(step.action, context), note=step.note
         )
-        endpoints: Endpoints = stack  # ports are looked up inside the waits
-    else:
-        endpoints = FixedEndpoints(str(options.web_url), str(options.chat_url))
-    probe = Probe(endpoints=endpoints, timeout=options.timeout, client=client)
-
-    steps.run("chat health", lambda: probe.chat_health())
-    steps.run(
-        "chat dependency health (db)",
-        lambda: probe.chat_dependencies(),
-        note=lambda payload: f"db {payload['dependencies']['db'].get('latency_ms', '?')} ms",
-    )
-    response = steps.run("web -> chat proxy call", lambda: probe.proxy_call())
-    answer, payload = steps.run("response contract", lambda: validate_contract(response))
-    if options.profile == "full":
-        steps.run("web page", lambda: probe.web_page())
-        steps.run(
-            "conversation persisted",
-            lambda: probe.conversation(payload.get("conversation_id"), QUESTION, answer),
-        )
-        if options.install_local_stack:
-            steps.run("chat local stack", lambda: probe.local_stack("local"))
-
-
-def _explain(failure: CheckFailed, stack: Stack | None, console: Console, masker: Masker) -> None:
-    """The failing step's message, its hint and the evidence, on the console."""
-    console.detail(masker(str(failure)))
-    if failure.body and failure.body not in str(failure):
-        seen = f"HTTP {failure.status}: " if failure.status else ""
-        console.detail(masker(f"body: {seen}{failure.body}"))
-    console.detail(f"failure class: {failure.failure_class}")
-    console.detail(f"hint: {failure.hint}")
-    if isinstance(failure, ComposeFailed) and failure.stderr:
-        console.detail("compose said:")
-        tail = failure.stderr.splitlines()[-_STDERR_TAIL_LINES:]
-        console.detail("\n".join(f"  {masker(line)}" for line in tail))
-    if stack is not None:
-        try:
-            logs = stack.logs(failure.services, tail=_LOG_TAIL_LINES)
-        except Exception as exc:  # evidence is best effort; the failure stays the news
-            logs = f"(could not read logs: {excerpt(str(exc))})"
-        if logs.strip():
-            console.detail(f"last log lines ({', '.join(failure.services)}):")
-            lines = chronological(logs).splitlines()
-            console.detail("\n".join(f"  {masker(line)}" for line in lines))
 
 
 def _finish(
-    options: RunOptions, stack: Stack, steps: StepRunner, console: Console, masker: Masker
-) -> None:
-    try:
-        write_logs(stack, options.log_file, masker)
-    except Exception as exc:  # never let log capture block the teardown
-        console.detail(f"could not write {options.log_file}: {excerpt(str(exc))}")
-    if options.keep_stack:
-        return
-    steps.run("teardown", lambda: remove_stack(stack))
+    options: RunOptions,
+    stack: Stack,
+    claim: guard.Claim,
+    steps: StepRunner,
+    console: Console,
+    masker: Masker,
+    failure: CheckFailed | None,
+) -> bool:
+    """Logs first, then the teardown unless the stack is kept; returns whether kept."""
+    lifecycle.capture_logs(stack, options.log_file, masker, console)
+    if options.keep == "always" or (options.keep == "on-failure" and failure is not None):
+        claim.kept()
+        return True
+    lifecycle.tear_down(stack, claim, steps.run)
+    return False
 
 
-def _summary(options: RunOptions, outcome: Outcome, console: Console) -> None:
+def _summary(options: RunOptions, outcome: Outcome, console: Console, *, kept: bool) -> None:
     ran = len(outcome.steps)
     if outcome.result == "passed":
         verdict, what = "PASS", f"{ran} steps"
@@ -295,16 +234,23 @@ def _summary(options: RunOptions, outcome: Outcome, console: Console) -> None:
         verdict, what = "FAIL", f"{outcome.failure.step} failed ({ran} steps run)"
     else:
         verdict, what = "STOPPED", f"{outcome.stopped_by or 'stopped'} ({ran} steps run)"
-    extras = []
+    extras = [f"{name} dropped ({why})" for name, why in outcome.dropped]
+    project = options.target.project
     if options.uses_compose:
-        extras.append(
-            f"stack kept (project {options.target.project}): `nox -s logs`, `nox -s teardown`"
-            if options.keep_stack
-            else "stack removed"
-        )
+        if kept and options.keep == "on-failure":
+            extras.append(f"stack kept because it failed (project {project})")
+        elif kept:
+            extras.append(f"stack kept (project {project}): `nox -s logs`, `nox -s teardown`")
+        else:
+            extras.append("stack removed")
         if options.log_file.exists():
             extras.append(f"logs in {options.log_file}")
     if outcome.exceeded:
         extras.append("over budget: " + ", ".join(v.name for v in outcome.exceeded))
     tail = "".join(f"; {extra}" for extra in extras)
     console.line(f"{verdict}  smoke {options.profile}: {what} in {outcome.duration:.1f}s{tail}")
+    if kept and options.keep == "on-failure":
+        files = " ".join(f"-f {path}" for path in options.target.compose_files)
+        console.line(f"  inspect it:  docker compose -p {project} {files} ps")
+        console.line(f"  its logs:    nox -s logs -- --project {project}")
+        console.line(f"  remove it:   nox -s teardown -- --project {project}")

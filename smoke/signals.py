@@ -1,5 +1,9 @@
-"""Turn SIGINT and SIGTERM into an exception while checks run, and shield teardown
-from them, so every path out of a run still removes the stack."""
+"""Turn SIGINT, SIGTERM and SIGHUP into an exception while checks run, and shield
+teardown from them, so every path out of a run still removes the stack.
+
+SIGHUP is what a closed terminal or a dropped SSH session sends: it is handled like
+SIGTERM. Deaths no handler sees (kill -9, a crash) are the reaper's job.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from typing import Any
 
 from .errors import Interrupted
 
-_HANDLED = (signal.SIGINT, signal.SIGTERM)
+_HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
@@ -34,11 +38,11 @@ def _handlers(handler: _Handler) -> Iterator[None]:
 
 
 def interruptible() -> contextlib.AbstractContextManager[None]:
-    """Within the block, Ctrl-C and SIGTERM raise ``Interrupted``."""
+    """Within the block, Ctrl-C, SIGTERM and SIGHUP raise ``Interrupted``."""
     return _handlers(_raise_interrupted)
 
 
 def shielded() -> contextlib.AbstractContextManager[None]:
-    """Within the block, Ctrl-C and SIGTERM are ignored, by compose's child too
-    (an ignored signal stays ignored across exec), so teardown finishes."""
+    """Within the block, Ctrl-C, SIGTERM and SIGHUP are ignored, by compose's child
+    too (an ignored signal stays ignored across exec), so teardown finishes."""
     return _handlers(signal.SIG_IGN)

@@ -1,8 +1,9 @@
 """The compose stack, driven through python-on-whales only.
 
-Knows the reference topology (service names and container ports), turns docker and
-compose failures into the package's exceptions by return code, never by parsing
-stderr, and keeps compose's stderr as data for the user.
+Knows the reference topology (service names, container ports, image names), turns
+docker and compose failures into the package's exceptions by return code, never by
+parsing stderr, keeps compose's stderr as data for the user, and asks the engine
+what it knows: where it is, and what state a service's container is in.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from python_on_whales import DockerClient
+from python_on_whales import DockerClient, Volume
 from python_on_whales.client_config import ClientNotFoundError
 from python_on_whales.exceptions import DockerException
 
+from .engine import Engine, is_loopback, locate
 from .errors import (
     ComposeConfigInvalid,
     ComposeFailed,
     ComposeMissing,
     DockerUnreachable,
+    EngineAddressUnreachable,
     NoStackRunning,
     PortInUse,
     PortUnavailable,
@@ -34,11 +37,23 @@ WEB, CHAT, DB = "web", "chat", "db"
 SERVICES = (DB, CHAT, WEB)
 CONTAINER_PORTS = {WEB: 3000, CHAT: 8000}
 IMAGES = {CHAT: "contoso-chat", WEB: "contoso-web"}
+#: The local stack's chat image has a tag of its own, so the builds never collide.
+LOCAL_CHAT_TAG = "local"
 PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
 # Env values under these names are secrets, masked wherever output is written.
 _SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN")
 # Stop timeout for `down`: the services stop in well under a second.
 _DOWN_TIMEOUT_SECONDS = 5
+_PORT_PROBE_SECONDS = 1.0
+
+Filters = list[tuple[Literal["label"], str]]
+
+
+def image_name(service: str, *, install_local_stack: bool = False) -> str:
+    if service == CHAT and install_local_stack:
+        return f"{IMAGES[CHAT]}:{LOCAL_CHAT_TAG}"
+    return IMAGES[service]
 
 
 @dataclass(frozen=True)
@@ -65,22 +80,57 @@ class Resources:
         return ", ".join(parts) if parts else "nothing"
 
 
+@dataclass(frozen=True)
+class ServiceState:
+    """What the engine says of a service's container."""
+
+    status: str  # created, running, restarting, exited, paused, dead
+    exit_code: int | None
+    restarts: int
+    health: str | None  # starting, healthy, unhealthy; None without a healthcheck
+    restart_policy: str  # "" or "no", always, unless-stopped, on-failure
+
+    @property
+    def will_restart(self) -> bool:
+        return self.status == "restarting" or self.restart_policy not in ("", "no")
+
+    @property
+    def gone_for_good(self) -> bool:
+        """Exited (or dead) with no restart policy that brings it back."""
+        return self.status in ("exited", "dead") and not self.will_restart
+
+    def describe(self) -> str:
+        health = f", {self.health}" if self.health else ""
+        return f"{self.status}{health}, exit code {self.exit_code}, {self.restarts} restarts"
+
+
 def _stderr(exc: DockerException) -> str:
     return (exc.stderr or exc.stdout or "").strip()
 
 
 class Stack:
-    def __init__(self, target: Target, *, docker: DockerClient | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        *,
+        docker: DockerClient | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.target = target
         self.docker = docker or DockerClient(
             compose_files=list(target.compose_files),
             compose_project_name=target.project,
         )
+        self._env = os.environ if env is None else env
         self._config: dict[str, Any] | None = None
+        self._engine: Engine | None = None
 
     @property
     def project(self) -> str:
         return self.target.project
+
+    def _project_filter(self, *extra: str) -> Filters:
+        return [("label", f"{PROJECT_LABEL}={self.project}"), *(("label", e) for e in extra)]
 
     # -- environment ---------------------------------------------------------------
 
@@ -106,6 +156,17 @@ class Stack:
             ) from exc
         return info.driver or "unknown"
 
+    def engine(self) -> Engine:
+        """Where the engine is: DOCKER_HOST, or the current context (asked only when
+        one other than the default is in use)."""
+        if self._engine is None:
+            self._engine = locate(self._env, context_host=self._context_host)
+        return self._engine
+
+    def _context_host(self) -> str:
+        endpoint = self.docker.context.inspect(None).endpoints.get("docker")
+        return str(endpoint.host) if endpoint is not None and endpoint.host else ""
+
     def config(self) -> dict[str, Any]:
         """The resolved compose model; an invalid file is an environment problem."""
         if self._config is None:
@@ -129,13 +190,38 @@ class Stack:
         }
         return tuple(sorted(values, key=len, reverse=True))
 
-    def check_ports_free(self) -> None:
-        """Fail before `up` if a fixed host port is taken, rather than halfway through it."""
+    def _published(self) -> Iterator[tuple[str, str, int]]:
+        """(service, host ip, host port) of each fixed published port."""
         for name, service in self.config().get("services", {}).items():
             for mapping in service.get("ports") or []:
                 published = str(mapping.get("published") or "0")
-                if published.isdigit() and int(published) != 0:
-                    _ensure_free(name, mapping.get("host_ip") or "0.0.0.0", int(published))
+                if published.isdigit():  # a range is compose's to place
+                    yield name, str(mapping.get("host_ip") or ""), int(published)
+
+    def check_ports(self, *, reachable_only: bool = False) -> None:
+        """Before `up`: the ports must be reachable from here and free on the engine's
+        host, so a run fails in one line rather than halfway through `up`.
+        ``reachable_only``: a kept stack being reused holds its ports itself."""
+        engine = self.engine()
+        published = list(self._published())
+        if engine.remote and not engine.probe_override:
+            on_loopback = sorted({ip for _, ip, _ in published if is_loopback(ip)})
+            if on_loopback:
+                raise EngineAddressUnreachable(
+                    f"the {engine.describe()} publishes ports on its own loopback "
+                    f"({', '.join(on_loopback)}), which this machine cannot reach",
+                    hint="set SMOKE_BIND_ADDRESS=0.0.0.0 (or an address of that host) and, "
+                    "if this machine reaches that host by another address, SMOKE_HOST",
+                )
+        if reachable_only or not engine.can_check_ports():
+            return
+        for service, ip, port in published:
+            if port == 0:
+                continue  # ephemeral: cannot collide
+            if engine.remote:
+                _ensure_nobody_listens(service, engine.probe_host(ip), port)
+            else:
+                _ensure_free(service, ip or "0.0.0.0", port)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -143,14 +229,21 @@ class Stack:
         with _compose_step("build", install_local_stack=install_local_stack):
             self.docker.compose.build(services=[CHAT, WEB], quiet=True)
 
-    def up(self, *, build: bool, install_local_stack: bool) -> None:
+    def up(self, *, build: bool, install_local_stack: bool, services: tuple[str, ...] = ()) -> None:
+        """Start the stack, or only ``services`` (and what they depend on)."""
         with _compose_step("compose up", install_local_stack=install_local_stack):
             self.docker.compose.up(
-                detach=True, build=build, no_build=not build, quiet=True, remove_orphans=True
+                list(services) or None,
+                detach=True,
+                build=build,
+                no_build=not build,
+                quiet=True,
+                remove_orphans=True,
             )
 
     def url(self, service: str) -> str:
-        """The service's URL on the host, from `compose port`, so ephemeral ports work.
+        """The service's URL as this machine reaches it, from `compose port` and the
+        engine's location, so ephemeral ports and remote engines work.
 
         A container that is not running (e.g. restarting after a crash) has no port
         yet: that is ``PortUnavailable``, which the waits retry until their deadline.
@@ -164,7 +257,28 @@ class Stack:
             ) from None
         if port is None:
             raise PortUnavailable(f"{service} has no published port in project {self.project}")
-        return f"http://{host or '127.0.0.1'}:{port}"
+        address = self.engine().probe_host(host)
+        if ":" in address:
+            address = f"[{address}]"
+        return f"http://{address}:{port}"
+
+    def state(self, service: str) -> ServiceState | None:
+        """The engine's view of the service's container, or None if it has none."""
+        containers = self.docker.container.list(
+            all=True, filters=self._project_filter(f"{SERVICE_LABEL}={service}")
+        )
+        if not containers:
+            return None
+        container = containers[0]
+        state = container.state
+        policy = container.host_config.restart_policy
+        return ServiceState(
+            status=state.status or "unknown",
+            exit_code=state.exit_code,
+            restarts=int(container.restart_count or 0),
+            health=state.health.status if state.health else None,
+            restart_policy=(policy.name or "") if policy else "",
+        )
 
     def logs(self, services: tuple[str, ...] = (), *, tail: int | None = None) -> str:
         text: str = self.docker.compose.logs(
@@ -175,7 +289,7 @@ class Stack:
     def resources(self, *, names: bool = True) -> Resources:
         """What the project has in the engine. Names cost an inspect per object, so
         checks that only need to know whether anything is left ask for ids."""
-        label: list[tuple[Literal["label"], str]] = [("label", f"{PROJECT_LABEL}={self.project}")]
+        label = self._project_filter()
         containers = self.docker.container.list(all=True, filters=label)
         networks = self.docker.network.list(filters=label)
         volumes = self.docker.volume.list(filters=label)
@@ -199,11 +313,27 @@ class Stack:
             volumes=True, remove_orphans=True, timeout=_DOWN_TIMEOUT_SECONDS, quiet=True
         )
 
-    def image_size(self, service: str) -> int | None:
+    def image_size(self, service: str, *, install_local_stack: bool = False) -> int | None:
         try:
-            return int(self.docker.image.inspect(IMAGES[service]).size)
+            name = image_name(service, install_local_stack=install_local_stack)
+            return int(self.docker.image.inspect(name).size)
         except DockerException:
             return None
+
+    # -- run markers (see smoke.ownership) ------------------------------------------
+
+    def markers(self, label: str) -> list[dict[str, str]]:
+        """Labels of the volumes carrying ``label=<project>``: who runs the stack."""
+        volumes = self.docker.volume.list(filters=[("label", f"{label}={self.project}")])
+        return [dict(volume.labels or {}) for volume in volumes]
+
+    def mark(self, name: str, labels: Mapping[str, str]) -> None:
+        self.docker.volume.create(name, labels=dict(labels))
+
+    def unmark(self, label: str) -> None:
+        volumes = self.docker.volume.list(filters=[("label", f"{label}={self.project}")])
+        if volumes:
+            self.docker.volume.remove(list[Volume | str](volumes))
 
 
 def _ensure_free(service: str, host: str, port: int) -> None:
@@ -215,18 +345,38 @@ def _ensure_free(service: str, host: str, port: int) -> None:
         except OSError as exc:
             if exc.errno != errno.EADDRINUSE:
                 raise
-            raise PortInUse(
-                f"port {host}:{port} for {service} is already in use",
-                hint=f"free it, or set SMOKE_{service.upper()}_PORT (0 picks a free port)",
-                port=port,
-            ) from None
+            raise _port_in_use(service, host, port) from None
+
+
+def _ensure_nobody_listens(service: str, host: str, port: int) -> None:
+    """On a remote engine's host a port cannot be bound from here; one that accepts a
+    connection is taken."""
+    try:
+        with socket.create_connection((host, port), timeout=_PORT_PROBE_SECONDS):
+            pass
+    except OSError:
+        return  # refused or filtered: nobody we can see listens there
+    raise _port_in_use(service, host, port)
+
+
+def _port_in_use(service: str, host: str, port: int) -> PortInUse:
+    return PortInUse(
+        f"port {host}:{port} for {service} is already in use",
+        hint=f"free it, or set SMOKE_{service.upper()}_PORT (0 picks a free port)",
+        port=port,
+    )
 
 
 @contextlib.contextmanager
 def _compose_step(step: str, *, install_local_stack: bool) -> Iterator[None]:
-    """Run a building compose command: the chat flavour goes to compose through the
-    env, and a failure becomes ``ComposeFailed`` with compose's stderr kept."""
-    with _env(CHAT_INSTALL_LOCAL_STACK="1" if install_local_stack else "0"):
+    """Run a building compose command: the chat flavour and its image tag go to
+    compose through the env, and a failure becomes ``ComposeFailed`` with
+    compose's stderr kept."""
+    flavour = {
+        "CHAT_INSTALL_LOCAL_STACK": "1" if install_local_stack else "0",
+        "CHAT_IMAGE_TAG": LOCAL_CHAT_TAG if install_local_stack else "latest",
+    }
+    with _env(**flavour):
         try:
             yield
         except DockerException as exc:

@@ -1,8 +1,13 @@
 """Shared fixtures: a real Docker engine (or a skip outside CI), project names that
-never collide, and the check that a project left nothing behind."""
+never collide, and the check that a project left nothing behind.
+
+Every test marked ``docker`` needs an engine with Compose v2: without one it is
+skipped, with the reason, except under CI (``CI=true``), where it fails.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,6 +24,7 @@ PROJECT_LABEL = "com.docker.compose.project"
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+@functools.cache
 def _engine_problem() -> str | None:
     try:
         DockerClient().system.info()
@@ -28,8 +34,7 @@ def _engine_problem() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def docker_engine() -> None:
+def require_docker() -> None:
     """Real Docker or nothing: skip locally without an engine, fail under CI."""
     problem = _engine_problem()
     if problem is None:
@@ -37,6 +42,18 @@ def docker_engine() -> None:
     if UNDER_CI:
         pytest.fail(f"{problem} (CI must provide one: see .ci/run)")
     pytest.skip(problem)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("docker") is not None:
+        require_docker()
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """For fixtures that need the engine whichever test asks for them."""
+    require_docker()
 
 
 @pytest.fixture

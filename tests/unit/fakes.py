@@ -1,13 +1,17 @@
 """A fake of the python-on-whales surface the smoke uses, and a fake stack over HTTP.
 
-It records every call in order, so tests can assert what happened and when
-(logs captured before `down`, `down` after a failure, nothing after an error).
+It behaves as python-on-whales 0.81 does where the smoke can tell: with the engine
+down every call fails; `compose port` answers (None, None) for a stopped service;
+`logs` honours services, tail and timestamps; a missing image fails
+`image.inspect`. It records every call in order, so tests can assert what happened
+and when (logs captured before `down`, `down` after a failure, nothing after an
+error).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -16,6 +20,8 @@ import httpx
 from python_on_whales.exceptions import DockerException
 
 PASSWORD = "s3cret-pass"  # a fake secret the tests look for
+SERVICES = ("db", "chat", "web")
+PORTS = {"web": 3000, "chat": 8000}
 
 
 def docker_error(command: str, return_code: int = 1, stderr: str = "boom") -> DockerException:
@@ -23,95 +29,227 @@ def docker_error(command: str, return_code: int = 1, stderr: str = "boom") -> Do
 
 
 @dataclass
+class FakeState:
+    """What the engine says of one service's container."""
+
+    status: str = "running"
+    exit_code: int | None = 0
+    restarts: int = 0
+    health: str | None = None
+    restart_policy: str = ""
+
+
+def _labels(filters: Iterable[tuple[str, str]] | None) -> dict[str, str]:
+    found = {}
+    for kind, value in filters or ():
+        if kind == "label":
+            key, _, wanted = value.partition("=")
+            found[key] = wanted
+    return found
+
+
+@dataclass
 class FakeDocker:
     calls: list[str] = field(default_factory=list)
     running: bool = False
+    engine_up: bool = True
     fail: dict[str, DockerException] = field(default_factory=dict)
-    logs_text: str = (
-        f"db-1    | started with password {PASSWORD}\nchat-1  | ready\nweb-1   | ready\n"
+    #: What each service printed, as compose logs print it with --timestamps.
+    service_logs: dict[str, list[str]] = field(
+        default_factory=lambda: {
+            "db": [f"2026-11-25T12:00:01.000000000Z started with password {PASSWORD}"],
+            "chat": ["2026-11-25T12:00:02.000000000Z ready"],
+            "web": ["2026-11-25T12:00:03.000000000Z ready"],
+        }
     )
+    images: dict[str, int] = field(
+        default_factory=lambda: {
+            "contoso-chat": 123_000_000,
+            "contoso-chat:local": 345_000_000,
+            "contoso-web": 111_000_000,
+        }
+    )
+    #: Each service's container as the engine reports it.
+    states: dict[str, FakeState] = field(default_factory=dict)
     #: How many `down` calls leave a container behind (a killed `up` still creating it).
     stubborn_downs: int = 0
     #: How many `compose port` calls fail, as for a container that is restarting.
     port_failures: int = 0
+    #: Host ports by service; change one to act out a restart on a new ephemeral port.
+    host_ports: dict[str, int] = field(default_factory=lambda: dict(PORTS))
+    published: dict[str, str] = field(default_factory=lambda: {"web": "0", "chat": "0"})
+    host_ip: str = "127.0.0.1"
+    context_host: str = "unix:///var/run/docker.sock"
+    volumes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.system = SimpleNamespace(info=self._info)
+        self.system = SimpleNamespace(info=self._call("info", self._info))
         self.compose = SimpleNamespace(
             version=self._call("compose version", lambda: "2.40.3"),
             config=self._call("compose config", self._config),
-            build=self._call("compose build", lambda: None),
+            build=self._call("compose build", lambda *a, **k: None),
             up=self._call("compose up", self._up),
-            port=self._port,
-            logs=self._call("compose logs", lambda: self.logs_text),
+            port=self._call("compose port", self._port, detail=True),
+            logs=self._call("compose logs", self._logs),
             down=self._call("compose down", self._down),
         )
-        self.container = SimpleNamespace(list=self._containers)
-        self.network = SimpleNamespace(list=self._networks)
-        self.volume = SimpleNamespace(list=lambda **kw: [])
-        self.image = SimpleNamespace(inspect=lambda name: SimpleNamespace(size=123_000_000))
+        self.container = SimpleNamespace(list=self._call("container list", self._containers))
+        self.network = SimpleNamespace(list=self._call("network list", self._networks))
+        self.volume = SimpleNamespace(
+            list=self._call("volume list", self._volume_list),
+            create=self._call("volume create", self._volume_create),
+            remove=self._call("volume remove", self._volume_remove),
+        )
+        self.image = SimpleNamespace(inspect=self._call("image inspect", self._image))
+        self.context = SimpleNamespace(inspect=self._call("context inspect", self._context))
 
-    def _call(self, name: str, result: Callable[[], Any]) -> Callable[..., Any]:
+    def _call(
+        self, name: str, result: Callable[..., Any], *, detail: bool = False
+    ) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
-            self.calls.append(name)
+            self.calls.append(f"{name} {args[0]}" if detail and args else name)
+            if not self.engine_up and name != "compose version":
+                raise docker_error(name, 1, "Cannot connect to the Docker daemon")
             if name in self.fail:
                 raise self.fail[name]
-            return result()
+            return result(*args, **kwargs)
 
         return call
 
     def _info(self) -> Any:
-        self.calls.append("info")
-        if "info" in self.fail:
-            raise self.fail["info"]
         return SimpleNamespace(driver="overlay2")
 
-    def _config(self) -> dict[str, Any]:
+    def _config(self, **kwargs: Any) -> dict[str, Any]:
         return {
             "services": {
                 "db": {"environment": {"POSTGRES_PASSWORD": PASSWORD, "POSTGRES_USER": "u"}},
-                "chat": {"ports": [{"host_ip": "127.0.0.1", "published": "0", "target": 8000}]},
-                "web": {"ports": [{"host_ip": "127.0.0.1", "published": "0", "target": 3000}]},
+                **{
+                    name: {
+                        "ports": [
+                            {
+                                "host_ip": self.host_ip,
+                                "published": self.published[name],
+                                "target": port,
+                            }
+                        ]
+                    }
+                    for name, port in PORTS.items()
+                },
             }
         }
 
-    def _up(self) -> None:
+    def _up(self, services: Any = None, **kwargs: Any) -> None:
         self.running = True
 
-    def _down(self) -> None:
+    def _down(self, **kwargs: Any) -> None:
         if self.stubborn_downs:
             self.stubborn_downs -= 1
             return
         self.running = False
 
-    def _port(self, service: str, port: int) -> tuple[str, int]:
-        self.calls.append(f"compose port {service}")
+    def _port(self, service: str, port: int) -> tuple[str | None, int | None]:
         if self.port_failures:
             self.port_failures -= 1
             raise docker_error(f"compose port {service} {port}")
-        return ("127.0.0.1", {"web": 3000, "chat": 8000}[service])
+        state = self.states.get(service)
+        if not self.running or (state is not None and state.status != "running"):
+            return None, None
+        return self.host_ip, self.host_ports[service]
 
-    def _containers(self, **kwargs: Any) -> list[Any]:
-        names = ["p-db-1", "p-chat-1", "p-web-1"] if self.running else []
-        return [SimpleNamespace(name=n, id=f"id-{n}") for n in names]
+    def _logs(
+        self, services: list[str] | None = None, tail: str | None = None, timestamps: bool = False
+    ) -> str:
+        lines = []
+        for service in services or SERVICES:
+            own = self.service_logs.get(service, [])
+            if tail is not None:
+                own = own[-int(tail) :]
+            prefix = f"{service}-1".ljust(8) + "| "
+            lines += [prefix + (line if timestamps else line.split(" ", 1)[1]) for line in own]
+        return "\n".join(lines) + ("\n" if lines else "")
 
-    def _networks(self, **kwargs: Any) -> list[Any]:
+    def _containers(self, all: bool = False, filters: Any = None) -> list[Any]:
+        if not self.running:
+            return []
+        wanted = _labels(filters).get("com.docker.compose.service")
+        found = []
+        for service in SERVICES:
+            if wanted and service != wanted:
+                continue
+            state = self.states.get(service, FakeState())
+            found.append(
+                SimpleNamespace(
+                    name=f"p-{service}-1",
+                    id=f"id-{service}",
+                    state=SimpleNamespace(
+                        status=state.status,
+                        exit_code=state.exit_code,
+                        health=SimpleNamespace(status=state.health) if state.health else None,
+                    ),
+                    restart_count=state.restarts,
+                    host_config=SimpleNamespace(
+                        restart_policy=SimpleNamespace(name=state.restart_policy)
+                    ),
+                )
+            )
+        return found
+
+    def _networks(self, filters: Any = None) -> list[Any]:
         return [SimpleNamespace(name="p_default", id="id-net")] if self.running else []
+
+    def _volume_list(self, filters: Any = None) -> list[Any]:
+        wanted = _labels(filters)
+        return [
+            SimpleNamespace(name=name, labels=labels)
+            for name, labels in self.volumes.items()
+            if all(labels.get(k) == v for k, v in wanted.items())
+            and "com.docker.compose.project" not in wanted
+        ]
+
+    def _volume_create(self, name: str, labels: dict[str, str] | None = None) -> None:
+        self.volumes[name] = dict(labels or {})
+
+    def _volume_remove(self, volumes: list[Any]) -> None:
+        for volume in volumes:
+            self.volumes.pop(getattr(volume, "name", volume), None)
+
+    def _image(self, name: str) -> Any:
+        if name not in self.images:
+            raise docker_error(f"image inspect {name}", 1, f"Error: No such image: {name}")
+        return SimpleNamespace(size=self.images[name])
+
+    def _context(self, name: Any = None) -> Any:
+        return SimpleNamespace(endpoints={"docker": SimpleNamespace(host=self.context_host)})
 
 
 @dataclass
 class FakeServices:
-    """web and chat over httpx.MockTransport, with a chosen fault."""
+    """web and chat over httpx.MockTransport, with a chosen fault.
+
+    Chat stores each exchange it answers and reads back what it stored, so the
+    persistence check is checked against chat's storage, not against itself.
+    """
 
     chat_body: object = field(
-        default_factory=lambda: {"answer": "Try the SkyView tent.", "conversation_id": "c1"}
+        default_factory=lambda: {
+            "answer": "Try the SkyView tent.",
+            "conversation_id": "c1",
+            "sources": ["TENT-002"],
+        }
     )
     chat_raw: str | None = None
     proxy_status: int = 200
     db_status: int = 200
+    db_body: dict[str, Any] | None = None
+    health: dict[str, Any] = field(
+        default_factory=lambda: {"status": "ok", "service": "chat", "stack": "minimal"}
+    )
+    #: Chat's published contract; None: /openapi.json answers 404.
+    openapi: dict[str, Any] | None = None
+    #: What chat's storage holds, by conversation id; None: it stores nothing.
+    stored: dict[str, list[str]] | None = field(default_factory=dict)
     on_request: Callable[[httpx.Request], None] | None = None
     requests: list[str] = field(default_factory=list)
-    exchange: list[str] = field(default_factory=list)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(f"{request.method} {request.url.port}{request.url.path}")
@@ -119,25 +257,70 @@ class FakeServices:
             self.on_request(request)
         path, port = request.url.path, request.url.port
         if port == 8000 and path == "/health":
-            return httpx.Response(200, json={"status": "ok", "service": "chat", "stack": "minimal"})
+            return httpx.Response(200, json=self.health)
         if port == 8000 and path == "/health/dependencies":
             status = "ok" if self.db_status == 200 else "error"
-            return httpx.Response(
-                self.db_status, json={"status": status, "dependencies": {"db": {"status": status}}}
-            )
+            body = self.db_body or {"status": status, "dependencies": {"db": {"status": status}}}
+            return httpx.Response(self.db_status, json=body)
+        if port == 8000 and path == "/openapi.json":
+            if self.openapi is None:
+                return httpx.Response(404, json={"error": "Not Found"})
+            return httpx.Response(200, json=self.openapi)
         if port == 3000 and path == "/api/chat/service":
-            self.exchange = [json.loads(request.content)["question"]]
-            if isinstance(self.chat_body, dict) and isinstance(self.chat_body.get("answer"), str):
-                self.exchange.append(self.chat_body["answer"])
+            question = json.loads(request.content)["question"]
+            body = self.chat_body
+            if (
+                self.stored is not None
+                and isinstance(body, dict)
+                and isinstance(body.get("answer"), str)
+            ):
+                self.stored[str(body.get("conversation_id"))] = [question, body["answer"]]
             if self.chat_raw is not None:
                 return httpx.Response(self.proxy_status, text=self.chat_raw)
-            return httpx.Response(self.proxy_status, text=json.dumps(self.chat_body))
+            return httpx.Response(self.proxy_status, text=json.dumps(body))
         if port == 3000 and path == "/":
             return httpx.Response(200, html="<form></form>")
-        if port == 8000 and path == "/api/conversations/c1":
-            messages = [{"content": text} for text in self.exchange]
-            return httpx.Response(200, json={"messages": messages})
+        if port == 8000 and path.startswith("/api/conversations/"):
+            conversation = (self.stored or {}).get(path.rsplit("/", 1)[1])
+            if conversation is None:
+                return httpx.Response(404, json={"error": "not found"})
+            return httpx.Response(200, json={"messages": [{"content": c} for c in conversation]})
         return httpx.Response(404, json={"error": "Not Found"})
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handler)
+
+
+def chat_openapi() -> dict[str, Any]:
+    """A contract like chat's own: POST /api/chat answers answer, conversation_id, sources."""
+    return {
+        "openapi": "3.1.0",
+        "paths": {
+            "/api/chat": {
+                "post": {
+                    "responses": {
+                        "200": {
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ChatAnswer"}
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "ChatAnswer": {
+                    "type": "object",
+                    "required": ["answer", "conversation_id", "sources"],
+                    "properties": {
+                        "answer": {"type": "string", "minLength": 1},
+                        "conversation_id": {"type": "string"},
+                        "sources": {"type": "array", "items": {"type": "string"}},
+                    },
+                }
+            }
+        },
+    }

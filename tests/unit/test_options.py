@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from smoke.errors import UsageError
-from smoke.options import BuildOptions, LogsOptions, RunOptions, TeardownOptions, parse
+from smoke.options import (
+    BuildOptions,
+    FuzzOptions,
+    LogsOptions,
+    RunOptions,
+    TeardownOptions,
+    parse,
+)
 
 
 def run_options(*argv: str, **env: str) -> RunOptions:
@@ -24,7 +31,9 @@ def test_defaults() -> None:
     assert options.target.compose_files == (Path("docker-compose.yml"),)
     assert options.timeout == 60
     assert options.log_file == Path("e2e-compose.log")
-    assert (options.keep_stack, options.install_local_stack, options.build) == (False, False, True)
+    assert (options.keep, options.install_local_stack, options.build) == ("never", False, True)
+    assert (options.browser, options.strict_contract, options.reaper) == (True, False, True)
+    assert options.screenshot_path == Path("e2e-web.png")
     assert options.uses_compose
 
 
@@ -42,7 +51,7 @@ def test_flags() -> None:
         "--compose-file",
         "b.yml",
     )
-    assert options.keep_stack
+    assert options.keep == "always"
     assert options.install_local_stack
     assert not options.build
     assert options.target.project == "p1"
@@ -53,20 +62,55 @@ def test_flags() -> None:
 @pytest.mark.parametrize("value", ["1", "true", "YES"])
 def test_runbook_env_vars_behave_like_the_flags(value: str) -> None:
     options = run_options(KEEP_STACK=value, CHAT_INSTALL_LOCAL_STACK=value)
-    assert options.keep_stack
+    assert options.keep == "always"
     assert options.install_local_stack
 
 
 @pytest.mark.parametrize("value", ["0", "", "false"])
 def test_runbook_env_vars_off(value: str) -> None:
     options = run_options(KEEP_STACK=value, CHAT_INSTALL_LOCAL_STACK=value)
-    assert not options.keep_stack
+    assert options.keep == "never"
     assert not options.install_local_stack
 
 
+def test_keep_on_failure_by_flag_or_env() -> None:
+    assert run_options("--keep-on-failure").keep == "on-failure"
+    assert run_options(KEEP_STACK="on-failure").keep == "on-failure"
+    assert run_options("--keep-stack", KEEP_STACK="on-failure").keep == "always"
+    assert run_options("--keep-on-failure", KEEP_STACK="1").keep == "on-failure"
+
+
+def test_reaper_browser_contract_and_screenshot_options(tmp_path: Path) -> None:
+    assert not run_options("--no-reaper").reaper
+    assert not run_options(SMOKE_REAPER="0").reaper
+    assert run_options(SMOKE_REAPER="1").reaper
+    assert not run_options("--no-browser").browser
+    assert run_options("--strict-contract").strict_contract
+    logs = tmp_path / "out" / "e2e-compose.log"
+    assert run_options("--log-file", str(logs)).screenshot_path == tmp_path / "out" / "e2e-web.png"
+    assert run_options("--screenshot", "shot.png").screenshot_path == Path("shot.png")
+
+
+def test_fuzz_options() -> None:
+    options = parse(
+        ["fuzz", "--no-build", "--max-examples", "5", "--seed", "7", "--junit-xml", "j.xml"],
+        env={},
+    )
+    assert isinstance(options, FuzzOptions)
+    assert (options.build, options.max_examples, options.seed) == (False, 5, 7)
+    assert options.junit_xml == Path("j.xml")
+    assert options.uses_compose
+    url = parse(["fuzz", "--chat-url", "http://127.0.0.1:8000/"], env={})
+    assert isinstance(url, FuzzOptions)
+    assert url.chat_url == "http://127.0.0.1:8000"
+    assert not url.uses_compose
+
+
 def test_malformed_env_var_is_a_usage_error_naming_it() -> None:
-    with pytest.raises(UsageError, match=r"KEEP_STACK must be 1 or 0, got 'maybe'"):
+    with pytest.raises(UsageError, match=r"KEEP_STACK must be 1, 0 or on-failure, got 'maybe'"):
         run_options(KEEP_STACK="maybe")
+    with pytest.raises(UsageError, match=r"SMOKE_REAPER must be 1 or 0, got 'off!'"):
+        run_options(SMOKE_REAPER="off!")
 
 
 def test_lite_forces_the_minimal_stack() -> None:
@@ -93,6 +137,7 @@ def test_compose_project_name_is_honoured_and_flag_wins() -> None:
         (["--profile", "huge"], "argument --profile: invalid choice: 'huge'"),
         (["--keep-stak"], "unrecognized arguments: --keep-stak"),
         (["--profile", "lite", "--profile", "full"], "argument --profile: given twice"),
+        (["--keep-stack", "--keep-on-failure"], "not allowed with argument --keep-stack"),
     ],
 )
 def test_bad_input_is_a_usage_error(argv: list[str], message: str) -> None:

@@ -44,13 +44,14 @@ def options(tmp_path: Path, **overrides: Any) -> RunOptions:
     values: dict[str, Any] = {
         "target": Target("p", (Path("docker-compose.yml"),)),
         "profile": "lite",
-        "keep_stack": False,
+        "keep": "never",
         "install_local_stack": False,
         "build": True,
         "timeout": 0.3,
         "log_file": tmp_path / "e2e-compose.log",
         "web_url": None,
         "chat_url": None,
+        "reaper": False,  # the reaper is a process of its own: tests/unit/test_reaper.py
     }
     values.update(overrides)
     return RunOptions(**values)
@@ -93,15 +94,18 @@ def test_pass_runs_the_runbook_steps_then_tears_down(tmp_path: Path) -> None:
 
 
 def test_full_profile_adds_page_and_persistence(tmp_path: Path) -> None:
-    output, error = run(tmp_path, FakeDocker(), FakeServices(), profile="full")
-    assert error is None
-    assert "✓ web page" in output
+    services = FakeServices()
+    output, error = run(tmp_path, FakeDocker(), services, profile="full", browser=False)
+    assert error is None, output
+    assert "✓ web page  " in output
     assert "✓ conversation persisted" in output
+    assert "web page (browser) dropped (--no-browser)" in output
+    assert "GET 8000/api/conversations/c1" in services.requests
 
 
 def test_keep_stack_leaves_it_running(tmp_path: Path) -> None:
     docker = FakeDocker()
-    output, error = run(tmp_path, docker, FakeServices(), keep_stack=True)
+    output, error = run(tmp_path, docker, FakeServices(), keep="always")
     assert error is None
     assert "compose down" not in docker.calls
     assert docker.running
@@ -204,7 +208,7 @@ def test_interrupt_with_keep_stack_keeps_it(tmp_path: Path) -> None:
         raise Interrupted("SIGINT", exit_code=130)
 
     docker = FakeDocker()
-    _, error = run(tmp_path, docker, FakeServices(on_request=blow_up), keep_stack=True)
+    _, error = run(tmp_path, docker, FakeServices(on_request=blow_up), keep="always")
     assert isinstance(error, Interrupted)
     assert docker.running
 

@@ -1,0 +1,204 @@
+"""web's page in a real browser: headless Chromium, driven by Playwright, asks a
+question the way a person would and waits for chat's answer to show.
+
+Playwright is imported here only, and only when the step runs: the lite profile and
+a plain install never need it (``pip install 'contoso-smoke[browser]'``). The
+browser is a system Chromium when one is found (``SMOKE_BROWSER``, else
+``chromium`` / ``chromium-browser`` / ``google-chrome`` on PATH), else Playwright's
+own (``python -m playwright install chromium``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import BrowserCheckFailed, ToolMissing
+
+SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+_HINT = (
+    "get one with `apt-get install chromium` or `python -m playwright install chromium` "
+    "(and `pip install 'contoso-smoke[browser]'`), or drop the step with --no-browser"
+)
+# Quiet, offline-friendly Chromium: no background traffic, no GPU, no first-run UI.
+_CHROMIUM_ARGS = (
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+_EXCERPT = 200
+_TICK_MS = 50
+#: How long the page may take to show an answer it has received.
+SHOW_WITHIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Browser:
+    """Which Chromium to launch: a path, or None for Playwright's own."""
+
+    executable: str | None
+
+    def describe(self) -> str:
+        return self.executable or "Playwright's Chromium"
+
+
+def _playwright_browsers(env: Mapping[str, str]) -> bool:
+    root = Path(env.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache" / "ms-playwright")
+    return any(root.glob("chromium*-*"))
+
+
+def find_browser(env: Mapping[str, str] | None = None) -> Browser:
+    """The browser the step will use; ``ToolMissing`` (exit 2) before anything starts."""
+    env = os.environ if env is None else env
+    if importlib.util.find_spec("playwright") is None:
+        raise ToolMissing(
+            "the web page (browser) step needs Playwright, which is not installed", hint=_HINT
+        )
+    named = env.get("SMOKE_BROWSER")
+    if named:
+        path = shutil.which(named, path=env.get("PATH"))
+        if path is None:
+            raise ToolMissing(f"SMOKE_BROWSER={named} is not an executable browser", hint=_HINT)
+        return Browser(path)
+    for name in SYSTEM_BROWSERS:
+        path = shutil.which(name, path=env.get("PATH"))
+        if path:
+            return Browser(path)
+    if _playwright_browsers(env):
+        return Browser(None)
+    raise ToolMissing("no browser found for the web page (browser) step", hint=_HINT)
+
+
+def _excerpt(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
+
+
+def ask(browser: Browser, web_url: str, question: str, *, timeout: float, screenshot: Path) -> str:
+    """Open web's page, type ``question``, submit, and return the answer chat gave once
+    the page shows it. Any uncaught page error, console error or failed request of
+    the page fails the step at once; the page is then saved to ``screenshot``."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    deadline = time.monotonic() + timeout
+    with sync_playwright() as playwright:
+        args = [*_CHROMIUM_ARGS, *(["--no-sandbox"] if os.geteuid() == 0 else [])]
+        chromium = playwright.chromium.launch(
+            executable_path=browser.executable, headless=True, args=args
+        )
+        try:
+            page = chromium.new_page()
+            watch = _Watch(page)
+            try:
+                return _ask(page, watch, web_url, question, deadline, timeout)
+            except (BrowserCheckFailed, PlaywrightError) as exc:
+                failure = (
+                    exc
+                    if isinstance(exc, BrowserCheckFailed)
+                    else BrowserCheckFailed(f"the browser failed: {_excerpt(str(exc))}")
+                )
+                _save(page, screenshot, failure)
+                raise failure from None
+        finally:
+            chromium.close()
+
+
+class _Watch:
+    """What the page does that a person would hit: errors, failed requests, and
+    the answer chat sends back."""
+
+    def __init__(self, page: Any) -> None:
+        self.problems: list[str] = []
+        self.answers: list[Any] = []
+        page.on("pageerror", self._page_error)
+        page.on("console", self._console)
+        page.on("requestfailed", self._request_failed)
+        page.on("response", self._response)
+
+    def _page_error(self, error: Any) -> None:
+        name = getattr(error, "name", "") or "Error"
+        self.problems.append(f"uncaught page error: {name}: {getattr(error, 'message', error)}")
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.problems.append(f"console.error: {message.text}")
+
+    def _request_failed(self, request: Any) -> None:
+        reason = request.failure or "no reason"
+        self.problems.append(f"request failed: {request.method} {request.url} ({reason})")
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            method = response.request.method
+            self.problems.append(f"HTTP {response.status} from {method} {response.url}")
+        elif "/api/chat/service" in response.url:
+            self.answers.append(response)
+
+    def check(self) -> None:
+        if self.problems:
+            raise BrowserCheckFailed(self.problems[0])
+
+
+def _ask(
+    page: Any, watch: _Watch, web_url: str, question: str, deadline: float, timeout: float
+) -> str:
+    def remaining_ms() -> float:
+        return max(100.0, (deadline - time.monotonic()) * 1000)
+
+    page.goto(f"{web_url}/", wait_until="load", timeout=remaining_ms())
+    watch.check()  # a page that broke while loading: no need to type
+    form = page.locator("form").first
+    box = form.locator("input, textarea").first
+    box.click(timeout=remaining_ms())
+    box.press_sequentially(question, timeout=remaining_ms())
+    form.locator("button, [type=submit]").first.click(timeout=remaining_ms())
+    while not watch.answers and time.monotonic() < deadline:
+        watch.check()
+        page.wait_for_timeout(_TICK_MS)
+    watch.check()
+    if not watch.answers:
+        raise BrowserCheckFailed(
+            f"no answer appeared within {timeout:g}s (the page sent no question to "
+            f"/api/chat/service); the page shows: {_shown(page)}"
+        )
+    body = watch.answers[0].json()
+    answer = (body.get("answer") or body.get("response")) if isinstance(body, dict) else None
+    if not isinstance(answer, str) or not answer:
+        raise BrowserCheckFailed(f"chat's answer to the page has no answer text: {body!r:.200}")
+    # The answer is in: a working page shows it at once; give it a moment, not the
+    # whole timeout.
+    shown_by = min(deadline, time.monotonic() + SHOW_WITHIN_SECONDS)
+    while time.monotonic() < shown_by:
+        watch.check()
+        if page.evaluate("text => document.body.innerText.includes(text)", answer):
+            return answer
+        page.wait_for_timeout(_TICK_MS)
+    watch.check()
+    raise BrowserCheckFailed(
+        f"no answer appeared on the page within {SHOW_WITHIN_SECONDS:g}s of chat's answer "
+        f"arriving; the page shows: {_shown(page)}"
+    )
+
+
+def _shown(page: Any) -> str:
+    return _excerpt(page.locator("body").inner_text())
+
+
+def _save(page: Any, path: Path, failure: BrowserCheckFailed) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True, timeout=5000)
+    except Exception as exc:  # the failure is the news; a missing picture is a footnote
+        failure.args = (f"{failure} (no screenshot: {_excerpt(str(exc))})",)
+        return
+    failure.args = (f"{failure} (screenshot: {path})",)

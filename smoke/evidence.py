@@ -1,0 +1,37 @@
+"""The evidence shown under a failed step: what went wrong, its failure class and
+hint, compose's own words, and the last log lines of the services involved."""
+
+from __future__ import annotations
+
+from .console import Console
+from .errors import CheckFailed, ComposeFailed
+from .logfile import chronological
+from .masking import Masker
+from .probes import excerpt
+from .stack import Stack
+
+LOG_TAIL_LINES = 20
+STDERR_TAIL_LINES = 15
+
+
+def explain(failure: CheckFailed, stack: Stack | None, console: Console, masker: Masker) -> None:
+    """The failing step's message, its hint and the evidence, on the console."""
+    console.detail(masker(str(failure)))
+    if failure.body and failure.body not in str(failure):
+        seen = f"HTTP {failure.status}: " if failure.status else ""
+        console.detail(masker(f"body: {seen}{failure.body}"))
+    console.detail(f"failure class: {failure.failure_class}")
+    console.detail(f"hint: {masker(failure.hint)}")
+    if isinstance(failure, ComposeFailed) and failure.stderr:
+        console.detail("compose said:")
+        tail = failure.stderr.splitlines()[-STDERR_TAIL_LINES:]
+        console.detail("\n".join(f"  {masker(line)}" for line in tail))
+    if stack is not None:
+        try:
+            logs = stack.logs(failure.services, tail=LOG_TAIL_LINES)
+        except Exception as exc:  # evidence is best effort; the failure stays the news
+            logs = f"(could not read logs: {excerpt(str(exc))})"
+        if logs.strip():
+            console.detail(f"last log lines ({', '.join(failure.services)}):")
+            lines = chronological(logs).splitlines()
+            console.detail("\n".join(f"  {masker(line)}" for line in lines))

@@ -1,0 +1,68 @@
+"""Before and after the work of any command that starts a stack (run, fuzz): the
+checks before anything starts, and the logs and teardown at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import guard
+from .console import Console
+from .logfile import write_logs
+from .masking import Masker
+from .ownership import LABEL
+from .probes import excerpt
+from .stack import Resources, Stack
+from .teardown import remove_stack
+
+
+@dataclass(frozen=True)
+class Prepared:
+    storage_driver: str
+    masker: Masker
+
+
+def prepare(stack: Stack, console: Console, *, max_run_seconds: float) -> Prepared:
+    """Engine, Compose, the compose model, earlier runs' stacks and the ports,
+    checked before anything starts.
+
+    The independent docker calls run side by side; the engine's answer is read first,
+    so an unreachable engine is reported as such rather than as a failed listing.
+    """
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        engine = pool.submit(stack.preflight)
+        model = pool.submit(stack.config)
+        existing = pool.submit(stack.resources, names=False)
+        marks = pool.submit(stack.markers, LABEL)
+        driver = engine.result()
+        model.result()
+        verdict = guard.inspect(
+            stack,
+            stack_exists=bool(existing.result().containers),
+            marks=marks.result(),
+            max_run_seconds=max_run_seconds,
+        )
+    reused = guard.settle(stack, verdict, console)
+    stack.check_ports(reachable_only=reused)  # a kept stack holds its own ports
+    return Prepared(driver, Masker(stack.secrets()))
+
+
+def capture_logs(stack: Stack, log_file: Path, masker: Masker, console: Console) -> None:
+    """The whole stack's logs to ``log_file``; never lets a failure block the teardown."""
+    try:
+        write_logs(stack, log_file, masker)
+    except Exception as exc:
+        console.detail(f"could not write {log_file}: {excerpt(str(exc))}")
+
+
+def tear_down(
+    stack: Stack,
+    claim: guard.Claim,
+    run_step: Callable[[str, Callable[[], Resources]], Resources],
+) -> None:
+    """Remove the stack (as the step ``teardown``), clearing the run's mark beside it."""
+    unmarked = claim.removed()
+    run_step("teardown", lambda: remove_stack(stack))
+    unmarked.exception()  # waited for; a mark that cannot be cleared is only a mark

@@ -1,0 +1,164 @@
+"""The steps of a run, as data: a name, what the step does, and which runs have it.
+
+``planned_steps`` and the runner read the same table, so the list of steps is
+written once; a new check is a new row, not a new branch.
+
+  compose up                     build and start db, chat and web
+  chat health                    GET chat /health
+  chat dependency health (db)    GET chat /health/dependencies
+  web -> chat proxy call         POST web /api/chat/service
+  response contract              the runbook's rule, then chat's published schema
+  (full) web page                GET web /
+  (full) web page (browser)      the question asked through the page, in Chromium
+  (full) conversation persisted  the exchange read back from chat
+  (full, local) chat local stack / semantic retrieval
+  teardown                       unless the stack is kept
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import browser, schema
+from .errors import ContractDrift
+from .options import RunOptions
+from .probes import QUESTION, Probe, excerpt, validate_contract
+from .retrieval import check_semantic_retrieval
+from .stack import Stack
+
+TEARDOWN = "teardown"
+
+
+@dataclass
+class Context:
+    """What the steps of one run share."""
+
+    options: RunOptions
+    probe: Probe
+    stack: Stack | None = None
+    #: What each step's ``prepare`` found before the run started, by step name.
+    prepared: dict[str, Any] = field(default_factory=dict)
+    #: Each finished step's value, by step name.
+    results: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    action: Callable[[Context], Any]
+    applies: Callable[[RunOptions], bool] = lambda options: True
+    #: A short note for the step's line, from its value.
+    note: Callable[[Any], str] | None = None
+    #: Finds what the step needs of the machine before anything starts; raises an
+    #: ``EnvironmentProblem`` (exit 2) if it is not there.
+    prepare: Callable[[], Any] | None = None
+    #: Why a run that would have the step goes without it, said in the summary.
+    dropped: Callable[[RunOptions], str | None] = lambda options: None
+
+
+@dataclass(frozen=True)
+class Contract:
+    answer: str
+    payload: dict[str, Any]
+    note: str
+
+
+def _full(options: RunOptions) -> bool:
+    return options.profile == "full"
+
+
+def _local(options: RunOptions) -> bool:
+    return _full(options) and options.install_local_stack
+
+
+def _compose_up(ctx: Context) -> None:
+    assert ctx.stack is not None
+    ctx.stack.up(build=ctx.options.build, install_local_stack=ctx.options.install_local_stack)
+
+
+def _db_latency(payload: Any) -> str:
+    return f"db {payload['dependencies']['db'].get('latency_ms', '?')} ms"
+
+
+def _response_contract(ctx: Context) -> Contract:
+    response = ctx.results["web -> chat proxy call"]
+    answer, payload = validate_contract(response)
+    try:
+        document = schema.fetch(lambda: ctx.probe.get("chat", schema.CONTRACT_PATH))
+        broken = schema.violations(document, payload)
+    except schema.NoSchema as exc:
+        if ctx.options.strict_contract:
+            raise ContractDrift(
+                f"response contract: no schema to check against (--strict-contract): chat {exc}",
+                hint="chat must publish its OpenAPI document at GET /openapi.json",
+            ) from None
+        return Contract(answer, payload, f"runbook rule only: chat {exc}")
+    if broken:
+        raise ContractDrift(
+            "response contract drift against chat's schema: " + "; ".join(broken),
+            status=response.status_code,
+            body=excerpt(response.text),
+        )
+    return Contract(answer, payload, "matches chat's /openapi.json")
+
+
+def _browser_page(ctx: Context) -> str:
+    return browser.ask(
+        ctx.prepared["web page (browser)"],
+        ctx.probe.url("web", ""),
+        QUESTION,
+        timeout=ctx.options.timeout,
+        screenshot=ctx.options.screenshot_path,
+    )
+
+
+def _persisted(ctx: Context) -> None:
+    contract: Contract = ctx.results["response contract"]
+    ctx.probe.conversation(contract.payload.get("conversation_id"), QUESTION, contract.answer)
+
+
+STEPS: tuple[Step, ...] = (
+    Step("compose up", _compose_up, lambda options: options.uses_compose),
+    Step("chat health", lambda ctx: ctx.probe.chat_health()),
+    Step(
+        "chat dependency health (db)", lambda ctx: ctx.probe.chat_dependencies(), note=_db_latency
+    ),
+    Step("web -> chat proxy call", lambda ctx: ctx.probe.proxy_call()),
+    Step("response contract", _response_contract, note=lambda contract: contract.note),
+    Step("web page", lambda ctx: ctx.probe.web_page(), _full),
+    Step(
+        "web page (browser)",
+        _browser_page,
+        lambda options: _full(options) and options.browser,
+        note=lambda answer: "answer shown",
+        prepare=browser.find_browser,
+        dropped=lambda options: "--no-browser" if _full(options) and not options.browser else None,
+    ),
+    Step("conversation persisted", _persisted, _full),
+    Step(
+        "chat local stack",
+        lambda ctx: ctx.probe.local_stack("local"),
+        _local,
+        note=lambda health: f"{health.get('model')}, {health.get('dimension')} dimensions",
+    ),
+    Step("semantic retrieval", lambda ctx: check_semantic_retrieval(ctx.probe), _local, note=str),
+)
+
+
+def steps_for(options: RunOptions) -> tuple[Step, ...]:
+    return tuple(step for step in STEPS if step.applies(options))
+
+
+def planned_steps(options: RunOptions) -> tuple[str, ...]:
+    """The steps a run with these options performs, in order."""
+    names = [step.name for step in steps_for(options)]
+    if options.uses_compose and options.keep != "always":
+        names.append(TEARDOWN)
+    return tuple(names)
+
+
+def dropped_steps(options: RunOptions) -> list[tuple[str, str]]:
+    """(step, why) for each step this run goes without."""
+    return [(step.name, why) for step in STEPS if (why := step.dropped(options))]

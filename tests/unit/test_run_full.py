@@ -1,0 +1,388 @@
+"""The run's newer promises with docker and HTTP faked: the full profile's failure
+classes, chat's schema, keeping a failed stack, earlier runs' stacks, what the engine
+says during a wait, and teardown and reports shielded from signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import smoke.run
+from smoke.errors import (
+    BrowserCheckFailed,
+    ChatHealthTimeout,
+    CheckFailed,
+    ContractDrift,
+    DependencyFailure,
+    Interrupted,
+    PersistenceFailed,
+    ProjectInUse,
+    SemanticMismatch,
+    ServiceCrashed,
+    StackMismatch,
+    Unreachable,
+)
+from smoke.ownership import Owner, marker_name
+from tests.unit.fakes import FakeDocker, FakeServices, FakeState, chat_openapi
+from tests.unit.test_run import run
+
+
+def full(**overrides: Any) -> dict[str, Any]:
+    return {"profile": "full", "browser": False, **overrides}
+
+
+# -- the full profile's failure classes, each made to fail ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("services", "failure", "step", "overrides"),
+    [
+        (FakeServices(stored=None), PersistenceFailed, "conversation persisted", {}),
+        (
+            FakeServices(health={"status": "ok", "service": "chat", "stack": "minimal"}),
+            StackMismatch,
+            "chat local stack",
+            {"install_local_stack": True},
+        ),
+    ],
+    ids=["not-persisted", "stack-mismatch"],
+)
+def test_full_profile_failures_are_classified(
+    tmp_path: Path,
+    services: FakeServices,
+    failure: type[CheckFailed],
+    step: str,
+    overrides: dict[str, Any],
+) -> None:
+    docker = FakeDocker()
+    output, error = run(tmp_path, docker, services, **full(**overrides))
+    assert isinstance(error, failure), output
+    assert error.step == step
+    assert f"✗ {step}" in output
+    assert f"failure class: {failure.failure_class}" in output
+    assert not docker.running
+
+
+def test_a_page_without_a_form_fails_the_web_page_step(tmp_path: Path) -> None:
+    def no_form(request: httpx.Request) -> None:
+        if request.url.path == "/" and request.url.port == 3000:
+            raise httpx.ConnectError("refused", request=request)
+
+    output, error = run(tmp_path, FakeDocker(), FakeServices(on_request=no_form), **full())
+    assert error is not None
+    assert "✗ web page" in output
+    assert "failure class: web page" in output
+
+
+def test_semantic_retrieval_shows_question_expected_and_ranking(tmp_path: Path) -> None:
+    local = {"status": "ok", "service": "chat", "stack": "local", "model": "m", "dimension": 3}
+    services = FakeServices(health=local)
+    output, error = run(tmp_path, FakeDocker(), services, **full(install_local_stack=True))
+    assert isinstance(error, SemanticMismatch), output
+    assert "✓ chat local stack" in output
+    assert 'asked "cozy bedding for chilly nights outdoors"' in output
+    assert "expected BAG-001 first in sources, got ['TENT-002']" in output
+
+
+def test_browser_failure_names_the_step_and_the_screenshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("smoke.browser.find_browser", lambda env=None: object())
+
+    def broken(*args: Any, screenshot: Path, **kwargs: Any) -> str:
+        raise BrowserCheckFailed(f"uncaught page error: boom (screenshot: {screenshot})")
+
+    monkeypatch.setattr("smoke.browser.ask", broken)
+    output, error = run(tmp_path, FakeDocker(), FakeServices(), profile="full")
+    assert isinstance(error, BrowserCheckFailed)
+    assert "✗ web page (browser)" in output
+    assert f"uncaught page error: boom (screenshot: {tmp_path / 'e2e-web.png'})" in output
+
+
+# -- chat's schema --------------------------------------------------------------------
+
+
+def test_a_body_that_breaks_chats_schema_is_drift_naming_the_path(tmp_path: Path) -> None:
+    body = {"answer": "Try it.", "conversation_id": "c1", "sources": "TENT-002"}
+    services = FakeServices(chat_body=body, openapi=chat_openapi())
+    output, error = run(tmp_path, FakeDocker(), services)
+    assert isinstance(error, ContractDrift), output
+    assert "$.sources: expected array, got string" in output
+
+
+def test_a_body_that_matches_the_schema_says_so(tmp_path: Path) -> None:
+    output, error = run(tmp_path, FakeDocker(), FakeServices(openapi=chat_openapi()))
+    assert error is None, output
+    assert "matches chat's /openapi.json" in output
+
+
+def test_no_schema_falls_back_unless_strict(tmp_path: Path) -> None:
+    output, error = run(tmp_path, FakeDocker(), FakeServices(openapi=None))
+    assert error is None, output
+    assert "runbook rule only: chat GET /openapi.json answered HTTP 404" in output
+    output, error = run(tmp_path, FakeDocker(), FakeServices(openapi=None), strict_contract=True)
+    assert isinstance(error, ContractDrift)
+    assert "no schema to check against (--strict-contract)" in output
+
+
+# -- keeping a failed stack -----------------------------------------------------------
+
+
+def test_keep_on_failure_removes_a_passing_stack(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    output, error = run(tmp_path, docker, FakeServices(), keep="on-failure")
+    assert error is None
+    assert not docker.running
+    assert "✓ teardown" in output
+    assert docker.volumes == {}  # the run's mark went with the stack
+
+
+def test_keep_on_failure_keeps_a_failing_stack_and_says_how_to_look(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    output, error = run(tmp_path, docker, FakeServices(proxy_status=500), keep="on-failure")
+    assert isinstance(error, CheckFailed)
+    assert docker.running
+    assert "compose down" not in docker.calls
+    assert "stack kept because it failed (project p)" in output
+    assert "docker compose -p p -f docker-compose.yml ps" in output
+    assert "nox -s logs -- --project p" in output
+    assert "nox -s teardown -- --project p" in output
+    (mark,) = docker.volumes.values()
+    owner = Owner.from_labels(mark)
+    assert owner is not None
+    assert owner.kept
+
+
+# -- earlier runs' stacks -----------------------------------------------------------------
+
+
+def mark(docker: FakeDocker, owner: Owner) -> None:
+    docker.volumes[marker_name("p")] = owner.labels("p")
+
+
+def test_a_stale_stack_is_named_then_removed_before_the_run(tmp_path: Path) -> None:
+    docker = FakeDocker(running=True)
+    dead = Owner.this_process(kept=False)
+    mark(docker, Owner(2**22 + 7, dead.process_start, dead.host, dead.started_at, False))
+    output, error = run(tmp_path, docker, FakeServices())
+    assert error is None, output
+    assert "stale stack of project p (started" in output
+    assert f"by PID {2**22 + 7}" in output
+    assert docker.calls.index("compose down") < docker.calls.index("compose up")
+
+
+def test_a_stack_owned_by_a_live_run_stops_this_one(tmp_path: Path) -> None:
+    docker = FakeDocker(running=True)
+    mark(docker, Owner.this_process(kept=False))  # this very process: alive
+    _, error = run(tmp_path, docker, FakeServices())
+    assert isinstance(error, ProjectInUse)
+    assert "is in use by a running smoke" in str(error)
+    assert "compose up" not in docker.calls
+    assert "compose down" not in docker.calls
+
+
+def test_a_kept_stack_is_reused_without_a_port_check(tmp_path: Path) -> None:
+    docker = FakeDocker(running=True, published={"web": "3000", "chat": "8000"})
+    mark(docker, Owner.this_process(kept=True))
+    with listening(3000):  # the kept stack's own web holds its port
+        output, error = run(tmp_path, docker, FakeServices())
+    assert error is None, output
+    assert "✓ teardown" in output
+
+
+def test_a_fixed_port_taken_stops_a_fresh_run(tmp_path: Path) -> None:
+    docker = FakeDocker(published={"web": "3000", "chat": "8000"})
+    with listening(3000):
+        _, error = run(tmp_path, docker, FakeServices())
+    assert error is not None
+    assert "port 127.0.0.1:3000 for web is already in use" in str(error)
+    assert "compose up" not in docker.calls
+
+
+class listening:
+    """A listener on 127.0.0.1:port, or on a free port if that one is taken."""
+
+    def __init__(self, port: int) -> None:
+        import socket
+
+        self.socket = socket.socket()
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.port = port
+
+    def __enter__(self) -> listening:
+        try:
+            self.socket.bind(("127.0.0.1", self.port))
+        except OSError:
+            pytest.skip(f"port {self.port} is taken on this machine")
+        self.socket.listen()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.socket.close()
+
+
+# -- what the engine says during a wait -----------------------------------------------
+
+
+@pytest.fixture
+def fast_engine_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("smoke.probes.ENGINE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr("smoke.probes.ENGINE_EVERY_SECONDS", 0.0)
+
+
+def refuse(request: httpx.Request) -> None:
+    if request.url.path == "/health":
+        raise httpx.ConnectError("connection refused", request=request)
+
+
+@pytest.mark.usefixtures("fast_engine_checks")
+def test_an_exited_chat_fails_at_once_with_its_exit_code(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    docker.states["chat"] = FakeState(status="exited", exit_code=3)
+    docker.service_logs["chat"] = ["2026-11-25T12:00:02.5Z chat: fatal: cannot load model"]
+    output, error = run(tmp_path, docker, FakeServices(on_request=refuse), timeout=30)
+    assert isinstance(error, ServiceCrashed), output
+    assert error.elapsed < 5
+    assert "chat exited with code 3 and no restart policy will bring it back" in output
+    assert "failure class: service crashed" in output
+    assert "chat: fatal: cannot load model" in output
+    assert "crashing at start" not in output
+
+
+@pytest.mark.usefixtures("fast_engine_checks")
+def test_a_crash_looping_chat_fails_without_waiting_out_the_timeout(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    docker.states["chat"] = FakeState("restarting", 3, restarts=3, restart_policy="always")
+    output, error = run(tmp_path, docker, FakeServices(on_request=refuse), timeout=30)
+    assert isinstance(error, ServiceCrashed), output
+    assert "chat is crash-looping: restarted 3 times, last exit code 3" in output
+
+
+@pytest.mark.usefixtures("fast_engine_checks")
+def test_a_healthy_chat_the_smoke_cannot_reach_is_unreachable_not_crashing(
+    tmp_path: Path,
+) -> None:
+    docker = FakeDocker()
+    docker.states["chat"] = FakeState(health="healthy")
+    output, error = run(tmp_path, docker, FakeServices(on_request=refuse), timeout=30)
+    assert isinstance(error, Unreachable), output
+    assert "chat is running and healthy in the engine" in output
+    assert "cannot reach it at 127.0.0.1:8000" in output
+    assert "failure class: unreachable from the smoke" in output
+    assert "SMOKE_HOST" in output
+
+
+def test_a_running_chat_that_never_answers_is_a_timeout_saying_what_the_engine_saw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("smoke.probes.ENGINE_AFTER_SECONDS", 0.0)
+    docker = FakeDocker()
+    docker.states["chat"] = FakeState(health="starting")
+    output, error = run(tmp_path, docker, FakeServices(on_request=refuse), timeout=0.5)
+    assert isinstance(error, ChatHealthTimeout), output
+    assert "the engine says chat is running, starting, exit code 0, 0 restarts" in output
+
+
+def test_a_restarted_service_is_found_on_its_new_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("smoke.probes.PORT_REFRESH_SECONDS", 0.0)
+    docker = FakeDocker(host_ports={"web": 3000, "chat": 18000})  # the old port: refused
+
+    def moved(request: httpx.Request) -> None:
+        if request.url.port == 18000:
+            docker.host_ports["chat"] = 8000  # chat came back on a new ephemeral port
+            raise httpx.ConnectError("connection refused", request=request)
+
+    output, error = run(tmp_path, docker, FakeServices(on_request=moved), timeout=5)
+    assert error is None, output
+    assert docker.calls.count("compose port chat") >= 2
+
+
+def test_a_wrong_db_password_fails_the_dependency_step_at_once(tmp_path: Path) -> None:
+    db = {"status": "error", "reason": "authentication failed", "transient": False}
+    body = {"status": "error", "dependencies": {"db": db}}
+    services = FakeServices(db_status=503, db_body=body)
+    output, error = run(tmp_path, FakeDocker(), services, timeout=30)
+    assert isinstance(error, DependencyFailure), output
+    assert error.elapsed < 5
+    assert "authentication failed" in output
+
+
+# -- teardown and reports shielded from signals ------------------------------------------
+
+
+def test_a_second_ctrl_c_during_teardown_does_not_stop_it(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    original_down = docker.compose.down
+
+    def down_interrupted(**kwargs: Any) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C again
+        original_down(**kwargs)
+
+    docker.compose.down = down_interrupted
+    output, error = run(tmp_path, docker, FakeServices())
+    assert error is None, output
+    assert not docker.running
+    assert "✓ teardown" in output
+
+
+def test_reports_are_written_even_if_a_signal_arrives_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = smoke.run.write_metrics
+
+    def interrupted_write(*args: Any) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        written(*args)
+
+    monkeypatch.setattr("smoke.run.write_metrics", interrupted_write)
+    metrics = tmp_path / "m.txt"
+    _, error = run(tmp_path, FakeDocker(), FakeServices(), metrics_file=metrics)
+    assert error is None
+    assert "result=passed" in metrics.read_text()
+
+
+def test_sighup_is_handled_like_sigterm(tmp_path: Path) -> None:
+    def hang_up(request: httpx.Request) -> None:
+        if request.url.path == "/api/chat/service":
+            os.kill(os.getpid(), signal.SIGHUP)
+
+    docker = FakeDocker()
+    metrics = tmp_path / "m.txt"
+    output, error = run(tmp_path, docker, FakeServices(on_request=hang_up), metrics_file=metrics)
+    assert isinstance(error, Interrupted)
+    assert (error.signal_name, error.exit_code) == ("SIGHUP", 129)
+    assert not docker.running
+    assert "✓ teardown" in output
+    assert "result=interrupted" in metrics.read_text()
+    assert (tmp_path / "e2e-compose.log").exists()
+
+
+# -- best-effort paths ------------------------------------------------------------------------
+
+
+def test_logs_that_cannot_be_captured_do_not_block_the_teardown(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    from tests.unit.fakes import docker_error
+
+    docker.fail["compose logs"] = docker_error("compose logs", 1, "log driver gone")
+    output, error = run(tmp_path, docker, FakeServices(proxy_status=500))
+    assert isinstance(error, CheckFailed)
+    assert "(could not read logs: " in output
+    assert "could not write" in output
+    assert not docker.running
+    assert "✓ teardown" in output
+
+
+def test_a_report_that_cannot_be_written_is_said_not_fatal(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    output, error = run(tmp_path, FakeDocker(), FakeServices(), metrics_file=blocked / "m.txt")
+    assert error is None
+    assert f"could not write {blocked / 'm.txt'}" in output
