@@ -11,15 +11,31 @@ from tests.integration.smoke_cli import nox
 
 pytestmark = pytest.mark.docker
 
+FIGURES = (
+    "harness / raw",
+    "nox smoke_lite / raw",
+    "reaper cost (s)",
+    "compose up (s)",
+    "teardown (s)",
+    "readiness lag (s)",
+    "floor: db alone ready (s)",
+    "floor: a service alone ready (s)",
+    "floor: down of the bare stack (s)",
+    "browser step (s)",
+    "model ready (s)",
+    "retrieval p95 (ms)",
+)
+
 
 def test_bench_one_run_reports_every_figure(tmp_path: Path) -> None:
     result = nox("bench", "--runs", "1", "--skip-cold", "--out", str(tmp_path))
     assert result.returncode == 0, result.output
-    for figure in ("harness / raw", "nox smoke_lite / raw", "teardown (s)", "readiness lag (s)"):
+    for figure in FIGURES:
         assert f"| {figure} |" in result.output
-    for scenario in ("raw compose", "testcontainers", "pytest-docker style"):
+    for scenario in ("raw compose", "testcontainers", "pytest-docker style", "--profile full"):
         assert scenario in result.output
     data = json.loads((tmp_path / "bench.json").read_text())
     assert data["runs"] == 1
     assert data["figures"]["harness / raw"] > 0
+    assert 0 < data["figures"]["retrieval p95 (ms)"] < 10_000
     assert (tmp_path / "bench.md").read_text().startswith("# contoso-smoke benchmark")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,85 +15,25 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from python_on_whales import DockerClient
 
 from tests.conftest import ROOT, leftovers
+from tests.integration.faultkit import (
+    PASSWORD,
+    Run,
+    command,
+    one_line_error,
+    read_until,
+    run_fault,
+    smoke_env,
+    start_fault,
+    wait_for_containers,
+)
 
-pytestmark = pytest.mark.docker
-
-PASSWORD = f"pw-{uuid.uuid4().hex}"  # a fresh secret per session, to look for
-
-
-@dataclass(frozen=True)
-class Run:
-    returncode: int
-    output: str
-    log: str
-
-    @property
-    def everything(self) -> str:
-        return self.output + self.log
-
-
-def smoke_env(**extra: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "SMOKE_WEB_PORT": "0",
-        "SMOKE_CHAT_PORT": "0",
-        "POSTGRES_PASSWORD": PASSWORD,
-        **extra,
-    }
-    for name in ("NOX_CURRENT_SESSION", "KEEP_STACK", "CHAT_INSTALL_LOCAL_STACK"):
-        env.pop(name, None)
-    return env
-
-
-def command(project: str, tmp_path: Path, *overrides: str, args: tuple[str, ...] = ()) -> list[str]:
-    files = ["--compose-file", "docker-compose.yml"]
-    for name in overrides:
-        files += ["--compose-file", f"tests/compose/{name}.yml"]
-    return [
-        sys.executable,
-        "-m",
-        "smoke",
-        "run",
-        "--profile",
-        "lite",
-        "--no-build",
-        "--project",
-        project,
-        "--log-file",
-        str(tmp_path / "e2e-compose.log"),
-        "--metrics-file",
-        str(tmp_path / "e2e-metrics.txt"),
-        "--junit-xml",
-        str(tmp_path / "e2e-junit.xml"),
-        *files,
-        *args,
-    ]
-
-
-def run_fault(
-    project: str, tmp_path: Path, *overrides: str, args: tuple[str, ...] = (), **env: str
-) -> Run:
-    completed = subprocess.run(
-        command(project, tmp_path, *overrides, args=args),
-        cwd=ROOT,
-        env=smoke_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    log_file = tmp_path / "e2e-compose.log"
-    return Run(
-        completed.returncode,
-        completed.stdout + completed.stderr,
-        log_file.read_text() if log_file.exists() else "",
-    )
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
 
 
 def assert_secrets_masked(tmp_path: Path, run: Run) -> None:
@@ -103,42 +44,33 @@ def assert_secrets_masked(tmp_path: Path, run: Run) -> None:
     assert PASSWORD not in run.everything
 
 
-@pytest.fixture(scope="module", autouse=True)
-def images_built() -> None:
-    """The matrix runs with --no-build; build once, for real, first."""
-    result = subprocess.run(
-        [sys.executable, "-m", "smoke", "build"],
-        cwd=ROOT,
-        env=smoke_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 # -- checks that fail --------------------------------------------------------------
 
+# (overrides, env, step, failure class, a line the log file must hold)
 CHECK_FAULTS = [
     pytest.param(
         ("db-down",),
         {},
         "chat dependency health (db)",
         "chat dependency health (db)",
-        "db-1",
+        "db: postgres is stopped",
         id="db-stopped",
     ),
     pytest.param(
-        ("db-broken",), {}, "compose up", "compose failure", "db-1", id="db-never-healthy"
+        ("db-broken",),
+        {},
+        "chat dependency health (db)",
+        "service crashed",
+        'unrecognized configuration parameter "no_such_setting"',
+        id="db-exits-at-start",
     ),
     pytest.param(
-        ("chat-crashloop",),
+        ("web-image-missing",),
         {},
-        "chat health",
-        "chat health timeout",
-        "chat: fatal: cannot load model",
-        id="chat-crash-loop",
+        "compose up",
+        "compose failure",
+        "",
+        id="compose-up-fails",
     ),
     pytest.param(
         ("chat-drift",),
@@ -189,6 +121,30 @@ CHECK_FAULTS = [
         id="drift-empty",
     ),
     pytest.param(
+        ("web-drift",),
+        {"FAULT_MODE": "sources-string"},
+        "response contract",
+        "response contract drift",
+        "web-1",
+        id="schema-sources-string",
+    ),
+    pytest.param(
+        ("web-drift",),
+        {"FAULT_MODE": "id-number"},
+        "response contract",
+        "response contract drift",
+        "web-1",
+        id="schema-id-number",
+    ),
+    pytest.param(
+        ("web-drift",),
+        {"FAULT_MODE": "no-sources"},
+        "response contract",
+        "response contract drift",
+        "web-1",
+        id="schema-field-missing",
+    ),
+    pytest.param(
         ("chat-drift",),
         {"FAULT_MODE": "slow", "FAULT_DELAY": "30"},
         "web -> chat proxy call",
@@ -209,7 +165,6 @@ def test_fault_is_named_logged_and_cleaned(
     failure_class: str,
     log_line: str,
 ) -> None:
-    started = time.monotonic()
     run = run_fault(clean_project, tmp_path, *overrides, args=("--timeout", "4"), **env)
     assert run.returncode == 1, run.output
     assert f"✗ {step}" in run.output
@@ -220,17 +175,47 @@ def test_fault_is_named_logged_and_cleaned(
     metrics = (tmp_path / "e2e-metrics.txt").read_text().splitlines()
     assert "result=failed" in metrics
     assert f"failure_class={failure_class}" in metrics
-    assert_secrets_masked(tmp_path, run)
     assert leftovers(clean_project) == []
-    assert time.monotonic() - started < 120  # bounded: nothing waited for ever
+    assert run.seconds < 120  # bounded: nothing waited for ever
+
+
+# (override, what the output must say, a pattern) for faults the engine makes
+# certain at once
+CRASHES = [
+    pytest.param(
+        "chat-exits",
+        r"chat exited with code 3 and no restart policy will bring it back",
+        id="chat-exits-3",
+    ),
+    pytest.param(
+        "chat-crashloop",
+        r"chat is crash-looping: restarted [3-9] times, last exit code 3",
+        id="chat-crash-loop",
+    ),
+]
+
+
+@pytest.mark.parametrize(("override", "said"), CRASHES)
+def test_a_crashing_chat_fails_long_before_the_timeout(
+    clean_project: str, tmp_path: Path, override: str, said: str
+) -> None:
+    started = time.monotonic()
+    run = run_fault(clean_project, tmp_path, override, args=("--timeout", "60"))
+    assert run.returncode == 1, run.output
+    assert "✗ chat health" in run.output
+    assert re.search(said, run.output), run.output
+    assert "failure class: service crashed" in run.output
+    assert "chat: fatal: cannot load model" in run.output  # its own last words
+    assert "crashing at start" not in run.output
+    assert leftovers(clean_project) == []
+    assert time.monotonic() - started < 20
 
 
 def test_fault_details_are_shown(clean_project: str, tmp_path: Path) -> None:
     """What was seen travels with the failure: compose's own stderr, status and body."""
-    broken = run_fault(clean_project, tmp_path, "db-broken", args=("--timeout", "4"))
+    broken = run_fault(clean_project, tmp_path, "web-image-missing", args=("--timeout", "4"))
     assert "compose said:" in broken.output
-    assert "exited (1)" in broken.output  # compose's words, kept as it said them
-    assert 'unrecognized configuration parameter "no_such_setting"' in broken.log
+    assert "contoso-smoke/no-such-image:never" in broken.output  # compose's own words
 
     status_500 = run_fault(
         clean_project, tmp_path, "chat-drift", args=("--timeout", "4"), FAULT_MODE="status-500"
@@ -251,6 +236,19 @@ def test_fault_details_are_shown(clean_project: str, tmp_path: Path) -> None:
         FAULT_DELAY="30",
     )
     assert re.search(r"timed out after 3\.\d+s \(timeout 3s\)", slow.output), slow.output
+
+    drift = run_fault(
+        clean_project, tmp_path, "web-drift", args=("--timeout", "4"), FAULT_MODE="sources-string"
+    )
+    assert "$.sources: expected array, got string" in drift.output
+    number = run_fault(
+        clean_project, tmp_path, "web-drift", args=("--timeout", "4"), FAULT_MODE="id-number"
+    )
+    assert "$.conversation_id: expected string, got integer" in number.output
+    missing = run_fault(
+        clean_project, tmp_path, "web-drift", args=("--timeout", "4"), FAULT_MODE="no-sources"
+    )
+    assert "$: 'sources' is a required property" in missing.output
     assert leftovers(clean_project) == []
 
 
@@ -265,8 +263,8 @@ def test_password_is_masked_everywhere(clean_project: str, tmp_path: Path) -> No
 
 # (fault overrides, env, what to see on the output before signalling)
 PHASES = {
-    "up": (("db-never-healthy",), {}, None),
-    "chat health wait": (("chat-crashloop",), {}, "✓ compose up"),
+    "up": (("up-blocks",), {}, None),
+    "chat health wait": (("chat-silent",), {}, "✓ compose up"),
     "dependency wait": (("db-down",), {}, "✓ chat health"),
     "proxy call": (
         ("chat-drift",),
@@ -274,45 +272,33 @@ PHASES = {
         "✓ chat dependency health",
     ),
 }
+SIGNALS = [
+    pytest.param(phase, sig, status, id=f"{phase}-{name}")
+    for name, sig, status in (("SIGINT", signal.SIGINT, 130), ("SIGTERM", signal.SIGTERM, 143))
+    for phase in PHASES
+] + [
+    # A closed terminal or a dropped SSH session: handled like SIGTERM.
+    pytest.param(phase, signal.SIGHUP, 129, id=f"{phase}-SIGHUP")
+    for phase in ("up", "dependency wait")
+]
 
 
-def wait_for_containers(project: str, deadline: float) -> None:
-    while not any(item.startswith("container") for item in leftovers(project)):
-        assert time.monotonic() < deadline, "up never created a container"
-        time.sleep(0.2)
-
-
-@pytest.mark.parametrize("phase", list(PHASES))
-@pytest.mark.parametrize(
-    ("sig", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
-)
+@pytest.mark.parametrize(("phase", "sig", "status"), SIGNALS)
 def test_signal_tears_down_then_exits(
     clean_project: str, tmp_path: Path, phase: str, sig: int, status: int
 ) -> None:
     overrides, env, marker = PHASES[phase]
-    process = subprocess.Popen(
-        command(clean_project, tmp_path, *overrides, args=("--timeout", "60")),
-        cwd=ROOT,
-        env=smoke_env(**env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
+    process = start_fault(clean_project, tmp_path, *overrides, args=("--timeout", "60"), **env)
     deadline = time.monotonic() + 120
-    seen: list[str] = []
+    seen = ""
     if marker is None:
         wait_for_containers(clean_project, deadline)
     else:
-        for line in process.stdout:  # ends when the marker shows or the process ends
-            seen.append(line)
-            if marker in line:
-                break
-        assert any(marker in line for line in seen), "".join(seen)
+        seen = read_until(process, marker, deadline)
     time.sleep(1.0)  # well inside the phase: each one waits 60 s
     process.send_signal(sig)
     rest, _ = process.communicate(timeout=60)
-    output = "".join(seen) + rest
+    output = seen + rest
     assert process.returncode == status, output
     assert "✓ teardown" in output
     assert f"interrupted by {signal.Signals(sig).name}" in output
@@ -324,13 +310,6 @@ def test_signal_tears_down_then_exits(
 # -- engine and configuration problems: one line, exit 2, nothing left ---------------
 
 
-def one_line_error(run: Run) -> str:
-    lines = [line for line in run.output.splitlines() if line.strip()]
-    assert len(lines) == 1, run.output
-    assert lines[0].startswith("smoke: error: ")
-    return lines[0]
-
-
 def test_engine_unreachable(clean_project: str, tmp_path: Path) -> None:
     run = run_fault(clean_project, tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-docker.sock")
     assert run.returncode == 2
@@ -338,9 +317,22 @@ def test_engine_unreachable(clean_project: str, tmp_path: Path) -> None:
 
 
 def test_compose_v2_missing(clean_project: str, tmp_path: Path) -> None:
-    empty_config = tmp_path / "docker-config"
-    empty_config.mkdir()
-    run = run_fault(clean_project, tmp_path, DOCKER_CONFIG=str(empty_config))
+    """A docker CLI without its compose plugin, wherever the plugin would be installed
+    (~/.docker, /usr/libexec/docker, /usr/local/lib/docker ...): the CLI answers
+    `docker compose` with an error, as it does when no plugin is found."""
+    real = shutil.which("docker")
+    assert real is not None
+    shim = tmp_path / "bin" / "docker"
+    shim.parent.mkdir()
+    shim.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = compose ]; then\n'
+        "  echo \"docker: 'compose' is not a docker command.\" >&2; exit 1\n"
+        "fi\n"
+        f'exec {real} "$@"\n'
+    )
+    shim.chmod(0o755)
+    run = run_fault(clean_project, tmp_path, PATH=f"{shim.parent}:{os.environ['PATH']}")
     assert run.returncode == 2
     assert "Docker Compose v2 is missing" in one_line_error(run)
     assert leftovers(clean_project) == []
@@ -399,14 +391,32 @@ def test_bad_options_are_usage_errors(tmp_path: Path, args: tuple[str, ...], mes
 # -- kept stacks and parallel stacks ------------------------------------------------
 
 
+def containers(project: str) -> dict[str, tuple[str, str]]:
+    """name -> (id, started at) of the project's containers."""
+    found = DockerClient().container.list(
+        all=True, filters=[("label", f"com.docker.compose.project={project}")]
+    )
+    return {c.name: (c.id, str(c.state.started_at)) for c in found}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_second_run_reuses_a_kept_stack(clean_project: str, tmp_path: Path) -> None:
-    kept = run_fault(clean_project, tmp_path, args=("--keep-stack",))
+    """On fixed ports: the kept stack holds them itself, so the next run of the same
+    project must not take them for someone else's (no "port already in use")."""
+    ports = {"SMOKE_WEB_PORT": str(free_port()), "SMOKE_CHAT_PORT": str(free_port())}
+    kept = run_fault(clean_project, tmp_path, args=("--keep-stack",), **ports)
     assert kept.returncode == 0, kept.output
-    before = set(leftovers(clean_project))
-    again = run_fault(clean_project, tmp_path, args=("--keep-stack",))
+    before = containers(clean_project)
+    assert len(before) == 3
+    again = run_fault(clean_project, tmp_path, args=("--keep-stack",), **ports)
     assert again.returncode == 0, again.output
-    assert set(leftovers(clean_project)) == before  # the same containers, reused
-    last = run_fault(clean_project, tmp_path)
+    assert containers(clean_project) == before  # the same containers, not recreated
+    last = run_fault(clean_project, tmp_path, **ports)
     assert last.returncode == 0, last.output
     assert leftovers(clean_project) == []
 

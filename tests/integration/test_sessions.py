@@ -12,7 +12,7 @@ from python_on_whales import DockerClient
 from tests.conftest import COMPOSE_FILE, leftovers
 from tests.integration.smoke_cli import nox, smoke
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
 
 RUNBOOK_STEPS = (
     "compose up",
@@ -39,10 +39,35 @@ def running(project: str) -> list[str]:
 def test_smoke_full_passes_and_leaves_nothing(clean_project: str) -> None:
     result = nox("smoke", "--project", clean_project)
     assert result.returncode == 0, result.output
-    steps = passed_steps(result.output)
-    for step in (*RUNBOOK_STEPS, "web page", "conversation persisted"):
-        assert any(s.startswith(step) for s in steps), f"{step} missing from:\n{result.output}"
+    steps = [s.split("  ")[0] for s in passed_steps(result.output)]
+    for step in (*RUNBOOK_STEPS, "web page", "web page (browser)", "conversation persisted"):
+        assert step in steps, f"{step} missing from:\n{result.output}"
+    assert "✓ response contract" in result.output
+    assert "matches chat's /openapi.json" in result.output
     assert "PASS  smoke full" in result.output
+    assert leftovers(clean_project) == []
+
+
+def test_no_browser_stops_the_full_smoke_before_anything_starts(clean_project: str) -> None:
+    missing = {"SMOKE_BROWSER": "/nonexistent"}
+    direct = smoke("run", "--profile", "full", "--project", clean_project, env=missing)
+    assert direct.returncode == 2, direct.output
+    (line,) = [line for line in direct.output.splitlines() if line.strip()]
+    assert line.startswith("smoke: error: SMOKE_BROWSER=/nonexistent is not an executable")
+    assert "apt-get install chromium" in line
+    assert "python -m playwright install chromium" in line
+    assert "--no-browser" in line
+    assert leftovers(clean_project) == []  # nothing started
+
+    through_nox = nox("smoke", "--project", clean_project, env=missing)
+    assert through_nox.returncode != 0
+    assert "SMOKE_BROWSER=/nonexistent is not an executable" in through_nox.output
+    assert leftovers(clean_project) == []
+
+    dropped = nox("smoke", "--project", clean_project, "--no-browser", env=missing)
+    assert dropped.returncode == 0, dropped.output
+    assert "web page (browser)" not in passed_steps(dropped.output)
+    assert "web page (browser) dropped (--no-browser)" in dropped.output
     assert leftovers(clean_project) == []
 
 
@@ -87,6 +112,23 @@ def test_logs_without_a_stack_says_so(project: str, tmp_path: Path) -> None:
     assert not (tmp_path / "x.log").exists()
 
 
+def test_chat_publishes_a_valid_openapi_document(clean_project: str) -> None:
+    from openapi_spec_validator import validate
+
+    kept = smoke("run", "--profile", "lite", "--keep-stack", "--project", clean_project)
+    assert kept.returncode == 0, kept.output
+    docker = DockerClient(compose_files=[COMPOSE_FILE], compose_project_name=clean_project)
+    try:
+        chat_port = docker.compose.port("chat", 8000)[1]
+        document = httpx.get(f"http://127.0.0.1:{chat_port}/openapi.json").json()
+        validate(document)  # raises on an invalid OpenAPI document
+        assert document["openapi"].startswith("3.")
+        assert "/api/chat" in document["paths"]
+    finally:
+        docker.compose.down(volumes=True, remove_orphans=True, quiet=True)
+    assert leftovers(clean_project) == []
+
+
 def test_retry_only_against_a_kept_stack_and_db_stopped(clean_project: str) -> None:
     kept = smoke("run", "--profile", "lite", "--keep-stack", "--project", clean_project)
     assert kept.returncode == 0, kept.output
@@ -102,6 +144,8 @@ def test_retry_only_against_a_kept_stack_and_db_stopped(clean_project: str) -> N
     try:
         retry = smoke("run", "--profile", "full", *urls)
         assert retry.returncode == 0, retry.output
+        assert "✓ web page (browser)" in retry.output  # the browser step too, by URL
+        assert "matches chat's /openapi.json" in retry.output  # and the schema, by URL
         assert "compose up" not in retry.output  # no compose in this mode
         assert len(running(clean_project)) == 3  # and the stack is left alone
 
@@ -175,28 +219,4 @@ def test_metrics_junit_and_budgets(clean_project: str, tmp_path: Path) -> None:
     assert "budget exceeded: duration budget:" in over.output
     assert "> 1s" in over.output
     assert "result=over_budget" in metrics.read_text().splitlines()
-    assert leftovers(clean_project) == []
-
-
-def test_local_stack_env_var_builds_and_checks_it(clean_project: str) -> None:
-    result = nox("smoke", "--project", clean_project, env={"CHAT_INSTALL_LOCAL_STACK": "1"})
-    assert result.returncode == 0, result.output
-    assert "✓ chat local stack" in result.output
-    assert leftovers(clean_project) == []
-
-    # smoke_lite builds the minimal chat image, whatever the env says.
-    lite = nox(
-        "smoke_lite",
-        "--keep-stack",
-        "--project",
-        clean_project,
-        env={"CHAT_INSTALL_LOCAL_STACK": "1"},
-    )
-    try:
-        assert lite.returncode == 0, lite.output
-        docker = DockerClient(compose_files=[COMPOSE_FILE], compose_project_name=clean_project)
-        host, port = docker.compose.port("chat", 8000)
-        assert httpx.get(f"http://{host}:{port}/health").json()["stack"] == "minimal"
-    finally:
-        nox("teardown", "--project", clean_project)
     assert leftovers(clean_project) == []

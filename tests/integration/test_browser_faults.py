@@ -1,0 +1,64 @@
+"""Web's page broken for a person, for real: a page whose script throws, one whose
+submit posts to a wrong path, and one that reads a field chat does not send. Each
+makes `nox -s smoke` exit 1 under `web page (browser)`, naming what a person would
+have hit, with a screenshot; the HTTP-only checks alone would have passed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import leftovers
+from tests.integration.smoke_cli import nox
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
+
+PAGES = [
+    pytest.param(
+        "web-page-throws",
+        "uncaught page error: TypeError: Cannot read properties of undefined (reading 'apiBase')",
+        id="script-throws",
+    ),
+    pytest.param(
+        "web-page-broken-submit",
+        "HTTP 404 from POST http://",
+        id="wrong-fetch-path",
+    ),
+    pytest.param(
+        "web-page-renamed-field",
+        "no answer appeared on the page within 5s of chat's answer arriving; the page shows:",
+        id="renamed-field",
+    ),
+]
+
+
+@pytest.mark.parametrize(("override", "said"), PAGES)
+def test_a_broken_page_fails_the_browser_step(
+    clean_project: str, tmp_path: Path, override: str, said: str
+) -> None:
+    log_file = tmp_path / "e2e-compose.log"
+    result = nox(
+        "smoke",
+        "--project",
+        clean_project,
+        "--no-build",
+        "--timeout",
+        "20",
+        "--log-file",
+        str(log_file),
+        "--compose-file",
+        "docker-compose.yml",
+        "--compose-file",
+        f"tests/compose/{override}.yml",
+    )
+    assert result.returncode != 0, result.output
+    assert "✓ web page  " in result.output  # GET / alone still looks fine
+    assert "✗ web page (browser)" in result.output
+    assert said in result.output, result.output
+    assert "failure class: web page (browser)" in result.output
+    screenshot = tmp_path / "e2e-web.png"
+    assert f"(screenshot: {screenshot})" in result.output
+    assert screenshot.read_bytes().startswith(b"\x89PNG")
+    assert "✓ teardown" in result.output
+    assert leftovers(clean_project) == []
