@@ -7,6 +7,7 @@ the rest of the package never sees raw strings. Errors become ``UsageError``.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -229,7 +230,8 @@ def _target_parent(env: Mapping[str, str]) -> _Parser:
         action="append",
         type=Path,
         metavar="PATH",
-        help=f"compose file; repeat to add overrides (default: {DEFAULT_COMPOSE_FILE})",
+        help="compose file; repeat to add overrides "
+        f"(default: $COMPOSE_FILE as compose reads it, else {DEFAULT_COMPOSE_FILE})",
     )
     return parent
 
@@ -461,7 +463,7 @@ def parse(
         raise UsageError(f"unrecognized arguments: {' '.join(unknown)} (see {args.prog} --help)")
     target = Target(
         project=args.project,
-        compose_files=tuple(args.compose_file or [Path(DEFAULT_COMPOSE_FILE)]),
+        compose_files=tuple(args.compose_file or default_compose_files(env)),
     )
     if args.command == "build":
         return BuildOptions(
@@ -537,6 +539,14 @@ def _budgets(args: argparse.Namespace, pyproject: Path) -> Budgets:
         max_chat_image_bytes=args.max_chat_image or configured.max_chat_image_bytes,
         max_web_image_bytes=args.max_web_image or configured.max_web_image_bytes,
     )
+
+
+def default_compose_files(env: Mapping[str, str]) -> list[Path]:
+    """COMPOSE_FILE as compose itself reads it (split on COMPOSE_PATH_SEPARATOR, ':' by
+    default), so a user's compose setup holds for the smoke too."""
+    separator = env.get("COMPOSE_PATH_SEPARATOR") or os.pathsep
+    named = [Path(p) for p in env.get("COMPOSE_FILE", "").split(separator) if p]
+    return named or [Path(DEFAULT_COMPOSE_FILE)]
 
 
 def check_files_exist(target: Target) -> None:

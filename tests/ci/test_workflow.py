@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +91,18 @@ def _expand(text: str, context: dict[str, str]) -> str:
     return re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lookup, text)
 
 
-@pytest.mark.docker
-def test_replay_smoke_job_run_steps(clean_project: str, tmp_path: Path) -> None:
+@dataclass
+class Replay:
+    failed_steps: list[str]
+    report: str
+    artifact: Path
+    summary: Path
+
+
+def replay_smoke_job(project: str, tmp_path: Path, **extra_env: str) -> Replay:
     """Run the job's steps in order in a local shell, with `nox -s build` in place of
-    the Buildx steps, as GitHub would: later steps after a failure only if always()."""
+    the Buildx steps, as GitHub would: later steps after a failure only if always(),
+    and an upload that takes the listed files that exist."""
     workflow = load_workflow()
     summary = tmp_path / "step-summary.md"
     uploaded = tmp_path / "uploaded"
@@ -106,17 +115,19 @@ def test_replay_smoke_job_run_steps(clean_project: str, tmp_path: Path) -> None:
         "GITHUB_RUN_ATTEMPT": context["github.run_attempt"],
         "GITHUB_STEP_SUMMARY": str(summary),
         # Ours, so the replay never meets a developer's stack.
-        "COMPOSE_PROJECT_NAME": clean_project,
+        "COMPOSE_PROJECT_NAME": project,
         "SMOKE_WEB_PORT": "0",
         "SMOKE_CHAT_PORT": "0",
+        **extra_env,
     }
     env.pop("NOX_CURRENT_SESSION", None)
     for name in ARTIFACTS:
         (ROOT / name).unlink(missing_ok=True)
 
-    failed = False
+    failed: list[str] = []
     built = False
     log: list[str] = []
+    artifact = uploaded / "none"
     for step in workflow["jobs"]["smoke"]["steps"]:
         name = step.get("name", step.get("uses", "?"))
         if failed and step.get("if") != "always()":
@@ -128,11 +139,12 @@ def test_replay_smoke_job_run_steps(clean_project: str, tmp_path: Path) -> None:
                 continue
             script, built = "nox -s build", True
         elif uses.startswith("actions/upload-artifact@"):
-            target = uploaded / _expand(step["with"]["name"], context)
-            target.mkdir(parents=True)
+            artifact = uploaded / _expand(step["with"]["name"], context)
+            artifact.mkdir(parents=True)
             for line in step["with"]["path"].split():
-                shutil.copy(ROOT / line, target)
-            log.append(f"uploaded: {target.name}")
+                if (ROOT / line).exists():
+                    shutil.copy(ROOT / line, artifact)
+            log.append(f"uploaded: {artifact.name}")
             continue
         elif uses:
             continue  # checkout, setup-python, setup-buildx: already true here
@@ -148,20 +160,31 @@ def test_replay_smoke_job_run_steps(clean_project: str, tmp_path: Path) -> None:
             check=False,
         )
         log.append(f"{name}: exit {result.returncode}\n{result.stdout}{result.stderr}")
-        failed = failed or result.returncode != 0
+        if result.returncode != 0:
+            failed.append(name)
+    for name in ARTIFACTS:
+        (ROOT / name).unlink(missing_ok=True)
+    return Replay(failed, "\n".join(log), artifact, summary)
 
-    report = "\n".join(log)
-    assert not failed, report
-    artifact = uploaded / "e2e-compose-logs-4242-1"
-    assert sorted(p.name for p in artifact.iterdir()) == sorted(ARTIFACTS), report
+
+def artifact_metrics(artifact: Path) -> dict[str, str]:
+    lines = (artifact / "e2e-metrics.txt").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines)
+
+
+@pytest.mark.docker
+def test_replay_smoke_job_run_steps(clean_project: str, tmp_path: Path) -> None:
+    replay = replay_smoke_job(clean_project, tmp_path)
+    assert replay.failed_steps == [], replay.report
+    artifact = tmp_path / "uploaded" / "e2e-compose-logs-4242-1"
+    assert replay.artifact == artifact
+    assert sorted(p.name for p in artifact.iterdir()) == sorted(ARTIFACTS), replay.report
 
     compose_log = (artifact / "e2e-compose.log").read_text()
     for service in ("db", "chat", "web"):
         assert re.search(rf"^{service}-1 +\| \d{{4}}-", compose_log, re.M), service
 
-    metrics = dict(
-        line.split("=", 1) for line in (artifact / "e2e-metrics.txt").read_text().splitlines()
-    )
+    metrics = artifact_metrics(artifact)
     assert metrics["result"] == "passed"
     assert metrics["profile"] == "lite"
     assert float(metrics["duration_seconds"]) > 0
@@ -181,7 +204,32 @@ def test_replay_smoke_job_run_steps(clean_project: str, tmp_path: Path) -> None:
     suite = ET.parse(artifact / "e2e-junit.xml").getroot().find("testsuite")
     assert suite is not None
     assert suite.get("failures") == "0"
-    assert "| chat dependency health (db) |" in summary.read_text()
+    assert "| chat dependency health (db) |" in replay.summary.read_text()
     assert leftovers(clean_project) == []
-    for name in ARTIFACTS:
-        (ROOT / name).unlink(missing_ok=True)
+
+
+@pytest.mark.docker
+def test_replay_of_a_failing_smoke_still_captures_uploads_and_tears_down(
+    clean_project: str, tmp_path: Path
+) -> None:
+    """A smoke that fails (chat's answer drifts): the always() steps still capture
+    the logs, upload the three files and remove the stack."""
+    replay = replay_smoke_job(
+        clean_project,
+        tmp_path,
+        COMPOSE_FILE="docker-compose.yml:tests/compose/chat-drift.yml",
+        FAULT_MODE="renamed",
+    )
+    assert replay.failed_steps == ["Smoke (lite)"], replay.report
+    artifact = replay.artifact
+    assert sorted(p.name for p in artifact.iterdir()) == sorted(ARTIFACTS), replay.report
+    assert "chat-1" in (artifact / "e2e-compose.log").read_text()
+    metrics = artifact_metrics(artifact)
+    assert metrics["result"] == "failed"
+    assert metrics["failure_class"] == "response contract drift"
+    suite = ET.parse(artifact / "e2e-junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    assert suite.get("failures") == "1"
+    assert "::error title=smoke: response contract::" in replay.report
+    assert "**response contract** failed" in replay.summary.read_text()
+    assert leftovers(clean_project) == []

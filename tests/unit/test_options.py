@@ -119,6 +119,15 @@ def test_lite_forces_the_minimal_stack() -> None:
         run_options("--profile", "lite", "--install-local-stack")
 
 
+def test_compose_file_env_is_honoured_and_flags_win() -> None:
+    files = run_options(COMPOSE_FILE="a.yml:b.yml").target.compose_files
+    assert files == (Path("a.yml"), Path("b.yml"))
+    files = run_options(COMPOSE_FILE="a.yml;b.yml", COMPOSE_PATH_SEPARATOR=";").target
+    assert files.compose_files == (Path("a.yml"), Path("b.yml"))
+    flagged = run_options("--compose-file", "c.yml", COMPOSE_FILE="a.yml").target.compose_files
+    assert flagged == (Path("c.yml"),)
+
+
 def test_compose_project_name_is_honoured_and_flag_wins() -> None:
     assert run_options(COMPOSE_PROJECT_NAME="mine").target.project == "mine"
     assert run_options("--project", "other", COMPOSE_PROJECT_NAME="mine").target.project == "other"
