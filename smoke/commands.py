@@ -48,7 +48,7 @@ def build_images(options: BuildOptions, *, console: Console, stack: Stack | None
 def write_stack_logs(options: LogsOptions, *, console: Console, stack: Stack | None = None) -> None:
     stack = stack or Stack(options.target)
     stack.preflight()
-    masker = Masker(stack.secrets())
+    masker = Masker(stack.secrets())  # reads the compose model: Compose is there
     found = stack.require_running()
     lines = write_logs(stack, options.output, masker)
     console.line(

@@ -34,13 +34,13 @@ def prepare(stack: Stack, console: Console, *, max_run_seconds: float) -> Prepar
     with ThreadPoolExecutor(max_workers=4) as pool:
         engine = pool.submit(stack.preflight)
         model = pool.submit(stack.config)
-        existing = pool.submit(stack.resources, names=False)
+        existing = pool.submit(stack.containers)
         marks = pool.submit(stack.markers, LABEL)
         driver = engine.result()
         model.result()
         verdict = guard.inspect(
             stack,
-            stack_exists=bool(existing.result().containers),
+            stack_exists=bool(existing.result()),
             marks=marks.result(),
             max_run_seconds=max_run_seconds,
         )

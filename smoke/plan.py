@@ -18,6 +18,7 @@ written once; a new check is a new row, not a new branch.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,9 @@ class Context:
     prepared: dict[str, Any] = field(default_factory=dict)
     #: Each finished step's value, by step name.
     results: dict[str, Any] = field(default_factory=dict)
+    #: Work a step starts for a later one, off the critical path.
+    pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))
+    background: dict[str, Future[Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,12 +86,19 @@ def _db_latency(payload: Any) -> str:
     return f"db {payload['dependencies']['db'].get('latency_ms', '?')} ms"
 
 
+def _proxy_call(ctx: Context) -> Any:
+    # Chat's contract is fetched and made ready while the question is on its way.
+    ctx.background["schema"] = ctx.pool.submit(
+        schema.load, lambda: ctx.probe.get("chat", schema.CONTRACT_PATH)
+    )
+    return ctx.probe.proxy_call()
+
+
 def _response_contract(ctx: Context) -> Contract:
     response = ctx.results["web -> chat proxy call"]
     answer, payload = validate_contract(response)
     try:
-        document = schema.fetch(lambda: ctx.probe.get("chat", schema.CONTRACT_PATH))
-        broken = schema.violations(document, payload)
+        broken = ctx.background["schema"].result().violations(payload)
     except schema.NoSchema as exc:
         if ctx.options.strict_contract:
             raise ContractDrift(
@@ -125,7 +136,7 @@ STEPS: tuple[Step, ...] = (
     Step(
         "chat dependency health (db)", lambda ctx: ctx.probe.chat_dependencies(), note=_db_latency
     ),
-    Step("web -> chat proxy call", lambda ctx: ctx.probe.proxy_call()),
+    Step("web -> chat proxy call", _proxy_call),
     Step("response contract", _response_contract, note=lambda contract: contract.note),
     Step("web page", lambda ctx: ctx.probe.web_page(), _full),
     Step(

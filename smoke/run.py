@@ -11,6 +11,7 @@ import functools
 import os
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
@@ -84,6 +85,7 @@ def run_smoke(
                 explain(exc, stack, console, masker)
                 raise
             finally:
+                context.pool.shutdown(wait=False, cancel_futures=True)
                 if stack is not None and claim is not None:
                     with signals.shielded():
                         kept = _finish(options, stack, claim, steps, console, masker, failure)
@@ -148,8 +150,10 @@ def _outcome(
     chat_image = web_image = None
     if stack is not None and wants_costs:
         local = options.install_local_stack
-        chat_image = stack.image_size(CHAT, install_local_stack=local)
-        web_image = stack.image_size(WEB)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            chat_size = pool.submit(stack.image_size, CHAT, install_local_stack=local)
+            web_size = pool.submit(stack.image_size, WEB)
+        chat_image, web_image = chat_size.result(), web_size.result()
     verdicts = evaluate(
         options.budgets, duration=duration, chat_image=chat_image, web_image=web_image
     )

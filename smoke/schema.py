@@ -56,33 +56,46 @@ def _json_type(value: object) -> str:
     return "array" if isinstance(value, list) else "object"
 
 
-def violations(document: Mapping[str, Any], payload: object) -> list[str]:
-    """Each way ``payload`` breaks the schema: ``$.sources: expected array, got string``."""
-    try:
-        from jsonschema import Draft202012Validator, FormatChecker
-        from referencing import Registry
-        from referencing.jsonschema import DRAFT202012
-    except ImportError:
-        raise NoSchema(
-            "jsonschema is not installed (pip install 'contoso-smoke[contract]')"
-        ) from None
-    pointer = operation_schema(document)
-    registry: Registry[Any] = Registry().with_resource(
-        _DOCUMENT_URI, DRAFT202012.create_resource(dict(document))
-    )
-    validator = Draft202012Validator(
-        {"$ref": _DOCUMENT_URI + pointer}, registry=registry, format_checker=FormatChecker()
-    )
-    errors = sorted(validator.iter_errors(payload), key=lambda e: [str(p) for p in e.path])
-    found = []
-    for error in errors[:_MAX_REPORTED]:
-        if error.validator == "type":
-            expected = error.validator_value
-            wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
-            found.append(f"{error.json_path}: expected {wanted}, got {_json_type(error.instance)}")
-        else:
-            found.append(f"{error.json_path}: {error.message}")
-    return found
+class ResponseSchema:
+    """The 200 response schema of chat's POST /api/chat, ready to validate with."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        try:
+            from jsonschema import Draft202012Validator, FormatChecker
+            from referencing import Registry
+            from referencing.jsonschema import DRAFT202012
+        except ImportError:
+            raise NoSchema(
+                "jsonschema is not installed (pip install 'contoso-smoke[contract]')"
+            ) from None
+        pointer = operation_schema(document)
+        registry: Registry[Any] = Registry().with_resource(
+            _DOCUMENT_URI, DRAFT202012.create_resource(dict(document))
+        )
+        self._validator = Draft202012Validator(
+            {"$ref": _DOCUMENT_URI + pointer}, registry=registry, format_checker=FormatChecker()
+        )
+
+    def violations(self, payload: object) -> list[str]:
+        """Each way ``payload`` breaks it: ``$.sources: expected array, got string``."""
+        errors = sorted(
+            self._validator.iter_errors(payload), key=lambda e: [str(p) for p in e.path]
+        )
+        found = []
+        for error in errors[:_MAX_REPORTED]:
+            if error.validator == "type":
+                expected = error.validator_value
+                wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
+                got = _json_type(error.instance)
+                found.append(f"{error.json_path}: expected {wanted}, got {got}")
+            else:
+                found.append(f"{error.json_path}: {error.message}")
+        return found
+
+
+def load(get: Callable[[], httpx.Response]) -> ResponseSchema:
+    """Fetch chat's contract and make it ready; ``NoSchema`` says why there is none."""
+    return ResponseSchema(fetch(get))
 
 
 def fetch(get: Callable[[], httpx.Response]) -> dict[str, Any]:

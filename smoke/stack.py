@@ -13,6 +13,7 @@ import errno
 import os
 import socket
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -135,7 +136,8 @@ class Stack:
     # -- environment ---------------------------------------------------------------
 
     def preflight(self) -> str:
-        """Check that an engine answers and Compose v2 is there; return the storage driver."""
+        """Check that an engine answers; return its storage driver. Compose is checked
+        by ``config``, which every command needs anyway."""
         try:
             info = self.docker.system.info()
         except ClientNotFoundError:
@@ -147,6 +149,9 @@ class Stack:
                 f"the docker engine is unreachable (docker info exited {exc.return_code})",
                 hint="start the engine (e.g. `dockerd &` or Docker Desktop) or set DOCKER_HOST",
             ) from exc
+        return info.driver or "unknown"
+
+    def _require_compose(self) -> None:
         try:
             self.docker.compose.version()
         except DockerException as exc:
@@ -154,7 +159,6 @@ class Stack:
                 f"Docker Compose v2 is missing (`docker compose version` exited {exc.return_code})",
                 hint="install the compose plugin (e.g. `bash .ci/compose-plugin.sh`)",
             ) from exc
-        return info.driver or "unknown"
 
     def engine(self) -> Engine:
         """Where the engine is: DOCKER_HOST, or the current context (asked only when
@@ -168,11 +172,14 @@ class Stack:
         return str(endpoint.host) if endpoint is not None and endpoint.host else ""
 
     def config(self) -> dict[str, Any]:
-        """The resolved compose model; an invalid file is an environment problem."""
+        """The resolved compose model; an invalid file, or no Compose v2 at all, is an
+        environment problem. (Compose is asked for its version only when the model
+        cannot be read, to tell the two apart by return code.)"""
         if self._config is None:
             try:
                 self._config = self.docker.compose.config(return_json=True)
             except DockerException as exc:
+                self._require_compose()
                 first_line = (_stderr(exc).splitlines() or ["no details"])[0]
                 raise ComposeConfigInvalid(
                     f"invalid compose configuration: {first_line}",
@@ -286,17 +293,23 @@ class Stack:
         )
         return text
 
+    def containers(self) -> tuple[str, ...]:
+        """Ids of the project's containers, running or not."""
+        found = self.docker.container.list(all=True, filters=self._project_filter())
+        return tuple(c.id for c in found)
+
     def resources(self, *, names: bool = True) -> Resources:
-        """What the project has in the engine. Names cost an inspect per object, so
-        checks that only need to know whether anything is left ask for ids."""
+        """What the project has in the engine, listed side by side. Names cost an
+        inspect per object, so checks that only need to know what is left ask for ids."""
         label = self._project_filter()
-        containers = self.docker.container.list(all=True, filters=label)
-        networks = self.docker.network.list(filters=label)
-        volumes = self.docker.volume.list(filters=label)
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            containers = pool.submit(self.docker.container.list, all=True, filters=label)
+            networks = pool.submit(self.docker.network.list, filters=label)
+            volumes = pool.submit(self.docker.volume.list, filters=label)
         return Resources(
-            containers=tuple(sorted(c.name if names else c.id for c in containers)),
-            networks=tuple(sorted(n.name if names else n.id for n in networks)),
-            volumes=tuple(sorted(v.name for v in volumes)),  # a volume's id is its name
+            containers=tuple(sorted(c.name if names else c.id for c in containers.result())),
+            networks=tuple(sorted(n.name if names else n.id for n in networks.result())),
+            volumes=tuple(sorted(v.name for v in volumes.result())),  # a volume's id is its name
         )
 
     def require_running(self) -> Resources:
@@ -312,6 +325,17 @@ class Stack:
         self.docker.compose.down(
             volumes=True, remove_orphans=True, timeout=_DOWN_TIMEOUT_SECONDS, quiet=True
         )
+
+    def remove(self, found: Resources) -> None:
+        """Remove what ``resources(names=False)`` found: containers at once (their logs
+        are saved by then; a throwaway stack needs no graceful stop), then networks and
+        volumes. Faster than `down`, which stops each container and waits for it."""
+        if found.containers:
+            self.docker.container.remove(list(found.containers), force=True, volumes=True)
+        if found.networks:
+            self.docker.network.remove(list(found.networks))
+        if found.volumes:
+            self.docker.volume.remove(list(found.volumes))
 
     def image_size(self, service: str, *, install_local_stack: bool = False) -> int | None:
         try:

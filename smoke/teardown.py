@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from python_on_whales.exceptions import DockerException
+
 from .errors import CheckFailed
 from .stack import Resources, Stack
 
@@ -14,18 +16,24 @@ class TeardownIncomplete(CheckFailed):
 
 
 def remove_stack(stack: Stack, *, describe: bool = False) -> Resources:
-    """`down` with volumes and orphans until nothing of the project is left.
+    """Remove every container, network and volume of the project, and check that
+    nothing is left; retried, so a container that a killed `up` was still creating
+    when the project was listed goes too.
 
+    The project's resources are removed directly, by its compose label; if that
+    fails (say, a container being created), compose's own `down` takes over.
     With ``describe``, returns what existed before, by name; an empty ``Resources``
-    then means there was nothing to remove. A second pass catches a container that a
-    killed `up` was still creating when the first `down` listed the project.
+    then means there was nothing to remove.
     """
     before = stack.resources() if describe else Resources()
-    left = before if describe else Resources(containers=("?",))  # not listed: assume some
+    left = stack.resources(names=False)
     for _ in range(_ATTEMPTS):
         if not left:
             break
-        stack.down()
+        try:
+            stack.remove(left)
+        except DockerException:
+            stack.down()
         left = stack.resources(names=False)
     if left:
         raise TeardownIncomplete(f"still present after {_ATTEMPTS} attempts: {left.describe()}")

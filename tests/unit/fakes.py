@@ -71,7 +71,8 @@ class FakeDocker:
     )
     #: Each service's container as the engine reports it.
     states: dict[str, FakeState] = field(default_factory=dict)
-    #: How many `down` calls leave a container behind (a killed `up` still creating it).
+    #: How many removals (direct or `down`) leave a container behind, as when a killed
+    #: `up` is still creating one.
     stubborn_downs: int = 0
     #: How many `compose port` calls fail, as for a container that is restarting.
     port_failures: int = 0
@@ -93,8 +94,14 @@ class FakeDocker:
             logs=self._call("compose logs", self._logs),
             down=self._call("compose down", self._down),
         )
-        self.container = SimpleNamespace(list=self._call("container list", self._containers))
-        self.network = SimpleNamespace(list=self._call("network list", self._networks))
+        self.container = SimpleNamespace(
+            list=self._call("container list", self._containers),
+            remove=self._call("container remove", self._remove),
+        )
+        self.network = SimpleNamespace(
+            list=self._call("network list", self._networks),
+            remove=self._call("network remove", lambda names: None),
+        )
         self.volume = SimpleNamespace(
             list=self._call("volume list", self._volume_list),
             create=self._call("volume create", self._volume_create),
@@ -146,6 +153,9 @@ class FakeDocker:
             self.stubborn_downs -= 1
             return
         self.running = False
+
+    def _remove(self, containers: list[str], force: bool = False, volumes: bool = False) -> None:
+        self._down()  # the same effect as compose's `down`, by the project's label
 
     def _port(self, service: str, port: int) -> tuple[str | None, int | None]:
         if self.port_failures:

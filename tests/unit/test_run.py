@@ -79,7 +79,7 @@ def test_pass_runs_the_runbook_steps_then_tears_down(tmp_path: Path) -> None:
     docker = FakeDocker()
     output, error = run(tmp_path, docker, FakeServices())
     assert error is None
-    assert docker.calls.index("compose logs") < docker.calls.index("compose down")
+    assert docker.calls.index("compose logs") < docker.calls.index("container remove")
     assert not docker.running
     for step in (
         "compose up",
@@ -107,7 +107,7 @@ def test_keep_stack_leaves_it_running(tmp_path: Path) -> None:
     docker = FakeDocker()
     output, error = run(tmp_path, docker, FakeServices(), keep="always")
     assert error is None
-    assert "compose down" not in docker.calls
+    assert "container remove" not in docker.calls
     assert docker.running
     assert "stack kept (project p)" in output
 
@@ -133,7 +133,7 @@ def test_a_failed_check_is_classified_logged_and_torn_down(
     assert f"✗ {step}" in output
     assert f"failure class: {failure.failure_class}" in output
     assert f"hint: {failure.hint}" in output
-    assert docker.calls.index("compose logs") < docker.calls.index("compose down")
+    assert docker.calls.index("compose logs") < docker.calls.index("container remove")
     assert not docker.running
     assert "✓ teardown" in output
     assert (tmp_path / "e2e-compose.log").read_text().count("ready") == 2
@@ -197,7 +197,7 @@ def test_interrupts_and_exceptions_still_tear_down(
     docker = FakeDocker()
     output, error = run(tmp_path, docker, FakeServices(on_request=blow_up))
     assert error is interrupt
-    assert "compose down" in docker.calls
+    assert "container remove" in docker.calls
     assert not docker.running
     assert "✓ teardown" in output
     assert (tmp_path / "e2e-compose.log").exists()
@@ -217,7 +217,7 @@ def test_teardown_retries_until_nothing_is_left(tmp_path: Path) -> None:
     docker = FakeDocker(stubborn_downs=1)
     _, error = run(tmp_path, docker, FakeServices())
     assert error is None
-    assert docker.calls.count("compose down") == 2
+    assert docker.calls.count("container remove") == 2
     assert not docker.running
 
 
@@ -240,7 +240,7 @@ def test_password_never_reaches_output_or_log(tmp_path: Path) -> None:
     ("failing", "problem"),
     [
         ("info", DockerUnreachable),
-        ("compose version", ComposeMissing),
+        ("compose", ComposeMissing),
         ("compose config", ComposeConfigInvalid),
     ],
 )
@@ -248,11 +248,13 @@ def test_environment_problems_stop_before_anything_starts(
     tmp_path: Path, failing: str, problem: type[Exception]
 ) -> None:
     docker = FakeDocker()
-    docker.fail[failing] = docker_error(failing)
+    # Without the plugin every compose command fails, version and config alike.
+    for name in ("compose version", "compose config") if failing == "compose" else (failing,):
+        docker.fail[name] = docker_error(name)
     _, error = run(tmp_path, docker, FakeServices())
     assert isinstance(error, problem)
     assert "compose up" not in docker.calls
-    assert "compose down" not in docker.calls
+    assert "container remove" not in docker.calls
 
 
 # -- exit statuses, through main() ------------------------------------------------
@@ -299,7 +301,7 @@ def test_exit_0_for_teardown_with_nothing_to_remove(
 ) -> None:
     assert cli.main(["teardown"]) == 0
     assert "nothing to remove for project contoso-smoke" in capsys.readouterr().out
-    assert "compose down" not in fake_docker.calls
+    assert "container remove" not in fake_docker.calls
 
 
 def test_teardown_says_what_it_removed(
@@ -331,6 +333,7 @@ def test_an_unexpected_docker_failure_is_one_line_exit_1(
     fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake_docker.running = True
+    fake_docker.fail["container remove"] = docker_error("rm", 125, "daemon went away")
     fake_docker.fail["compose down"] = docker_error("compose down", 125, "daemon went away")
     assert cli.main(["teardown"]) == 1
     err = capsys.readouterr().err

@@ -147,7 +147,7 @@ def test_keep_on_failure_keeps_a_failing_stack_and_says_how_to_look(tmp_path: Pa
     output, error = run(tmp_path, docker, FakeServices(proxy_status=500), keep="on-failure")
     assert isinstance(error, CheckFailed)
     assert docker.running
-    assert "compose down" not in docker.calls
+    assert "container remove" not in docker.calls
     assert "stack kept because it failed (project p)" in output
     assert "docker compose -p p -f docker-compose.yml ps" in output
     assert "nox -s logs -- --project p" in output
@@ -173,7 +173,7 @@ def test_a_stale_stack_is_named_then_removed_before_the_run(tmp_path: Path) -> N
     assert error is None, output
     assert "stale stack of project p (started" in output
     assert f"by PID {2**22 + 7}" in output
-    assert docker.calls.index("compose down") < docker.calls.index("compose up")
+    assert docker.calls.index("container remove") < docker.calls.index("compose up")
 
 
 def test_a_stack_owned_by_a_live_run_stops_this_one(tmp_path: Path) -> None:
@@ -183,7 +183,7 @@ def test_a_stack_owned_by_a_live_run_stops_this_one(tmp_path: Path) -> None:
     assert isinstance(error, ProjectInUse)
     assert "is in use by a running smoke" in str(error)
     assert "compose up" not in docker.calls
-    assert "compose down" not in docker.calls
+    assert "container remove" not in docker.calls
 
 
 def test_a_kept_stack_is_reused_without_a_port_check(tmp_path: Path) -> None:
