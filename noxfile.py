@@ -47,6 +47,7 @@ LINT_REQUIREMENTS = (
     "pytest==9.2.0",
     "types-jsonschema==4.26.0.20261006",
 )
+MUTMUT_REQUIREMENTS = ("mutmut==3.8.1", "pytest==9.2.0", "pytest-timeout==2.4.0")
 # Ctrl-C reaches the smoke too; give its teardown time before nox escalates.
 INTERRUPT_TIMEOUT_SECONDS = 60.0
 TERMINATE_TIMEOUT_SECONDS = 15.0
@@ -149,3 +150,10 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "smoke", "noxfile.py")
+
+
+@nox.session(default=False)
+def mutants(session: nox.Session) -> None:
+    """Mutation testing of smoke/ with the fast tests; prints the score per module."""
+    install(session, "-e", ".[contract]", *MUTMUT_REQUIREMENTS)
+    session.run("python", "tools/mutation_report.py", *session.posargs)

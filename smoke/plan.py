@@ -144,7 +144,7 @@ STEPS: tuple[Step, ...] = (
         _browser_page,
         lambda options: _full(options) and options.browser,
         note=lambda answer: "answer shown",
-        prepare=browser.find_browser,
+        prepare=lambda: browser.find_browser(),
         dropped=lambda options: "--no-browser" if _full(options) and not options.browser else None,
     ),
     Step("conversation persisted", _persisted, _full),

@@ -21,6 +21,7 @@ from python_on_whales.exceptions import DockerException
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 PROJECT_LABEL = "com.docker.compose.project"
+RUN_LABEL = "io.contoso-smoke.run"  # smoke.ownership.LABEL
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -62,13 +63,16 @@ def project() -> str:
 
 
 def leftovers(project: str) -> list[str]:
-    """Every container, network and volume the project still has."""
+    """Every container, network and volume the project still has, and the smoke's
+    own mark of a run on it (smoke.ownership)."""
     docker = DockerClient()
     label = f"{PROJECT_LABEL}={project}"
+    marks = [("label", f"{RUN_LABEL}={project}")]
     return (
         [f"container {c.name}" for c in docker.container.list(all=True, filters=[("label", label)])]
         + [f"network {n.name}" for n in docker.network.list(filters=[("label", label)])]
         + [f"volume {v.name}" for v in docker.volume.list(filters=[("label", label)])]
+        + [f"run mark {v.name}" for v in docker.volume.list(filters=marks)]
     )
 
 
@@ -81,6 +85,9 @@ def clean_project(project: str) -> Iterator[str]:
         DockerClient(compose_files=[COMPOSE_FILE], compose_project_name=project).compose.down(
             volumes=True, remove_orphans=True, timeout=2, quiet=True
         )
+        marks = DockerClient().volume.list(filters=[("label", f"{RUN_LABEL}={project}")])
+        if marks:
+            DockerClient().volume.remove(marks)
         pytest.fail(f"project {project} left behind: {', '.join(left)}")
 
 

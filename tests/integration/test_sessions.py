@@ -125,7 +125,7 @@ def test_chat_publishes_a_valid_openapi_document(clean_project: str) -> None:
         assert document["openapi"].startswith("3.")
         assert "/api/chat" in document["paths"]
     finally:
-        docker.compose.down(volumes=True, remove_orphans=True, quiet=True)
+        smoke("teardown", "--project", clean_project)
     assert leftovers(clean_project) == []
 
 
@@ -155,7 +155,7 @@ def test_retry_only_against_a_kept_stack_and_db_stopped(clean_project: str) -> N
         assert "✗ chat dependency health (db)" in broken.output
         assert "failure class: chat dependency health (db)" in broken.output
     finally:
-        docker.compose.down(volumes=True, remove_orphans=True, quiet=True)
+        smoke("teardown", "--project", clean_project)
 
 
 def test_contract_drift_fails_naming_the_contract(clean_project: str, tmp_path: Path) -> None:

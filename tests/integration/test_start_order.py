@@ -13,6 +13,7 @@ from python_on_whales import DockerClient
 
 from tests.conftest import COMPOSE_FILE, ROOT, leftovers
 from tests.integration.faultkit import read_until, run_fault, start_fault
+from tests.integration.smoke_cli import smoke
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
 
@@ -98,5 +99,5 @@ def test_db_restarted_under_a_kept_stack_recovers_within_5_seconds(
         assert answered < 5, f"question answered after {answered}s"
         assert question.json()["sources"][0] == "KAYAK-001"
     finally:
-        docker.compose.down(volumes=True, remove_orphans=True, quiet=True)
+        smoke("teardown", "--project", clean_project)
     assert leftovers(clean_project) == []

@@ -1,0 +1,270 @@
+"""The browser step's judgement, with a page stood in for: what counts as a person
+hitting a problem, and how long it waits. The real Chromium runs are in
+tests/services/test_browser.py and tests/integration/test_browser_faults.py."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from smoke import browser
+from smoke.browser import Browser, _ask, _save, _Watch, find_browser
+from smoke.errors import BrowserCheckFailed, ToolMissing
+
+
+class FakeLocator:
+    def __init__(self, page: FakePage, name: str) -> None:
+        self.page, self.name = page, name
+
+    @property
+    def first(self) -> FakeLocator:
+        return self
+
+    def locator(self, selector: str) -> FakeLocator:
+        return FakeLocator(self.page, selector)
+
+    def click(self, timeout: float) -> None:
+        self.page.actions.append(f"click {self.name}")
+        if self.name.startswith("button"):
+            self.page.on_submit()
+
+    def press_sequentially(self, text: str, timeout: float) -> None:
+        self.page.actions.append(f"type {text}")
+
+    def inner_text(self) -> str:
+        return self.page.body
+
+
+class FakePage:
+    """A page whose behaviour on load and on submit the test chooses."""
+
+    def __init__(
+        self,
+        *,
+        on_load: Callable[[FakePage], None] = lambda page: None,
+        on_submit: Callable[[FakePage], None] = lambda page: None,
+    ) -> None:
+        self.handlers: dict[str, Callable[[Any], None]] = {}
+        self.actions: list[str] = []
+        self.body = "Ask Contoso Outdoors"
+        self._on_load, self._on_submit = on_load, on_submit
+        self.waited = 0.0
+
+    def on(self, event: str, handler: Callable[[Any], None]) -> None:
+        self.handlers[event] = handler
+
+    def emit(self, event: str, payload: Any) -> None:
+        self.handlers[event](payload)
+
+    def goto(self, url: str, wait_until: str, timeout: float) -> None:
+        self.actions.append(f"goto {url}")
+        self._on_load(self)
+
+    def on_submit(self) -> None:
+        self._on_submit(self)
+
+    def locator(self, selector: str) -> FakeLocator:
+        return FakeLocator(self, selector)
+
+    def wait_for_timeout(self, ms: float) -> None:
+        self.waited += ms / 1000
+
+    def evaluate(self, script: str, text: str) -> bool:
+        return text in self.body
+
+    def screenshot(self, path: str, full_page: bool, timeout: float) -> None:
+        Path(path).write_bytes(b"\x89PNG fake")
+
+
+def response(url: str, status: int = 200, body: object = None) -> Any:
+    return SimpleNamespace(
+        url=url, status=status, request=SimpleNamespace(method="POST"), json=lambda: body
+    )
+
+
+def answers(text: str, shown: str | None = None) -> Callable[[FakePage], None]:
+    def submit(page: FakePage) -> None:
+        page.emit("response", response("http://w/api/chat/service", 200, {"answer": text}))
+        page.body += f" {text if shown is None else shown}"
+
+    return submit
+
+
+def ask(page: FakePage, timeout: float = 3.0) -> str:
+    import time
+
+    return _ask(page, _Watch(page), "http://w", "a tent?", time.monotonic() + timeout, timeout)
+
+
+def test_the_question_is_typed_submitted_and_the_answer_seen() -> None:
+    page = FakePage(on_submit=answers("Try the SkyView tent."))
+    assert ask(page) == "Try the SkyView tent."
+    assert page.actions[0] == "goto http://w/"
+    assert "type a tent?" in page.actions
+    assert page.actions[-1].startswith("click button")
+
+
+def test_a_response_field_for_old_providers_counts_too() -> None:
+    def submit(page: FakePage) -> None:
+        page.emit("response", response("http://w/api/chat/service", 200, {"response": "Hi"}))
+        page.body += " Hi"
+
+    assert ask(FakePage(on_submit=submit)) == "Hi"
+
+
+def test_a_script_error_at_load_fails_before_typing() -> None:
+    error = SimpleNamespace(name="TypeError", message="x is undefined")
+    page = FakePage(on_load=lambda page: page.emit("pageerror", error))
+    with pytest.raises(
+        BrowserCheckFailed, match=r"^uncaught page error: TypeError: x is undefined$"
+    ):
+        ask(page)
+    assert not any(action.startswith("type") for action in page.actions)
+
+
+@pytest.mark.parametrize(
+    ("event", "payload", "said"),
+    [
+        ("console", SimpleNamespace(type="error", text="boom"), "console.error: boom"),
+        (
+            "requestfailed",
+            SimpleNamespace(method="POST", url="http://w/x", failure="net::ERR_FAILED"),
+            "request failed: POST http://w/x (net::ERR_FAILED)",
+        ),
+        (
+            "requestfailed",
+            SimpleNamespace(method="GET", url="http://w/y", failure=None),
+            "request failed: GET http://w/y (no reason)",
+        ),
+        (
+            "response",
+            response("http://w/api/chat/servise", 404),
+            "HTTP 404 from POST http://w/api/chat/servise",
+        ),
+    ],
+)
+def test_what_a_person_would_hit_fails_the_step(event: str, payload: Any, said: str) -> None:
+    page = FakePage(on_submit=lambda page: page.emit(event, payload))
+    with pytest.raises(BrowserCheckFailed) as caught:
+        ask(page)
+    assert str(caught.value) == said
+
+
+def test_console_lines_that_are_not_errors_are_fine() -> None:
+    def submit(page: FakePage) -> None:
+        page.emit("console", SimpleNamespace(type="log", text="hello"))
+        answers("Yes.")(page)
+
+    assert ask(FakePage(on_submit=submit)) == "Yes."
+
+
+def test_a_page_that_sends_nothing_fails_at_the_timeout_saying_what_it_shows() -> None:
+    page = FakePage()
+    with pytest.raises(BrowserCheckFailed) as caught:
+        ask(page, timeout=0.3)
+    assert str(caught.value) == (
+        "no answer appeared within 0.3s (the page sent no question to /api/chat/service); "
+        "the page shows: Ask Contoso Outdoors"
+    )
+
+
+def test_an_answer_the_page_never_shows_fails_after_a_moment_not_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(browser, "SHOW_WITHIN_SECONDS", 0.2)
+    page = FakePage(on_submit=answers("Try the tent.", shown="undefined"))
+    with pytest.raises(BrowserCheckFailed) as caught:
+        ask(page, timeout=3)
+    assert str(caught.value) == (
+        "no answer appeared on the page within 0.2s of chat's answer arriving; "
+        "the page shows: Ask Contoso Outdoors undefined"
+    )
+
+
+def test_an_answer_without_text_fails() -> None:
+    def submit(page: FakePage) -> None:
+        page.emit("response", response("http://w/api/chat/service", 200, {"reply": "x"}))
+
+    with pytest.raises(BrowserCheckFailed, match=r"chat's answer to the page has no answer text"):
+        ask(FakePage(on_submit=submit))
+
+
+def test_a_failure_saves_the_page_and_names_the_file(tmp_path: Path) -> None:
+    failure = BrowserCheckFailed("boom")
+    _save(FakePage(), tmp_path / "shots" / "e2e-web.png", failure)
+    assert str(failure) == f"boom (screenshot: {tmp_path / 'shots' / 'e2e-web.png'})"
+    assert (tmp_path / "shots" / "e2e-web.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_screenshot_that_cannot_be_taken_is_said(tmp_path: Path) -> None:
+    page = FakePage()
+
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("target closed")
+
+    page.screenshot = broken  # type: ignore[method-assign]
+    failure = BrowserCheckFailed("boom")
+    _save(page, tmp_path / "x.png", failure)
+    assert str(failure) == "boom (no screenshot: target closed)"
+
+
+# -- where the browser comes from -----------------------------------------------------
+
+
+def executable(folder: Path, name: str) -> Path:
+    path = folder / name
+    path.write_text("#!/bin/sh\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+@pytest.fixture
+def with_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(browser.importlib.util, "find_spec", lambda name: object())
+
+
+@pytest.mark.usefixtures("with_playwright")
+def test_smoke_browser_names_the_executable(tmp_path: Path) -> None:
+    chrome = executable(tmp_path, "my-chrome")
+    assert find_browser({"SMOKE_BROWSER": str(chrome), "PATH": ""}) == Browser(str(chrome))
+    found = find_browser({"SMOKE_BROWSER": "my-chrome", "PATH": str(tmp_path)})
+    assert found == Browser(str(chrome))
+
+
+@pytest.mark.usefixtures("with_playwright")
+def test_a_system_chromium_on_path_in_order(tmp_path: Path) -> None:
+    chrome = executable(tmp_path, "google-chrome")
+    assert find_browser({"PATH": str(tmp_path)}) == Browser(str(chrome))
+    chromium = executable(tmp_path, "chromium")
+    assert find_browser({"PATH": str(tmp_path)}) == Browser(str(chromium))
+
+
+@pytest.mark.usefixtures("with_playwright")
+def test_playwrights_own_chromium_when_installed(tmp_path: Path) -> None:
+    (tmp_path / "chromium-1200").mkdir()
+    env = {"PATH": "", "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path)}
+    assert find_browser(env) == Browser(None)
+    assert Browser(None).describe() == "Playwright's Chromium"
+
+
+@pytest.mark.usefixtures("with_playwright")
+def test_no_browser_at_all(tmp_path: Path) -> None:
+    env = {"PATH": str(tmp_path), "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path)}
+    with pytest.raises(ToolMissing) as caught:
+        find_browser(env)
+    assert str(caught.value) == "no browser found for the web page (browser) step"
+    assert caught.value.hint == browser._HINT
+
+
+def test_no_playwright_is_said_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(browser.importlib.util, "find_spec", lambda name: None)
+    chrome = executable(tmp_path, "chromium")
+    with pytest.raises(ToolMissing, match="needs Playwright, which is not installed"):
+        find_browser({"PATH": str(tmp_path), "SMOKE_BROWSER": str(chrome)})
+    assert os.access(chrome, os.X_OK)

@@ -1,0 +1,137 @@
+"""What a failure shows, and that no secret shows anywhere: the console's evidence
+block, compose's stderr, the JUnit file, the metrics, the step summary and the
+::error annotation, for PASSWORD, SECRET and TOKEN names alike."""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import cast
+
+from python_on_whales import DockerClient
+
+from smoke.budgets import Budgets, evaluate
+from smoke.console import Console
+from smoke.errors import ComposeFailed, ContractDrift, ProxyCallFailed
+from smoke.evidence import LOG_TAIL_LINES, explain
+from smoke.masking import MASK, Masker
+from smoke.options import Target
+from smoke.outcome import Outcome
+from smoke.reports import publish_to_github, write_junit, write_metrics
+from smoke.stack import Stack
+from smoke.steps import StepResult
+from tests.unit.fakes import FakeDocker, docker_error
+
+SECRETS = ("pw-Secr3t", "api-secret-77", "tok-99")
+
+
+class Terminal(io.StringIO):
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+
+def stack(docker: FakeDocker) -> Stack:
+    return Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+
+
+def test_masking_replaces_longest_first_and_ignores_empty() -> None:
+    mask = Masker(["abc", "abcdef", ""])
+    assert mask("x abcdef y abc z") == f"x {MASK} y {MASK} z"
+    assert Masker()("nothing to hide") == "nothing to hide"
+
+
+def test_the_evidence_block_has_message_body_class_hint_and_log_tail_in_time_order() -> None:
+    docker = FakeDocker(running=True)
+    docker.service_logs = {
+        "web": ["2026-11-25T12:00:03Z web: proxied 500"],
+        "chat": ["2026-11-25T12:00:02Z chat: boom", "2026-11-25T12:00:04Z chat: after"],
+    }
+    out = Terminal()
+    failure = ProxyCallFailed("web answered HTTP 500", status=500, body='{"error":"x"}')
+    explain(failure, stack(docker), Console(out, tty=False), Masker())
+    assert out.getvalue().splitlines() == [
+        "    web answered HTTP 500",
+        '    body: HTTP 500: {"error":"x"}',
+        "    failure class: web -> chat proxy call non-200",
+        f"    hint: {ProxyCallFailed.hint}",
+        "    last log lines (web, chat):",
+        "      chat-1  | 2026-11-25T12:00:02Z chat: boom",
+        "      web-1   | 2026-11-25T12:00:03Z web: proxied 500",
+        "      chat-1  | 2026-11-25T12:00:04Z chat: after",
+    ]
+
+
+def test_a_body_already_in_the_message_is_not_repeated_and_no_stack_no_logs() -> None:
+    out = Terminal()
+    explain(ContractDrift("drift: {}", body="{}"), None, Console(out, tty=False), Masker())
+    assert "body:" not in out.getvalue()
+    assert "last log lines" not in out.getvalue()
+
+
+def test_the_log_tail_is_bounded_and_unreadable_logs_are_said() -> None:
+    docker = FakeDocker(running=True)
+    docker.service_logs = {"chat": [f"2026-11-25T12:00:{i:02}Z line {i}" for i in range(40)]}
+    out = Terminal()
+    explain(ContractDrift("x"), stack(docker), Console(out, tty=False), Masker())
+    shown = [line for line in out.getvalue().splitlines() if "line " in line]
+    assert len(shown) == LOG_TAIL_LINES
+    assert shown[-1].endswith("line 39")
+    broken = FakeDocker(running=True)
+    broken.fail["compose logs"] = docker_error("compose logs", 1, "no such service")
+    out = Terminal()
+    explain(ContractDrift("x"), stack(broken), Console(out, tty=False), Masker())
+    assert "(could not read logs: " in out.getvalue()
+
+
+def test_every_output_of_a_failure_masks_every_kind_of_secret(tmp_path: Path) -> None:
+    """A failure whose message, body, hint, compose stderr and logs all carry the
+    secrets: none of them may reach the console, the files or GitHub's outputs."""
+    mask = Masker(SECRETS)
+    leak = " ".join(SECRETS)
+    failure = ComposeFailed(f"compose up failed: {leak}", return_code=1, stderr=f"err {leak}")
+    failure.step = "compose up"
+    failure.hint = f"hint {leak}"
+    failure.body = f"body {leak}"
+    docker = FakeDocker(running=True)
+    docker.service_logs = {"db": [f"2026-11-25T12:00:01Z started with {leak}"]}
+
+    out = Terminal()
+    explain(failure, stack(docker), Console(out, tty=False), mask)
+    outcome = Outcome(
+        result="failed",
+        profile="lite",
+        project="p",
+        planned_steps=("compose up", "teardown"),
+        steps=(StepResult("compose up", False, 1.0, failure), StepResult("teardown", True, 0.5)),
+        duration=1.5,
+        budgets=Budgets(),
+        verdicts=tuple(evaluate(Budgets(), duration=1.5, chat_image=1, web_image=1)),
+        failure=failure,
+        stopped_by=f"stopped {leak}",
+    )
+    write_metrics(outcome, tmp_path / "m.txt", mask)
+    write_junit(outcome, tmp_path / "j.xml", mask)
+    summary = tmp_path / "summary.md"
+    annotation = publish_to_github(
+        outcome, mask, {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    )
+    everything = {
+        "console": out.getvalue(),
+        "metrics": (tmp_path / "m.txt").read_text(),
+        "junit": (tmp_path / "j.xml").read_text(),
+        "summary": summary.read_text(),
+        "annotation": annotation or "",
+    }
+    for name, text in everything.items():
+        for secret in SECRETS:
+            assert secret not in text, f"{secret} in the {name}"
+    assert "compose said:" in everything["console"]
+    assert f"err {MASK} {MASK} {MASK}" in everything["console"]
+    assert MASK in everything["junit"]
+    assert MASK in everything["summary"]
+    assert MASK in everything["annotation"]
+    failure_node = ET.parse(tmp_path / "j.xml").getroot().find(".//failure")
+    assert failure_node is not None
+    assert MASK in (failure_node.text or "")

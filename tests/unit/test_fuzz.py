@@ -1,0 +1,170 @@
+"""`python -m smoke fuzz` with docker faked and Schemathesis stood in for: what it runs,
+what it counts, and that the stack goes on every path."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from python_on_whales import DockerClient
+
+from smoke import fuzz as fuzz_module
+from smoke.console import Console
+from smoke.errors import FuzzingFailed, Interrupted, ToolMissing
+from smoke.fuzz import CHECKS, HAR_NAME, Tally, fuzz, schemathesis_command
+from smoke.options import FuzzOptions, Target
+from smoke.stack import Stack
+from tests.unit.fakes import FakeDocker
+
+
+def options(tmp_path: Path, **overrides: Any) -> FuzzOptions:
+    values: dict[str, Any] = {
+        "target": Target("p", (Path("docker-compose.yml"),)),
+        "build": False,
+        "timeout": 2.0,
+        "chat_url": None,
+        "max_examples": 7,
+        "junit_xml": None,
+        "log_file": tmp_path / "e2e-compose.log",
+        "reaper": False,
+    }
+    values.update(overrides)
+    return FuzzOptions(**values)
+
+
+def har(path: Path, statuses: list[int]) -> None:
+    entries = [{"response": {"status": status}} for status in statuses]
+    path.write_text(json.dumps({"log": {"entries": entries}}))
+
+
+def test_tally_counts_requests_and_server_errors(tmp_path: Path) -> None:
+    har(tmp_path / "f.har", [200, 422, 500, 503, 404])
+    assert Tally.from_har(tmp_path / "f.har") == Tally(5, 2)
+    assert Tally.from_har(tmp_path / "missing.har") == Tally(0, 0)
+    (tmp_path / "bad.har").write_text("{}")
+    assert Tally.from_har(tmp_path / "bad.har") == Tally(0, 0)
+
+
+def test_the_schemathesis_command(tmp_path: Path) -> None:
+    command = schemathesis_command(
+        "http://127.0.0.1:8000", options(tmp_path, seed=3), tmp_path / "f.har", python="py"
+    )
+    assert command[:5] == [
+        "py",
+        "-m",
+        "schemathesis.cli",
+        "run",
+        "http://127.0.0.1:8000/openapi.json",
+    ]
+    assert command[command.index("--checks") + 1] == ",".join(CHECKS)
+    assert CHECKS == (
+        "not_a_server_error",
+        "status_code_conformance",
+        "response_schema_conformance",
+    )
+    assert command[command.index("--max-examples") + 1] == "7"
+    assert command[command.index("--report") + 1] == "har"
+    assert command[command.index("--report-har-path") + 1] == str(tmp_path / "f.har")
+    assert command[command.index("--seed") + 1] == "3"
+    assert "--report-junit-path" not in command
+    junit = schemathesis_command(
+        "http://c", options(tmp_path, junit_xml=tmp_path / "j.xml"), tmp_path / "f.har"
+    )
+    assert junit[junit.index("--report") + 1] == "har,junit"
+    assert junit[junit.index("--report-junit-path") + 1] == str(tmp_path / "j.xml")
+    assert "--seed" not in junit
+
+
+class Terminal(io.StringIO):
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+
+def schemathesis_answering(statuses: list[int], returncode: int) -> Any:
+    """Schemathesis as a stand-in: writes its HAR record, exits with ``returncode``."""
+
+    def schemathesis(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        har(Path(command[command.index("--report-har-path") + 1]), statuses)
+        return subprocess.CompletedProcess(command, returncode)
+
+    return schemathesis
+
+
+def run_fuzz(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, schemathesis: Any, **overrides: Any
+) -> tuple[str, FakeDocker, BaseException | None]:
+    from tests.unit.fakes import FakeServices
+
+    docker = FakeDocker()
+    services = FakeServices()
+    monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
+    real_client = fuzz_module.httpx.Client
+    monkeypatch.setattr(
+        fuzz_module.httpx, "Client", lambda **kw: real_client(transport=services.transport())
+    )
+
+    monkeypatch.setattr(fuzz_module.subprocess, "run", schemathesis)
+    out = Terminal()
+    stack = Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+    error: BaseException | None = None
+    try:
+        fuzz(options(tmp_path, **overrides), console=Console(out, tty=False), stack=stack)
+    except BaseException as exc:
+        error = exc
+    return out.getvalue(), docker, error
+
+
+def test_a_clean_fuzz_reports_and_tears_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean = schemathesis_answering([200, 422, 404], 0)
+    output, docker, error = run_fuzz(tmp_path, monkeypatch, clean)
+    assert error is None, output
+    assert "✓ fuzz" in output
+    assert "3 requests, 0 server errors" in output
+    assert "PASS  fuzz: 3 requests, 0 server errors in " in output
+    assert output.rstrip().endswith("stack removed")
+    assert docker.calls.index("compose up") < docker.calls.index("container remove")
+    assert not docker.running
+    assert (tmp_path / HAR_NAME).exists()  # every request and answer, kept
+
+
+def test_a_failing_fuzz_says_so_and_still_tears_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = schemathesis_answering([200, 500, 500], 1)
+    output, docker, error = run_fuzz(tmp_path, monkeypatch, failing)
+    assert isinstance(error, FuzzingFailed)
+    assert (error.requests, error.server_errors) == (3, 2)
+    assert "✗ fuzz" in output
+    assert "Schemathesis found failures (exit 1) in 3 requests, 2 of them server errors" in output
+    assert "failure class: fuzzing found failures" in output
+    assert "FAIL  fuzz: 3 requests, 2 server errors" in output
+    assert "✓ teardown" in output
+    assert not docker.running
+
+
+def test_an_interrupted_fuzz_tears_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(command: list[str], **kwargs: Any) -> None:
+        raise Interrupted("SIGTERM", exit_code=143)
+
+    output, docker, error = run_fuzz(tmp_path, monkeypatch, interrupted)
+    assert isinstance(error, Interrupted)
+    assert "✓ teardown" in output
+    assert "STOPPED  fuzz: 0 requests" in output
+    assert not docker.running
+
+
+def test_no_schemathesis_is_an_environment_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ToolMissing) as caught:
+        fuzz(options(tmp_path), console=Console(Terminal(), tty=False))
+    assert "fuzzing needs Schemathesis" in str(caught.value)
+    assert "nox -s fuzz" in caught.value.hint

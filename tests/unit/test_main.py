@@ -1,0 +1,141 @@
+"""main(argv) -> int: every outcome mapped to its exit status in one place, each
+error said in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import smoke.__main__ as cli
+from smoke.errors import (
+    BudgetExceeded,
+    ContractDrift,
+    DockerUnreachable,
+    Interrupted,
+    ProjectInUse,
+    SmokeError,
+    ToolMissing,
+    UsageError,
+)
+from tests.unit.fakes import docker_error
+
+
+@pytest.fixture
+def in_repo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docker-compose.yml").write_text("services: {}\n")
+    return tmp_path
+
+
+def raising(error: BaseException) -> Any:
+    def run(*args: Any, **kwargs: Any) -> None:
+        raise error
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "said"),
+    [
+        (UsageError("bad thing"), 2, "smoke: error: bad thing\n"),
+        (
+            DockerUnreachable("no engine", hint="start it"),
+            2,
+            "smoke: error: no engine; start it\n",
+        ),
+        (
+            ToolMissing("no browser", hint="install one"),
+            2,
+            "smoke: error: no browser; install one\n",
+        ),
+        (ProjectInUse("in use", hint="wait"), 2, "smoke: error: in use; wait\n"),
+        (ContractDrift("drift"), 1, ""),  # explained step by step on the console already
+        (
+            BudgetExceeded("budget exceeded: x", budget="duration", measured=2, limit=1),
+            3,
+            "smoke: error: budget exceeded: x\n",
+        ),
+        (SmokeError("odd"), 1, "smoke: error: odd\n"),
+        (
+            Interrupted("SIGHUP", exit_code=129),
+            129,
+            "smoke: error: interrupted by SIGHUP; the stack was torn down unless kept\n",
+        ),
+        (Interrupted("SIGINT", exit_code=130), 130, None),
+        (Interrupted("SIGTERM", exit_code=143), 143, None),
+        (KeyboardInterrupt(), 130, "smoke: error: interrupted\n"),
+        (
+            docker_error("compose --file a.yml up -d", 17, "Error: boom\nlast words"),
+            1,
+            "smoke: error: `docker compose up` exited 17: last words\n",
+        ),
+        (docker_error("volume ls", 1, ""), 1, "smoke: error: `docker volume` exited 1\n"),
+    ],
+)
+def test_each_outcome_has_its_status_and_one_line(
+    in_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: BaseException,
+    status: int,
+    said: str | None,
+) -> None:
+    monkeypatch.setattr(cli, "run_smoke", raising(error))
+    assert cli.main(["run", "--profile", "lite"]) == status
+    err = capsys.readouterr().err
+    if said is not None:
+        assert err == said
+
+
+def test_help_is_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", "--help"]) == 0
+    assert "--keep-on-failure" in capsys.readouterr().out
+
+
+def test_commands_go_where_they_belong(in_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    called: list[str] = []
+    for name in ("run_smoke", "fuzz", "build_images", "write_stack_logs", "teardown_stack"):
+        monkeypatch.setattr(cli, name, lambda *a, name=name, **k: called.append(name))
+    for argv in (["run"], ["fuzz"], ["build"], ["logs"], ["teardown"]):
+        assert cli.main(argv) == 0
+    assert called == ["run_smoke", "fuzz", "build_images", "write_stack_logs", "teardown_stack"]
+
+
+def test_url_modes_need_no_compose_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no docker-compose.yml here
+    called: list[str] = []
+    monkeypatch.setattr(cli, "run_smoke", lambda *a, **k: called.append("run"))
+    monkeypatch.setattr(cli, "fuzz", lambda *a, **k: called.append("fuzz"))
+    urls = ["--web-url", "http://127.0.0.1:1", "--chat-url", "http://127.0.0.1:2"]
+    assert cli.main(["run", *urls]) == 0
+    assert cli.main(["fuzz", "--chat-url", "http://127.0.0.1:2"]) == 0
+    assert called == ["run", "fuzz"]
+    assert cli.main(["fuzz"]) == 2  # a fresh stack needs the compose file
+
+
+def test_docker_verb_skips_every_global_flag_with_a_value() -> None:
+    command = [
+        "docker",
+        "--host",
+        "tcp://h",
+        "-c",
+        "ctx",
+        "compose",
+        "-f",
+        "a.yml",
+        "-p",
+        "p",
+        "--env-file",
+        ".env",
+        "--profile",
+        "x",
+        "--project-directory",
+        ".",
+        "logs",
+        "-f",
+    ]
+    assert cli._docker_verb(command) == "docker compose logs"
+    assert cli._docker_verb(["docker", "--config", "d", "volume", "rm", "v"]) == "docker volume"
+    assert cli._docker_verb(["docker", "-H", "h", "info"]) == "docker info"

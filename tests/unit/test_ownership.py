@@ -1,0 +1,113 @@
+"""A run's mark: who owns a stack, and what the next run makes of it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from smoke.ownership import LABEL, Owner, judge, marker_name
+
+NOW = datetime.now(UTC)
+
+
+def dead_owner(kept: bool = False, host: str | None = None) -> Owner:
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pid = int(finished.stdout)  # a process that has ended
+    return Owner(pid, "1", host or socket.gethostname(), NOW - timedelta(minutes=5), kept)
+
+
+def test_labels_round_trip_and_name_the_project() -> None:
+    owner = Owner.this_process(kept=True)
+    labels = owner.labels("p1")
+    assert labels[LABEL] == "p1"
+    assert Owner.from_labels(labels) == Owner(
+        owner.pid, owner.process_start, owner.host, owner.started_at.replace(microsecond=0), True
+    )
+    assert marker_name("p1") == "p1_smoke-run"
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {},
+        {"io.contoso-smoke.owner-pid": "x", "io.contoso-smoke.started-at": "2026-11-30"},
+        {"io.contoso-smoke.owner-pid": "12"},
+    ],
+)
+def test_unreadable_labels_are_no_owner(labels: dict[str, str]) -> None:
+    assert Owner.from_labels(labels) is None
+
+
+def test_this_process_is_alive_and_a_finished_one_is_not() -> None:
+    assert Owner.this_process(kept=False).alive() is True
+    assert dead_owner().alive() is False
+
+
+def test_a_reused_pid_is_not_the_owner() -> None:
+    me = Owner.this_process(kept=False)
+    if not me.process_start:
+        pytest.skip("no /proc here to tell a reused PID")
+    impostor = Owner(os.getpid(), str(int(me.process_start) + 1), me.host, me.started_at, False)
+    assert impostor.alive() is False
+
+
+def test_an_owner_on_another_host_cannot_be_told() -> None:
+    assert dead_owner(host="elsewhere.example").alive() is None
+
+
+def test_describe_names_when_pid_and_host() -> None:
+    text = Owner(4242, "", "box", NOW, False).describe()
+    assert text.startswith(f"started {NOW.astimezone():%Y-%m-%d} ")
+    assert text.endswith("by PID 4242 on box")
+
+
+def judged(marks: list[dict[str, str]], *, exists: bool = True, budget: float = 420) -> str:
+    return judge(marks, stack_exists=exists, now=NOW, max_run_seconds=budget).claim
+
+
+def test_no_stack_is_free_whatever_the_marks_say() -> None:
+    assert judged([], exists=False) == "free"
+    assert judged([Owner.this_process(kept=False).labels("p")], exists=False) == "free"
+
+
+def test_an_unmarked_stack_is_kept_as_found() -> None:
+    assert judged([]) == "kept"
+    assert judged([{"unrelated": "label"}]) == "kept"
+
+
+def test_a_kept_mark_is_kept_even_if_its_owner_died() -> None:
+    verdict = judge(
+        [dead_owner(kept=True).labels("p")], stack_exists=True, now=NOW, max_run_seconds=420
+    )
+    assert verdict.claim == "kept"
+    assert verdict.owner is not None
+    assert verdict.owner.kept
+
+
+def test_a_live_owner_means_in_use_and_a_dead_one_stale() -> None:
+    assert judged([Owner.this_process(kept=False).labels("p")]) == "in use"
+    dead = judge([dead_owner().labels("p")], stack_exists=True, now=NOW, max_run_seconds=420)
+    assert dead.claim == "stale"
+    assert dead.owner is not None
+
+
+def test_the_newest_mark_speaks_for_the_project() -> None:
+    old = dead_owner()
+    new = Owner.this_process(kept=False)
+    assert judged([old.labels("p"), new.labels("p")]) == "in use"
+
+
+def test_another_hosts_run_is_stale_only_after_its_budget() -> None:
+    far = dead_owner(host="elsewhere.example")  # started 5 minutes before NOW
+    assert judged([far.labels("p")], budget=3600) == "in use"
+    assert judged([far.labels("p")], budget=60) == "stale"
