@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from .budgets import format_size
 from .console import Console
 from .errors import ComposeFailed
 from .logfile import write_logs
@@ -12,12 +13,6 @@ from .options import BuildOptions, LogsOptions, TeardownOptions
 from .ownership import LABEL
 from .stack import CHAT, WEB, Stack, image_name
 from .teardown import remove_stack
-
-
-def _decimal_size(size: int | None) -> str:
-    if size is None:
-        return "size unknown"
-    return f"{size / 1e9:.2f} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB"
 
 
 def build_images(options: BuildOptions, *, console: Console, stack: Stack | None = None) -> None:
@@ -42,7 +37,7 @@ def build_images(options: BuildOptions, *, console: Console, stack: Stack | None
     for service in (CHAT, WEB):
         name = image_name(service, install_local_stack=local)
         size = stack.image_size(service, install_local_stack=local)
-        console.line(f"  {name:<18} {_decimal_size(size)}")
+        console.line(f"  {name:<18} {'size unknown' if size is None else format_size(size)}")
 
 
 def write_stack_logs(options: LogsOptions, *, console: Console, stack: Stack | None = None) -> None:

@@ -52,7 +52,3 @@ class StepRunner:
     def _record(self, result: StepResult, note: str = "") -> None:
         self.results.append(result)
         self.console.step_done(result.name, result.seconds, passed=result.passed, note=note)
-
-    @property
-    def failed(self) -> StepResult | None:
-        return next((r for r in self.results if not r.passed), None)

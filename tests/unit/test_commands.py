@@ -1,0 +1,113 @@
+"""build, logs and teardown as a user sees them, docker faked."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import cast
+
+import pytest
+from python_on_whales import DockerClient
+
+from smoke.commands import build_images, teardown_stack, write_stack_logs
+from smoke.console import Console
+from smoke.errors import ComposeFailed, NoStackRunning
+from smoke.options import BuildOptions, LogsOptions, Target, TeardownOptions
+from smoke.stack import Stack
+from tests.unit.fakes import PASSWORD, FakeDocker, docker_error
+
+TARGET = Target("p", (Path("docker-compose.yml"),))
+
+
+class Terminal(io.StringIO):
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+
+def stack(docker: FakeDocker) -> Stack:
+    return Stack(TARGET, docker=cast(DockerClient, docker))
+
+
+@pytest.mark.parametrize(
+    ("local", "chat", "chat_size"),
+    [(False, "contoso-chat", "123.0 MB"), (True, "contoso-chat:local", "345.0 MB")],
+)
+def test_build_names_the_images_it_built_and_their_sizes(
+    local: bool, chat: str, chat_size: str
+) -> None:
+    out = Terminal()
+    build_images(
+        BuildOptions(TARGET, local), console=Console(out, tty=False), stack=stack(FakeDocker())
+    )
+    lines = out.getvalue().splitlines()
+    flavour = "local stack" if local else "minimal stack"
+    assert lines[0] == f"build: {chat} ({flavour}) and contoso-web"
+    assert lines[1].startswith("  ✓ build")
+    assert lines[2].split() == [chat, *chat_size.split()]
+    assert lines[3].split() == ["contoso-web", "111.0", "MB"]
+
+
+def test_a_big_image_is_in_gb_and_a_missing_one_said() -> None:
+    docker = FakeDocker()
+    docker.images["contoso-chat"] = 2_345_000_000
+    del docker.images["contoso-web"]
+    out = Terminal()
+    build_images(BuildOptions(TARGET, False), console=Console(out, tty=False), stack=stack(docker))
+    assert out.getvalue().splitlines()[2].split() == ["contoso-chat", "2.35", "GB"]
+    assert out.getvalue().splitlines()[3].split() == ["contoso-web", "size", "unknown"]
+
+
+def test_a_failed_build_shows_composes_last_words() -> None:
+    docker = FakeDocker()
+    docker.fail["compose build"] = docker_error(
+        "compose build", 1, "\n".join(f"step {i}" for i in range(30))
+    )
+    out = Terminal()
+    with pytest.raises(ComposeFailed):
+        build_images(
+            BuildOptions(TARGET, False), console=Console(out, tty=False), stack=stack(docker)
+        )
+    text = out.getvalue()
+    assert "✗ build" in text
+    assert "build failed (exit 1)" in text
+    assert "step 29" in text
+    assert "step 14" not in text  # the last 15 lines
+
+
+def test_logs_of_a_kept_stack_are_written_masked(tmp_path: Path) -> None:
+    out = Terminal()
+    target = tmp_path / "deep" / "e2e.log"
+    write_stack_logs(
+        LogsOptions(TARGET, target),
+        console=Console(out, tty=False),
+        stack=stack(FakeDocker(running=True)),
+    )
+    text = target.read_text()
+    assert PASSWORD not in text
+    assert "db-1" in text
+    assert out.getvalue() == f"logs: wrote 3 lines from 3 containers of project p to {target}\n"
+
+
+def test_logs_without_a_stack_is_no_stack_running(tmp_path: Path) -> None:
+    with pytest.raises(NoStackRunning):
+        write_stack_logs(
+            LogsOptions(TARGET, tmp_path / "x.log"),
+            console=Console(Terminal(), tty=False),
+            stack=stack(FakeDocker()),
+        )
+    assert not (tmp_path / "x.log").exists()
+
+
+def test_teardown_says_what_it_removed_clears_marks_and_is_idempotent() -> None:
+    docker = FakeDocker(running=True)
+    docker.volumes["p_smoke-run"] = {"io.contoso-smoke.run": "p"}
+    out = Terminal()
+    teardown_stack(TeardownOptions(TARGET), console=Console(out, tty=False), stack=stack(docker))
+    teardown_stack(TeardownOptions(TARGET), console=Console(out, tty=False), stack=stack(docker))
+    assert out.getvalue().splitlines() == [
+        "teardown: removed 3 containers (p-chat-1, p-db-1, p-web-1), 1 network (p_default) "
+        "of project p",
+        "teardown: nothing to remove for project p",
+    ]
+    assert docker.volumes == {}

@@ -1,0 +1,136 @@
+"""What a person sees on the console, and how signals become exceptions or are held
+off while the stack is removed."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from smoke import console as console_module
+from smoke import signals
+from smoke.console import Console
+from smoke.errors import Interrupted
+from smoke.outcome import step_key
+
+
+class Stream(io.StringIO):
+    def __init__(self, encoding: str = "utf-8") -> None:
+        super().__init__()
+        self._encoding = encoding
+
+    @property
+    def encoding(self) -> str:
+        return self._encoding
+
+
+def test_step_lines_marks_padding_and_notes() -> None:
+    out = Stream()
+    console = Console(out, tty=False)
+    console.step_done("chat health", 0.123, passed=True, note="db 1 ms")
+    console.step_done("teardown", 12.5, passed=False)
+    assert out.getvalue().splitlines() == [
+        "  ✓ chat health                      0.12s  db 1 ms",
+        "  ✗ teardown                        12.50s",
+    ]
+
+
+def test_a_terminal_without_unicode_gets_words() -> None:
+    out = Stream("ascii")
+    Console(out, tty=False).step_done("x", 1, passed=False)
+    Console(out, tty=False).step_done("y", 1, passed=True)
+    assert out.getvalue().split() == ["FAIL", "x", "1.00s", "ok", "y", "1.00s"]
+
+
+def test_colour_on_a_tty_unless_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    coloured = Console(Stream(), tty=True)
+    assert coloured.ok_mark == "\033[32m✓\033[0m"
+    assert coloured.fail_mark == "\033[31m✗\033[0m"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert Console(Stream(), tty=True).ok_mark == "✓"
+
+
+def test_details_are_indented_line_by_line() -> None:
+    out = Stream()
+    Console(out, tty=False).detail("one\ntwo")
+    Console(out, tty=False).detail("")
+    assert out.getvalue() == "    one\n    two\n    \n"
+
+
+def test_progress_on_a_tty_spins_and_clears(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(console_module, "_TICK_SECONDS", 0.01)
+    out = Stream()
+    with Console(out, tty=True).progress("compose up"):
+        time.sleep(0.1)
+    text = out.getvalue()
+    assert "\r  ⠋ compose up " in text
+    assert text.endswith("\r\033[K")
+
+
+def test_progress_in_a_log_says_still_running_every_so_often(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(console_module, "_TICK_SECONDS", 0.01)
+    monkeypatch.setattr(console_module, "_PLAIN_PROGRESS_EVERY", 0.05)
+    out = Stream()
+    with Console(out, tty=False).progress("fuzz"):
+        time.sleep(0.13)
+    lines = out.getvalue().splitlines()
+    assert lines[:2] == ["  … fuzz: still running after 0s", "  … fuzz: still running after 0s"]
+    assert "\r" not in out.getvalue()
+
+
+def test_step_keys() -> None:
+    assert step_key("chat dependency health (db)") == "chat_dependency_health_db"
+    assert step_key("web -> chat proxy call") == "web_chat_proxy_call"
+    assert step_key("web page (browser)") == "web_page_browser"
+
+
+@pytest.mark.parametrize(
+    ("sig", "name", "status"),
+    [
+        (signal.SIGINT, "SIGINT", 130),
+        (signal.SIGTERM, "SIGTERM", 143),
+        (signal.SIGHUP, "SIGHUP", 129),
+    ],
+)
+def test_signals_become_interrupted_and_handlers_are_restored(
+    sig: int, name: str, status: int
+) -> None:
+    def signalled() -> None:
+        with signals.interruptible():
+            os.kill(os.getpid(), sig)
+            time.sleep(1)  # the handler raises before this ends
+
+    before = signal.getsignal(sig)
+    with pytest.raises(Interrupted) as caught:
+        signalled()
+    assert (caught.value.signal_name, caught.value.exit_code) == (name, status)
+    assert signal.getsignal(sig) == before
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_shielded_blocks_ignore_the_signals(sig: int) -> None:
+    with signals.interruptible(), signals.shielded():
+        assert signal.getsignal(sig) == signal.SIG_IGN
+        os.kill(os.getpid(), sig)
+        time.sleep(0.05)  # ignored: nothing raised, nothing ended
+
+
+def test_off_the_main_thread_nothing_is_installed() -> None:
+    seen: list[object] = []
+
+    def work() -> None:
+        with signals.interruptible():
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    before = signal.getsignal(signal.SIGTERM)
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert seen == [before]

@@ -1,0 +1,304 @@
+"""The HTTP checks one by one, against services stood in for with httpx's
+MockTransport, and the engine stood in for where a wait asks it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from smoke import probes
+from smoke.errors import (
+    ChatHealthTimeout,
+    DependencyFailure,
+    PageFailed,
+    PersistenceFailed,
+    PortUnavailable,
+    ProxyCallFailed,
+    SemanticMismatch,
+    ServiceCrashed,
+    StackMismatch,
+    Unreachable,
+)
+from smoke.probes import FixedEndpoints, Probe, Seen, excerpt
+from smoke.retrieval import EXPECTED_SKU, SEMANTIC_QUESTION, check_semantic_retrieval
+from smoke.stack import ServiceState
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def probe(handler: Handler, *, timeout: float = 1.0, watcher: Any = None) -> Probe:
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    return Probe(FixedEndpoints("http://web", "http://chat"), timeout, client, watcher=watcher)
+
+
+class Engine:
+    """The engine's view, one state per ask, the last repeated."""
+
+    def __init__(self, *states: ServiceState | None, db: ServiceState | None = None) -> None:
+        self.states = list(states)
+        self.db = db
+        self.asked: list[str] = []
+
+    def state(self, service: str) -> ServiceState | None:
+        self.asked.append(service)
+        if service == "db":
+            return self.db
+        return self.states.pop(0) if len(self.states) > 1 else self.states[0]
+
+
+@pytest.fixture(autouse=True)
+def ask_the_engine_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(probes, "ENGINE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(probes, "ENGINE_EVERY_SECONDS", 0.0)
+
+
+def refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+def test_excerpt_and_seen() -> None:
+    assert excerpt("a  b\n c") == "a b c"
+    assert excerpt("x" * 400) == "x" * 299 + "…"
+    assert excerpt("abcdef", limit=4) == "abc…"
+    assert Seen(None, "ConnectError").describe() == "ConnectError"
+    assert Seen(503, "").describe() == "HTTP 503"
+    assert Seen(503, "db down").describe() == "HTTP 503: db down"
+
+
+def test_health_passes_as_soon_as_chat_answers() -> None:
+    answers = iter([refused, lambda r: httpx.Response(200, json={"status": "ok"})])
+    current: list[Handler] = [next(answers)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        try:
+            return current[0](request)
+        finally:
+            current[0] = next(answers, current[0])
+
+    assert probe(handler).chat_health() == {"status": "ok"}
+
+
+def test_a_timeout_says_what_it_last_saw_and_what_the_engine_said() -> None:
+    engine = Engine(ServiceState("running", None, 0, "starting", ""))
+    with pytest.raises(ChatHealthTimeout) as caught:
+        probe(
+            lambda r: httpx.Response(500, text="not yet"), timeout=0.3, watcher=engine
+        ).chat_health()
+    message = str(caught.value)
+    assert message.startswith("chat /health not ready after 0.")
+    assert "(timeout 0.3s); last seen: HTTP 500: not yet" in message
+    assert message.endswith(
+        "; the engine says chat is running, starting, exit code None, 0 restarts"
+    )
+    assert (caught.value.status, caught.value.body) == (500, "not yet")
+
+
+def test_without_an_engine_nothing_is_asked() -> None:
+    with pytest.raises(ChatHealthTimeout) as caught:
+        probe(refused, timeout=0.2).chat_health()
+    assert "the engine says" not in str(caught.value)
+
+
+def test_an_exited_service_fails_at_once() -> None:
+    engine = Engine(ServiceState("exited", 3, 0, None, ""))
+    with pytest.raises(ServiceCrashed) as caught:
+        probe(refused, timeout=5, watcher=engine).chat_health()
+    assert str(caught.value).startswith(
+        "chat exited with code 3 and no restart policy will bring it back (after 0."
+    )
+    assert caught.value.services == ("chat",)
+    assert caught.value.elapsed == 0.0  # the step runner fills it in
+
+
+def test_a_restarting_service_is_waited_for_until_it_loops() -> None:
+    engine = Engine(
+        ServiceState("restarting", 1, 1, None, "always"),
+        ServiceState("restarting", 1, 2, None, "always"),
+        ServiceState("restarting", 1, 3, None, "always"),
+    )
+    with pytest.raises(
+        ServiceCrashed, match=r"chat is crash-looping: restarted 3 times, last exit code 1"
+    ):
+        probe(refused, timeout=5, watcher=engine).chat_health()
+    assert engine.asked.count("chat") == 3
+
+
+def test_healthy_in_the_engine_but_unreachable_from_here() -> None:
+    engine = Engine(ServiceState("running", None, 0, "healthy", ""))
+    with pytest.raises(Unreachable) as caught:
+        probe(refused, timeout=5, watcher=engine).chat_health()
+    assert str(caught.value) == (
+        "chat is running and healthy in the engine, but the smoke cannot reach it at chat"
+    )
+    assert caught.value.failure_class == "unreachable from the smoke"
+
+
+def test_healthy_but_answering_non_200_is_not_unreachable() -> None:
+    engine = Engine(ServiceState("running", None, 0, "healthy", ""))
+    with pytest.raises(ChatHealthTimeout):
+        probe(lambda r: httpx.Response(503), timeout=0.3, watcher=engine).chat_health()
+
+
+def test_the_dependency_wait_watches_db_too() -> None:
+    engine = Engine(
+        ServiceState("running", None, 0, None, ""), db=ServiceState("exited", 1, 0, None, "")
+    )
+    with pytest.raises(ServiceCrashed, match=r"^db exited with code 1") as caught:
+        probe(lambda r: httpx.Response(503, json={}), timeout=5, watcher=engine).chat_dependencies()
+    assert caught.value.services == ("db",)
+
+
+def dependencies(status: int, db: dict[str, Any]) -> Handler:
+    return lambda r: httpx.Response(status, json={"dependencies": {"db": db}})
+
+
+def test_dependencies_pass_only_when_db_says_ok() -> None:
+    ok = {"status": "ok", "latency_ms": 1.5}
+    assert probe(dependencies(200, ok)).chat_dependencies()["dependencies"]["db"] == ok
+    for handler in (
+        dependencies(200, {"status": "error"}),
+        lambda r: httpx.Response(200, text="not json"),
+        lambda r: httpx.Response(200, json={"dependencies": "db"}),
+        lambda r: httpx.Response(200, json={"dependencies": {"db": ["ok"]}}),
+    ):
+        with pytest.raises(DependencyFailure):
+            probe(handler, timeout=0.2).chat_dependencies()
+
+
+def test_a_hopeless_db_fails_at_once_with_its_reason() -> None:
+    db = {
+        "status": "error",
+        "reason": "authentication failed",
+        "transient": False,
+        "detail": 'password authentication failed for user "contoso"',
+    }
+    with pytest.raises(DependencyFailure) as caught:
+        probe(dependencies(503, db), timeout=5).chat_dependencies()
+    assert str(caught.value) == (
+        "chat dependency (db) failed: authentication failed (password authentication "
+        'failed for user "contoso")'
+    )
+    no_detail = {**db, "detail": None}
+    with pytest.raises(DependencyFailure, match=r"authentication failed \(no detail\)"):
+        probe(dependencies(503, no_detail), timeout=5).chat_dependencies()
+
+
+def test_a_transient_reason_is_waited_out() -> None:
+    db = {"status": "error", "reason": "connecting", "transient": True}
+    with pytest.raises(DependencyFailure, match=r"not ready after .*last seen: HTTP 503"):
+        probe(dependencies(503, db), timeout=0.3).chat_dependencies()
+
+
+def test_the_proxy_call_posts_the_question_and_needs_200() -> None:
+    seen: list[bytes] = []
+
+    def web(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        return httpx.Response(200, json={"answer": "x"})
+
+    assert probe(web).proxy_call("tents?").json() == {"answer": "x"}
+    assert seen == [b'{"question":"tents?"}']
+    with pytest.raises(ProxyCallFailed) as caught:
+        probe(lambda r: httpx.Response(502, text='{"error": "chat unreachable"}')).proxy_call()
+    assert str(caught.value) == 'web answered HTTP 502: {"error": "chat unreachable"}'
+    assert caught.value.status == 502
+
+
+def test_the_proxy_call_waits_only_while_web_is_not_listening() -> None:
+    with pytest.raises(
+        ProxyCallFailed, match=r"web did not accept the call within 0.3s: ConnectError"
+    ):
+        probe(refused, timeout=0.3).proxy_call()
+
+
+def test_a_slow_answer_is_a_timeout_not_a_hang() -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(ProxyCallFailed, match=r"timed out after 0\.\d+s \(timeout 1s\)"):
+        probe(slow).proxy_call()
+
+
+def test_the_page_needs_a_form() -> None:
+    probe(lambda r: httpx.Response(200, html="<form></form>")).web_page()
+    with pytest.raises(PageFailed, match=r"answered HTTP 200 without a question form"):
+        probe(lambda r: httpx.Response(200, html="<p>hi</p>")).web_page()
+    with pytest.raises(PageFailed, match=r"answered HTTP 500"):
+        probe(lambda r: httpx.Response(500, html="<form>")).web_page()
+    with pytest.raises(PageFailed, match=r"web page / failed: ConnectError"):
+        probe(refused).web_page()
+
+
+def conversation(status: int, **body: Any) -> Handler:
+    return lambda r: httpx.Response(status, json=body)
+
+
+def test_the_conversation_must_hold_the_exchange() -> None:
+    stored = conversation(200, messages=[{"content": "q"}, {"content": "a"}])
+    probe(stored).conversation("c1", "q", "a")
+    cases = [
+        (stored, None, "the answer carries no conversation_id to read back"),
+        (stored, "", "the answer carries no conversation_id to read back"),
+        (conversation(404, error="x"), "c1", "conversation c1 answered HTTP 404"),
+        (conversation(200, messages=[{"content": "q"}]), "c1", "does not hold the exchange"),
+        (lambda r: httpx.Response(200, text="nope"), "c1", "is not a JSON conversation"),
+        (refused, "c1", "reading the conversation failed: ConnectError"),
+    ]
+    for handler, conversation_id, said in cases:
+        with pytest.raises(PersistenceFailed, match=said):
+            probe(handler).conversation(conversation_id, "q", "a")
+
+
+def test_the_stack_chat_reports() -> None:
+    local = {"stack": "local", "model": "m"}
+    assert probe(lambda r: httpx.Response(200, json=local)).local_stack("local") == local
+    with pytest.raises(StackMismatch, match=r"reports stack 'minimal', expected 'local'"):
+        probe(lambda r: httpx.Response(200, json={"stack": "minimal"})).local_stack("local")
+
+
+def test_semantic_retrieval_wants_the_product_first() -> None:
+    def ranked(*skus: str) -> Handler:
+        return lambda r: httpx.Response(200, json={"answer": "a", "sources": list(skus)})
+
+    assert (
+        check_semantic_retrieval(probe(ranked(EXPECTED_SKU, "TENT-001"))) == f"{EXPECTED_SKU} first"
+    )
+    for handler, got in (
+        (ranked("TENT-001", EXPECTED_SKU), f"['TENT-001', '{EXPECTED_SKU}']"),
+        (ranked(), "[]"),
+        (lambda r: httpx.Response(200, json={"answer": "a", "sources": "BAG-001"}), "'BAG-001'"),
+        (lambda r: httpx.Response(200, json=["x"]), "None"),
+        (lambda r: httpx.Response(200, text="no json"), "None"),
+    ):
+        with pytest.raises(SemanticMismatch) as caught:
+            check_semantic_retrieval(probe(handler))
+        assert str(caught.value) == (
+            f'asked "{SEMANTIC_QUESTION}" (no word in common with {EXPECTED_SKU}): expected '
+            f"{EXPECTED_SKU} first in sources, got {got}"
+        )
+
+
+def test_a_port_looked_up_again_only_after_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
+    lookups: list[str] = []
+
+    class Endpoints:
+        def url(self, service: str) -> str:
+            lookups.append(service)
+            if len(lookups) == 1:
+                raise PortUnavailable("not yet")
+            return "http://chat"
+
+    p = Probe(Endpoints(), 1.0, httpx.Client(transport=httpx.MockTransport(refused)))
+    with pytest.raises(PortUnavailable):
+        p.url("chat", "/")
+    assert p.url("chat", "/health") == "http://chat/health"
+    p.forget("chat")  # looked up just now: kept
+    assert p.url("chat", "/") == "http://chat/"
+    assert len(lookups) == 2
+    monkeypatch.setattr(probes, "PORT_REFRESH_SECONDS", 0.0)
+    p.forget("chat")
+    p.url("chat", "/")
+    assert len(lookups) == 3
