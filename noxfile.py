@@ -33,7 +33,14 @@ TEST_REQUIREMENTS = (
     "pyyaml==6.0.3",
     "zizmor==1.32.0",
     "openapi-spec-validator==0.9.0",
+    "pytest-xdist==3.8.0",
 )
+# The sessions the tests drive as a user would; their venvs are made before the tests
+# run side by side, so two workers never build the same venv at once.
+SESSIONS_UNDER_TEST = ("smoke", "smoke_lite", "fuzz", "build", "logs", "teardown", "bench")
+# Test modules run on two workers, a module per worker at a time (a module's
+# fixtures, such as the second engine, exist once).
+PARALLEL = ("-n", "2", "--dist", "loadfile")
 BENCH_REQUIREMENTS = (
     "nox==2026.10.20",
     "testcontainers==4.15.0",
@@ -140,7 +147,8 @@ def tests(session: nox.Session) -> None:
         *requirements,
         no_deps=no_deps,
     )
-    session.run("pytest", *session.posargs)
+    session.run("nox", "--install-only", "-s", *SESSIONS_UNDER_TEST)
+    session.run("pytest", *PARALLEL, *session.posargs)
 
 
 @nox.session

@@ -244,13 +244,33 @@ def _local_stack_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _reaper_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+def _started_stack_parent() -> _Parser:
+    """What run and fuzz share: how the stack is started, waited for and left."""
+    parent = _Parser(add_help=False)
+    parent.add_argument(
+        "--no-build", action="store_true", help="use the existing images instead of building"
+    )
+    parent.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"limit for each wait (default: {DEFAULT_TIMEOUT:g})",
+    )
+    parent.add_argument(
+        "--log-file",
+        type=Path,
+        default=Path(DEFAULT_LOG_FILE),
+        metavar="PATH",
+        help=f"where the logs go before teardown (default: {DEFAULT_LOG_FILE})",
+    )
+    parent.add_argument(
         "--no-reaper",
         action="store_true",
         help="do not start the reaper that removes the stack if this process dies "
         "(env: SMOKE_REAPER=0)",
     )
+    return parent
 
 
 def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -265,11 +285,12 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     parent = _target_parent(env)
+    started = _started_stack_parent()
 
     run = commands.add_parser(
         "run",
         prog=prog("run"),
-        parents=[parent],
+        parents=[parent, started],
         help="run the smoke",
         description="Run the smoke end to end.",
     )
@@ -293,18 +314,6 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="remove the stack if the run passes, keep it if it fails (env: KEEP_STACK=on-failure)",
     )
     _local_stack_flag(run)
-    run.add_argument(
-        "--no-build",
-        action="store_true",
-        help="use the existing contoso-chat and contoso-web images",
-    )
-    run.add_argument(
-        "--timeout",
-        type=_positive_seconds,
-        default=DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help=f"limit for each wait (default: {DEFAULT_TIMEOUT:g})",
-    )
     run.add_argument(
         "--web-url",
         type=_http_url,
@@ -350,13 +359,6 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help="web image budget, decimal units, e.g. 1.5GB (default: 1.5GB)",
     )
     run.add_argument(
-        "--log-file",
-        type=Path,
-        default=Path(DEFAULT_LOG_FILE),
-        metavar="PATH",
-        help=f"where compose logs go before teardown (default: {DEFAULT_LOG_FILE})",
-    )
-    run.add_argument(
         "--no-browser",
         action="store_true",
         help="full profile: drop the web page (browser) step (the summary says so)",
@@ -373,29 +375,20 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         action="store_true",
         help="fail the response contract step when chat publishes no OpenAPI schema",
     )
-    _reaper_flag(run)
 
     fuzz = commands.add_parser(
         "fuzz",
         prog=prog("fuzz"),
-        parents=[parent],
+        parents=[parent, started],
         help="fuzz chat's API with Schemathesis",
         description="Start the stack (or use --chat-url), fuzz chat against its own "
         "OpenAPI schema with Schemathesis, tear the stack down.",
     )
-    fuzz.add_argument("--no-build", action="store_true", help="use the existing contoso-chat image")
     fuzz.add_argument(
         "--chat-url",
         type=_http_url,
         metavar="URL",
         help="fuzz a running chat at this URL instead of starting a stack",
-    )
-    fuzz.add_argument(
-        "--timeout",
-        type=_positive_seconds,
-        default=DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help=f"limit for the readiness wait (default: {DEFAULT_TIMEOUT:g})",
     )
     fuzz.add_argument(
         "--max-examples",
@@ -408,14 +401,6 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     fuzz.add_argument(
         "--junit-xml", type=Path, metavar="PATH", help="write Schemathesis's JUnit report"
     )
-    fuzz.add_argument(
-        "--log-file",
-        type=Path,
-        default=Path(DEFAULT_LOG_FILE),
-        metavar="PATH",
-        help=f"where compose logs go before teardown (default: {DEFAULT_LOG_FILE})",
-    )
-    _reaper_flag(fuzz)
 
     build = commands.add_parser(
         "build",

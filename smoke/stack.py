@@ -307,8 +307,8 @@ class Stack:
             networks = pool.submit(self.docker.network.list, filters=label)
             volumes = pool.submit(self.docker.volume.list, filters=label)
         return Resources(
-            containers=tuple(sorted(c.name if names else c.id for c in containers.result())),
-            networks=tuple(sorted(n.name if names else n.id for n in networks.result())),
+            containers=_named(containers.result(), names),
+            networks=_named(networks.result(), names),
             volumes=tuple(sorted(v.name for v in volumes.result())),  # a volume's id is its name
         )
 
@@ -358,6 +358,19 @@ class Stack:
         volumes = self.docker.volume.list(filters=[("label", f"{label}={self.project}")])
         if volumes:
             self.docker.volume.remove(list[Volume | str](volumes))
+
+
+def _named(found: list[Any], names: bool) -> tuple[str, ...]:
+    """Names (an inspect each) or ids; an object removed meanwhile is no longer there."""
+    if not names:
+        return tuple(sorted(item.id for item in found))
+    named = []
+    for item in found:
+        try:
+            named.append(item.name)
+        except DockerException:  # removed between the listing and the inspect
+            continue
+    return tuple(sorted(named))
 
 
 def _ensure_free(service: str, host: str, port: int) -> None:

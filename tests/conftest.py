@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,7 +65,17 @@ def project() -> str:
 
 def leftovers(project: str) -> list[str]:
     """Every container, network and volume the project still has, and the smoke's
-    own mark of a run on it (smoke.ownership)."""
+    own mark of a run on it (smoke.ownership). Listing while something removes the
+    project (a teardown, the reaper) can meet an object already gone: look again."""
+    for _ in range(5):
+        try:
+            return _leftovers(project)
+        except DockerException:
+            time.sleep(0.2)
+    return _leftovers(project)
+
+
+def _leftovers(project: str) -> list[str]:
     docker = DockerClient()
     label = f"{PROJECT_LABEL}={project}"
     marks = [("label", f"{RUN_LABEL}={project}")]

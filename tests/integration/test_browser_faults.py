@@ -10,34 +10,32 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import leftovers
+from tests.faults.pages import broken_page
 from tests.integration.smoke_cli import nox
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
 
 PAGES = [
     pytest.param(
-        "web-page-throws",
+        "script-throws",
         "uncaught page error: TypeError: Cannot read properties of undefined (reading 'apiBase')",
         id="script-throws",
     ),
+    pytest.param("wrong-fetch-path", "HTTP 404 from POST http://", id="wrong-fetch-path"),
     pytest.param(
-        "web-page-broken-submit",
-        "HTTP 404 from POST http://",
-        id="wrong-fetch-path",
-    ),
-    pytest.param(
-        "web-page-renamed-field",
+        "renamed-field",
         "no answer appeared on the page within 5s of chat's answer arriving; the page shows:",
         id="renamed-field",
     ),
 ]
 
 
-@pytest.mark.parametrize(("override", "said"), PAGES)
+@pytest.mark.parametrize(("fault", "said"), PAGES)
 def test_a_broken_page_fails_the_browser_step(
-    clean_project: str, tmp_path: Path, override: str, said: str
+    clean_project: str, tmp_path: Path, fault: str, said: str
 ) -> None:
     log_file = tmp_path / "e2e-compose.log"
+    page = broken_page(fault, tmp_path)
     result = nox(
         "smoke",
         "--project",
@@ -50,7 +48,8 @@ def test_a_broken_page_fails_the_browser_step(
         "--compose-file",
         "docker-compose.yml",
         "--compose-file",
-        f"tests/compose/{override}.yml",
+        "tests/compose/web-page.yml",
+        env={"FAULT_PAGE": str(page)},
     )
     assert result.returncode != 0, result.output
     assert "✓ web page  " in result.output  # GET / alone still looks fine

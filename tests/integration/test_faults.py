@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -46,135 +47,184 @@ def assert_secrets_masked(tmp_path: Path, run: Run) -> None:
 
 # -- checks that fail --------------------------------------------------------------
 
-# (overrides, env, step, failure class, a line the log file must hold)
+
+@dataclass(frozen=True)
+class Fault:
+    overrides: tuple[str, ...]
+    step: str
+    failure_class: str
+    log_line: str  # a line the log file must hold
+    said: tuple[str, ...] = ()  # patterns the output must also show
+    env: tuple[tuple[str, str], ...] = ()
+    timeout: str = "4"
+
+
 CHECK_FAULTS = [
     pytest.param(
-        ("db-down",),
-        {},
-        "chat dependency health (db)",
-        "chat dependency health (db)",
-        "db: postgres is stopped",
+        Fault(
+            ("db-down",),
+            "chat dependency health (db)",
+            "chat dependency health (db)",
+            "db: postgres is stopped",
+            said=(r"connection refused",),
+        ),
         id="db-stopped",
     ),
     pytest.param(
-        ("db-broken",),
-        {},
-        "chat dependency health (db)",
-        "service crashed",
-        'unrecognized configuration parameter "no_such_setting"',
+        Fault(
+            ("db-broken",),
+            "chat dependency health (db)",
+            "service crashed",
+            'unrecognized configuration parameter "no_such_setting"',
+            said=(r"db exited with code 1 and no restart policy will bring it back",),
+        ),
         id="db-exits-at-start",
     ),
     pytest.param(
-        ("web-image-missing",),
-        {},
-        "compose up",
-        "compose failure",
-        "",
+        Fault(
+            ("web-image-missing",),
+            "compose up",
+            "compose failure",
+            "",
+            said=(r"compose said:", r"contoso-smoke/no-such-image:never"),  # compose's own words
+        ),
         id="compose-up-fails",
     ),
     pytest.param(
-        ("chat-drift",),
-        {"FAULT_MODE": "status-500"},
-        "web -> chat proxy call",
-        "web -> chat proxy call non-200",
-        "chat-1",
+        Fault(
+            ("chat-drift",),
+            "web -> chat proxy call",
+            "web -> chat proxy call non-200",
+            "chat-1",
+            said=(r"web answered HTTP 500", r"upstream exploded"),
+            env=(("FAULT_MODE", "status-500"),),
+        ),
         id="chat-500",
     ),
     pytest.param(
-        ("web-wrong-chat",),
-        {},
-        "web -> chat proxy call",
-        "web -> chat proxy call non-200",
-        "web-1",
+        Fault(
+            ("web-wrong-chat",),
+            "web -> chat proxy call",
+            "web -> chat proxy call non-200",
+            "web-1",
+            said=(r"web answered HTTP 502", r"chat unreachable at http://chat:9"),
+        ),
         id="web-wrong-chat-address",
     ),
     pytest.param(
-        ("chat-drift",),
-        {"FAULT_MODE": "renamed"},
-        "response contract",
-        "response contract drift",
-        "chat-1",
+        Fault(
+            ("chat-drift",),
+            "response contract",
+            "response contract drift",
+            "chat-1",
+            said=(r"no 'answer' or 'response' field \(fields: conversation_id, reply\)",),
+            env=(("FAULT_MODE", "renamed"),),
+        ),
         id="drift-renamed",
     ),
     pytest.param(
-        ("chat-drift",),
-        {"FAULT_MODE": "not-string"},
-        "response contract",
-        "response contract drift",
-        "chat-1",
+        Fault(
+            ("chat-drift",),
+            "response contract",
+            "response contract drift",
+            "chat-1",
+            said=(r"'answer' is a int, not a string",),
+            env=(("FAULT_MODE", "not-string"),),
+        ),
         id="drift-not-string",
     ),
     pytest.param(
-        ("chat-drift",),
-        {"FAULT_MODE": "not-json"},
-        "response contract",
-        "response contract drift",
-        "chat-1",
+        Fault(
+            ("chat-drift",),
+            "response contract",
+            "response contract drift",
+            "chat-1",
+            said=(r"the body is not JSON",),
+            env=(("FAULT_MODE", "not-json"),),
+        ),
         id="drift-not-json",
     ),
     pytest.param(
-        ("chat-drift",),
-        {"FAULT_MODE": "empty"},
-        "response contract",
-        "response contract drift",
-        "chat-1",
+        Fault(
+            ("chat-drift",),
+            "response contract",
+            "response contract drift",
+            "chat-1",
+            said=(r"'answer' is an empty string",),
+            env=(("FAULT_MODE", "empty"),),
+        ),
         id="drift-empty",
     ),
     pytest.param(
-        ("web-drift",),
-        {"FAULT_MODE": "sources-string"},
-        "response contract",
-        "response contract drift",
-        "web-1",
+        Fault(
+            ("web-drift",),
+            "response contract",
+            "response contract drift",
+            "web-1",
+            said=(r"\$\.sources: expected array, got string",),
+            env=(("FAULT_MODE", "sources-string"),),
+        ),
         id="schema-sources-string",
     ),
     pytest.param(
-        ("web-drift",),
-        {"FAULT_MODE": "id-number"},
-        "response contract",
-        "response contract drift",
-        "web-1",
+        Fault(
+            ("web-drift",),
+            "response contract",
+            "response contract drift",
+            "web-1",
+            said=(r"\$\.conversation_id: expected string, got integer",),
+            env=(("FAULT_MODE", "id-number"),),
+        ),
         id="schema-id-number",
     ),
     pytest.param(
-        ("web-drift",),
-        {"FAULT_MODE": "no-sources"},
-        "response contract",
-        "response contract drift",
-        "web-1",
+        Fault(
+            ("web-drift",),
+            "response contract",
+            "response contract drift",
+            "web-1",
+            said=(r"\$: 'sources' is a required property",),
+            env=(("FAULT_MODE", "no-sources"),),
+        ),
         id="schema-field-missing",
     ),
     pytest.param(
-        ("chat-drift",),
-        {"FAULT_MODE": "slow", "FAULT_DELAY": "30"},
-        "web -> chat proxy call",
-        "web -> chat proxy call non-200",
-        "chat-1",
+        Fault(
+            ("chat-drift",),
+            "web -> chat proxy call",
+            "web -> chat proxy call non-200",
+            "chat-1",
+            said=(r"timed out after 3\.\d+s \(timeout 3s\)",),
+            env=(("FAULT_MODE", "slow"), ("FAULT_DELAY", "30")),
+            timeout="3",
+        ),
         id="chat-slower-than-timeout",
     ),
 ]
 
 
-@pytest.mark.parametrize(("overrides", "env", "step", "failure_class", "log_line"), CHECK_FAULTS)
-def test_fault_is_named_logged_and_cleaned(
-    clean_project: str,
-    tmp_path: Path,
-    overrides: tuple[str, ...],
-    env: dict[str, str],
-    step: str,
-    failure_class: str,
-    log_line: str,
+@pytest.mark.parametrize("fault", CHECK_FAULTS)
+def test_fault_is_named_shown_logged_and_cleaned(
+    clean_project: str, tmp_path: Path, fault: Fault
 ) -> None:
-    run = run_fault(clean_project, tmp_path, *overrides, args=("--timeout", "4"), **env)
+    run = run_fault(
+        clean_project,
+        tmp_path,
+        *fault.overrides,
+        args=("--timeout", fault.timeout),
+        **dict(fault.env),
+    )
     assert run.returncode == 1, run.output
-    assert f"✗ {step}" in run.output
-    assert f"failure class: {failure_class}" in run.output
-    assert f"FAIL  smoke lite: {step} failed" in run.output
+    assert f"✗ {fault.step}" in run.output
+    assert f"failure class: {fault.failure_class}" in run.output
+    for pattern in fault.said:  # what was seen travels with the failure
+        assert re.search(pattern, run.output), f"{pattern!r} not in:\n{run.output}"
+    assert f"FAIL  smoke lite: {fault.step} failed" in run.output
     assert "✓ teardown" in run.output
-    assert log_line in run.log, run.log
+    assert fault.log_line in run.log, run.log
     metrics = (tmp_path / "e2e-metrics.txt").read_text().splitlines()
     assert "result=failed" in metrics
-    assert f"failure_class={failure_class}" in metrics
+    assert f"failure_class={fault.failure_class}" in metrics
     assert leftovers(clean_project) == []
     assert run.seconds < 120  # bounded: nothing waited for ever
 
@@ -209,47 +259,6 @@ def test_a_crashing_chat_fails_long_before_the_timeout(
     assert "crashing at start" not in run.output
     assert leftovers(clean_project) == []
     assert time.monotonic() - started < 20
-
-
-def test_fault_details_are_shown(clean_project: str, tmp_path: Path) -> None:
-    """What was seen travels with the failure: compose's own stderr, status and body."""
-    broken = run_fault(clean_project, tmp_path, "web-image-missing", args=("--timeout", "4"))
-    assert "compose said:" in broken.output
-    assert "contoso-smoke/no-such-image:never" in broken.output  # compose's own words
-
-    status_500 = run_fault(
-        clean_project, tmp_path, "chat-drift", args=("--timeout", "4"), FAULT_MODE="status-500"
-    )
-    assert "web answered HTTP 500" in status_500.output
-    assert "upstream exploded" in status_500.output
-
-    wrong = run_fault(clean_project, tmp_path, "web-wrong-chat", args=("--timeout", "4"))
-    assert "web answered HTTP 502" in wrong.output
-    assert "chat unreachable at http://chat:9" in wrong.output
-
-    slow = run_fault(
-        clean_project,
-        tmp_path,
-        "chat-drift",
-        args=("--timeout", "3"),
-        FAULT_MODE="slow",
-        FAULT_DELAY="30",
-    )
-    assert re.search(r"timed out after 3\.\d+s \(timeout 3s\)", slow.output), slow.output
-
-    drift = run_fault(
-        clean_project, tmp_path, "web-drift", args=("--timeout", "4"), FAULT_MODE="sources-string"
-    )
-    assert "$.sources: expected array, got string" in drift.output
-    number = run_fault(
-        clean_project, tmp_path, "web-drift", args=("--timeout", "4"), FAULT_MODE="id-number"
-    )
-    assert "$.conversation_id: expected string, got integer" in number.output
-    missing = run_fault(
-        clean_project, tmp_path, "web-drift", args=("--timeout", "4"), FAULT_MODE="no-sources"
-    )
-    assert "$: 'sources' is a required property" in missing.output
-    assert leftovers(clean_project) == []
 
 
 def test_password_is_masked_everywhere(clean_project: str, tmp_path: Path) -> None:

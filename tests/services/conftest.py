@@ -8,11 +8,15 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from python_on_whales import DockerClient
 
 from contoso_chat.settings import Settings
@@ -98,3 +102,35 @@ def model_dir() -> Path:
         timeout=600,
     )
     return target
+
+
+def serve(app: Any) -> Iterator[str]:
+    """An ASGI app on a free loopback port, in a thread, for as long as iterated."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "server did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def chat_url(db_settings: Settings) -> Iterator[str]:
+    """A real chat service (on the test db) on a loopback port."""
+    from contoso_chat.app import create_app
+
+    yield from serve(create_app(db_settings))
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections and never answers: a chat that is too slow."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"

@@ -4,23 +4,17 @@ smoke's browser step reports what a person would have seen, with a screenshot.""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 
-from contoso_chat.app import create_app as create_chat
-from contoso_chat.settings import Settings
 from contoso_web.app import Settings as WebSettings
 from contoso_web.app import create_app as create_web
 from smoke.browser import Browser, ask, find_browser
 from smoke.errors import BrowserCheckFailed, ToolMissing
-from tests.services.conftest import free_port
+from tests.services.conftest import free_port, serve
 
 
 @pytest.fixture(scope="module")
@@ -30,35 +24,6 @@ def browser() -> Browser:
         return find_browser()
     except ToolMissing as exc:
         pytest.fail(f"{exc}; {exc.hint}")
-
-
-def serve(app: Any) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "server did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def chat_url(db_settings: Settings) -> Iterator[str]:
-    yield from serve(create_chat(db_settings))
-
-
-@pytest.fixture
-def silent_chat() -> Iterator[str]:
-    """Accepts connections and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    listener.close()
 
 
 def web_for(chat: str, timeout: float = 5.0) -> Iterator[str]:
@@ -107,8 +72,8 @@ def test_the_page_shows_chat_unreachable_as_an_error(browser: Browser) -> None:
     assert text.startswith("Error: chat unreachable at http://127.0.0.1:")
 
 
-def test_the_page_shows_a_slow_chat_as_an_error(browser: Browser, silent_chat: str) -> None:
-    for web in web_for(silent_chat, timeout=0.5):
+def test_the_page_shows_a_slow_chat_as_an_error(browser: Browser, silent_server: str) -> None:
+    for web in web_for(silent_server, timeout=0.5):
         css, text = page_after_asking(browser, web)
     assert css == "error"
     assert text == "Error: chat did not answer within 0.5s"

@@ -3,53 +3,14 @@ to a chat that is not there (502) and to a chat that is too slow (504)."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from starlette.testclient import TestClient
 
-from contoso_chat.app import create_app as create_chat
-from contoso_chat.settings import Settings
 from contoso_web.app import Settings as WebSettings
 from contoso_web.app import create_app as create_web
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def chat_url(db_settings: Settings) -> Iterator[str]:
-    """A real chat service on a loopback port, in a thread."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_chat(db_settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "chat did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """Accepts connections and never answers: a chat that is too slow."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    listener.close()
+from tests.services.conftest import free_port
 
 
 def web(chat_url: str, timeout: float = 5.0) -> TestClient:

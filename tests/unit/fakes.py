@@ -13,13 +13,38 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
 from python_on_whales.exceptions import DockerException
 
+from smoke.options import RunOptions, Target
+
 PASSWORD = "s3cret-pass"  # a fake secret the tests look for
+TARGET = Target("p", (Path("docker-compose.yml"),))
+
+
+def run_options(**overrides: Any) -> RunOptions:
+    """The options of `run --profile lite` on project p, with ``overrides``. No
+    reaper: it is a process of its own (tests/unit/test_reaper.py)."""
+    values: dict[str, Any] = {
+        "target": TARGET,
+        "profile": "lite",
+        "keep": "never",
+        "install_local_stack": False,
+        "build": True,
+        "timeout": 0.3,
+        "log_file": Path("e2e-compose.log"),
+        "web_url": None,
+        "chat_url": None,
+        "reaper": False,
+    }
+    values.update(overrides)
+    return RunOptions(**values)
+
+
 SERVICES = ("db", "chat", "web")
 PORTS = {"web": 3000, "chat": 8000}
 

@@ -13,30 +13,14 @@ from python_on_whales import DockerClient
 from smoke import guard
 from smoke.console import Console
 from smoke.errors import ProjectInUse
-from smoke.options import FuzzOptions, RunOptions, Target
+from smoke.options import FuzzOptions, Target
 from smoke.ownership import LABEL, Owner, Verdict
 from smoke.stack import Stack
-from tests.unit.fakes import FakeDocker
+from tests.unit.fakes import FakeDocker, run_options
 
 
 def stack(docker: FakeDocker) -> Stack:
     return Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
-
-
-def run_options(**overrides: Any) -> RunOptions:
-    values: dict[str, Any] = {
-        "target": Target("p", (Path("docker-compose.yml"),)),
-        "profile": "lite",
-        "keep": "never",
-        "install_local_stack": False,
-        "build": False,
-        "timeout": 1.0,
-        "log_file": Path("e2e-compose.log"),
-        "web_url": None,
-        "chat_url": None,
-    }
-    values.update(overrides)
-    return RunOptions(**values)
 
 
 class Reapers:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from smoke.options import RunOptions, Target
 from smoke.plan import STEPS, dropped_steps, planned_steps
+from tests.unit.fakes import run_options as options
 
 RUNBOOK = (
     "chat health",
@@ -16,22 +15,6 @@ RUNBOOK = (
     "web -> chat proxy call",
     "response contract",
 )
-
-
-def options(**overrides: Any) -> RunOptions:
-    values: dict[str, Any] = {
-        "target": Target("p", (Path("docker-compose.yml"),)),
-        "profile": "lite",
-        "keep": "never",
-        "install_local_stack": False,
-        "build": True,
-        "timeout": 1.0,
-        "log_file": Path("e2e-compose.log"),
-        "web_url": None,
-        "chat_url": None,
-    }
-    values.update(overrides)
-    return RunOptions(**values)
 
 
 URLS = {"web_url": "http://w", "chat_url": "http://c"}

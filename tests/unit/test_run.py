@@ -29,7 +29,7 @@ from smoke.options import RunOptions, Target
 from smoke.run import run_smoke
 from smoke.stack import Stack
 from smoke.teardown import TeardownIncomplete
-from tests.unit.fakes import PASSWORD, FakeDocker, FakeServices, docker_error
+from tests.unit.fakes import PASSWORD, FakeDocker, FakeServices, docker_error, run_options
 
 
 class Terminal(io.StringIO):
@@ -41,20 +41,7 @@ class Terminal(io.StringIO):
 
 
 def options(tmp_path: Path, **overrides: Any) -> RunOptions:
-    values: dict[str, Any] = {
-        "target": Target("p", (Path("docker-compose.yml"),)),
-        "profile": "lite",
-        "keep": "never",
-        "install_local_stack": False,
-        "build": True,
-        "timeout": 0.3,
-        "log_file": tmp_path / "e2e-compose.log",
-        "web_url": None,
-        "chat_url": None,
-        "reaper": False,  # the reaper is a process of its own: tests/unit/test_reaper.py
-    }
-    values.update(overrides)
-    return RunOptions(**values)
+    return run_options(log_file=tmp_path / "e2e-compose.log", **overrides)
 
 
 def run(
