@@ -110,6 +110,7 @@ class _EngineView:
         self._services = services
         self._next_ask = ENGINE_AFTER_SECONDS
         self._last: dict[str, ServiceState] = {}
+        self._exit_codes: dict[str, int | None] = {}
         #: Whether the engine said the probed service is healthy.
         self._healthy_seen = False
 
@@ -138,14 +139,18 @@ class _EngineView:
                     f"policy will bring it back (after {elapsed:.1f}s)",
                     services=(service,),
                 )
+            if state.status != "running":  # a running container's exit code is reset to 0
+                self._exit_codes[service] = state.exit_code
             if state.restarts >= CRASH_LOOP_RESTARTS:
+                code = self._exit_codes.get(service)
+                exit_said = "" if code is None else f", last exit code {code}"
                 raise ServiceCrashed(
-                    f"{service} is crash-looping: restarted {state.restarts} times, "
-                    f"last exit code {state.exit_code} (after {elapsed:.1f}s)",
+                    f"{service} is crash-looping: restarted {state.restarts} times{exit_said} "
+                    f"(after {elapsed:.1f}s)",
                     services=(service,),
                 )
-        last = self._last.get(probed)
-        self._healthy_seen = last is not None and (last.status, last.health) == (
+        seen = self._last.get(probed)
+        self._healthy_seen = seen is not None and (seen.status, seen.health) == (
             "running",
             "healthy",
         )

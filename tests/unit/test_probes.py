@@ -117,13 +117,20 @@ def test_a_restarting_service_is_waited_for_until_it_loops() -> None:
     engine = Engine(
         ServiceState("restarting", 1, 1, None, "always"),
         ServiceState("restarting", 1, 2, None, "always"),
-        ServiceState("restarting", 1, 3, None, "always"),
+        ServiceState("running", 0, 3, None, "always"),  # just restarted: its code reset
     )
     with pytest.raises(
-        ServiceCrashed, match=r"chat is crash-looping: restarted 3 times, last exit code 1"
+        ServiceCrashed, match=r"chat is crash-looping: restarted 3 times, last exit code 1 \("
     ):
         probe(refused, timeout=5, watcher=engine).chat_health()
     assert engine.asked.count("chat") == 3
+
+
+def test_a_loop_seen_only_running_names_no_exit_code() -> None:
+    engine = Engine(ServiceState("running", 0, 4, None, "always"))
+    with pytest.raises(ServiceCrashed) as caught:
+        probe(refused, timeout=5, watcher=engine).chat_health()
+    assert str(caught.value).startswith("chat is crash-looping: restarted 4 times (after ")
 
 
 def test_healthy_in_the_engine_but_unreachable_from_here() -> None:
