@@ -1,26 +1,30 @@
-"""HTTP API of the chat service, on FastAPI.
+"""HTTP API of the chat service, on Starlette, with pydantic models for every body.
 
 GET  /health                   liveness, the stack and its model; never touches db
 GET  /health/dependencies      200 only when db can serve a question, else 503 + reason
 POST /api/chat                 {"question", "conversation_id"?} -> answer + sources
 GET  /api/conversations/{id}   the stored exchange, 404 when unknown
-GET  /openapi.json             chat's contract, generated from ``models``
+GET  /openapi.json             chat's contract, generated from ``OPERATIONS`` and ``models``
 
 Every error is JSON, ``{"error": ..., "field"?: ...}``, and documented in the contract.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from .catalog import KeywordRetriever, Retriever, compose_answer
 from .db import Database, DatabaseUnavailable
@@ -36,26 +40,75 @@ from .models import (
     Health,
     Message,
 )
+from .openapi import Operation, Reply, document
 from .settings import Settings
 
 log = logging.getLogger("contoso_chat")
 SOURCES = 3
+VERSION = "1.0.0"
 
-# What the contract says each error status means.
-_BAD_BODY = {"model": ErrorBody, "description": "The body is not a JSON object."}
-_INVALID = {"model": ErrorBody, "description": "A field is invalid; `field` names it."}
-_NOT_FOUND = {"model": ErrorBody, "description": "No such conversation."}
-_DB_DOWN = {"model": ErrorBody, "description": "db cannot serve right now; retry later."}
-# The answer's conversation can be read back: a link clients (and Schemathesis) follow.
-_ANSWERED = {
-    "description": "The answer, and the conversation it is stored in.",
-    "links": {
-        "ReadConversation": {
-            "operationId": "read_conversation",
-            "parameters": {"conversation_id": "$response.body#/conversation_id"},
-        }
-    },
-}
+# The contract: every operation, with what each status means and carries.
+_BAD_BODY = Reply(ErrorBody, "The body is not a JSON object.")
+_INVALID = Reply(ErrorBody, "A field is invalid; `field` names it.")
+_NOT_FOUND = Reply(ErrorBody, "No such conversation.")
+_DB_DOWN = Reply(ErrorBody, "db cannot serve right now; retry later.")
+OPERATIONS = (
+    Operation(
+        "GET",
+        "/health",
+        "health",
+        "Liveness: chat itself is up. Reports the stack, and its model if any.",
+        {200: Reply(Health, "chat is up.")},
+    ),
+    Operation(
+        "GET",
+        "/health/dependencies",
+        "dependencies",
+        "Ready: db answers on chat's own connection and the catalog is seeded.",
+        {
+            200: Reply(DependencyHealth, "db can serve a question."),
+            503: Reply(DependencyHealth, "db cannot serve; the reason says why."),
+        },
+    ),
+    Operation(
+        "POST",
+        "/api/chat",
+        "ask",
+        "Answer a question from the catalog and store the exchange.",
+        {
+            200: Reply(
+                ChatAnswer,
+                "The answer, and the conversation it is stored in.",
+                # The answer's conversation can be read back: a link clients (and
+                # Schemathesis) follow.
+                links={
+                    "ReadConversation": {
+                        "operationId": "read_conversation",
+                        "parameters": {"conversation_id": "$response.body#/conversation_id"},
+                    }
+                },
+            ),
+            400: _BAD_BODY,
+            404: _NOT_FOUND,
+            422: _INVALID,
+            503: _DB_DOWN,
+        },
+        request=ChatRequest,
+    ),
+    Operation(
+        "GET",
+        "/api/conversations/{conversation_id}",
+        "read_conversation",
+        "The stored exchange, in order.",
+        {
+            200: Reply(Conversation, "The conversation."),
+            404: _NOT_FOUND,
+            422: _INVALID,
+            503: _DB_DOWN,
+        },
+        path_parameters={"conversation_id": {"type": "string", "format": "uuid"}},
+    ),
+)
 
 # Friendlier words than pydantic's for the mistakes clients make.
 _MESSAGES = {
@@ -77,9 +130,35 @@ class ApiError(Exception):
         self.field = field
 
 
+def answer(model: BaseModel, status: int = 200) -> JSONResponse:
+    return JSONResponse(model.model_dump(mode="json", exclude_none=True), status_code=status)
+
+
 def error(message: str, status: int, field: str | None = None) -> JSONResponse:
-    body = ErrorBody(error=message, field=field).model_dump(exclude_none=True)
-    return JSONResponse(body, status_code=status)
+    return answer(ErrorBody(error=message, field=field), status)
+
+
+def invalid(details: ErrorDetails, field: str | None) -> ApiError:
+    template = _MESSAGES.get(details["type"])
+    if template and field:
+        return ApiError(template.format(field=field), status=422, field=field)
+    return ApiError(f"{field or 'request'}: {details['msg']}", status=422, field=field)
+
+
+def parse_question(body: bytes) -> ChatRequest:
+    """The request, validated; a body that is not a JSON object is a 400."""
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError("request body must be JSON", status=400) from None
+    if not isinstance(data, dict):
+        raise ApiError("request body must be a JSON object", status=400)
+    try:
+        return ChatRequest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        location = first["loc"]
+        raise invalid(first, str(location[0]) if location else None) from None
 
 
 def make_retriever(settings: Settings) -> Retriever:
@@ -91,48 +170,26 @@ def make_retriever(settings: Settings) -> Retriever:
     return KeywordRetriever()
 
 
-def create_app(settings: Settings | None = None, *, retriever: Retriever | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, retriever: Retriever | None = None
+) -> Starlette:
     settings = settings or Settings.from_env()
     retriever = retriever or make_retriever(settings)
     db = Database(settings, retriever)
+    contract: dict[str, Any] = {}
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db.start()  # connects and seeds in the background: /health answers at once
-        yield
-        await db.stop()
-
-    app = FastAPI(
-        title="Contoso chat",
-        version="1.0.0",
-        description="Answers product questions from a catalog kept in PostgreSQL.",
-        lifespan=lifespan,
-        docs_url=None,  # the interactive docs load scripts from a CDN; the JSON is enough
-        redoc_url=None,
-    )
-
-    @app.get(
-        "/health", operation_id="health", response_model=Health, response_model_exclude_none=True
-    )
-    async def health() -> Health:
-        """Liveness: chat itself is up. Reports the stack, and its model if any."""
-        return Health(
-            status="ok",
-            service="chat",
-            stack="local" if retriever.stack == "local" else "minimal",
-            model=retriever.model,
-            dimension=retriever.dimension,
+    async def health(request: Request) -> JSONResponse:
+        return answer(
+            Health(
+                status="ok",
+                service="chat",
+                stack="local" if retriever.stack == "local" else "minimal",
+                model=retriever.model,
+                dimension=retriever.dimension,
+            )
         )
 
-    @app.get(
-        "/health/dependencies",
-        operation_id="dependencies",
-        response_model=DependencyHealth,
-        response_model_exclude_none=True,
-        responses={503: {"model": DependencyHealth, "description": "db cannot serve."}},
-    )
-    async def health_dependencies() -> Any:
-        """Ready: db answers on chat's own connection and the catalog is seeded."""
+    async def health_dependencies(request: Request) -> JSONResponse:
         try:
             checked = await db.check()
         except DatabaseUnavailable as exc:
@@ -140,89 +197,103 @@ def create_app(settings: Settings | None = None, *, retriever: Retriever | None 
                 status="error", reason=exc.reason, transient=exc.transient, detail=exc.detail
             )
             body = DependencyHealth(status="error", dependencies=Dependencies(db=db_state))
-            return JSONResponse(body.model_dump(exclude_none=True, mode="json"), status_code=503)
+            return answer(body, 503)
         db_state = DbDependency(
             status="ok", latency_ms=round(checked.latency_ms, 2), products=checked.products
         )
-        return DependencyHealth(status="ok", dependencies=Dependencies(db=db_state))
+        return answer(DependencyHealth(status="ok", dependencies=Dependencies(db=db_state)))
 
-    @app.post(
-        "/api/chat",
-        operation_id="ask",
-        response_model=ChatAnswer,
-        responses={200: _ANSWERED, 400: _BAD_BODY, 404: _NOT_FOUND, 422: _INVALID, 503: _DB_DOWN},
-    )
-    async def chat(request: ChatRequest) -> ChatAnswer:
-        """Answer a question from the catalog and store the exchange."""
-        question = request.question.strip()
-        conversation_id = request.conversation_id
+    async def chat(request: Request) -> JSONResponse:
+        asked = parse_question(await request.body())
+        question = asked.question.strip()
+        conversation_id = asked.conversation_id
         if conversation_id is not None and not await db.conversation_exists(conversation_id):
             raise ApiError(
                 f"conversation {conversation_id} not found", status=404, field="conversation_id"
             )
         ranked = await retriever.rank(question, await db.products())
-        answer = compose_answer(question, ranked)
+        text = compose_answer(question, ranked)
         sources = [product.sku for product, _ in ranked[:SOURCES]]
         conversation_id = conversation_id or uuid.uuid4()
-        await db.record_exchange(conversation_id, question, answer, sources)
-        return ChatAnswer(answer=answer, conversation_id=conversation_id, sources=sources)
+        await db.record_exchange(conversation_id, question, text, sources)
+        return answer(ChatAnswer(answer=text, conversation_id=conversation_id, sources=sources))
 
-    @app.get(
-        "/api/conversations/{conversation_id}",
-        operation_id="read_conversation",
-        response_model=Conversation,
-        responses={404: _NOT_FOUND, 422: _INVALID, 503: _DB_DOWN},
-    )
-    async def conversation(conversation_id: uuid.UUID) -> Conversation:
-        """The stored exchange, in order."""
+    async def conversation(request: Request) -> JSONResponse:
+        try:
+            conversation_id = uuid.UUID(request.path_params["conversation_id"])
+        except ValueError:
+            raise ApiError(
+                "conversation_id must be a UUID", status=422, field="conversation_id"
+            ) from None
         messages = await db.messages(conversation_id)
         if messages is None:
             raise ApiError(f"conversation {conversation_id} not found", status=404)
-        return Conversation(
-            conversation_id=conversation_id,
-            messages=[
-                Message(role=m.role, content=m.content, sources=m.sources, created_at=m.created_at)  # type: ignore[arg-type]
-                for m in messages
-            ],
+        return answer(
+            Conversation(
+                conversation_id=conversation_id,
+                messages=[
+                    Message(
+                        role=m.role, content=m.content, sources=m.sources, created_at=m.created_at
+                    )  # type: ignore[arg-type]
+                    for m in messages
+                ],
+            )
         )
 
-    _install_error_handlers(app)
+    async def openapi(request: Request) -> JSONResponse:
+        if not contract:  # built on first use: chat starts without paying for it
+            contract.update(
+                document(
+                    OPERATIONS,
+                    title="Contoso chat",
+                    version=VERSION,
+                    description="Answers product questions from a catalog kept in PostgreSQL.",
+                )
+            )
+        return JSONResponse(contract)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db.start()  # connects and seeds in the background: /health answers at once
+        yield
+        await db.stop()
+
+    handlers = {
+        "health": health,
+        "dependencies": health_dependencies,
+        "ask": chat,
+        "read_conversation": conversation,
+    }
+    routes = [Route(o.path, handlers[o.operation_id], methods=[o.method]) for o in OPERATIONS]
+    app = Starlette(
+        routes=[*routes, Route("/openapi.json", openapi, methods=["GET"])],
+        exception_handlers={
+            ApiError: _api_error,
+            DatabaseUnavailable: _db_unavailable,
+            HTTPException: _http_error,
+            Exception: _internal_error,
+        },
+        lifespan=lifespan,
+    )
     app.state.db = db
     return app
 
 
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error(str(exc), exc.status, exc.field)
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error(str(exc), exc.status, exc.field)
 
-    @app.exception_handler(DatabaseUnavailable)
-    async def db_unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
-        return error(f"database unavailable: {exc.reason}", 503)
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0]
-        location = tuple(first.get("loc", ()))
-        kind = str(first.get("type", ""))
-        if kind == "json_invalid":
-            return error("request body must be JSON", 400)
-        if location[:1] == ("body",) and len(location) == 1:
-            return error("request body must be a JSON object", 400)
-        field = str(location[1]) if len(location) > 1 else None
-        template = _MESSAGES.get(kind)
-        message = (
-            template.format(field=field)
-            if template and field
-            else f"{field or 'request'}: {first.get('msg')}"
-        )
-        return error(message, 422, field)
+async def _db_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DatabaseUnavailable)
+    return error(f"database unavailable: {exc.reason}", 503)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return error(str(exc.detail), exc.status_code)
 
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error("internal error", 500)
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return error(str(exc.detail), exc.status_code)
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error("internal error", 500)
