@@ -1,6 +1,6 @@
 """What can go wrong in a smoke run, as a tree of exceptions.
 
-Each class knows its exit status, so ``smoke.__main__`` maps errors to exit codes
+Each class knows its exit status, so ``smoke.cli`` maps errors to exit codes
 in one place. Context is passed as keyword-only arguments and kept as data.
 
 * SmokeError

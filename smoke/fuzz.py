@@ -84,12 +84,14 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
     if options.uses_compose and stack is None:
         stack = Stack(options.target)
     masker = Masker()
+    marked = False
     if stack is not None:
-        masker = lifecycle.prepare(stack, console, max_run_seconds=3600).masker
+        prepared = lifecycle.prepare(stack, console, max_run_seconds=3600)
+        masker, marked = prepared.masker, prepared.marked
     where = f"project {options.target.project}" if stack else f"chat {options.chat_url}"
     console.line(f"fuzz: chat against its own schema, {where}")
     steps = StepRunner(console)
-    claim = guard.Claim(stack, options) if stack is not None else None
+    claim = guard.Claim(stack, options, clear_first=marked) if stack is not None else None
     tally = Tally(0, 0)
     verdict = "STOPPED"
     try:

@@ -53,9 +53,12 @@ def settle(stack: Stack, verdict: Verdict, console: Console) -> bool:
 class Claim:
     """This run's mark and reaper."""
 
-    def __init__(self, stack: Stack, options: RunOptions | FuzzOptions) -> None:
+    def __init__(
+        self, stack: Stack, options: RunOptions | FuzzOptions, *, clear_first: bool = True
+    ) -> None:
         self._stack = stack
         self._options = options
+        self._clear_first = clear_first  # earlier runs' marks to remove before ours
         self._kept_from_start = isinstance(options, RunOptions) and options.keep == "always"
         self._reaper: reaper.Reaper | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claim")
@@ -70,7 +73,9 @@ class Claim:
             )
 
     def _mark(self, *, kept: bool) -> None:
-        self._stack.unmark(LABEL)  # a leftover mark of an earlier run
+        if self._clear_first:
+            self._stack.unmark(LABEL)  # a leftover mark of an earlier run
+        self._clear_first = True
         owner = Owner.this_process(kept=kept)
         self._stack.mark(marker_name(self._stack.project), owner.labels(self._stack.project))
 

@@ -22,6 +22,8 @@ from .teardown import remove_stack
 class Prepared:
     storage_driver: str
     masker: Masker
+    #: Whether the project carried run marks (the run clears them before its own).
+    marked: bool
 
 
 def prepare(stack: Stack, console: Console, *, max_run_seconds: float) -> Prepared:
@@ -38,15 +40,16 @@ def prepare(stack: Stack, console: Console, *, max_run_seconds: float) -> Prepar
         marks = pool.submit(stack.markers, LABEL)
         driver = engine.result()
         model.result()
+        found_marks = marks.result()
         verdict = guard.inspect(
             stack,
             stack_exists=bool(existing.result()),
-            marks=marks.result(),
+            marks=found_marks,
             max_run_seconds=max_run_seconds,
         )
     reused = guard.settle(stack, verdict, console)
     stack.check_ports(reachable_only=reused)  # a kept stack holds its own ports
-    return Prepared(driver, Masker(stack.secrets()))
+    return Prepared(driver, Masker(stack.secrets()), marked=bool(found_marks))
 
 
 def capture_logs(stack: Stack, log_file: Path, masker: Masker, console: Console) -> None:
@@ -61,8 +64,11 @@ def tear_down(
     stack: Stack,
     claim: guard.Claim,
     run_step: Callable[[str, Callable[[], Resources]], Resources],
+    *,
+    known: Resources | None = None,
 ) -> None:
-    """Remove the stack (as the step ``teardown``), clearing the run's mark beside it."""
+    """Remove the stack (as the step ``teardown``), clearing the run's mark beside it.
+    ``known``: what the stack was found to hold, so it is removed without a listing."""
     unmarked = claim.removed()
-    run_step("teardown", lambda: remove_stack(stack))
+    run_step("teardown", lambda: remove_stack(stack, known=known))
     unmarked.exception()  # waited for; a mark that cannot be cleared is only a mark

@@ -27,7 +27,7 @@ from .errors import ContractDrift
 from .options import RunOptions
 from .probes import QUESTION, Probe, excerpt, validate_contract
 from .retrieval import check_semantic_retrieval
-from .stack import Stack
+from .stack import Resources, Stack
 
 TEARDOWN = "teardown"
 
@@ -80,18 +80,29 @@ def _local(options: RunOptions) -> bool:
 def _compose_up(ctx: Context) -> None:
     assert ctx.stack is not None
     ctx.stack.up(build=ctx.options.build, install_local_stack=ctx.options.install_local_stack)
+    # What `up` made, listed off the critical path: the teardown removes it directly.
+    ctx.background["resources"] = ctx.pool.submit(ctx.stack.resources, names=False)
+
+
+def listed_resources(ctx: Context) -> Resources | None:
+    """What the background listing after `up` found, if it is done."""
+    listing = ctx.background.get("resources")
+    if listing is None or not listing.done() or listing.exception() is not None:
+        return None
+    found: Resources = listing.result()
+    return found
 
 
 def _db_latency(payload: Any) -> str:
     return f"db {payload['dependencies']['db'].get('latency_ms', '?')} ms"
 
 
-def _proxy_call(ctx: Context) -> Any:
-    # Chat's contract is fetched and made ready while the question is on its way.
+def _dependencies(ctx: Context) -> Any:
+    # chat answers by now and mostly waits for db: fetch its contract meanwhile.
     ctx.background["schema"] = ctx.pool.submit(
         schema.load, lambda: ctx.probe.get("chat", schema.CONTRACT_PATH)
     )
-    return ctx.probe.proxy_call()
+    return ctx.probe.chat_dependencies()
 
 
 def _response_contract(ctx: Context) -> Contract:
@@ -133,10 +144,8 @@ def _persisted(ctx: Context) -> None:
 STEPS: tuple[Step, ...] = (
     Step("compose up", _compose_up, lambda options: options.uses_compose),
     Step("chat health", lambda ctx: ctx.probe.chat_health()),
-    Step(
-        "chat dependency health (db)", lambda ctx: ctx.probe.chat_dependencies(), note=_db_latency
-    ),
-    Step("web -> chat proxy call", _proxy_call),
+    Step("chat dependency health (db)", _dependencies, note=_db_latency),
+    Step("web -> chat proxy call", lambda ctx: ctx.probe.proxy_call()),
     Step("response contract", _response_contract, note=lambda contract: contract.note),
     Step("web page", lambda ctx: ctx.probe.web_page(), _full),
     Step(

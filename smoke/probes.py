@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 # Readiness polls start fast and back off, so a ready service is noticed within a
 # fraction of a second while a slow one is not flooded with requests.
 POLL_FIRST = 0.05
-POLL_MAX = 0.25
+POLL_MAX = 0.1
 POLL_BACKOFF = 1.5
 # The engine is asked only once a wait has failed this long, then at most this
 # often: a healthy warm run never pays for it.

@@ -24,10 +24,10 @@ from .evidence import explain
 from .masking import Masker
 from .options import RunOptions
 from .outcome import Outcome, Result
-from .plan import Context, dropped_steps, planned_steps, steps_for
+from .plan import Context, dropped_steps, listed_resources, planned_steps, steps_for
 from .probes import Endpoints, FixedEndpoints, Probe
 from .reports import publish_to_github, write_junit, write_metrics
-from .stack import CHAT, WEB, Stack
+from .stack import CHAT, WEB, Resources, Stack
 from .steps import StepRunner
 
 __all__ = ["planned_steps", "run_smoke"]
@@ -54,23 +54,32 @@ def run_smoke(
         stack = Stack(options.target, env=env)
     driver: str | None = None
     masker = Masker()
-    if stack is not None:
-        prepared = lifecycle.prepare(
-            stack, console, max_run_seconds=options.budgets.max_duration_seconds
-        )
-        driver, masker = prepared.storage_driver, prepared.masker
-    # What steps need of the machine (a browser), found before anything starts.
-    needs = {s.name: s.prepare() for s in steps_for(options) if s.prepare is not None}
+    marked = False
+    # httpx builds its TLS context when a client is made: do that beside the checks.
+    maker = ThreadPoolExecutor(max_workers=1)
+    client_made = maker.submit(httpx.Client, transport=transport)
+    maker.shutdown(wait=False)
+    try:
+        if stack is not None:
+            prepared = lifecycle.prepare(
+                stack, console, max_run_seconds=options.budgets.max_duration_seconds
+            )
+            driver, masker, marked = prepared.storage_driver, prepared.masker, prepared.marked
+        # What steps need of the machine (a browser), found before anything starts.
+        needs = {s.name: s.prepare() for s in steps_for(options) if s.prepare is not None}
+    except BaseException:
+        client_made.result().close()
+        raise
     where = f"project {options.target.project}" if stack else f"web {options.web_url}"
     console.line(f"smoke: profile {options.profile}, {where}")
     steps = StepRunner(console)
-    claim = guard.Claim(stack, options) if stack is not None else None
+    claim = guard.Claim(stack, options, clear_first=marked) if stack is not None else None
     result: Result = "error"
     failure: CheckFailed | None = None
     stopped_by: str | None = None
     kept = False
     try:
-        with signals.interruptible(), httpx.Client(transport=transport) as client:
+        with signals.interruptible(), client_made.result() as client:
             endpoints: Endpoints = stack or FixedEndpoints(
                 str(options.web_url), str(options.chat_url)
             )
@@ -88,7 +97,8 @@ def run_smoke(
                 context.pool.shutdown(wait=False, cancel_futures=True)
                 if stack is not None and claim is not None:
                     with signals.shielded():
-                        kept = _finish(options, stack, claim, steps, console, masker, failure)
+                        made = listed_resources(context)
+                        kept = _finish(options, stack, claim, steps, console, masker, failure, made)
         result = "passed"
     except CheckFailed as exc:
         result, failure = "failed", exc
@@ -218,13 +228,14 @@ def _finish(
     console: Console,
     masker: Masker,
     failure: CheckFailed | None,
+    made: Resources | None,
 ) -> bool:
     """Logs first, then the teardown unless the stack is kept; returns whether kept."""
     lifecycle.capture_logs(stack, options.log_file, masker, console)
     if options.keep == "always" or (options.keep == "on-failure" and failure is not None):
         claim.kept()
         return True
-    lifecycle.tear_down(stack, claim, steps.run)
+    lifecycle.tear_down(stack, claim, steps.run, known=made)
     return False
 
 

@@ -15,7 +15,9 @@ class TeardownIncomplete(CheckFailed):
     hint = "remove what is left with `nox -s teardown`, or `docker compose down -v`"
 
 
-def remove_stack(stack: Stack, *, describe: bool = False) -> Resources:
+def remove_stack(
+    stack: Stack, *, describe: bool = False, known: Resources | None = None
+) -> Resources:
     """Remove every container, network and volume of the project, and check that
     nothing is left; retried, so a container that a killed `up` was still creating
     when the project was listed goes too.
@@ -23,10 +25,10 @@ def remove_stack(stack: Stack, *, describe: bool = False) -> Resources:
     The project's resources are removed directly, by its compose label; if that
     fails (say, a container being created), compose's own `down` takes over.
     With ``describe``, returns what existed before, by name; an empty ``Resources``
-    then means there was nothing to remove.
+    then means there was nothing to remove. ``known`` (ids) spares the first listing.
     """
     before = stack.resources() if describe else Resources()
-    left = stack.resources(names=False)
+    left = known or stack.resources(names=False)
     for _ in range(_ATTEMPTS):
         if not left:
             break

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import smoke.__main__ as cli
+import smoke.cli as cli
 from smoke.errors import (
     BudgetExceeded,
     ContractDrift,
@@ -139,3 +139,20 @@ def test_docker_verb_skips_every_global_flag_with_a_value() -> None:
     assert cli._docker_verb(command) == "docker compose logs"
     assert cli._docker_verb(["docker", "--config", "d", "volume", "rm", "v"]) == "docker volume"
     assert cli._docker_verb(["docker", "-H", "h", "info"]) == "docker info"
+
+
+def test_the_process_exits_with_mains_status(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "smoke", "run", "--timeout", "-1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("smoke: error: argument --timeout: -1 is out of range")
+    assert completed.stdout == ""

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from python_on_whales import DockerClient
 
-import smoke.__main__ as cli
+import smoke.cli as cli
 from smoke.console import Console
 from smoke.errors import (
     ChatHealthTimeout,
