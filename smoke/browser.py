@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import queue
 import shutil
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,8 @@ _CHROMIUM_ARGS = (
 )
 _EXCERPT = 200
 _TICK_MS = 50
+_START_GRACE_SECONDS = 15.0
+_CLOSE_SECONDS = 10.0
 #: How long the page may take to show an answer it has received.
 SHOW_WITHIN_SECONDS = 5.0
 
@@ -83,22 +88,62 @@ def _excerpt(text: str) -> str:
     return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
 
 
-def ask(browser: Browser, web_url: str, question: str, *, timeout: float, screenshot: Path) -> str:
-    """Open web's page, type ``question``, submit, and return the answer chat gave once
-    the page shows it. Any uncaught page error, console error or failed request of
-    the page fails the step at once; the page is then saved to ``screenshot``."""
-    from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
+#: A piece of work for the browser's thread, and where its result goes.
+_Job = tuple[Callable[[Any, "_Watch"], str], "Future[str]"]
 
-    deadline = time.monotonic() + timeout
-    with sync_playwright() as playwright:
-        args = [*_CHROMIUM_ARGS, *(["--no-sandbox"] if os.geteuid() == 0 else [])]
-        chromium = playwright.chromium.launch(
-            executable_path=browser.executable, headless=True, args=args
-        )
+
+class Session:
+    """Chromium started on a thread of its own as soon as the run starts, with a
+    blank page open, so that the step finds it ready. Playwright's sync API stays on
+    the thread that started it: the step hands its work over and waits for it."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._serve, name="browser", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _serve(self) -> None:
         try:
-            page = chromium.new_page()
-            watch = _Watch(page)
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as playwright:
+                args = [*_CHROMIUM_ARGS, *(["--no-sandbox"] if os.geteuid() == 0 else [])]
+                chromium = playwright.chromium.launch(
+                    executable_path=self.browser.executable, headless=True, args=args
+                )
+                try:
+                    page = chromium.new_page()
+                    watch = _Watch(page)
+                    while (job := self._jobs.get()) is not None:
+                        work, done = job
+                        try:
+                            done.set_result(work(page, watch))
+                        except BaseException as exc:  # handed to the step that asked
+                            done.set_exception(exc)
+                finally:
+                    chromium.close()
+        except BaseException as exc:  # the browser did not start: every asker is told
+            failure = BrowserCheckFailed(f"the browser did not start: {_excerpt(str(exc))}")
+            while (job := self._jobs.get()) is not None:
+                job[1].set_exception(failure)
+
+    def ask(self, web_url: str, question: str, *, timeout: float, screenshot: Path) -> str:
+        """Open web's page, type ``question``, submit, and return the answer chat gave
+        once the page shows it. Any uncaught page error, console error or failed
+        request of the page fails the step at once; the page is then saved to
+        ``screenshot``."""
+        deadline = time.monotonic() + timeout
+
+        def work(page: Any, watch: _Watch) -> str:
+            from playwright.sync_api import Error as PlaywrightError
+
             try:
                 return _ask(page, watch, web_url, question, deadline, timeout)
             except (BrowserCheckFailed, PlaywrightError) as exc:
@@ -109,8 +154,30 @@ def ask(browser: Browser, web_url: str, question: str, *, timeout: float, screen
                 )
                 _save(page, screenshot, failure)
                 raise failure from None
-        finally:
-            chromium.close()
+
+        done: Future[str] = Future()
+        self._jobs.put((work, done))
+        try:
+            # The browser may still be starting: its start-up counts against the wait.
+            return done.result(timeout=timeout + _START_GRACE_SECONDS)
+        except TimeoutError:
+            raise BrowserCheckFailed(
+                f"the browser did not answer within {timeout + _START_GRACE_SECONDS:g}s"
+            ) from None
+
+    def close(self) -> None:
+        self._jobs.put(None)
+        self._thread.join(timeout=_CLOSE_SECONDS)
+
+
+def start(browser: Browser) -> Session:
+    return Session(browser)
+
+
+def ask(browser: Browser, web_url: str, question: str, *, timeout: float, screenshot: Path) -> str:
+    """``Session.ask`` on a browser of its own, closed after."""
+    with Session(browser) as session:
+        return session.ask(web_url, question, timeout=timeout, screenshot=screenshot)
 
 
 class _Watch:
@@ -159,8 +226,7 @@ def _ask(
     watch.check()  # a page that broke while loading: no need to type
     form = page.locator("form").first
     box = form.locator("input, textarea").first
-    box.click(timeout=remaining_ms())
-    box.press_sequentially(question, timeout=remaining_ms())
+    box.fill(question, timeout=remaining_ms())  # as a person's typing ends: the text in
     form.locator("button, [type=submit]").first.click(timeout=remaining_ms())
     while not watch.answers and time.monotonic() < deadline:
         watch.check()

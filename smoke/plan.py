@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from . import browser, schema
 from .errors import ContractDrift
@@ -30,6 +30,10 @@ from .retrieval import check_semantic_retrieval
 from .stack import Resources, Stack
 
 TEARDOWN = "teardown"
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -56,8 +60,9 @@ class Step:
     #: A short note for the step's line, from its value.
     note: Callable[[Any], str] | None = None
     #: Finds what the step needs of the machine before anything starts; raises an
-    #: ``EnvironmentProblem`` (exit 2) if it is not there.
-    prepare: Callable[[], Any] | None = None
+    #: ``EnvironmentProblem`` (exit 2) if it is not there. What it returns is closed
+    #: when the run ends.
+    prepare: Callable[[], Closeable] | None = None
     #: Why a run that would have the step goes without it, said in the summary.
     dropped: Callable[[RunOptions], str | None] = lambda options: None
 
@@ -127,8 +132,8 @@ def _response_contract(ctx: Context) -> Contract:
 
 
 def _browser_page(ctx: Context) -> str:
-    return browser.ask(
-        ctx.prepared["web page (browser)"],
+    session: browser.Session = ctx.prepared["web page (browser)"]
+    return session.ask(
         ctx.probe.url("web", ""),
         QUESTION,
         timeout=ctx.options.timeout,
@@ -153,7 +158,8 @@ STEPS: tuple[Step, ...] = (
         _browser_page,
         lambda options: _full(options) and options.browser,
         note=lambda answer: "answer shown",
-        prepare=lambda: browser.find_browser(),
+        # Found before anything starts (exit 2 if none), started beside `up`.
+        prepare=lambda: browser.start(browser.find_browser()),
         dropped=lambda options: "--no-browser" if _full(options) and not options.browser else None,
     ),
     Step("conversation persisted", _persisted, _full),

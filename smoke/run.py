@@ -113,6 +113,8 @@ def run_smoke(
         with signals.shielded():  # the reports get written, whatever arrives now
             if claim is not None:
                 claim.close()
+            for thing in needs.values():
+                thing.close()
             outcome = _outcome(
                 options,
                 stack,

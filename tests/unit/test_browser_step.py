@@ -34,7 +34,7 @@ class FakeLocator:
         if self.name.startswith("button"):
             self.page.on_submit()
 
-    def press_sequentially(self, text: str, timeout: float) -> None:
+    def fill(self, text: str, timeout: float) -> None:
         self.page.actions.append(f"type {text}")
 
     def inner_text(self) -> str:
@@ -108,6 +108,7 @@ def test_the_question_is_typed_submitted_and_the_answer_seen() -> None:
     assert page.actions[0] == "goto http://w/"
     assert "type a tent?" in page.actions
     assert page.actions[-1].startswith("click button")
+    assert page.actions.index("type a tent?") < len(page.actions) - 1
 
 
 def test_a_response_field_for_old_providers_counts_too() -> None:

@@ -92,14 +92,20 @@ def test_semantic_retrieval_shows_question_expected_and_ranking(tmp_path: Path) 
 def test_browser_failure_names_the_step_and_the_screenshot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    closed: list[bool] = []
+
+    class BrokenPage:
+        def ask(self, web_url: str, question: str, *, timeout: float, screenshot: Path) -> str:
+            raise BrowserCheckFailed(f"uncaught page error: boom (screenshot: {screenshot})")
+
+        def close(self) -> None:
+            closed.append(True)
+
     monkeypatch.setattr("smoke.browser.find_browser", lambda env=None: object())
-
-    def broken(*args: Any, screenshot: Path, **kwargs: Any) -> str:
-        raise BrowserCheckFailed(f"uncaught page error: boom (screenshot: {screenshot})")
-
-    monkeypatch.setattr("smoke.browser.ask", broken)
+    monkeypatch.setattr("smoke.browser.start", lambda browser: BrokenPage())
     output, error = run(tmp_path, FakeDocker(), FakeServices(), profile="full")
     assert isinstance(error, BrowserCheckFailed)
+    assert closed == [True]  # the browser goes with the run
     assert "✗ web page (browser)" in output
     assert f"uncaught page error: boom (screenshot: {tmp_path / 'e2e-web.png'})" in output
 
