@@ -51,6 +51,7 @@ NO_REAPER = "harness, --no-reaper"
 NOX_LITE = "nox -s smoke_lite (reused venv)"
 FULL = "harness: --profile full (browser)"
 LOCAL = "harness: --profile full --install-local-stack"
+EARLIER = "earlier release's harness and stack, --no-build, at"
 # Paraphrases the local stack must place first (as tests/services/test_embeddings.py).
 RETRIEVAL_QUESTIONS = (
     "something to cook dinner on",
@@ -81,9 +82,15 @@ class Sample:
     parts: dict[str, float] = field(default_factory=dict)
 
 
-def run(cmd: list[str], *, env: dict[str, str] | None = None, timeout: float = 900) -> str:
+def run(
+    cmd: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+    cwd: Path = ROOT,
+) -> str:
     completed = subprocess.run(
-        cmd, cwd=ROOT, env=env or ENV, capture_output=True, text=True, timeout=timeout, check=False
+        cmd, cwd=cwd, env=env or ENV, capture_output=True, text=True, timeout=timeout, check=False
     )
     if completed.returncode != 0:
         raise RuntimeError(
@@ -370,6 +377,43 @@ def local_stack_figures() -> dict[str, float]:
     return figures
 
 
+# -- an earlier release, in the same run ---------------------------------------------
+
+
+def earlier_release(rev: str, workdir: Path) -> Callable[[], Sample]:
+    """The harness and stack of commit ``rev``, exported next to this one with its
+    images under tags of their own, timed like ``harness --no-build``: the same
+    machine, the same run, so a regression shows as a ratio, not as a guess."""
+    tree = workdir / f"at-{rev}"
+    tree.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", rev], cwd=ROOT, capture_output=True, check=True, timeout=120
+    )
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    compose_file = tree / "docker-compose.yml"
+    compose_file.write_text(
+        re.sub(
+            r"^(\s+image: contoso-(?:chat|web))\b.*$",
+            rf"\1-at-{rev}",
+            compose_file.read_text(),
+            flags=re.M,
+        )
+    )
+    for name in (".env",):
+        if (ROOT / name).is_file():
+            (tree / name).write_text((ROOT / name).read_text())
+    run(["docker", "compose", "-p", "bench-earlier", "build"], cwd=tree)
+    env = {**ENV, "PYTHONPATH": str(tree)}
+
+    def scenario() -> Sample:
+        started = time.monotonic()
+        command = smoke("run", "--profile", "lite", "--no-build", "--project", "bench-earlier")
+        run([*command, "--log-file", os.devnull], env=env, cwd=tree)
+        return Sample(time.monotonic() - started)
+
+    return scenario
+
+
 SCENARIOS: dict[str, Callable[[], Sample]] = {
     RAW: raw_baseline,
     HARNESS: harness(),
@@ -486,6 +530,13 @@ def summarize(
         "floor: down of the bare stack (s)": part(floor_runs, "bare_down"),
         "browser step (s)": part(samples[FULL], "web_page_browser"),
         "full smoke, local stack (s)": totals[LOCAL],
+        **{
+            f"harness --no-build / {name.removeprefix(EARLIER).strip()}": (
+                totals["harness, --no-build"] / value
+            )
+            for name, value in totals.items()
+            if name.startswith(EARLIER)
+        },
         "semantic retrieval step (s)": part(samples[LOCAL], "semantic_retrieval"),
     }
     if local:
@@ -579,15 +630,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="runs per scenario (default 5)")
     parser.add_argument("--skip-cold", action="store_true", help="skip the cold run")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results", help="results folder")
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="also time the harness and stack of an earlier commit, e.g. 360e269",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
     run(smoke("build"))  # warm: images built before timing
     run(smoke("build", "--install-local-stack"))
-    samples: dict[str, list[Sample]] = {name: [] for name in SCENARIOS}
+    scenarios = dict(SCENARIOS)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    if args.against:
+        scenarios[f"{EARLIER} {args.against}"] = earlier_release(args.against, workdir)
+    samples: dict[str, list[Sample]] = {name: [] for name in scenarios}
     for index in range(args.runs):
-        for name, scenario in SCENARIOS.items():
+        for name, scenario in scenarios.items():
             sample = scenario()
             samples[name].append(sample)
             print(f"run {index + 1}/{args.runs}  {name}: {sample.total:.2f}s", flush=True)
