@@ -7,10 +7,11 @@ missing or corrupt model file stops chat at once, with one line naming it.
 import logging
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import uvicorn
 
-from .app import create_app
+from .catalog import make_retriever
 from .embeddings import ModelFileError
 from .settings import Settings
 
@@ -18,10 +19,17 @@ from .settings import Settings
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app = create_app(Settings.from_env())
+        settings = Settings.from_env()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # The local stack's model loads while the web framework is imported.
+            loading = pool.submit(make_retriever, settings)
+            from .app import create_app
+
+            retriever = loading.result()
     except (ModelFileError, ValueError) as exc:  # refuse to start, in one line
         print(f"chat: fatal: {exc}", file=sys.stderr, flush=True)
         return 1
+    app = create_app(settings, retriever=retriever)
     uvicorn.run(
         app,
         host=os.environ.get("CHAT_HOST", "0.0.0.0"),  # inside the container only

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .catalog import KeywordRetriever, Retriever, compose_answer
+from .catalog import Retriever, compose_answer, make_retriever
 from .db import Database, DatabaseUnavailable
 from .models import (
     MAX_QUESTION_CHARS,
@@ -159,15 +159,6 @@ def parse_question(body: bytes) -> ChatRequest:
         first = exc.errors()[0]
         location = first["loc"]
         raise invalid(first, str(location[0]) if location else None) from None
-
-
-def make_retriever(settings: Settings) -> Retriever:
-    """The stack's retriever; the local one loads (and checks) the embedding model."""
-    if settings.stack == "local":
-        from .embeddings import Embedder, SemanticRetriever
-
-        return SemanticRetriever(Embedder(settings.model_dir))
-    return KeywordRetriever()
 
 
 def create_app(

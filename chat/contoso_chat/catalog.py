@@ -13,7 +13,10 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,15 @@ class KeywordRetriever:
 
     async def passage_vectors(self, products: Sequence[Product]) -> list[list[float]] | None:
         return None
+
+
+def make_retriever(settings: Settings) -> Retriever:
+    """The stack's retriever; the local one loads (and checks) the embedding model."""
+    if settings.stack == "local":
+        from .embeddings import Embedder, SemanticRetriever
+
+        return SemanticRetriever(Embedder(settings.model_dir))
+    return KeywordRetriever()
 
 
 def compose_answer(question: str, ranked: Sequence[tuple[Product, float]]) -> str:
