@@ -181,3 +181,101 @@ def test_other_commands() -> None:
     assert logs.output == Path("out.log")
     assert logs.target.project == "p"
     assert isinstance(parse(["teardown"], env={}), TeardownOptions)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--max-examples", "0"], "argument --max-examples: 0 is out of range; give 1 to 10000"),
+        (["--max-examples", "10001"], "10001 is out of range; give 1 to 10000"),
+        (["--max-examples", "many"], "argument --max-examples: 'many' is not a whole number"),
+        (["--timeout", "3600.5"], "3600.5 is out of range; give seconds in (0, 3600]"),
+        (["--chat-url", "localhost:8000"], "'localhost:8000' is not an http(s) URL; e.g. http://"),
+    ],
+)
+def test_bad_fuzz_input_is_a_usage_error(argv: list[str], message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(["fuzz", *argv], env={})
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("--max-chat-image", "argument --max-chat-image: 'huge' is not a size; e.g. 2.5GB"),
+        ("--max-web-image", "argument --max-web-image: 'huge' is not a size; e.g. 2.5GB"),
+    ],
+)
+def test_bad_budget_sizes_say_what_a_size_is(flag: str, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        run_options(flag, "huge")
+    assert message in str(caught.value)
+
+
+def test_bad_project_name_says_the_rule() -> None:
+    with pytest.raises(UsageError) as caught:
+        run_options("--project", "_x")
+    assert str(caught.value).startswith(
+        "argument --project: '_x' is not a compose project name (lower-case letters, "
+        "digits, '-' and '_', starting with a letter or digit)"
+    )
+
+
+def test_range_edges_are_accepted() -> None:
+    for count in ("1", "10000"):
+        fuzz = parse(["fuzz", "--max-examples", count], env={})
+        assert isinstance(fuzz, FuzzOptions)
+        assert fuzz.max_examples == int(count)
+    assert run_options("--timeout", "0.5").timeout == 0.5
+    assert run_options("--timeout", "3600").timeout == 3600
+
+
+def test_report_and_budget_options_are_typed() -> None:
+    options = run_options(
+        "--web-url",
+        "https://web.example/",
+        "--chat-url",
+        "http://127.0.0.1:8000/proxy/BOX/",
+        "--metrics-file",
+        "m.txt",
+        "--junit-xml",
+        "j.xml",
+        "--enforce-budgets",
+        "--max-duration",
+        "90",
+        "--max-chat-image",
+        "2GB",
+        "--max-web-image",
+        "800MB",
+    )
+    assert options.web_url == "https://web.example"
+    assert options.chat_url == "http://127.0.0.1:8000/proxy/BOX"
+    assert (options.metrics_file, options.junit_xml) == (Path("m.txt"), Path("j.xml"))
+    assert options.enforce_budgets
+    assert options.budgets.max_duration_seconds == 90
+    assert options.budgets.max_chat_image_bytes == 2_000_000_000
+    assert options.budgets.max_web_image_bytes == 800_000_000
+    assert not run_options().enforce_budgets
+
+
+def test_fuzz_and_logs_defaults() -> None:
+    fuzz = parse(["fuzz"], env={})
+    assert isinstance(fuzz, FuzzOptions)
+    assert (fuzz.max_examples, fuzz.seed, fuzz.junit_xml, fuzz.build) == (40, None, None, True)
+    assert (fuzz.timeout, fuzz.log_file, fuzz.reaper) == (60, Path("e2e-compose.log"), True)
+    assert not parse(["fuzz", "--no-reaper"], env={}).reaper  # type: ignore[union-attr]
+    logs = parse(["logs"], env={})
+    assert isinstance(logs, LogsOptions)
+    assert logs.output == Path("e2e-compose.log")
+
+
+def test_build_reads_the_runbook_env_var() -> None:
+    build = parse(["build"], env={"CHAT_INSTALL_LOCAL_STACK": "1"})
+    assert isinstance(build, BuildOptions)
+    assert build.install_local_stack
+    assert not parse(["build"], env={}).install_local_stack  # type: ignore[union-attr]
+
+
+def test_lite_still_rejects_a_malformed_local_stack_env_var() -> None:
+    with pytest.raises(UsageError, match="CHAT_INSTALL_LOCAL_STACK must be 1 or 0, got 'x'"):
+        run_options("--profile", "lite", CHAT_INSTALL_LOCAL_STACK="x")
