@@ -147,7 +147,8 @@ def test_junit_file(tmp_path: Path) -> None:
         '    <testcase classname="smoke.lite.budgets" name="chat_image budget" time="0" />\n'
         '    <testcase classname="smoke.lite.budgets" name="web_image budget" time="0">\n'
         '      <failure type="budget exceeded"'
-        ' message="web_image budget: 900.0 MB &gt; 800.0 MB">web_image budget: 900.0 MB &gt; 800.0 MB'
+        ' message="web_image budget: 900.0 MB &gt; 800.0 MB">'
+        "web_image budget: 900.0 MB &gt; 800.0 MB"
         "</failure>\n"
         "    </testcase>\n"
         "  </testsuite>\n"
@@ -217,7 +218,10 @@ def test_annotation_for_a_run_over_budget_and_none_for_a_pass(tmp_path: Path) ->
         steps=(),
         duration=40.0,
         budgets=BUDGETS,
-        verdicts=(Verdict("duration", 40.0, 30, "s"), Verdict("web_image", 900_000_000, 800_000_000, "bytes")),
+        verdicts=(
+            Verdict("duration", 40.0, 30, "s"),
+            Verdict("web_image", 900_000_000, 800_000_000, "bytes"),
+        ),
     )
     env = {"GITHUB_ACTIONS": "true"}
     assert publish_to_github(over, str, env) == (
