@@ -59,7 +59,7 @@ def test_a_non_200_proxy_answer_carries_status_and_body() -> None:
     with pytest.raises(ProxyCallFailed) as caught:
         probe(lambda r: httpx.Response(504, text=body)).proxy_call()
     assert (caught.value.status, caught.value.body) == (504, probes.excerpt(body))
-    assert caught.value.body is not None and caught.value.body.endswith("…")
+    assert str(caught.value.body).endswith("…")
 
 
 def test_the_proxy_call_is_bounded_by_the_timeout() -> None:
