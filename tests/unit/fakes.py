@@ -76,6 +76,8 @@ def _labels(filters: Iterable[tuple[str, str]] | None) -> dict[str, str]:
 @dataclass
 class FakeDocker:
     calls: list[str] = field(default_factory=list)
+    #: Each call with its arguments, as (name, args, kwargs), for the boundary's contract.
+    asked: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
     running: bool = False
     engine_up: bool = True
     fail: dict[str, DockerException] = field(default_factory=dict)
@@ -140,6 +142,7 @@ class FakeDocker:
     ) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
             self.calls.append(f"{name} {args[0]}" if detail and args else name)
+            self.asked.append((name, args, kwargs))
             if not self.engine_up and name != "compose version":
                 raise docker_error(name, 1, "Cannot connect to the Docker daemon")
             if name in self.fail:

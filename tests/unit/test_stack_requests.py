@@ -1,0 +1,151 @@
+"""What the smoke asks of python-on-whales, argument by argument. The fake cannot
+act out `detach`, `remove_orphans` or `force`; these tests pin the requests that
+make the real engine do what the README promises (a detached stack, orphans and
+volumes removed, stopped containers seen), and the Docker tests prove the effect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from python_on_whales import DockerClient
+
+from smoke.errors import ComposeMissing, NoStackRunning
+from smoke.options import Target
+from smoke.stack import Resources, Stack
+from tests.unit.fakes import FakeDocker, FakeState, docker_error
+
+
+def stack(docker: FakeDocker, **env: str) -> Stack:
+    return Stack(
+        Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker), env=env
+    )
+
+
+def asked(docker: FakeDocker, name: str) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    return [(args, kwargs) for call, args, kwargs in docker.asked if call == name]
+
+
+def test_up_starts_detached_builds_as_told_and_removes_orphans() -> None:
+    docker = FakeDocker()
+    stack(docker).up(build=True, install_local_stack=False)
+    stack(docker).up(build=False, install_local_stack=False, services=("db", "chat"))
+    common = {"detach": True, "quiet": True, "remove_orphans": True}
+    assert asked(docker, "compose up") == [
+        ((None,), {**common, "build": True, "no_build": False}),
+        ((["db", "chat"],), {**common, "build": False, "no_build": True}),
+    ]
+
+
+def test_build_builds_the_two_services_of_ours_quietly() -> None:
+    docker = FakeDocker()
+    stack(docker).build(install_local_stack=False)
+    assert asked(docker, "compose build") == [((), {"services": ["chat", "web"], "quiet": True})]
+
+
+def test_down_removes_volumes_and_orphans_within_a_bounded_stop() -> None:
+    docker = FakeDocker(running=True)
+    stack(docker).down()
+    assert asked(docker, "compose down") == [
+        ((), {"volumes": True, "remove_orphans": True, "timeout": 5, "quiet": True})
+    ]
+
+
+def test_remove_forces_containers_with_their_volumes_then_networks_and_volumes() -> None:
+    docker = FakeDocker(running=True)
+    stack(docker).remove(Resources(("c1", "c2"), ("n1",), ("v1",)))
+    assert asked(docker, "container remove") == [
+        ((["c1", "c2"],), {"force": True, "volumes": True})
+    ]
+    assert asked(docker, "network remove") == [((["n1"],), {})]
+    assert asked(docker, "volume remove") == [((["v1"],), {})]
+    docker.asked.clear()
+    stack(docker).remove(Resources())
+    assert docker.asked == []
+
+
+def test_the_engines_view_includes_stopped_containers_of_that_service() -> None:
+    docker = FakeDocker(running=True)
+    docker.states["chat"] = FakeState("exited", 1)
+    state = stack(docker).state("chat")
+    assert state is not None
+    assert (state.status, state.restart_policy) == ("exited", "")
+    ((_, kwargs),) = asked(docker, "container list")
+    assert kwargs["all"] is True
+    assert ("label", "com.docker.compose.service=chat") in kwargs["filters"]
+    assert ("label", "com.docker.compose.project=p") in kwargs["filters"]
+
+
+def test_an_unknown_status_and_no_restart_policy_read_as_such() -> None:
+    docker = FakeDocker(running=True)
+    docker.states["chat"] = FakeState("")
+    original = docker.container.list
+
+    def no_policy(**kwargs: Any) -> list[Any]:
+        found = original(**kwargs)
+        for container in found:
+            container.host_config.restart_policy = None
+        return list(found)
+
+    docker.container.list = no_policy
+    state = stack(docker).state("chat")
+    assert state is not None
+    assert (state.status, state.restart_policy) == ("unknown", "")
+
+
+def test_logs_ask_for_the_services_with_timestamps_and_a_tail() -> None:
+    docker = FakeDocker(running=True)
+    text = stack(docker).logs(("chat",), tail=1)
+    assert text == "chat-1  | 2026-11-25T12:00:02.000000000Z ready\n"
+    assert asked(docker, "compose logs") == [
+        ((), {"services": ["chat"], "timestamps": True, "tail": "1"})
+    ]
+
+
+def test_urls_ask_compose_for_the_container_port_of_each_service() -> None:
+    docker = FakeDocker(running=True)
+    assert stack(docker).url("chat") == "http://127.0.0.1:8000"
+    assert stack(docker).url("web") == "http://127.0.0.1:3000"
+    assert [args for args, _ in asked(docker, "compose port")] == [("chat", 8000), ("web", 3000)]
+
+
+def test_marks_are_volumes_named_and_labelled_for_the_project() -> None:
+    docker = FakeDocker()
+    s = stack(docker)
+    s.mark("p_mark", {"io.contoso-smoke.run": "p"})
+    assert asked(docker, "volume create") == [
+        (("p_mark",), {"labels": {"io.contoso-smoke.run": "p"}})
+    ]
+    other = Stack(Target("q", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+    other.unmark("io.contoso-smoke.run")  # another project's mark stays
+    assert "p_mark" in docker.volumes
+    s.unmark("io.contoso-smoke.run")
+    assert "p_mark" not in docker.volumes
+
+
+def test_an_image_size_is_of_the_plain_image_unless_asked() -> None:
+    docker = FakeDocker()
+    assert stack(docker).image_size("chat") == 123_000_000
+
+
+def test_compose_missing_names_the_exit_code_and_how_to_install() -> None:
+    docker = FakeDocker()
+    docker.fail["compose config"] = docker_error("compose config", 1, "unknown command")
+    docker.fail["compose version"] = docker_error("compose version", 125, "not a command")
+    with pytest.raises(ComposeMissing) as caught:
+        stack(docker).config()
+    assert str(caught.value) == "Docker Compose v2 is missing (`docker compose version` exited 125)"
+    assert caught.value.hint == "install the compose plugin (e.g. `bash .ci/compose-plugin.sh`)"
+
+
+def test_no_stack_running_says_how_to_keep_one() -> None:
+    with pytest.raises(NoStackRunning) as caught:
+        stack(FakeDocker()).require_running()
+    assert caught.value.hint == "start one with `nox -s smoke_lite -- --keep-stack`"
+
+
+def test_resources_are_something_when_any_kind_is_left() -> None:
+    assert Resources(networks=("n",))
+    assert Resources(containers=("c",))
+    assert Resources(volumes=("v",))
