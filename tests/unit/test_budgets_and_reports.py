@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -128,3 +129,38 @@ def test_github_summary_and_annotation(tmp_path: Path) -> None:
     assert annotation.startswith("::error title=smoke: response contract::response contract drift")
     assert "| response contract | ❌ |" in summary.read_text()
     assert publish_to_github(failed_outcome(), str, {}) is None
+
+
+def test_a_pyproject_without_budgets_gives_the_defaults(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    for text in ("", "[tool.other]\nx = 1\n", "[tool.smoke]\nname = 'x'\n"):
+        pyproject.write_text(text)
+        assert from_pyproject(pyproject) == Budgets()
+    pyproject.write_text('[tool.smoke.budgets]\nmax_web_image = "900MB"\n')
+    assert from_pyproject(pyproject) == Budgets(420, 2_500_000_000, 900_000_000)
+    assert from_pyproject(tmp_path / "absent.toml") == Budgets()
+
+
+def test_budget_file_errors_name_the_file_and_what_is_allowed(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.smoke.budgets\n")
+    with pytest.raises(UsageError, match=rf"^{re.escape(str(pyproject))} is not valid TOML: "):
+        from_pyproject(pyproject)
+    pyproject.write_text("[tool.smoke.budgets]\nmax_time = 3\nmax_size = 4\n")
+    with pytest.raises(UsageError) as caught:
+        from_pyproject(pyproject)
+    assert str(caught.value) == (
+        f"unknown key(s) in [tool.smoke.budgets] of {pyproject}: max_size, max_time; "
+        "expected max_chat_image, max_duration_seconds, max_web_image"
+    )
+
+
+def test_image_verdicts_are_named_and_sized_in_decimal_units() -> None:
+    verdicts = evaluate(Budgets(10, 100, 2_000_000_000), duration=1, chat_image=200, web_image=10**9)
+    assert [(v.name, v.unit, v.ok) for v in verdicts] == [
+        ("duration", "s", True),
+        ("chat_image", "bytes", False),
+        ("web_image", "bytes", True),
+    ]
+    assert verdicts[1].describe() == "chat_image budget: 0.0 MB > 0.0 MB"
+    assert verdicts[2].describe() == "web_image budget: 1.00 GB > 2.00 GB"
