@@ -156,7 +156,8 @@ def test_budget_file_errors_name_the_file_and_what_is_allowed(tmp_path: Path) ->
 
 
 def test_image_verdicts_are_named_and_sized_in_decimal_units() -> None:
-    verdicts = evaluate(Budgets(10, 100, 2_000_000_000), duration=1, chat_image=200, web_image=10**9)
+    budgets = Budgets(10, 100, 2_000_000_000)
+    verdicts = evaluate(budgets, duration=1, chat_image=200, web_image=10**9)
     assert [(v.name, v.unit, v.ok) for v in verdicts] == [
         ("duration", "s", True),
         ("chat_image", "bytes", False),
