@@ -168,3 +168,72 @@ def test_no_schemathesis_is_an_environment_problem(
         fuzz(options(tmp_path), console=Console(Terminal(), tty=False))
     assert "fuzzing needs Schemathesis" in str(caught.value)
     assert "nox -s fuzz" in caught.value.hint
+
+
+def test_schemathesis_requests_are_bounded_in_time(tmp_path: Path) -> None:
+    command = schemathesis_command("http://c", options(tmp_path), tmp_path / "f.har")
+    assert command[command.index("--request-timeout") + 1] == "10"
+
+
+def test_har_entries_without_a_status_count_as_requests(tmp_path: Path) -> None:
+    (tmp_path / "f.har").write_text(
+        json.dumps({"log": {"entries": [{}, {"response": {}}, {"response": {"status": 502}}]}}),
+        encoding="utf-8",
+    )
+    assert Tally.from_har(tmp_path / "f.har") == Tally(3, 1)
+
+
+def test_fuzz_starts_only_db_and_chat_and_says_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output, docker, error = run_fuzz(
+        tmp_path, monkeypatch, schemathesis_answering([200], 0), build=True
+    )
+    assert error is None, output
+    assert output.splitlines()[0] == "fuzz: chat against its own schema, project p"
+    ((args, kwargs),) = [(a, k) for name, a, k in docker.asked if name == "compose up"]
+    assert args == (["db", "chat"],)
+    assert (kwargs["build"], kwargs["no_build"]) == (True, False)
+
+
+def test_fuzz_by_url_touches_no_compose(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.unit.fakes import FakeServices
+
+    services = FakeServices()
+    targets: list[str] = []
+    monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
+    real_client = fuzz_module.httpx.Client
+    monkeypatch.setattr(
+        fuzz_module.httpx, "Client", lambda **kw: real_client(transport=services.transport())
+    )
+
+    def schemathesis(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        targets.append(command[4])
+        har(Path(command[command.index("--report-har-path") + 1]), [200, 200])
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(fuzz_module.subprocess, "run", schemathesis)
+    out = Terminal()
+    tally = fuzz(
+        options(tmp_path, chat_url="http://127.0.0.1:8000"), console=Console(out, tty=False)
+    )
+    assert tally == Tally(2, 0)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "fuzz: chat against its own schema, chat http://127.0.0.1:8000"
+    assert targets == ["http://127.0.0.1:8000/openapi.json"]
+    assert "compose up" not in out.getvalue()
+    assert lines[-1].startswith("PASS  fuzz: 2 requests, 0 server errors in ")
+    assert lines[-1].endswith("s")
+    assert "GET 8000/health/dependencies" in services.requests
+
+
+def test_no_schemathesis_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: asked.append(name))
+    with pytest.raises(ToolMissing) as caught:
+        fuzz(options(tmp_path), console=Console(Terminal(), tty=False))
+    assert asked == ["schemathesis"]
+    assert str(caught.value) == "fuzzing needs Schemathesis, which is not installed"
+    assert caught.value.hint == "run `nox -s fuzz`, or `pip install 'contoso-smoke[fuzz]'`"
