@@ -110,3 +110,124 @@ def test_orphaned_compose_commands_of_the_project_are_found_and_stopped() -> Non
         for process in (mine, other):
             process.kill()
             process.wait()
+
+
+def test_the_watchdog_ignores_the_terminals_signals(monkeypatch: pytest.MonkeyPatch) -> None:
+    installed: list[tuple[Any, Any]] = []
+    monkeypatch.setattr(reaper, "reap", lambda *args: None)
+    monkeypatch.setattr(reaper.signal, "signal", lambda *args: installed.append(args))
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, reaper._RELEASE)
+    argv = ["--fd", str(read_fd), "--owner", "1", "--project", "p", "--log-file", "x"]
+    assert reaper.main([*argv, "--compose-file", "a.yml"]) == 0
+    assert installed == [
+        (reaper.signal.SIGINT, reaper.signal.SIG_IGN),
+        (reaper.signal.SIGHUP, reaper.signal.SIG_IGN),
+    ]
+    os.close(write_fd)
+    read_fd, write_fd = os.pipe()
+    os.close(write_fd)
+    assert reaper.main([*argv[:1], str(read_fd), *argv[2:], "--compose-file", "a.yml"]) == 0
+
+
+@pytest.mark.parametrize(
+    "left_out", ["--fd", "--owner", "--project", "--log-file", "--compose-file"]
+)
+def test_the_watchdog_needs_every_argument(
+    left_out: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = {
+        "--fd": "0",
+        "--owner": "1",
+        "--project": "p",
+        "--log-file": "x",
+        "--compose-file": "a.yml",
+    }
+    argv = [word for flag, value in values.items() if flag != left_out for word in (flag, value)]
+    with pytest.raises(SystemExit) as caught:
+        reaper.main(argv)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m smoke.reaper ")
+    assert f"the following arguments are required: {left_out}" in err
+
+
+def test_the_watchdog_is_detached_from_the_runs_terminal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: dict[str, Any] = {}
+
+    class Process:
+        def __init__(self, command: list[str], **kwargs: Any) -> None:
+            seen.update(kwargs, command=command, fd_open=os.fstat(kwargs["pass_fds"][0]))
+
+    monkeypatch.setattr(reaper.subprocess, "Popen", Process)
+    monkeypatch.chdir(tmp_path)
+    handle = reaper.start("p1", [Path("c.yml")], Path("e2e.log"))
+    assert (seen["stdin"], seen["stdout"], seen["stderr"]) == (subprocess.DEVNULL,) * 3
+    assert seen["cwd"] == tmp_path
+    command = seen["command"]
+    assert command[command.index("--fd") + 1] == str(seen["pass_fds"][0])
+    assert isinstance(handle.process, Process)
+    assert handle._fd is not None
+    handle.release()
+    assert handle._fd is None
+
+
+def test_a_reap_writes_the_logs_with_a_note_then_removes_stack_and_mark(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typing import cast
+
+    from python_on_whales import DockerClient
+
+    import smoke.stack
+    from tests.unit.fakes import PASSWORD, FakeDocker
+
+    docker = FakeDocker(running=True)
+    docker.volumes["p1_smoke-run"] = {"io.contoso-smoke.run": "p1"}
+    real_stack = smoke.stack.Stack
+    monkeypatch.setattr(
+        smoke.stack,
+        "Stack",
+        lambda target: real_stack(target, docker=cast(DockerClient, docker)),
+    )
+    stopped: list[str] = []
+    monkeypatch.setattr(reaper, "_stop_orphans", stopped.append)
+    monkeypatch.setattr(reaper, "_SETTLE_SECONDS", 0.01)
+    log = tmp_path / "logs" / "e2e.log"
+    reaper.reap("p1", [Path("docker-compose.yml")], log, 4242)
+    text = log.read_text(encoding="utf-8")
+    assert text.splitlines()[-1] == (
+        "reaper: the smoke run (PID 4242) died before its teardown; removing the stack"
+    )
+    assert "db-1" in text
+    assert PASSWORD not in text
+    assert not docker.running
+    assert "compose down" in docker.calls
+    assert "p1_smoke-run" not in docker.volumes
+    assert set(stopped) == {"p1"}
+
+
+def test_a_reap_whose_logs_fail_still_removes_the_stack(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typing import cast
+
+    from python_on_whales import DockerClient
+
+    import smoke.stack
+    from tests.unit.fakes import FakeDocker, docker_error
+
+    docker = FakeDocker(running=True)
+    docker.fail["compose logs"] = docker_error("compose logs")
+    real_stack = smoke.stack.Stack
+    monkeypatch.setattr(
+        smoke.stack,
+        "Stack",
+        lambda target: real_stack(target, docker=cast(DockerClient, docker)),
+    )
+    monkeypatch.setattr(reaper, "_stop_orphans", lambda project: None)
+    monkeypatch.setattr(reaper, "_SETTLE_SECONDS", 0.01)
+    reaper.reap("p1", [Path("docker-compose.yml")], tmp_path / "e2e.log", 1)
+    assert not docker.running
