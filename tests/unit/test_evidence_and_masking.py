@@ -135,3 +135,9 @@ def test_every_output_of_a_failure_masks_every_kind_of_secret(tmp_path: Path) ->
     failure_node = ET.parse(tmp_path / "j.xml").getroot().find(".//failure")
     assert failure_node is not None
     assert MASK in (failure_node.text or "")
+
+
+def test_a_secret_holding_another_is_masked_whole() -> None:
+    # Longest first, whatever the alphabet says: "zz" sorts after "aazzbb".
+    masker = Masker(["zz", "aazzbb", ""])
+    assert masker("user aazzbb and zz") == "user **** and ****"
