@@ -5,7 +5,6 @@ container, teardown, and the run marks."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
@@ -32,14 +31,6 @@ def stack(docker: FakeDocker, **env: str) -> Stack:
     return Stack(
         Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker), env=env
     )
-
-
-@pytest.fixture
-def listener() -> Iterator[int]:
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        held.listen()
-        yield int(held.getsockname()[1])
 
 
 def test_preflight_names_the_storage_driver_and_an_unreachable_engine() -> None:

@@ -6,12 +6,20 @@ volumes removed, stopped containers seen), and the Docker tests prove the effect
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 from python_on_whales import DockerClient
+from python_on_whales.exceptions import DockerException
 
-from smoke.errors import ComposeMissing, NoStackRunning
+from smoke.errors import (
+    ComposeFailed,
+    ComposeMissing,
+    EngineAddressUnreachable,
+    NoStackRunning,
+    PortInUse,
+)
 from smoke.options import Target
 from smoke.stack import Resources, Stack
 from tests.unit.fakes import FakeDocker, FakeState, docker_error
@@ -149,3 +157,57 @@ def test_resources_are_something_when_any_kind_is_left() -> None:
     assert Resources(networks=("n",))
     assert Resources(containers=("c",))
     assert Resources(volumes=("v",))
+
+
+def test_a_non_default_context_is_asked_where_its_engine_is() -> None:
+    docker = FakeDocker(running=True, context_host="tcp://10.0.0.5:2375", host_ip="0.0.0.0")
+    far = stack(docker, DOCKER_CONTEXT="build-box")
+    assert far.url("chat") == "http://10.0.0.5:8000"
+    assert "context inspect" in docker.calls
+    near = FakeDocker(running=True, context_host="")
+    assert stack(near, DOCKER_CONTEXT="build-box").url("chat") == "http://127.0.0.1:8000"
+    other = FakeDocker(running=True)
+    other.context.inspect = lambda name: SimpleNamespace(endpoints={})
+    assert stack(other, DOCKER_CONTEXT="x").url("web") == "http://127.0.0.1:3000"
+
+
+def test_a_taken_port_after_an_ephemeral_one_is_still_found(listener: int) -> None:
+    docker = FakeDocker(published={"web": "0", "chat": str(listener)})
+    with pytest.raises(PortInUse, match=rf"^port 127.0.0.1:{listener} for chat is already"):
+        stack(docker).check_ports()
+
+
+def test_a_port_published_on_every_interface_is_checked_on_all_of_them(listener: int) -> None:
+    docker = FakeDocker(published={"web": str(listener), "chat": ""}, host_ip="")
+    with pytest.raises(PortInUse) as caught:
+        stack(docker).check_ports()
+    assert str(caught.value) == f"port 0.0.0.0:{listener} for web is already in use"
+
+
+def test_a_remote_engines_loopback_ports_are_all_named() -> None:
+    docker = FakeDocker()
+    original = docker.compose.config
+
+    def two_loopbacks(**kwargs: Any) -> dict[str, Any]:
+        model: dict[str, Any] = original(**kwargs)
+        model["services"]["chat"]["ports"][0]["host_ip"] = "::1"
+        return model
+
+    docker.compose.config = two_loopbacks
+    with pytest.raises(EngineAddressUnreachable) as caught:
+        stack(docker, DOCKER_HOST="tcp://10.231.0.2:2375").check_ports()
+    assert "loopback (127.0.0.1, ::1), which" in str(caught.value)
+    assert caught.value.hint == (
+        "set SMOKE_BIND_ADDRESS=0.0.0.0 (or an address of that host) and, "
+        "if this machine reaches that host by another address, SMOKE_HOST"
+    )
+
+
+def test_compose_failures_keep_stdout_when_stderr_is_empty() -> None:
+    docker = FakeDocker()
+    docker.fail["compose up"] = DockerException(
+        ["docker", "compose", "up"], 1, b"  pull access denied  ", b""
+    )
+    with pytest.raises(ComposeFailed) as caught:
+        stack(docker).up(build=False, install_local_stack=False)
+    assert caught.value.stderr == "pull access denied"
