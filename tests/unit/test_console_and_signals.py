@@ -134,3 +134,37 @@ def test_off_the_main_thread_nothing_is_installed() -> None:
     thread.start()
     thread.join()
     assert seen == [before]
+
+
+class NoEncoding(Stream):
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return ""
+
+
+class Terminal(Stream):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_stream_that_names_no_encoding_is_taken_as_ascii() -> None:
+    console = Console(NoEncoding(), tty=False)
+    assert (console.ok_mark, console.fail_mark) == ("ok", "FAIL")
+
+
+def test_a_latin1_terminal_gets_words_not_marks_it_cannot_show() -> None:
+    console = Console(Stream("latin-1"), tty=False)
+    assert (console.ok_mark, console.fail_mark) == ("ok", "FAIL")
+
+
+def test_whether_it_is_a_terminal_is_asked_of_the_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert Console(Terminal()).tty
+    assert not Console(Stream()).tty
+    assert not Console(Terminal(), tty=False).tty
+
+
+def test_an_empty_line_is_empty() -> None:
+    out = Stream()
+    Console(out, tty=False).line()
+    assert out.getvalue() == "\n"

@@ -1,0 +1,80 @@
+"""The step runner: each step timed and recorded as it ended, its line printed."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from smoke.console import Console
+from smoke.errors import CheckFailed
+from smoke.steps import StepRunner
+
+
+class Terminal(io.StringIO):
+    encoding = "utf-8"
+
+    def isatty(self) -> bool:
+        return True
+
+
+def slow(value: str, seconds: float = 0.05) -> str:
+    time.sleep(seconds)
+    return value
+
+
+def test_a_passing_step_is_timed_and_noted() -> None:
+    out = io.StringIO()
+    runner = StepRunner(Console(out, tty=False))
+    before = time.time()
+    assert runner.run("chat health", lambda: slow("ok"), note=lambda v: f"said {v}") == "ok"
+    (result,) = runner.results
+    assert (result.name, result.passed, result.failure) == ("chat health", True, None)
+    assert 0.05 <= result.seconds < 1
+    assert before < result.finished_at <= time.time()
+    assert out.getvalue().rstrip("\n").endswith("s  said ok")
+    runner.run("teardown", lambda: None)
+    assert out.getvalue().splitlines()[-1].endswith("s")
+
+
+def test_a_failed_check_is_recorded_with_its_failure_and_time() -> None:
+    runner = StepRunner(Console(io.StringIO(), tty=False))
+    before = time.time()
+
+    def fail() -> None:
+        time.sleep(0.05)
+        raise CheckFailed("no")
+
+    with pytest.raises(CheckFailed) as caught:
+        runner.run("response contract", fail)
+    (result,) = runner.results
+    assert (result.passed, result.failure) == (False, caught.value)
+    assert caught.value.step == "response contract"
+    assert 0.05 <= caught.value.elapsed == result.seconds < 1
+    assert before < result.finished_at <= time.time()
+
+
+def test_an_error_is_recorded_as_a_failed_step_without_a_check() -> None:
+    runner = StepRunner(Console(io.StringIO(), tty=False))
+    before = time.time()
+
+    def boom() -> None:
+        time.sleep(0.05)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        runner.run("web page", boom)
+    (result,) = runner.results
+    assert (result.passed, result.failure) == (False, None)
+    assert 0.05 <= result.seconds < 1
+    assert before < result.finished_at <= time.time()
+
+
+def test_the_progress_line_names_the_running_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    import smoke.console
+
+    monkeypatch.setattr(smoke.console, "_TICK_SECONDS", 0.01)
+    out = Terminal()
+    StepRunner(Console(out, tty=True)).run("compose up", lambda: slow("x", 0.1))
+    assert " compose up " in out.getvalue().split("\r")[1]
