@@ -245,7 +245,8 @@ class FakeDocker:
         ]
 
     def _volume_create(self, name: str, labels: dict[str, str] | None = None) -> None:
-        self.volumes[name] = dict(labels or {})
+        # As the engine does: an existing volume of that name is returned as it is.
+        self.volumes.setdefault(name, dict(labels or {}))
 
     def _volume_remove(self, volumes: list[Any]) -> None:
         for volume in volumes:

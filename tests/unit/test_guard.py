@@ -142,3 +142,27 @@ def test_a_mark_that_cannot_be_written_is_no_failure(reapers: Reapers) -> None:
     claim.start()
     claim.kept()  # settles the failed mark quietly
     claim.close()
+
+
+def test_the_mark_names_the_project_and_this_process(reapers: Reapers) -> None:
+    import os
+
+    docker = FakeDocker()
+    docker.volumes["p_smoke-run"] = {LABEL: "p", "io.contoso-smoke.owner-pid": "1"}
+    claim = guard.Claim(stack(docker), run_options())  # an earlier run's mark: replaced
+    claim.start()
+    claim.close()
+    labels = docker.volumes["p_smoke-run"]
+    assert labels[LABEL] == "p"
+    owner = Owner.from_labels(labels)
+    assert owner is not None
+    assert (owner.pid, owner.kept) == (os.getpid(), False)
+
+
+def test_a_project_without_marks_is_not_asked_to_clear_them(reapers: Reapers) -> None:
+    docker = FakeDocker()
+    claim = guard.Claim(stack(docker), run_options(), clear_first=False)
+    claim.start()
+    claim.close()
+    assert "volume list" not in docker.calls
+    assert list(docker.volumes) == ["p_smoke-run"]
