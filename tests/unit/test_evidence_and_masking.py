@@ -13,7 +13,7 @@ from python_on_whales import DockerClient
 
 from smoke.budgets import Budgets, evaluate
 from smoke.console import Console
-from smoke.errors import ComposeFailed, ContractDrift, ProxyCallFailed
+from smoke.errors import ComposeFailed, ContractDrift, PageFailed, ProxyCallFailed
 from smoke.evidence import LOG_TAIL_LINES, explain
 from smoke.masking import MASK, Masker
 from smoke.options import Target
@@ -141,3 +141,36 @@ def test_a_secret_holding_another_is_masked_whole() -> None:
     # Longest first, whatever the alphabet says: "zz" sorts after "aazzbb".
     masker = Masker(["zz", "aazzbb", ""])
     assert masker("user aazzbb and zz") == "user **** and ****"
+
+
+def test_a_body_without_a_status_and_what_compose_said() -> None:
+    out = Terminal()
+    failure = ComposeFailed(
+        "compose up failed (exit 1)", return_code=1, stderr="pulling\nError: no such image"
+    )
+    failure.body = "partial output"
+    explain(failure, None, Console(out, tty=False), Masker())
+    lines = out.getvalue().splitlines()
+    assert lines[1] == "    body: partial output"
+    assert lines[-3:] == [
+        "    compose said:",
+        "      pulling",
+        "      Error: no such image",
+    ]
+
+
+def test_only_the_failing_services_logs_are_shown_and_a_read_error_is_named() -> None:
+    docker = FakeDocker(running=True)
+    docker.service_logs = {
+        "db": ["2026-11-25T12:00:01Z db line"],
+        "web": ["2026-11-25T12:00:02Z web line"],
+    }
+    out = Terminal()
+    explain(PageFailed("page"), stack(docker), Console(out, tty=False), Masker())
+    assert "web line" in out.getvalue()
+    assert "db line" not in out.getvalue()
+    docker.fail["compose logs"] = docker_error("compose logs", 1, "log driver gone")
+    out = Terminal()
+    explain(PageFailed("page"), stack(docker), Console(out, tty=False), Masker())
+    assert "(could not read logs: " in out.getvalue()
+    assert "log driver gone" in out.getvalue()
