@@ -111,3 +111,43 @@ def test_another_hosts_run_is_stale_only_after_its_budget() -> None:
     far = dead_owner(host="elsewhere.example")  # started 5 minutes before NOW
     assert judged([far.labels("p")], budget=3600) == "in use"
     assert judged([far.labels("p")], budget=60) == "stale"
+
+
+def test_another_hosts_run_is_stale_at_exactly_its_budget() -> None:
+    far = dead_owner(host="elsewhere.example")  # started 5 minutes before NOW
+    assert judged([far.labels("p")], budget=300) == "stale"
+
+
+def test_this_process_records_its_start_as_the_kernel_counts_it() -> None:
+    from pathlib import Path
+
+    fields = Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()
+    owner = Owner.this_process(kept=False)
+    assert owner.process_start == fields[19]
+    assert owner.labels("p")["io.contoso-smoke.kept"] == "0"
+
+
+def test_a_process_name_with_a_parenthesis_does_not_shift_the_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pathlib import Path
+
+    from smoke import ownership
+
+    stat = "77 (odd) name) S " + " ".join(str(n) for n in range(1, 30))
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: stat)
+    assert ownership._process_start(77) == "19"  # field 22: state is field 3
+
+
+def test_a_process_that_is_gone_has_no_start() -> None:
+    from smoke import ownership
+
+    assert ownership._process_start(dead_owner().pid) == ""
+
+
+def test_labels_without_start_or_host_read_as_empty() -> None:
+    labels = Owner.this_process(kept=False).labels("p")
+    del labels["io.contoso-smoke.owner-start"], labels["io.contoso-smoke.owner-host"]
+    owner = Owner.from_labels(labels)
+    assert owner is not None
+    assert (owner.process_start, owner.host) == ("", "")
