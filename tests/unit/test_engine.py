@@ -102,3 +102,25 @@ def test_ports_are_checked_locally_and_on_tcp_engines_not_through_ssh() -> None:
 )
 def test_loopback_addresses(address: str, loopback: bool) -> None:
     assert is_loopback(address) is loopback
+
+
+def test_ports_are_checked_on_http_engines_too() -> None:
+    for scheme in ("http", "https"):
+        engine = locate({"DOCKER_HOST": f"{scheme}://h:2376"}, context_host=never_asked)
+        assert engine.remote
+        assert engine.can_check_ports()
+
+
+def test_the_default_docker_config_lives_in_home(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".docker").mkdir()
+    (tmp_path / ".docker" / "config.json").write_text(json.dumps({"currentContext": "box"}))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    engine = locate({}, context_host=lambda: "tcp://192.0.2.1:2375")
+    assert engine.remote_address == "192.0.2.1"
+
+
+def test_without_an_env_the_process_env_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://192.0.2.3:2375")
+    assert locate(context_host=never_asked).remote_address == "192.0.2.3"

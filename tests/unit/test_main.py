@@ -156,3 +156,36 @@ def test_the_process_exits_with_mains_status(tmp_path: Path) -> None:
     assert completed.returncode == 2
     assert completed.stderr.startswith("smoke: error: argument --timeout: -1 is out of range")
     assert completed.stdout == ""
+
+
+def test_each_command_gets_its_options_and_a_console(
+    in_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smoke.console import Console
+    from smoke.options import FuzzOptions, RunOptions
+
+    got: list[tuple[object, object]] = []
+    for name in ("run_smoke", "fuzz"):
+        monkeypatch.setattr(cli, name, lambda options, *, console: got.append((options, console)))
+    assert cli.main(["run", "--profile", "lite"]) == 0
+    assert cli.main(["fuzz", "--max-examples", "3"]) == 0
+    (run_options, run_console), (fuzz_options, fuzz_console) = got
+    assert isinstance(run_options, RunOptions)
+    assert run_options.profile == "lite"
+    assert isinstance(fuzz_options, FuzzOptions)
+    assert fuzz_options.max_examples == 3
+    assert isinstance(run_console, Console)
+    assert isinstance(fuzz_console, Console)
+
+
+def test_without_argv_the_command_line_is_read(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli.sys, "argv", ["python -m smoke", "teardown", "--help"])
+    assert cli.main() == 0
+    assert capsys.readouterr().out.startswith("usage: python -m smoke teardown")
+
+
+def test_the_docker_verb_skips_a_trailing_value_flag() -> None:
+    assert cli._docker_verb(["docker", "compose", "-f"]) == "docker compose"
+    assert cli._docker_verb(["docker", "--debug", "ps"]) == "docker ps"
