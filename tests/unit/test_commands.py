@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 from typing import cast
 
@@ -111,3 +112,36 @@ def test_teardown_says_what_it_removed_clears_marks_and_is_idempotent() -> None:
         "teardown: nothing to remove for project p",
     ]
     assert docker.volumes == {}
+
+
+def test_a_build_is_timed_builds_the_stack_asked_for_and_quotes_compose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    import smoke.console
+
+    monkeypatch.setattr(smoke.console, "_TICK_SECONDS", 0.01)
+    tags: list[str | None] = []
+    docker = FakeDocker()
+    docker.compose.build = lambda **kw: (
+        tags.append(os.environ.get("CHAT_IMAGE_TAG")),
+        time.sleep(0.05),
+    )
+    out = Terminal()
+    build_images(BuildOptions(TARGET, True), console=Console(out, tty=True), stack=stack(docker))
+    assert tags == ["local"]
+    assert "\r  ⠋ build " in out.getvalue()
+    done = next(line for line in out.getvalue().splitlines() if "✓" in line)
+    assert 0.05 <= float(done.split()[-1].rstrip("s")) < 5
+    failing = FakeDocker()
+    failing.fail["compose build"] = docker_error("compose build", 1, "one\ntwo")
+    out = Terminal()
+    with pytest.raises(ComposeFailed):
+        build_images(
+            BuildOptions(TARGET, False), console=Console(out, tty=False), stack=stack(failing)
+        )
+    lines = out.getvalue().splitlines()
+    assert lines[1].startswith("  ✗ build")
+    assert 0 <= float(lines[1].split()[-1].rstrip("s")) < 5
+    assert lines[-3:] == ["    compose said:", "      one", "      two"]
