@@ -23,6 +23,7 @@ def test_valid(body: str, answer: str) -> None:
     ("body", "reason"),
     [
         ('{"reply": "x", "id": 1}', "no 'answer' or 'response' field (fields: id, reply)"),
+        ("{}", "no 'answer' or 'response' field (fields: none)"),
         ('{"answer": 42}', "'answer' is a int, not a string"),
         ('{"answer": null}', "'answer' is a NoneType, not a string"),
         ('{"answer": "  "}', "'answer' is an empty string"),

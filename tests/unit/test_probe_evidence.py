@@ -172,3 +172,22 @@ def test_contract_drift_carries_the_body_web_returned() -> None:
         validate_contract(response)
     assert str(caught.value).startswith("response contract drift: ")
     assert (caught.value.status, caught.value.body) == (200, '{"reply": "x"}')
+
+
+def test_semantic_retrieval_asks_its_own_question_and_shows_the_answer() -> None:
+    from smoke.errors import SemanticMismatch
+    from smoke.retrieval import SEMANTIC_QUESTION, check_semantic_retrieval
+
+    asked: list[bytes] = []
+
+    def web(request: httpx.Request) -> httpx.Response:
+        asked.append(request.content)
+        return httpx.Response(200, json={"answer": "a", "sources": ["TENT-001"]})
+
+    with pytest.raises(SemanticMismatch) as caught:
+        check_semantic_retrieval(probe(web))
+    assert asked == [f'{{"question":"{SEMANTIC_QUESTION}"}}'.encode()]
+    assert (caught.value.status, caught.value.body) == (
+        200,
+        '{"answer":"a","sources":["TENT-001"]}',
+    )

@@ -103,3 +103,44 @@ def test_a_chat_that_cannot_be_reached_has_no_schema() -> None:
 def test_load_fetches_and_prepares() -> None:
     schema = load(lambda: answered(200, json=chat_openapi()))
     assert schema.violations({**GOOD, "sources": "x"}) == ["$.sources: expected array, got string"]
+
+
+def test_a_list_where_a_string_is_promised_is_called_an_array() -> None:
+    found = ResponseSchema(chat_openapi()).violations({**GOOD, "conversation_id": ["c1"]})
+    assert found == ["$.conversation_id: expected string, got array"]
+
+
+def test_formats_the_schema_names_are_checked() -> None:
+    document = chat_openapi()
+    document["components"]["schemas"]["ChatAnswer"]["properties"]["conversation_id"]["format"] = (
+        "email"
+    )
+    found = ResponseSchema(document).violations({**GOOD, "conversation_id": "c1"})
+    assert found == ["$.conversation_id: 'c1' is not a 'email'"]
+
+
+def test_violations_are_in_path_order_whatever_the_schemas_order() -> None:
+    document = chat_openapi()
+    answer = document["components"]["schemas"]["ChatAnswer"]
+    answer["properties"] = dict(reversed(answer["properties"].items()))
+    answer = dict(reversed(answer.items()))  # "required" after "properties"
+    document["components"]["schemas"]["ChatAnswer"] = answer
+    found = ResponseSchema(document).violations({"sources": 3, "answer": 1})
+    assert found == [
+        "$: 'conversation_id' is a required property",
+        "$.answer: expected string, got integer",
+        "$.sources: expected array, got integer",
+    ]
+
+
+def test_without_jsonschema_there_is_no_schema_and_the_fix_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "jsonschema", None)
+    with pytest.raises(NoSchema) as caught:
+        ResponseSchema(chat_openapi())
+    assert str(caught.value) == (
+        "jsonschema is not installed (pip install 'contoso-smoke[contract]')"
+    )
