@@ -27,14 +27,17 @@ class FakeLocator:
         return self
 
     def locator(self, selector: str) -> FakeLocator:
+        self.page.selectors.append(selector)
         return FakeLocator(self.page, selector)
 
     def click(self, timeout: float) -> None:
+        self.page.timeouts.append(timeout)
         self.page.actions.append(f"click {self.name}")
         if self.name.startswith("button"):
             self.page.on_submit()
 
     def fill(self, text: str, timeout: float) -> None:
+        self.page.timeouts.append(timeout)
         self.page.actions.append(f"type {text}")
 
     def inner_text(self) -> str:
@@ -52,6 +55,10 @@ class FakePage:
     ) -> None:
         self.handlers: dict[str, Callable[[Any], None]] = {}
         self.actions: list[str] = []
+        #: Every selector asked for and every timeout (ms) given, in order.
+        self.selectors: list[str] = []
+        self.timeouts: list[float] = []
+        self.shots: list[dict[str, Any]] = []
         self.body = "Ask Contoso Outdoors"
         self._on_load, self._on_submit = on_load, on_submit
         self.waited = 0.0
@@ -63,13 +70,15 @@ class FakePage:
         self.handlers[event](payload)
 
     def goto(self, url: str, wait_until: str, timeout: float) -> None:
-        self.actions.append(f"goto {url}")
+        self.timeouts.append(timeout)
+        self.actions.append(f"goto {url} until {wait_until}")
         self._on_load(self)
 
     def on_submit(self) -> None:
         self._on_submit(self)
 
     def locator(self, selector: str) -> FakeLocator:
+        self.selectors.append(selector)
         return FakeLocator(self, selector)
 
     def wait_for_timeout(self, ms: float) -> None:
@@ -79,6 +88,7 @@ class FakePage:
         return text in self.body
 
     def screenshot(self, path: str, full_page: bool, timeout: float) -> None:
+        self.shots.append({"full_page": full_page, "timeout": timeout})
         Path(path).write_bytes(b"\x89PNG fake")
 
 
@@ -105,7 +115,7 @@ def ask(page: FakePage, timeout: float = 3.0) -> str:
 def test_the_question_is_typed_submitted_and_the_answer_seen() -> None:
     page = FakePage(on_submit=answers("Try the SkyView tent."))
     assert ask(page) == "Try the SkyView tent."
-    assert page.actions[0] == "goto http://w/"
+    assert page.actions[0] == "goto http://w/ until load"
     assert "type a tent?" in page.actions
     assert page.actions[-1].startswith("click button")
     assert page.actions.index("type a tent?") < len(page.actions) - 1
@@ -269,3 +279,91 @@ def test_no_playwright_is_said_first(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     with pytest.raises(ToolMissing, match="needs Playwright, which is not installed"):
         find_browser({"PATH": str(tmp_path), "SMOKE_BROWSER": str(chrome)})
     assert os.access(chrome, os.X_OK)
+
+
+def test_the_page_is_driven_through_its_form_within_the_deadline() -> None:
+    page = FakePage(on_submit=answers("Try the tent."))
+    ask(page, timeout=3.0)
+    assert page.selectors[:3] == ["form", "input, textarea", "button, [type=submit]"]
+    assert len(page.timeouts) == 3  # load, type, click: each bounded by what is left
+    assert all(2000 < ms <= 3000 for ms in page.timeouts)
+
+
+def test_a_failure_shows_the_pages_text() -> None:
+    page = FakePage()
+    page.body = "word " * 100
+    with pytest.raises(BrowserCheckFailed) as caught:
+        ask(page, timeout=0.2)
+    assert page.selectors[-1] == "body"
+    shown = str(caught.value).split("the page shows: ", 1)[1]
+    assert len(shown) == 200
+    assert shown.endswith("…")
+
+
+def test_text_of_exactly_the_limit_is_shown_whole() -> None:
+    assert browser._excerpt("x" * 200) == "x" * 200
+    assert browser._excerpt("x" * 201) == "x" * 199 + "…"
+
+
+def test_an_error_without_a_name_or_message_is_still_named() -> None:
+    page = FakePage(on_load=lambda page: page.emit("pageerror", "Script error."))
+    with pytest.raises(BrowserCheckFailed) as caught:
+        ask(page)
+    assert str(caught.value) == "uncaught page error: Error: Script error."
+
+
+@pytest.mark.parametrize(("status", "fails"), [(399, False), (400, True)])
+def test_a_response_fails_from_400(status: int, fails: bool) -> None:
+    page = FakePage()
+    watch = _Watch(page)
+    page.emit("response", response("http://w/favicon.ico", status))
+    assert bool(watch.problems) is fails
+
+
+def test_the_screenshot_is_the_whole_page_taken_in_bounded_time(tmp_path: Path) -> None:
+    page = FakePage()
+    _save(page, tmp_path / "a" / "b" / "e2e-web.png", BrowserCheckFailed("boom"))
+    assert page.shots == [{"full_page": True, "timeout": 5000}]
+    assert (tmp_path / "a" / "b" / "e2e-web.png").exists()
+
+
+@pytest.mark.usefixtures("with_playwright")
+def test_a_smoke_browser_that_is_not_executable_is_named(tmp_path: Path) -> None:
+    plain = tmp_path / "not-a-browser"
+    plain.write_text("")
+    with pytest.raises(ToolMissing) as caught:
+        find_browser({"SMOKE_BROWSER": str(plain), "PATH": ""})
+    assert str(caught.value) == f"SMOKE_BROWSER={plain} is not an executable browser"
+    assert caught.value.hint == browser._HINT
+
+
+@pytest.mark.usefixtures("with_playwright")
+def test_playwrights_chromium_is_looked_for_in_its_default_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".cache" / "ms-playwright" / "chromium-1200").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert find_browser({"PATH": ""}) == Browser(None)
+
+
+def test_without_playwright_the_fix_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    asked: list[str] = []
+    monkeypatch.setattr(browser.importlib.util, "find_spec", lambda name: asked.append(name))
+    with pytest.raises(ToolMissing) as caught:
+        find_browser({"PATH": ""})
+    assert asked == ["playwright"]
+    assert str(caught.value) == (
+        "the web page (browser) step needs Playwright, which is not installed"
+    )
+    assert caught.value.hint == browser._HINT
+
+
+def test_without_an_env_the_process_env_is_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(browser.importlib.util, "find_spec", lambda name: object())
+    chrome = executable(tmp_path, "chromium")
+    monkeypatch.setenv("SMOKE_BROWSER", str(chrome))
+    assert find_browser() == Browser(str(chrome))
