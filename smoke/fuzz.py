@@ -31,6 +31,7 @@ from .probes import Endpoints, FixedEndpoints, Probe
 from .schema import CONTRACT_PATH
 from .stack import CHAT, DB, Stack
 from .steps import StepRunner
+from .teardown import TeardownIncomplete
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "response_schema_conformance")
 HAR_NAME = "e2e-fuzz.har"
@@ -94,6 +95,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
     claim = guard.Claim(stack, options, clear_first=marked) if stack is not None else None
     tally = Tally(0, 0)
     verdict = "STOPPED"
+    left_over = False  # the teardown could not remove everything
     try:
         with signals.interruptible(), httpx.Client() as client:
             endpoints: Endpoints = stack or FixedEndpoints("", str(options.chat_url))
@@ -125,14 +127,28 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
                 if stack is not None and claim is not None:
                     with signals.shielded():
                         lifecycle.capture_logs(stack, options.log_file, masker, console)
-                        lifecycle.tear_down(stack, claim, steps.run)
+                        try:
+                            lifecycle.tear_down(stack, claim, steps.run)
+                        except TeardownIncomplete as exc:
+                            left_over = True
+                            explain(exc, None, console, masker)
+                            if verdict != "FAIL":  # else the fuzzing's failure stays the news
+                                raise
     finally:
         if claim is not None:
             claim.close()
         elapsed = time.monotonic() - started
+        if stack is None:
+            stack_said = ""
+        elif left_over:
+            stack_said = (
+                f"; stack NOT fully removed: `nox -s teardown -- --project {stack.project}`"
+            )
+        else:
+            stack_said = "; stack removed"
         console.line(
             f"{verdict}  fuzz: {tally.requests} requests, {tally.server_errors} server errors "
-            f"in {elapsed:.1f}s" + ("; stack removed" if stack is not None else "")
+            f"in {elapsed:.1f}s{stack_said}"
         )
     return tally
 

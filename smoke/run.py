@@ -29,6 +29,7 @@ from .probes import Endpoints, FixedEndpoints, Probe
 from .reports import publish_to_github, write_junit, write_metrics
 from .stack import CHAT, WEB, Resources, Stack
 from .steps import StepRunner
+from .teardown import TeardownIncomplete
 
 __all__ = ["planned_steps", "run_smoke"]
 
@@ -78,6 +79,7 @@ def run_smoke(
     failure: CheckFailed | None = None
     stopped_by: str | None = None
     kept = False
+    left_over = False  # the teardown could not remove everything
     try:
         with signals.interruptible(), client_made.result() as client:
             endpoints: Endpoints = stack or FixedEndpoints(
@@ -98,7 +100,15 @@ def run_smoke(
                 if stack is not None and claim is not None:
                     with signals.shielded():
                         made = listed_resources(context)
-                        kept = _finish(options, stack, claim, steps, console, masker, failure, made)
+                        try:
+                            kept = _finish(
+                                options, stack, claim, steps, console, masker, failure, made
+                            )
+                        except TeardownIncomplete as exc:
+                            left_over = True
+                            explain(exc, None, console, masker)
+                            if failure is None:  # else the check that failed stays the news
+                                raise
         result = "passed"
     except CheckFailed as exc:
         result, failure = "failed", exc
@@ -127,7 +137,7 @@ def run_smoke(
                 duration=time.monotonic() - started,
                 started_at=started_at,
             )
-            _summary(options, outcome, console, kept=kept)
+            _summary(options, outcome, console, kept=kept, left_over=left_over)
             _publish(options, outcome, console, masker, env)
     if outcome.result == "over_budget":
         raise BudgetExceeded(
@@ -241,7 +251,9 @@ def _finish(
     return False
 
 
-def _summary(options: RunOptions, outcome: Outcome, console: Console, *, kept: bool) -> None:
+def _summary(
+    options: RunOptions, outcome: Outcome, console: Console, *, kept: bool, left_over: bool
+) -> None:
     ran = len(outcome.steps)
     if outcome.result == "passed":
         verdict, what = "PASS", f"{ran} steps"
@@ -258,6 +270,8 @@ def _summary(options: RunOptions, outcome: Outcome, console: Console, *, kept: b
             extras.append(f"stack kept because it failed (project {project})")
         elif kept:
             extras.append(f"stack kept (project {project}): `nox -s logs`, `nox -s teardown`")
+        elif left_over:
+            extras.append(f"stack NOT fully removed: `nox -s teardown -- --project {project}`")
         else:
             extras.append("stack removed")
         if options.log_file.exists():

@@ -38,5 +38,8 @@ def remove_stack(
             stack.down()
         left = stack.resources(names=False)
     if left:
-        raise TeardownIncomplete(f"still present after {_ATTEMPTS} attempts: {left.describe()}")
+        named = stack.resources()  # by name, for the person who removes them
+        raise TeardownIncomplete(
+            f"still present after {_ATTEMPTS} attempts: {(named or left).describe()}"
+        )
     return before

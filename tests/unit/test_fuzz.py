@@ -237,3 +237,25 @@ def test_no_schemathesis_says_how_to_get_it(
     assert asked == ["schemathesis"]
     assert str(caught.value) == "fuzzing needs Schemathesis, which is not installed"
     assert caught.value.hint == "run `nox -s fuzz`, or `pip install 'contoso-smoke[fuzz]'`"
+
+
+def test_a_fuzz_whose_teardown_leaves_things_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smoke.teardown import TeardownIncomplete
+
+    original = FakeDocker.__post_init__
+
+    def stubborn(self: FakeDocker) -> None:
+        original(self)
+        self.stubborn_downs = 99
+
+    monkeypatch.setattr(FakeDocker, "__post_init__", stubborn)
+    output, _, error = run_fuzz(tmp_path, monkeypatch, schemathesis_answering([200], 0))
+    assert isinstance(error, TeardownIncomplete)
+    assert "failure class: teardown incomplete" in output
+    assert output.splitlines()[-1].endswith(
+        "; stack NOT fully removed: `nox -s teardown -- --project p`"
+    )
+    _, _, error = run_fuzz(tmp_path, monkeypatch, schemathesis_answering([500], 1))
+    assert isinstance(error, FuzzingFailed)  # the fuzzing's failure stays the news

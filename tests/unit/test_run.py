@@ -340,3 +340,27 @@ def test_a_failed_build_shows_what_compose_said(
     out = capsys.readouterr().out
     assert "build failed (exit 1)" in out
     assert "pip: no such version" in out
+
+
+def test_a_teardown_that_leaves_things_says_what_and_never_says_removed(tmp_path: Path) -> None:
+    docker = FakeDocker(stubborn_downs=99)
+    output, error = run(tmp_path, docker, FakeServices())
+    assert isinstance(error, TeardownIncomplete)
+    assert (
+        "    still present after 3 attempts: 3 containers (p-chat-1, p-db-1, p-web-1), "
+        "1 network (p_default)"
+    ) in output
+    assert f"    hint: {TeardownIncomplete.hint}" in output
+    summary = output.splitlines()[-1]
+    assert "stack removed" not in summary
+    assert "; stack NOT fully removed: `nox -s teardown -- --project p`" in summary
+
+
+def test_a_failed_check_stays_the_news_when_the_teardown_also_fails(tmp_path: Path) -> None:
+    docker = FakeDocker(stubborn_downs=99)
+    output, error = run(tmp_path, docker, FakeServices(proxy_status=502))
+    assert isinstance(error, ProxyCallFailed)
+    assert "failure class: teardown incomplete" in output
+    summary = output.splitlines()[-1]
+    assert summary.startswith("FAIL  smoke lite: web -> chat proxy call failed")
+    assert "stack NOT fully removed" in summary

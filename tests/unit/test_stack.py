@@ -250,5 +250,8 @@ def test_teardown_retries_then_says_what_is_left() -> None:
     stubborn = FakeDocker(running=True, stubborn_downs=3)
     with pytest.raises(TeardownIncomplete) as caught:
         remove_stack(stack(stubborn))
-    assert str(caught.value).startswith("still present after 3 attempts: 3 containers (id-")
+    assert str(caught.value) == (  # by name, for the person who removes them
+        "still present after 3 attempts: 3 containers (p-chat-1, p-db-1, p-web-1), "
+        "1 network (p_default)"
+    )
     assert caught.value.failure_class == "teardown incomplete"
