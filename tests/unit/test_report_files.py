@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from smoke.budgets import Budgets, Verdict
 from smoke.errors import DependencyFailure
 from smoke.masking import Masker
@@ -74,7 +76,7 @@ def interrupted(stopped_by: str | None) -> Outcome:
 
 
 def test_metrics_file(tmp_path: Path) -> None:
-    path = tmp_path / "out" / "e2e-metrics.txt"
+    path = tmp_path / "out" / "ci" / "e2e-metrics.txt"
     write_metrics(failed(), path, Masker([SECRET]))
     assert path.read_text(encoding="utf-8") == (
         "result=failed\n"
@@ -124,7 +126,7 @@ def test_metrics_of_a_run_without_stack_or_failure() -> None:
 
 
 def test_junit_file(tmp_path: Path) -> None:
-    path = tmp_path / "out" / "e2e-junit.xml"
+    path = tmp_path / "out" / "ci" / "e2e-junit.xml"
     write_junit(failed(), path, Masker([SECRET]))
     hint = DependencyFailure.hint
     assert path.read_text(encoding="utf-8") == (
@@ -234,3 +236,14 @@ def test_annotation_for_a_run_over_budget_and_none_for_a_pass(tmp_path: Path) ->
     assert summary.read_text(encoding="utf-8").startswith("### Integration smoke (lite): passed")
     # Off GitHub Actions: no annotation, and no summary unless a path is given.
     assert publish_to_github(over, str, {"GITHUB_ACTIONS": "false"}) is None
+
+
+def test_github_outputs_follow_the_process_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    annotation = publish_to_github(failed(), str)
+    assert annotation is not None
+    assert annotation.startswith("::error title=smoke: chat dependency health (db)::")
+    assert (tmp_path / "summary.md").exists()

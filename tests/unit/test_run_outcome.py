@@ -297,3 +297,84 @@ def test_a_step_summary_that_cannot_be_written_is_said(tmp_path: Path) -> None:
     assert error is not None
     assert "could not write the GitHub step summary: " in output
     assert "::error" not in output
+
+
+def test_a_run_without_a_given_stack_makes_one_with_its_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smoke import run
+
+    made: list[tuple[Target, object]] = []
+
+    def make(target: Target, *, env: object) -> Stack:
+        made.append((target, env))
+        return Stack(target, docker=cast(DockerClient, FakeDocker()))
+
+    monkeypatch.setattr(run, "Stack", make)
+    env = {"SMOKE_X": "1"}
+    outcome = run_smoke(
+        run_options(log_file=tmp_path / "e2e-compose.log"),
+        console=Console(Terminal(), tty=False),
+        transport=FakeServices().transport(),
+        env=env,
+    )
+    assert outcome.result == "passed"
+    assert [t.project for t, _ in made] == ["p"]
+    assert made[0][1] is env
+
+
+def test_a_stale_stack_from_another_host_is_judged_by_the_duration_budget(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from smoke.ownership import Owner, marker_name
+
+    docker = FakeDocker(running=True)
+    started = datetime.now(UTC) - timedelta(minutes=10)
+    owner = Owner(4242, "", "elsewhere.example", started, False)
+    docker.volumes[marker_name("p")] = owner.labels("p")
+    output, outcome = smoke(tmp_path, FakeServices(), docker=docker)
+    assert isinstance(outcome, Outcome), output
+    assert output.startswith("smoke: stale stack of project p")
+    budget = Budgets(max_duration_seconds=3600)
+    docker.running = True
+    docker.volumes[marker_name("p")] = owner.labels("p")
+    _, error = smoke(tmp_path, FakeServices(), docker=docker, budgets=budget)
+    assert type(error).__name__ == "ProjectInUse"
+
+
+def test_a_url_run_starts_no_reaper_and_marks_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smoke import guard
+
+    started: list[object] = []
+    monkeypatch.setattr(guard.reaper, "start", lambda *a: started.append(a))
+    _, outcome = smoke(tmp_path, FakeServices(), reaper=True, **URLS)
+    assert isinstance(outcome, Outcome)
+    assert started == []
+
+
+def test_a_fresh_project_is_not_asked_to_clear_marks(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    smoke(tmp_path, FakeServices(), docker=docker)
+    before_mark = docker.calls[: docker.calls.index("volume create")]
+    assert before_mark.count("volume list") == 1  # the look for earlier runs' marks
+
+
+def test_a_run_stopped_by_a_bare_keyboard_interrupt_says_stopped(tmp_path: Path) -> None:
+    def interrupt(request: httpx.Request) -> None:
+        if request.url.path == "/api/chat/service":
+            raise KeyboardInterrupt
+
+    docker = FakeDocker()
+    output, error = smoke(tmp_path, FakeServices(on_request=interrupt), docker=docker)
+    assert isinstance(error, KeyboardInterrupt)
+    assert summary_line(output).startswith("STOPPED  smoke lite: stopped (5 steps run) in ")
+    assert not docker.running
+
+
+def test_a_url_run_kept_on_failure_has_no_stack_to_inspect(tmp_path: Path) -> None:
+    output, error = smoke(tmp_path, FakeServices(proxy_status=502), keep="on-failure", **URLS)
+    assert error is not None
+    assert "inspect it:" not in output
+    assert "kept" not in summary_line(output)
