@@ -68,7 +68,7 @@ class ComposeMissing(EnvironmentProblem):
 
 
 class ComposeConfigInvalid(EnvironmentProblem):
-    def __init__(self, message: str, *, hint: str, stderr: str = "") -> None:
+    def __init__(self, message: str, *, hint: str, stderr: str) -> None:
         super().__init__(message, hint=hint)
         self.stderr = stderr
 
@@ -134,16 +134,8 @@ class ComposeFailed(CheckFailed):
         "or run `bash .ci/setup` to build local ones)"
     )
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        return_code: int,
-        stderr: str,
-        step: str = "",
-        elapsed: float = 0.0,
-    ) -> None:
-        super().__init__(message, step=step, elapsed=elapsed)
+    def __init__(self, message: str, *, return_code: int, stderr: str) -> None:
+        super().__init__(message)
         self.return_code = return_code
         self.stderr = stderr
 

@@ -52,6 +52,7 @@ def test_compose_is_asked_for_its_version_only_when_the_model_cannot_be_read() -
         stack(invalid).config()
     assert str(caught.value) == "invalid compose configuration: yaml: line 3: oops"
     assert caught.value.stderr == "yaml: line 3: oops\nmore"
+    assert caught.value.hint == "fix the compose file, or check `docker compose config`"
     missing = FakeDocker()
     missing.fail["compose config"] = docker_error("compose config", 1)
     missing.fail["compose version"] = docker_error("compose version", 1)
