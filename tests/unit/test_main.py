@@ -181,6 +181,7 @@ def test_each_command_gets_its_options_and_a_console(
 def test_without_argv_the_command_line_is_read(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    monkeypatch.delenv("NOX_CURRENT_SESSION", raising=False)  # as when run by hand
     monkeypatch.setattr(cli.sys, "argv", ["python -m smoke", "teardown", "--help"])
     assert cli.main() == 0
     assert capsys.readouterr().out.startswith("usage: python -m smoke teardown")
