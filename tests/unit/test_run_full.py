@@ -392,3 +392,16 @@ def test_a_report_that_cannot_be_written_is_said_not_fatal(tmp_path: Path) -> No
     output, error = run(tmp_path, FakeDocker(), FakeServices(), metrics_file=blocked / "m.txt")
     assert error is None
     assert f"could not write {blocked / 'm.txt'}" in output
+
+
+def test_a_reused_kept_stack_gets_this_runs_mark(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    docker = FakeDocker(running=True)
+    earlier = Owner(4242, "", "box", datetime.now(UTC) - timedelta(hours=1), True)
+    mark(docker, earlier)
+    output, error = run(tmp_path, docker, FakeServices(), keep="always")
+    assert error is None, output
+    owner = Owner.from_labels(docker.volumes[marker_name("p")])
+    assert owner is not None
+    assert (owner.pid, owner.kept) == (os.getpid(), True)
