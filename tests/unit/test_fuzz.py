@@ -259,3 +259,128 @@ def test_a_fuzz_whose_teardown_leaves_things_says_so(
     )
     _, _, error = run_fuzz(tmp_path, monkeypatch, schemathesis_answering([500], 1))
     assert isinstance(error, FuzzingFailed)  # the fuzzing's failure stays the news
+
+
+def test_a_fuzz_run_shows_each_step_and_the_tally(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import re
+
+    tags: list[str | None] = []
+    original_up = FakeDocker._up
+
+    def up(self: FakeDocker, services: Any = None, **kwargs: Any) -> None:
+        tags.append(os.environ.get("CHAT_IMAGE_TAG"))
+        original_up(self, services, **kwargs)
+
+    monkeypatch.setattr(FakeDocker, "_up", up)
+    output, _, error = run_fuzz(tmp_path, monkeypatch, schemathesis_answering([200, 422, 500], 0))
+    assert error is None, output
+    lines = output.splitlines()
+    for step in ("compose up", "chat health", "chat dependency health (db)"):
+        assert any(line.startswith(f"  ✓ {step} ") for line in lines), step
+    fuzz_line = next(line for line in lines if line.startswith("  ✓ fuzz "))
+    assert fuzz_line.endswith("s  3 requests, 1 server errors")
+    assert re.fullmatch(
+        r"PASS  fuzz: 3 requests, 1 server errors in (\d+\.\d)s; stack removed", lines[-1]
+    )
+    assert float(lines[-1].split(" in ")[1].split("s")[0]) < 60
+    assert tags == ["latest"]  # the minimal chat: its contract is the same
+    log = (tmp_path / "e2e-compose.log").read_text()
+    assert "db-1" in log
+    from tests.unit.fakes import PASSWORD
+
+    assert PASSWORD not in log
+
+
+def test_a_failing_fuzz_shows_the_services_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output, _, _ = run_fuzz(tmp_path, monkeypatch, schemathesis_answering([500], 1))
+    assert "last log lines (chat):" in output
+
+
+def test_an_interrupted_fuzz_counts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(command: list[str], **kwargs: Any) -> None:
+        raise Interrupted("SIGINT", exit_code=130)
+
+    output, _, _ = run_fuzz(tmp_path, monkeypatch, interrupted)
+    assert output.splitlines()[-1].startswith("STOPPED  fuzz: 0 requests, 0 server errors in ")
+
+
+def test_a_fuzz_without_a_given_stack_makes_one_and_judges_other_hosts_by_an_hour(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from smoke.ownership import Owner, marker_name
+    from tests.unit.fakes import FakeServices
+
+    docker = FakeDocker(running=True)
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    docker.volumes[marker_name("p")] = Owner(1, "", "elsewhere", two_hours_ago, False).labels("p")
+    made: list[Target] = []
+
+    def make(target: Target) -> Stack:
+        made.append(target)
+        return Stack(target, docker=cast(DockerClient, docker))
+
+    monkeypatch.setattr(fuzz_module, "Stack", make)
+    monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
+    real_client = fuzz_module.httpx.Client
+    services = FakeServices()
+    monkeypatch.setattr(
+        fuzz_module.httpx, "Client", lambda **kw: real_client(transport=services.transport())
+    )
+    monkeypatch.setattr(fuzz_module.subprocess, "run", schemathesis_answering([200], 0))
+    out = Terminal()
+    fuzz(options(tmp_path), console=Console(out, tty=False))
+    assert [t.project for t in made] == ["p"]
+    assert out.getvalue().startswith("smoke: stale stack of project p")
+
+
+def test_a_fuzz_by_url_starts_no_reaper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from smoke import guard
+    from tests.unit.fakes import FakeServices
+
+    started: list[object] = []
+    monkeypatch.setattr(guard.reaper, "start", lambda *a: started.append(a))
+    monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
+    real_client = fuzz_module.httpx.Client
+    services = FakeServices()
+    monkeypatch.setattr(
+        fuzz_module.httpx, "Client", lambda **kw: real_client(transport=services.transport())
+    )
+    monkeypatch.setattr(fuzz_module.subprocess, "run", schemathesis_answering([200], 0))
+    url = options(tmp_path, chat_url="http://127.0.0.1:8000", reaper=True)
+    assert fuzz(url, console=Console(Terminal(), tty=False)) == Tally(1, 0)
+    assert started == []
+
+
+def test_an_exited_chat_fails_the_fuzz_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from smoke import probes
+    from smoke.errors import ServiceCrashed
+    from tests.unit.fakes import FakeState
+
+    monkeypatch.setattr(probes, "ENGINE_AFTER_SECONDS", 0.0)
+    docker = FakeDocker()
+    docker.states["chat"] = FakeState("exited", 3)
+    monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    real_client = fuzz_module.httpx.Client
+    monkeypatch.setattr(
+        fuzz_module.httpx, "Client", lambda **kw: real_client(transport=httpx.MockTransport(refuse))
+    )
+    stack = Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+    with pytest.raises(ServiceCrashed, match="chat exited with code 3"):
+        fuzz(options(tmp_path, timeout=30.0), console=Console(Terminal(), tty=False), stack=stack)

@@ -279,3 +279,48 @@ def test_build_reads_the_runbook_env_var() -> None:
 def test_lite_still_rejects_a_malformed_local_stack_env_var() -> None:
     with pytest.raises(UsageError, match="CHAT_INSTALL_LOCAL_STACK must be 1 or 0, got 'x'"):
         run_options("--profile", "lite", CHAT_INSTALL_LOCAL_STACK="x")
+
+
+def test_a_command_is_required() -> None:
+    with pytest.raises(UsageError, match="the following arguments are required: COMMAND"):
+        parse([], env={})
+
+
+@pytest.mark.parametrize("command", ["run", "fuzz", "build", "logs", "teardown"])
+def test_unknown_arguments_point_at_the_commands_own_help(command: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse([command, "--bogus", "--other"], env={})
+    assert str(caught.value) == (
+        f"unrecognized arguments: --bogus --other (see python -m smoke {command} --help)"
+    )
+
+
+def test_the_usage_errors_of_run_say_what_to_do() -> None:
+    with pytest.raises(UsageError) as caught:
+        run_options("--chat-url", "http://127.0.0.1:8000")
+    assert str(caught.value) == "--web-url and --chat-url go together: give both, or neither"
+    with pytest.raises(UsageError) as caught:
+        run_options("--profile", "lite", "--install-local-stack")
+    assert str(caught.value) == (
+        "--install-local-stack does not apply to the lite profile; use `nox -s smoke`"
+    )
+
+
+def test_a_url_that_cannot_be_parsed_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match=r"'http://\[::1' is not an http\(s\) URL"):
+        run_options("--web-url", "http://[::1", "--chat-url", "http://c")
+
+
+def test_missing_compose_files_are_all_named(tmp_path: Path) -> None:
+    from smoke.options import Target, check_files_exist
+
+    present = tmp_path / "docker-compose.yml"
+    present.write_text("services: {}\n")
+    target = Target("p", (tmp_path / "a.yml", present, tmp_path / "b.yml"))
+    with pytest.raises(UsageError) as caught:
+        check_files_exist(target)
+    assert str(caught.value) == (
+        f"compose file not found: {tmp_path / 'a.yml'}, {tmp_path / 'b.yml'}; "
+        "run from the repository root or pass --compose-file PATH"
+    )
+    check_files_exist(Target("p", (present,)))

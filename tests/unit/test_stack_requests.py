@@ -211,3 +211,27 @@ def test_compose_failures_keep_stdout_when_stderr_is_empty() -> None:
     with pytest.raises(ComposeFailed) as caught:
         stack(docker).up(build=False, install_local_stack=False)
     assert caught.value.stderr == "pull access denied"
+
+
+def test_no_docker_cli_and_no_engine_say_what_to_do() -> None:
+    from python_on_whales.client_config import ClientNotFoundError
+
+    from smoke.errors import DockerUnreachable
+
+    docker = FakeDocker()
+    docker.fail["info"] = ClientNotFoundError()
+    with pytest.raises(DockerUnreachable) as caught:
+        stack(docker).preflight()
+    assert str(caught.value) == "the docker CLI was not found"
+    assert caught.value.hint == "install Docker and put `docker` on PATH"
+    with pytest.raises(DockerUnreachable) as caught:
+        stack(FakeDocker(engine_up=False)).preflight()
+    assert caught.value.hint == (
+        "start the engine (e.g. `dockerd &` or Docker Desktop) or set DOCKER_HOST"
+    )
+
+
+def test_an_engine_that_names_no_storage_driver_says_unknown() -> None:
+    docker = FakeDocker()
+    docker.system.info = lambda: SimpleNamespace(driver="")
+    assert stack(docker).preflight() == "unknown"
