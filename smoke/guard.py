@@ -23,9 +23,7 @@ from .stack import Stack
 from .teardown import remove_stack
 
 
-def inspect(
-    stack: Stack, *, stack_exists: bool, marks: list[dict[str, str]], max_run_seconds: float
-) -> Verdict:
+def inspect(*, stack_exists: bool, marks: list[dict[str, str]], max_run_seconds: float) -> Verdict:
     """What the project's marks say about a stack found before the run starts."""
     return judge(
         marks, stack_exists=stack_exists, now=datetime.now(UTC), max_run_seconds=max_run_seconds

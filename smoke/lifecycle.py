@@ -42,7 +42,6 @@ def prepare(stack: Stack, console: Console, *, max_run_seconds: float) -> Prepar
         model.result()
         found_marks = marks.result()
         verdict = guard.inspect(
-            stack,
             stack_exists=bool(existing.result()),
             marks=found_marks,
             max_run_seconds=max_run_seconds,

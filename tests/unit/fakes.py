@@ -109,6 +109,8 @@ class FakeDocker:
     host_ip: str = "127.0.0.1"
     context_host: str = "unix:///var/run/docker.sock"
     volumes: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: The one compose project whose stack the engine holds.
+    project: str = TARGET.project
 
     def __post_init__(self) -> None:
         self.system = SimpleNamespace(info=self._call("info", self._info))
@@ -154,7 +156,9 @@ class FakeDocker:
     def _info(self) -> Any:
         return SimpleNamespace(driver="overlay2")
 
-    def _config(self, **kwargs: Any) -> dict[str, Any]:
+    def _config(self, return_json: bool = False, **kwargs: Any) -> Any:
+        if not return_json:  # python-on-whales's own model, which the smoke does not read
+            return SimpleNamespace(services={})
         return {
             "services": {
                 "db": {"environment": {"POSTGRES_PASSWORD": PASSWORD, "POSTGRES_USER": "u"}},
@@ -209,15 +213,20 @@ class FakeDocker:
     def _containers(self, all: bool = False, filters: Any = None) -> list[Any]:
         if not self.running:
             return []
-        wanted = _labels(filters).get("com.docker.compose.service")
+        labels = _labels(filters)
+        if labels.get("com.docker.compose.project", self.project) != self.project:
+            return []  # the engine holds only one project's stack
+        wanted = labels.get("com.docker.compose.service")
         found = []
         for service in SERVICES:
             if wanted and service != wanted:
                 continue
             state = self.states.get(service, FakeState())
+            if state.status != "running" and not all:
+                continue  # `docker ps` without --all lists running containers only
             found.append(
                 SimpleNamespace(
-                    name=f"p-{service}-1",
+                    name=f"{self.project}-{service}-1",
                     id=f"id-{service}",
                     state=SimpleNamespace(
                         status=state.status,
@@ -233,7 +242,10 @@ class FakeDocker:
         return found
 
     def _networks(self, filters: Any = None) -> list[Any]:
-        return [SimpleNamespace(name="p_default", id="id-net")] if self.running else []
+        project = _labels(filters).get("com.docker.compose.project", self.project)
+        if not self.running or project != self.project:
+            return []
+        return [SimpleNamespace(name=f"{self.project}_default", id="id-net")]
 
     def _volume_list(self, filters: Any = None) -> list[Any]:
         wanted = _labels(filters)

@@ -191,3 +191,79 @@ def test_semantic_retrieval_asks_its_own_question_and_shows_the_answer() -> None
         200,
         '{"answer":"a","sources":["TENT-001"]}',
     )
+
+
+def test_an_exited_web_says_how_long_the_wait_took() -> None:
+    import re
+
+    with pytest.raises(ServiceCrashed) as caught:
+        probe(refused, timeout=30, watcher=Engine(EXITED)).proxy_call()
+    found = re.search(r"\(after (\d+\.\d)s\)$", str(caught.value))
+    assert found is not None
+    assert float(found.group(1)) < 5
+
+
+def test_an_unreachable_web_points_at_webs_logs() -> None:
+    with pytest.raises(Unreachable) as caught:
+        probe(refused, timeout=30, watcher=Engine(HEALTHY)).proxy_call()
+    assert caught.value.services == ("web",)
+
+
+def test_a_crash_loop_points_at_that_services_logs() -> None:
+    looping = ServiceState("restarting", 1, 3, None, "always")
+    with pytest.raises(ServiceCrashed) as caught:
+        probe(refused, timeout=30, watcher=Engine(looping)).chat_health()
+    assert caught.value.services == ("chat",)
+
+
+def test_the_engine_is_asked_sparingly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(probes, "ENGINE_EVERY_SECONDS", 10.0)
+    engine = Engine(ServiceState("running", 0, 0, None, ""))
+    with pytest.raises(ProxyCallFailed):
+        probe(refused, timeout=0.4, watcher=engine).proxy_call()
+    assert engine.asked == ["web"]
+
+
+def test_a_dependency_that_exited_is_seen_while_the_service_has_no_container() -> None:
+    class DbGone:
+        def state(self, service: str) -> ServiceState | None:
+            return EXITED if service == "db" else None
+
+    with pytest.raises(ServiceCrashed, match=r"^db exited with code 3"):
+        probe(refused, timeout=30, watcher=DbGone()).chat_dependencies()
+
+
+def test_a_web_without_a_port_yet_is_waited_for_not_called_unreachable() -> None:
+    from smoke.errors import PortUnavailable
+
+    class NoPort:
+        def url(self, service: str) -> str:
+            raise PortUnavailable("web has no published port in project p")
+
+    client = httpx.Client(transport=httpx.MockTransport(refused))
+    waiting = Probe(NoPort(), 0.3, client, watcher=Engine(HEALTHY))
+    with pytest.raises(ProxyCallFailed) as caught:
+        waiting.proxy_call()
+    assert str(caught.value) == (
+        "web did not accept the call within 0.3s: web has no published port in project p; "
+        "the engine says web is running, healthy, exit code 0, 0 restarts"
+    )
+
+
+def test_a_web_that_restarted_on_a_new_port_is_found_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(probes, "PORT_REFRESH_SECONDS", 0.0)
+    ports = iter(["http://web:3000", "http://web:3001"])
+
+    class Moving:
+        def url(self, service: str) -> str:
+            return next(ports)
+
+    def web(request: httpx.Request) -> httpx.Response:
+        if request.url.port == 3000:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200, json={"answer": "x"})
+
+    client = httpx.Client(transport=httpx.MockTransport(web))
+    assert Probe(Moving(), 2.0, client).proxy_call().status_code == 200

@@ -185,7 +185,7 @@ def test_a_reap_writes_the_logs_with_a_note_then_removes_stack_and_mark(
     from tests.unit.fakes import PASSWORD, FakeDocker
 
     docker = FakeDocker(running=True)
-    docker.volumes["p1_smoke-run"] = {"io.contoso-smoke.run": "p1"}
+    docker.volumes["p_smoke-run"] = {"io.contoso-smoke.run": "p"}
     real_stack = smoke.stack.Stack
     monkeypatch.setattr(
         smoke.stack,
@@ -196,7 +196,7 @@ def test_a_reap_writes_the_logs_with_a_note_then_removes_stack_and_mark(
     monkeypatch.setattr(reaper, "_stop_orphans", stopped.append)
     monkeypatch.setattr(reaper, "_SETTLE_SECONDS", 0.01)
     log = tmp_path / "logs" / "e2e.log"
-    reaper.reap("p1", [Path("docker-compose.yml")], log, 4242)
+    reaper.reap("p", [Path("docker-compose.yml")], log, 4242)
     text = log.read_text(encoding="utf-8")
     assert text.splitlines()[-1] == (
         "reaper: the smoke run (PID 4242) died before its teardown; removing the stack"
@@ -205,8 +205,8 @@ def test_a_reap_writes_the_logs_with_a_note_then_removes_stack_and_mark(
     assert PASSWORD not in text
     assert not docker.running
     assert "compose down" in docker.calls
-    assert "p1_smoke-run" not in docker.volumes
-    assert set(stopped) == {"p1"}
+    assert "p_smoke-run" not in docker.volumes
+    assert set(stopped) == {"p"}
 
 
 def test_a_reap_whose_logs_fail_still_removes_the_stack(
@@ -229,5 +229,39 @@ def test_a_reap_whose_logs_fail_still_removes_the_stack(
     )
     monkeypatch.setattr(reaper, "_stop_orphans", lambda project: None)
     monkeypatch.setattr(reaper, "_SETTLE_SECONDS", 0.01)
-    reaper.reap("p1", [Path("docker-compose.yml")], tmp_path / "e2e.log", 1)
+    reaper.reap("p", [Path("docker-compose.yml")], tmp_path / "e2e.log", 1)
     assert not docker.running
+
+
+def test_a_reap_ends_only_after_two_empty_looks_in_a_row(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typing import cast
+
+    from python_on_whales import DockerClient
+
+    import smoke.stack
+    from smoke.stack import Resources
+    from tests.unit.fakes import FakeDocker
+
+    # What a killed `up` leaves: a container appears after a look found nothing.
+    looks = iter([False, True, False, True, False, False, True])
+    made: list[tuple[Path, ...]] = []
+    real_stack = smoke.stack.Stack
+
+    class Stack(real_stack):  # type: ignore[misc,valid-type]
+        def resources(self, *, names: bool = True) -> Resources:
+            return Resources(containers=("c",)) if next(looks) else Resources()
+
+    def make(target: Any) -> Any:
+        made.append(target.compose_files)
+        return Stack(target, docker=cast(DockerClient, docker))
+
+    docker = FakeDocker(running=True)
+    monkeypatch.setattr(smoke.stack, "Stack", make)
+    monkeypatch.setattr(reaper, "_stop_orphans", lambda project: None)
+    monkeypatch.setattr(reaper, "_SETTLE_SECONDS", 0.0)
+    reaper.reap("p", [Path("a.yml"), Path("b.yml")], tmp_path / "e2e.log", 1)
+    assert docker.calls.count("compose down") == 2
+    assert next(looks) is True  # the seventh look was never needed
+    assert made == [(Path("a.yml"), Path("b.yml"))]

@@ -249,7 +249,7 @@ def test_environment_problems_stop_before_anything_starts(
 
 @pytest.fixture
 def fake_docker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeDocker:
-    docker = FakeDocker()
+    docker = FakeDocker(project="contoso-smoke")  # the CLI's default project
     monkeypatch.setattr("smoke.stack.DockerClient", lambda **kwargs: docker)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "docker-compose.yml").write_text("services: {}\n")
@@ -297,7 +297,10 @@ def test_teardown_says_what_it_removed(
     fake_docker.running = True
     assert cli.main(["teardown"]) == 0
     out = capsys.readouterr().out
-    assert "removed 3 containers (p-chat-1, p-db-1, p-web-1), 1 network (p_default)" in out
+    assert out == (
+        "teardown: removed 3 containers (contoso-smoke-chat-1, contoso-smoke-db-1, "
+        "contoso-smoke-web-1), 1 network (contoso-smoke_default) of project contoso-smoke\n"
+    )
     assert not fake_docker.running
 
 

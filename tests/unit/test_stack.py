@@ -70,7 +70,7 @@ def test_the_model_is_read_once() -> None:
 
 def test_secrets_are_password_secret_and_token_values_longest_first() -> None:
     docker = FakeDocker()
-    model = docker._config()
+    model = docker._config(return_json=True)
     model["services"]["chat"]["environment"] = {
         "API_SECRET": "s3",
         "access_token": "tok-long",

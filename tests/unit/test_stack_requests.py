@@ -14,6 +14,7 @@ from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 
 from smoke.errors import (
+    ComposeConfigInvalid,
     ComposeFailed,
     ComposeMissing,
     EngineAddressUnreachable,
@@ -235,3 +236,64 @@ def test_an_engine_that_names_no_storage_driver_says_unknown() -> None:
     docker = FakeDocker()
     docker.system.info = lambda: SimpleNamespace(driver="")
     assert stack(docker).preflight() == "unknown"
+
+
+def test_a_stack_drives_compose_with_its_files_and_project() -> None:
+    made = Stack(Target("proj", (Path("a.yml"), Path("b.yml"))))
+    config = made.docker.client_config
+    assert config.compose_files == [Path("a.yml"), Path("b.yml")]
+    assert config.compose_project_name == "proj"
+
+
+def test_without_an_env_the_stack_reads_the_process_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "tcp://192.0.2.8:2375")
+    made = Stack(
+        Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, FakeDocker())
+    )
+    assert made.engine().remote_address == "192.0.2.8"
+
+
+def test_an_invalid_model_without_words_says_so() -> None:
+    docker = FakeDocker()
+    docker.fail["compose config"] = docker_error("compose config", 15, "")
+    with pytest.raises(ComposeConfigInvalid) as caught:
+        stack(docker).config()
+    assert str(caught.value) == "invalid compose configuration: no details"
+
+
+def test_a_model_without_services_has_no_secrets_and_no_ports() -> None:
+    docker = FakeDocker()
+    docker.compose.config = lambda **kw: {"name": "p"}
+    assert stack(docker).secrets() == ()
+    stack(docker).check_ports()
+
+
+def test_a_port_without_a_published_number_is_ephemeral() -> None:
+    docker = FakeDocker()
+    original = docker.compose.config
+
+    def unpublished(**kwargs: Any) -> dict[str, Any]:
+        model: dict[str, Any] = original(**kwargs)
+        del model["services"]["web"]["ports"][0]["published"]
+        return model
+
+    docker.compose.config = unpublished
+    stack(docker).check_ports()
+
+
+def test_marks_are_read_for_this_project_only() -> None:
+    docker = FakeDocker()
+    docker.volumes["q_smoke-run"] = {"io.contoso-smoke.run": "q"}
+    docker.volumes["p_smoke-run"] = {"io.contoso-smoke.run": "p"}
+    assert stack(docker).markers("io.contoso-smoke.run") == [{"io.contoso-smoke.run": "p"}]
+
+
+def test_stopped_containers_count_as_the_stack() -> None:
+    docker = FakeDocker(running=True)
+    for service in ("db", "chat", "web"):
+        docker.states[service] = FakeState("exited", 0)
+    assert stack(docker).containers() == ("id-db", "id-chat", "id-web")
+    assert stack(docker).resources().containers == ("p-chat-1", "p-db-1", "p-web-1")
+    other = Stack(Target("q", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+    assert other.containers() == ()
+    assert not other.resources()
