@@ -367,3 +367,12 @@ def test_without_an_env_the_process_env_is_read(
     chrome = executable(tmp_path, "chromium")
     monkeypatch.setenv("SMOKE_BROWSER", str(chrome))
     assert find_browser() == Browser(str(chrome))
+
+
+@pytest.mark.parametrize("body", [["Try it."], {"answer": 42}])
+def test_an_answer_that_is_not_text_fails(body: object) -> None:
+    def submit(page: FakePage) -> None:
+        page.emit("response", response("http://w/api/chat/service", 200, body))
+
+    with pytest.raises(BrowserCheckFailed, match=r"chat's answer to the page has no answer text"):
+        ask(FakePage(on_submit=submit))

@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from smoke.errors import ContractDrift
 from tests.unit.fakes import FakeDocker, FakeServices, chat_openapi
 from tests.unit.test_run import run
@@ -95,3 +97,57 @@ def test_strict_contract_without_a_schema_says_what_chat_must_publish(tmp_path: 
         "response contract: no schema to check against (--strict-contract): "
         "chat GET /openapi.json answered HTTP 404"
     )
+
+
+def test_the_browser_step_asks_webs_page_the_runs_question_within_its_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smoke.probes import QUESTION
+
+    asked: list[tuple[str, str, float, Path]] = []
+
+    class Page:
+        def ask(self, web_url: str, question: str, *, timeout: float, screenshot: Path) -> str:
+            asked.append((web_url, question, timeout, screenshot))
+            return "Try the SkyView tent."
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr("smoke.browser.find_browser", lambda env=None: object())
+    monkeypatch.setattr("smoke.browser.start", lambda browser: Page())
+    output, error = run(tmp_path, FakeDocker(), FakeServices(), profile="full", timeout=0.7)
+    assert error is None, output
+    assert asked == [("http://127.0.0.1:3000", QUESTION, 0.7, tmp_path / "e2e-web.png")]
+    line = next(x for x in output.splitlines() if "✓ web page (browser)" in x)
+    assert line.endswith("  answer shown")
+
+
+def test_a_full_run_checked_against_the_schema_reads_the_exchange_back(tmp_path: Path) -> None:
+    services = FakeServices(openapi=chat_openapi())
+    output, error = run(tmp_path, FakeDocker(), services, profile="full", browser=False)
+    assert error is None, output
+    line = next(x for x in output.splitlines() if "✓ response contract" in x)
+    assert line.endswith("  matches chat's /openapi.json")
+    assert "✓ conversation persisted" in output
+
+
+def test_every_schema_violation_is_named(tmp_path: Path) -> None:
+    body = {"answer": "Try it.", "conversation_id": 7, "sources": "TENT-002"}
+    services = FakeServices(chat_body=body, openapi=chat_openapi())
+    _, error = run(tmp_path, FakeDocker(), services)
+    assert isinstance(error, ContractDrift)
+    assert str(error) == (
+        "response contract drift against chat's schema: $.conversation_id: expected string, "
+        "got integer; $.sources: expected array, got string"
+    )
+
+
+def test_the_teardown_removes_what_up_made_without_listing_it_again(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    _, error = run(tmp_path, docker, FakeServices())
+    assert error is None
+    calls = docker.calls
+    teardown = calls[calls.index("compose logs") + 1 :]
+    # Removed directly from the listing made beside the checks, then checked gone.
+    assert teardown[: teardown.index("container remove")].count("container list") == 0
