@@ -144,8 +144,13 @@ def test_every_schema_violation_is_named(tmp_path: Path) -> None:
 
 
 def test_the_teardown_removes_what_up_made_without_listing_it_again(tmp_path: Path) -> None:
+    import time
+
+    def a_moment(request: Any) -> None:
+        time.sleep(0.05)  # as the real checks take, so the listing beside them is done
+
     docker = FakeDocker()
-    _, error = run(tmp_path, docker, FakeServices())
+    _, error = run(tmp_path, docker, FakeServices(on_request=a_moment))
     assert error is None
     calls = docker.calls
     teardown = calls[calls.index("compose logs") + 1 :]

@@ -357,8 +357,12 @@ def test_a_url_run_starts_no_reaper_and_marks_nothing(
 def test_a_fresh_project_is_not_asked_to_clear_marks(tmp_path: Path) -> None:
     docker = FakeDocker()
     smoke(tmp_path, FakeServices(), docker=docker)
-    before_mark = docker.calls[: docker.calls.index("volume create")]
-    assert before_mark.count("volume list") == 1  # the look for earlier runs' marks
+    by_mark = [
+        kwargs
+        for name, _, kwargs in docker.asked
+        if name == "volume list" and ("label", "io.contoso-smoke.run=p") in kwargs["filters"]
+    ]
+    assert len(by_mark) == 2  # the look for earlier runs' marks, and clearing its own
 
 
 def test_a_run_stopped_by_a_bare_keyboard_interrupt_says_stopped(tmp_path: Path) -> None:
