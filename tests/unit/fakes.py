@@ -35,7 +35,7 @@ def run_options(**overrides: Any) -> RunOptions:
         "keep": "never",
         "install_local_stack": False,
         "build": True,
-        "timeout": 0.3,
+        "timeout": 0.15,
         "log_file": Path("e2e-compose.log"),
         "web_url": None,
         "chat_url": None,

@@ -178,9 +178,9 @@ def test_console_lines_that_are_not_errors_are_fine() -> None:
 def test_a_page_that_sends_nothing_fails_at_the_timeout_saying_what_it_shows() -> None:
     page = FakePage()
     with pytest.raises(BrowserCheckFailed) as caught:
-        ask(page, timeout=0.3)
+        ask(page, timeout=0.15)
     assert str(caught.value) == (
-        "no answer appeared within 0.3s (the page sent no question to /api/chat/service); "
+        "no answer appeared within 0.15s (the page sent no question to /api/chat/service); "
         "the page shows: Ask Contoso Outdoors"
     )
 
@@ -188,12 +188,12 @@ def test_a_page_that_sends_nothing_fails_at_the_timeout_saying_what_it_shows() -
 def test_an_answer_the_page_never_shows_fails_after_a_moment_not_the_timeout(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(browser, "SHOW_WITHIN_SECONDS", 0.2)
+    monkeypatch.setattr(browser, "SHOW_WITHIN_SECONDS", 0.1)
     page = FakePage(on_submit=answers("Try the tent.", shown="undefined"))
     with pytest.raises(BrowserCheckFailed) as caught:
         ask(page, timeout=3)
     assert str(caught.value) == (
-        "no answer appeared on the page within 0.2s of chat's answer arriving; "
+        "no answer appeared on the page within 0.1s of chat's answer arriving; "
         "the page shows: Ask Contoso Outdoors undefined"
     )
 
@@ -293,7 +293,7 @@ def test_a_failure_shows_the_pages_text() -> None:
     page = FakePage()
     page.body = "word " * 100
     with pytest.raises(BrowserCheckFailed) as caught:
-        ask(page, timeout=0.2)
+        ask(page, timeout=0.1)
     assert page.selectors[-1] == "body"
     shown = str(caught.value).split("the page shows: ", 1)[1]
     assert len(shown) == 200

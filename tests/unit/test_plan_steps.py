@@ -147,7 +147,7 @@ def test_the_teardown_removes_what_up_made_without_listing_it_again(tmp_path: Pa
     import time
 
     def a_moment(request: Any) -> None:
-        time.sleep(0.05)  # as the real checks take, so the listing beside them is done
+        time.sleep(0.02)  # as the real checks take, so the listing beside them is done
 
     docker = FakeDocker()
     _, error = run(tmp_path, docker, FakeServices(on_request=a_moment))

@@ -94,9 +94,9 @@ def test_a_healthy_web_the_smoke_cannot_reach_is_named_with_its_address() -> Non
 def test_a_web_never_listening_says_what_the_engine_saw() -> None:
     running = ServiceState("running", 0, 1, None, "")
     with pytest.raises(ProxyCallFailed) as caught:
-        probe(refused, timeout=0.3, watcher=Engine(running)).proxy_call()
+        probe(refused, timeout=0.15, watcher=Engine(running)).proxy_call()
     assert str(caught.value) == (
-        "web did not accept the call within 0.3s: ConnectError: connection refused; "
+        "web did not accept the call within 0.15s: ConnectError: connection refused; "
         "the engine says web is running, exit code 0, 1 restarts"
     )
 
@@ -220,7 +220,7 @@ def test_the_engine_is_asked_sparingly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(probes, "ENGINE_EVERY_SECONDS", 10.0)
     engine = Engine(ServiceState("running", 0, 0, None, ""))
     with pytest.raises(ProxyCallFailed):
-        probe(refused, timeout=0.4, watcher=engine).proxy_call()
+        probe(refused, timeout=0.25, watcher=engine).proxy_call()
     assert engine.asked == ["web"]
 
 
@@ -241,11 +241,11 @@ def test_a_web_without_a_port_yet_is_waited_for_not_called_unreachable() -> None
             raise PortUnavailable("web has no published port in project p")
 
     client = httpx.Client(transport=httpx.MockTransport(refused))
-    waiting = Probe(NoPort(), 0.3, client, watcher=Engine(HEALTHY))
+    waiting = Probe(NoPort(), 0.15, client, watcher=Engine(HEALTHY))
     with pytest.raises(ProxyCallFailed) as caught:
         waiting.proxy_call()
     assert str(caught.value) == (
-        "web did not accept the call within 0.3s: web has no published port in project p; "
+        "web did not accept the call within 0.15s: web has no published port in project p; "
         "the engine says web is running, healthy, exit code 0, 0 restarts"
     )
 

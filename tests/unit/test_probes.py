@@ -85,11 +85,11 @@ def test_a_timeout_says_what_it_last_saw_and_what_the_engine_said() -> None:
     engine = Engine(ServiceState("running", None, 0, "starting", ""))
     with pytest.raises(ChatHealthTimeout) as caught:
         probe(
-            lambda r: httpx.Response(500, text="not yet"), timeout=0.3, watcher=engine
+            lambda r: httpx.Response(500, text="not yet"), timeout=0.15, watcher=engine
         ).chat_health()
     message = str(caught.value)
     assert message.startswith("chat /health not ready after 0.")
-    assert "(timeout 0.3s); last seen: HTTP 500: not yet" in message
+    assert "(timeout 0.15s); last seen: HTTP 500: not yet" in message
     assert message.endswith(
         "; the engine says chat is running, starting, exit code None, 0 restarts"
     )
@@ -146,7 +146,7 @@ def test_healthy_in_the_engine_but_unreachable_from_here() -> None:
 def test_healthy_but_answering_non_200_is_not_unreachable() -> None:
     engine = Engine(ServiceState("running", None, 0, "healthy", ""))
     with pytest.raises(ChatHealthTimeout):
-        probe(lambda r: httpx.Response(503), timeout=0.3, watcher=engine).chat_health()
+        probe(lambda r: httpx.Response(503), timeout=0.15, watcher=engine).chat_health()
 
 
 def test_the_dependency_wait_watches_db_too() -> None:
@@ -172,7 +172,7 @@ def test_dependencies_pass_only_when_db_says_ok() -> None:
         lambda r: httpx.Response(200, json={"dependencies": {"db": ["ok"]}}),
     ):
         with pytest.raises(DependencyFailure):
-            probe(handler, timeout=0.2).chat_dependencies()
+            probe(handler, timeout=0.1).chat_dependencies()
 
 
 def test_a_hopeless_db_fails_at_once_with_its_reason() -> None:
@@ -196,7 +196,7 @@ def test_a_hopeless_db_fails_at_once_with_its_reason() -> None:
 def test_a_transient_reason_is_waited_out() -> None:
     db = {"status": "error", "reason": "connecting", "transient": True}
     with pytest.raises(DependencyFailure, match=r"not ready after .*last seen: HTTP 503"):
-        probe(dependencies(503, db), timeout=0.3).chat_dependencies()
+        probe(dependencies(503, db), timeout=0.15).chat_dependencies()
 
 
 def test_the_proxy_call_posts_the_question_and_needs_200() -> None:
@@ -216,9 +216,9 @@ def test_the_proxy_call_posts_the_question_and_needs_200() -> None:
 
 def test_the_proxy_call_waits_only_while_web_is_not_listening() -> None:
     with pytest.raises(
-        ProxyCallFailed, match=r"web did not accept the call within 0.3s: ConnectError"
+        ProxyCallFailed, match=r"web did not accept the call within 0.15s: ConnectError"
     ):
-        probe(refused, timeout=0.3).proxy_call()
+        probe(refused, timeout=0.15).proxy_call()
 
 
 def test_a_slow_answer_is_a_timeout_not_a_hang() -> None:

@@ -139,7 +139,7 @@ def test_chat_never_healthy_times_out(tmp_path: Path) -> None:
 
 def test_a_port_that_appears_late_is_waited_for(tmp_path: Path) -> None:
     docker = FakeDocker(port_failures=3)  # chat restarting: no port for a moment
-    output, error = run(tmp_path, docker, FakeServices())
+    output, error = run(tmp_path, docker, FakeServices(), timeout=1.0)
     assert error is None, output
     assert docker.calls.count("compose port chat") == 4  # retried, then looked up once
     assert docker.calls.count("compose port web") == 1

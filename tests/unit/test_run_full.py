@@ -289,7 +289,7 @@ def test_a_running_chat_that_never_answers_is_a_timeout_saying_what_the_engine_s
     monkeypatch.setattr("smoke.probes.ENGINE_AFTER_SECONDS", 0.0)
     docker = FakeDocker()
     docker.states["chat"] = FakeState(health="starting")
-    output, error = run(tmp_path, docker, FakeServices(on_request=refuse), timeout=0.5)
+    output, error = run(tmp_path, docker, FakeServices(on_request=refuse), timeout=0.2)
     assert isinstance(error, ChatHealthTimeout), output
     assert "the engine says chat is running, starting, exit code 0, 0 restarts" in output
 
