@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,13 +15,9 @@ NOW = datetime.now(UTC)
 
 
 def dead_owner(kept: bool = False, host: str | None = None) -> Owner:
-    finished = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    pid = int(finished.stdout)  # a process that has ended
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    pid = finished.pid  # a process that has ended
     return Owner(pid, "1", host or socket.gethostname(), NOW - timedelta(minutes=5), kept)
 
 
