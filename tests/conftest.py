@@ -26,13 +26,24 @@ RUN_LABEL = "io.contoso-smoke.run"  # smoke.ownership.LABEL
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+def _said(exc: DockerException) -> str:
+    lines = (exc.stderr or exc.stdout or "").strip().splitlines()
+    return f" ({lines[-1]})" if lines else ""
+
+
 @functools.cache
 def _engine_problem() -> str | None:
+    docker = DockerClient()
     try:
-        DockerClient().system.info()
-        DockerClient().compose.version()
-    except (DockerException, ClientNotFoundError) as exc:
-        return f"no Docker engine with Compose v2: {str(exc).splitlines()[0]}"
+        docker.system.info()
+    except ClientNotFoundError:
+        return "no docker CLI on PATH"
+    except DockerException as exc:
+        return f"no Docker engine: `docker info` exited {exc.return_code}{_said(exc)}"
+    try:
+        docker.compose.version()
+    except DockerException as exc:
+        return f"no Compose v2: `docker compose version` exited {exc.return_code}{_said(exc)}"
     return None
 
 
