@@ -133,12 +133,25 @@ def test_faults_and_the_port_check_follow_the_engine(
         "contoso-web", detach=True, publish=[(f"0.0.0.0:{port}", 3000)], remove=True
     )
     try:
+        wait_until_it_accepts(remote.address, port)  # taken means something answers there
         taken = run_fault(project, tmp_path, **env, SMOKE_WEB_PORT=str(port))
     finally:
         holder.remove(force=True)
     assert taken.returncode == 2, taken.output
     assert f"port {remote.address}:{port} for web is already in use" in taken.output
     assert_nothing_left(remote, project)
+
+
+def wait_until_it_accepts(host: str, port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def test_the_reaper_follows_the_engine(remote: RemoteEngine, project: str, tmp_path: Path) -> None:
