@@ -1,7 +1,8 @@
 """Entry point: ``python -m contoso_chat`` serves the API with uvicorn.
 
-With the local stack, the embedding model is checked and loaded before serving: a
-missing or corrupt model file stops chat at once, with one line naming it.
+With the local stack, the embedding model is checked and loaded before serving (while
+the web framework is imported): a missing or corrupt model file stops chat at once,
+with one line naming it.
 """
 
 import logging
@@ -9,9 +10,7 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-import uvicorn
-
-from .catalog import make_retriever
+from .catalog import load_retriever
 from .embeddings import ModelFileError
 from .settings import Settings
 
@@ -21,11 +20,15 @@ def main() -> int:
     try:
         settings = Settings.from_env()
         with ThreadPoolExecutor(max_workers=1) as pool:
-            # The local stack's model loads while the web framework is imported.
-            loading = pool.submit(make_retriever, settings)
+            # The model's runtime is imported first and alone (two threads importing at
+            # once only take turns on the GIL); its session is built on the pool,
+            # without the GIL, while the web framework is imported.
+            loaded = load_retriever(settings, pool)
+            import uvicorn
+
             from .app import create_app
 
-            retriever = loading.result()
+            retriever = loaded()
     except (ModelFileError, ValueError) as exc:  # refuse to start, in one line
         print(f"chat: fatal: {exc}", file=sys.stderr, flush=True)
         return 1

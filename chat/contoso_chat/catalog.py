@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -209,11 +210,20 @@ class KeywordRetriever:
 
 def make_retriever(settings: Settings) -> Retriever:
     """The stack's retriever; the local one loads (and checks) the embedding model."""
-    if settings.stack == "local":
-        from .embeddings import Embedder, SemanticRetriever
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return load_retriever(settings, pool)()
 
-        return SemanticRetriever(Embedder(settings.model_dir))
-    return KeywordRetriever()
+
+def load_retriever(settings: Settings, pool: Executor) -> Callable[[], Retriever]:
+    """Start ``make_retriever``'s work, with what can run beside the caller on ``pool``;
+    call the result to wait for the retriever. A corrupt model file raises from either."""
+    if settings.stack == "local":
+        from .embeddings import SemanticRetriever, load_embedder
+
+        embedder = load_embedder(settings.model_dir, pool)
+        return lambda: SemanticRetriever(embedder.result())
+    retriever = KeywordRetriever()
+    return lambda: retriever
 
 
 def compose_answer(question: str, ranked: Sequence[tuple[Product, float]]) -> str:

@@ -7,28 +7,33 @@ vectors on the local stack) as soon as db answers, then keeps watching. When the
 connection breaks or the catalog is gone (db on tmpfs comes back empty after a
 restart) it connects and seeds again. Until db can serve, every call fails at once
 with ``DatabaseUnavailable`` and the reason; no request waits for db, none hangs.
+
+psycopg is imported by the supervisor, on a worker thread, when it first dials db: chat
+serves ``/health`` without paying for the driver's import first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
-
-import psycopg
-from psycopg.types.json import Jsonb
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .catalog import CATALOG, Product, Retriever
 from .settings import Settings
 
+if TYPE_CHECKING:
+    import psycopg
+
+    Connection = psycopg.AsyncConnection[Any]
+
 T = TypeVar("T")
-Connection = psycopg.AsyncConnection[Any]
 log = logging.getLogger("contoso_chat.db")
 
 # Reconnect quickly at first (db is usually a moment away), then back off.
@@ -185,6 +190,9 @@ class Database:
         self._wake.clear()
 
     async def _connect_and_seed(self) -> None:
+        await asyncio.to_thread(importlib.import_module, "psycopg")  # the loop keeps serving
+        import psycopg
+
         conn = await self._bounded(
             psycopg.AsyncConnection.connect(self._settings.conninfo, autocommit=True)
         )
@@ -226,6 +234,8 @@ class Database:
             # operation against a frozen server can itself block.
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
             raise DatabaseUnavailable("db timed out", detail=f"db did not answer within {limit:g}s")
+        import psycopg  # imported by now: only the supervisor's connect starts a task
+
         try:
             return task.result()
         except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
@@ -302,6 +312,8 @@ class Database:
         self, conversation_id: uuid.UUID, question: str, answer: str, sources: Sequence[str]
     ) -> None:
         async def record(conn: Connection) -> None:
+            from psycopg.types.json import Jsonb
+
             async with conn.transaction():
                 await conn.execute(
                     "INSERT INTO conversations (id) VALUES (%s) ON CONFLICT (id) DO NOTHING",

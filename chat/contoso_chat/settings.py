@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from psycopg.conninfo import make_conninfo
-
 Stack = Literal["minimal", "local"]
 DEFAULT_MODEL_DIR = Path("/opt/model")
 
@@ -46,6 +44,9 @@ class Settings:
 
     @property
     def conninfo(self) -> str:
+        # psycopg is imported when db is first dialled, not when chat reads its settings.
+        from psycopg.conninfo import make_conninfo
+
         return make_conninfo(
             host=self.db_host,
             port=self.db_port,

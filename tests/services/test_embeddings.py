@@ -10,7 +10,10 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -23,6 +26,7 @@ from contoso_chat.embeddings import (
     MODEL_ID,
     Embedder,
     ModelFileError,
+    load_embedder,
     pinned_sums,
     rank_by_similarity,
 )
@@ -54,7 +58,7 @@ def words(text: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def embedder(model_dir: Path) -> Embedder:
-    return Embedder(model_dir)
+    return Embedder.load(model_dir)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +108,7 @@ def test_a_corrupt_model_file_is_refused_naming_it_and_its_checksum(model_copy: 
     data[len(data) // 2] ^= 0xFF
     (model_copy / "model.onnx").write_bytes(bytes(data))
     with pytest.raises(ModelFileError) as caught:
-        Embedder(model_copy)
+        Embedder.load(model_copy)
     message = str(caught.value)
     assert f"{model_copy / 'model.onnx'} is corrupt" in message
     assert pinned_sums()["model.onnx"] in message
@@ -113,7 +117,65 @@ def test_a_corrupt_model_file_is_refused_naming_it_and_its_checksum(model_copy: 
 def test_a_missing_model_file_is_refused(model_copy: Path) -> None:
     (model_copy / "tokenizer.json").unlink()
     with pytest.raises(ModelFileError, match=r"tokenizer\.json is missing \(expected sha256 \w+"):
-        Embedder(model_copy)
+        Embedder.load(model_copy)
+
+
+class HeldPool(Executor):
+    """Runs nothing until told to: shows what the caller gets before the pool works."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[Future[Any], Callable[[], Any]]] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        self.held.append((future, lambda: fn(*args, **kwargs)))
+        return future
+
+    def work(self) -> None:
+        for future, call in self.held:
+            try:
+                future.set_result(call())
+            except Exception as exc:
+                future.set_exception(exc)
+
+
+@pytest.fixture
+def sessions_built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Paths ONNX Runtime was asked to load, recorded on the way to the real thing."""
+    import onnxruntime
+
+    real = onnxruntime.InferenceSession
+    built: list[str] = []
+
+    def recording(path: str, *args: Any, **kwargs: Any) -> Any:
+        built.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", recording)
+    return built
+
+
+def test_the_session_is_built_on_the_pool_while_the_caller_goes_on(
+    model_dir: Path, sessions_built: list[str]
+) -> None:
+    pool = HeldPool()
+    loading = load_embedder(model_dir, pool)
+    assert not loading.done()
+    assert sessions_built == []
+    pool.work()
+    assert sessions_built == [str(model_dir / "model.onnx")]
+    assert loading.result().embed(["a tent"]).shape == (1, DIMENSION)
+
+
+def test_a_corrupt_model_never_reaches_onnx_runtime(
+    model_copy: Path, sessions_built: list[str]
+) -> None:
+    (model_copy / "model.onnx").write_bytes(b"not a model")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        loading = load_embedder(model_copy, pool)
+        with pytest.raises(ModelFileError, match=r"model\.onnx is corrupt"):
+            loading.result()
+    assert sessions_built == []
 
 
 def test_chat_refuses_to_start_in_one_line(model_copy: Path) -> None:
