@@ -23,6 +23,7 @@ FIGURES = (
     "floor: down of the bare stack (s)",
     "browser step (s)",
     "model ready (s)",
+    "model ready, slowest (s)",
     "retrieval p95 (ms)",
 )
 
