@@ -74,27 +74,28 @@ def project() -> str:
     return f"smoke-test-{uuid.uuid4().hex[:8]}"
 
 
-def leftovers(project: str) -> list[str]:
-    """Every container, network and volume the project still has, and the smoke's
-    own mark of a run on it (smoke.ownership). Listing while something removes the
-    project (a teardown, the reaper) can meet an object already gone: look again."""
+def leftovers(project: str, *, host: str | None = None, marks: bool = True) -> list[str]:
+    """Every container, network and volume the project still has on the engine at
+    ``host`` (this machine's by default), and with ``marks`` the smoke's own mark of a
+    run on it (smoke.ownership). Listing while something removes the project (a
+    teardown, the reaper) can meet an object already gone: look again."""
     for _ in range(5):
         try:
-            return _leftovers(project)
+            return _leftovers(project, host, marks)
         except DockerException:
             time.sleep(0.2)
-    return _leftovers(project)
+    return _leftovers(project, host, marks)
 
 
-def _leftovers(project: str) -> list[str]:
-    docker = DockerClient()
-    label = f"{PROJECT_LABEL}={project}"
-    marks = [("label", f"{RUN_LABEL}={project}")]
+def _leftovers(project: str, host: str | None, marks: bool) -> list[str]:
+    docker = DockerClient(host=host) if host else DockerClient()
+    label = [("label", f"{PROJECT_LABEL}={project}")]
+    run_marks = [("label", f"{RUN_LABEL}={project}")]
     return (
-        [f"container {c.name}" for c in docker.container.list(all=True, filters=[("label", label)])]
-        + [f"network {n.name}" for n in docker.network.list(filters=[("label", label)])]
-        + [f"volume {v.name}" for v in docker.volume.list(filters=[("label", label)])]
-        + [f"run mark {v.name}" for v in docker.volume.list(filters=marks)]
+        [f"container {c.name}" for c in docker.container.list(all=True, filters=label)]
+        + [f"network {n.name}" for n in docker.network.list(filters=label)]
+        + [f"volume {v.name}" for v in docker.volume.list(filters=label)]
+        + ([f"run mark {v.name}" for v in docker.volume.list(filters=run_marks)] if marks else [])
     )
 
 

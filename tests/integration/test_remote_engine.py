@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from python_on_whales import DockerClient
 
-from tests.conftest import UNDER_CI
+from tests.conftest import UNDER_CI, leftovers
 from tests.integration.faultkit import one_line_error, run_fault, start_fault
 from tests.integration.remote_engine import (
     RemoteEngine,
@@ -41,13 +41,8 @@ def remote(lite_images: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def left_on(host: str | None, project: str) -> list[str]:
-    docker = DockerClient(host=host) if host else DockerClient()
-    label = [("label", f"com.docker.compose.project={project}")]
-    return (
-        [f"container {c.name}" for c in docker.container.list(all=True, filters=label)]
-        + [f"network {n.name}" for n in docker.network.list(filters=label)]
-        + [f"volume {v.name}" for v in docker.volume.list(filters=label)]
-    )
+    """What the project still has on the engine at ``host``; the run marks aside."""
+    return leftovers(project, host=host, marks=False)
 
 
 def assert_nothing_left(remote: RemoteEngine, project: str) -> None:
