@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 import pytest
 from python_on_whales import DockerClient
 
@@ -95,20 +96,24 @@ def schemathesis_answering(statuses: list[int], returncode: int) -> Any:
     return schemathesis
 
 
+def fake_the_world(
+    monkeypatch: pytest.MonkeyPatch, schemathesis: Any, transport: httpx.BaseTransport
+) -> None:
+    """Schemathesis installed and run as ``schemathesis``; chat answers through
+    ``transport``."""
+    monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
+    real_client = fuzz_module.httpx.Client
+    monkeypatch.setattr(fuzz_module.httpx, "Client", lambda **kw: real_client(transport=transport))
+    monkeypatch.setattr(fuzz_module.subprocess, "run", schemathesis)
+
+
 def run_fuzz(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, schemathesis: Any, **overrides: Any
 ) -> tuple[str, FakeDocker, BaseException | None]:
     from tests.unit.fakes import FakeServices
 
     docker = FakeDocker()
-    services = FakeServices()
-    monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
-    real_client = fuzz_module.httpx.Client
-    monkeypatch.setattr(
-        fuzz_module.httpx, "Client", lambda **kw: real_client(transport=services.transport())
-    )
-
-    monkeypatch.setattr(fuzz_module.subprocess, "run", schemathesis)
+    fake_the_world(monkeypatch, schemathesis, FakeServices().transport())
     out = Terminal()
     stack = Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
     error: BaseException | None = None
@@ -201,18 +206,13 @@ def test_fuzz_by_url_touches_no_compose(tmp_path: Path, monkeypatch: pytest.Monk
 
     services = FakeServices()
     targets: list[str] = []
-    monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
-    real_client = fuzz_module.httpx.Client
-    monkeypatch.setattr(
-        fuzz_module.httpx, "Client", lambda **kw: real_client(transport=services.transport())
-    )
 
     def schemathesis(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         targets.append(command[4])
         har(Path(command[command.index("--report-har-path") + 1]), [200, 200])
         return subprocess.CompletedProcess(command, 0)
 
-    monkeypatch.setattr(fuzz_module.subprocess, "run", schemathesis)
+    fake_the_world(monkeypatch, schemathesis, services.transport())
     out = Terminal()
     tally = fuzz(
         options(tmp_path, chat_url="http://127.0.0.1:8000"), console=Console(out, tty=False)
@@ -329,13 +329,7 @@ def test_a_fuzz_without_a_given_stack_makes_one_and_judges_other_hosts_by_an_hou
         return Stack(target, docker=cast(DockerClient, docker))
 
     monkeypatch.setattr(fuzz_module, "Stack", make)
-    monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
-    real_client = fuzz_module.httpx.Client
-    services = FakeServices()
-    monkeypatch.setattr(
-        fuzz_module.httpx, "Client", lambda **kw: real_client(transport=services.transport())
-    )
-    monkeypatch.setattr(fuzz_module.subprocess, "run", schemathesis_answering([200], 0))
+    fake_the_world(monkeypatch, schemathesis_answering([200], 0), FakeServices().transport())
     out = Terminal()
     fuzz(options(tmp_path), console=Console(out, tty=False))
     assert [t.project for t in made] == ["p"]
@@ -348,13 +342,7 @@ def test_a_fuzz_by_url_starts_no_reaper(tmp_path: Path, monkeypatch: pytest.Monk
 
     started: list[object] = []
     monkeypatch.setattr(guard.reaper, "start", lambda *a: started.append(a))
-    monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
-    real_client = fuzz_module.httpx.Client
-    services = FakeServices()
-    monkeypatch.setattr(
-        fuzz_module.httpx, "Client", lambda **kw: real_client(transport=services.transport())
-    )
-    monkeypatch.setattr(fuzz_module.subprocess, "run", schemathesis_answering([200], 0))
+    fake_the_world(monkeypatch, schemathesis_answering([200], 0), FakeServices().transport())
     url = options(tmp_path, chat_url="http://127.0.0.1:8000", reaper=True)
     assert fuzz(url, console=Console(Terminal(), tty=False)) == Tally(1, 0)
     assert started == []
@@ -363,8 +351,6 @@ def test_a_fuzz_by_url_starts_no_reaper(tmp_path: Path, monkeypatch: pytest.Monk
 def test_an_exited_chat_fails_the_fuzz_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import httpx
-
     from smoke import probes
     from smoke.errors import ServiceCrashed
     from tests.unit.fakes import FakeState
