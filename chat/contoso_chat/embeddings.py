@@ -59,12 +59,6 @@ def check_file(path: Path, expected: str) -> None:
         raise ModelFileError(f"model file {path} is corrupt: sha256 {actual}, expected {expected}")
 
 
-def verify(model_dir: Path) -> None:
-    """Raise ``ModelFileError`` naming the first file that is missing or corrupt."""
-    for name, expected in pinned_sums().items():
-        check_file(model_dir / name, expected)
-
-
 def load_embedder(model_dir: Path, pool: Executor) -> Future[Embedder]:
     """Check and load the model in ``model_dir``; the future holds the embedder.
 
