@@ -111,7 +111,7 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def build(session: nox.Session) -> None:
-    """Build or rebuild the contoso-chat and contoso-web images."""
+    """Build or rebuild the project's images (<project>-chat, <project>-web)."""
     smoke_cli(session, "build")
 
 
@@ -123,7 +123,7 @@ def logs(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def teardown(session: nox.Session) -> None:
-    """Remove the stack: containers, networks, volumes and orphans."""
+    """Remove the stack: containers, networks, volumes, orphans; --images also its images."""
     smoke_cli(session, "teardown")
 
 

@@ -11,22 +11,21 @@ from .logfile import write_logs
 from .masking import Masker
 from .options import BuildOptions, LogsOptions, TeardownOptions
 from .ownership import LABEL
-from .stack import CHAT, WEB, Stack, image_name
+from .stack import Stack
 from .teardown import remove_stack
 
 
 def build_images(options: BuildOptions, *, console: Console, stack: Stack | None = None) -> None:
     stack = stack or Stack(options.target)
     stack.preflight()
-    stack.config()
     local = options.install_local_stack
-    chat_image = image_name(CHAT, install_local_stack=local)
-    flavour = "local stack" if local else "minimal stack"
-    console.line(f"build: {chat_image} ({flavour}) and {image_name(WEB)}")
+    images = stack.built_images(install_local_stack=local)
+    flavour = "local embedding stack" if local else "minimal stack"
+    console.line(f"build: {' and '.join(images.values())} (chat: {flavour})")
     started = time.monotonic()
     try:
         with console.progress("build"):
-            stack.build(install_local_stack=options.install_local_stack)
+            stack.build(install_local_stack=local)
     except ComposeFailed as failure:
         console.step_done("build", time.monotonic() - started, passed=False)
         console.detail(str(failure))
@@ -34,10 +33,10 @@ def build_images(options: BuildOptions, *, console: Console, stack: Stack | None
         console.detail("\n".join(f"  {line}" for line in failure.stderr.splitlines()[-15:]))
         raise
     console.step_done("build", time.monotonic() - started, passed=True)
-    for service in (CHAT, WEB):
-        name = image_name(service, install_local_stack=local)
+    width = max(map(len, images.values()))
+    for service, name in images.items():
         size = stack.image_size(service, install_local_stack=local)
-        console.line(f"  {name:<18} {'size unknown' if size is None else format_size(size)}")
+        console.line(f"  {name:<{width}} {'size unknown' if size is None else format_size(size)}")
 
 
 def write_stack_logs(options: LogsOptions, *, console: Console, stack: Stack | None = None) -> None:
@@ -57,9 +56,14 @@ def teardown_stack(
 ) -> None:
     stack = stack or Stack(options.target)
     stack.preflight()
+    project = options.target.project
     removed = remove_stack(stack, describe=True)
     stack.unmark(LABEL)  # whoever ran it, dead or alive, the stack is gone
     if removed:
-        console.line(f"teardown: removed {removed.describe()} of project {options.target.project}")
+        console.line(f"teardown: removed {removed.describe()} of project {project}")
     else:
-        console.line(f"teardown: nothing to remove for project {options.target.project}")
+        console.line(f"teardown: nothing to remove for project {project}")
+    if options.images:
+        images = stack.remove_images()
+        what = f"{len(images)} image{'' if len(images) == 1 else 's'} ({', '.join(images)})"
+        console.line(f"teardown: removed {what if images else 'no images'} of project {project}")

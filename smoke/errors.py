@@ -14,6 +14,8 @@ in one place. Context is passed as keyword-only arguments and kept as data.
     * NoStackRunning
     * ProjectInUse ............ another live smoke run owns the project
     * ToolMissing ............. a browser, Playwright or Schemathesis is not installed
+    * ImagesMissing ........... --no-build, and this project has not built its images
+    * ImageNotOwned ........... a built service's image name other projects can share
   * CheckFailed ............... a step of the smoke failed (exit 1)
     * ComposeFailed ........... build or up failed; compose's stderr is kept
     * ChatHealthTimeout
@@ -92,6 +94,14 @@ class ProjectInUse(EnvironmentProblem):
 
 
 class ToolMissing(EnvironmentProblem):
+    pass
+
+
+class ImagesMissing(EnvironmentProblem):
+    pass
+
+
+class ImageNotOwned(EnvironmentProblem):
     pass
 
 

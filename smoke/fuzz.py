@@ -87,7 +87,9 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
     masker = Masker()
     marked = False
     if stack is not None:
-        prepared = lifecycle.prepare(stack, console, max_run_seconds=3600)
+        prepared = lifecycle.prepare(
+            stack, console, max_run_seconds=3600, prebuilt=not options.build
+        )
         masker, marked = prepared.masker, prepared.marked
     where = f"project {options.target.project}" if stack else f"chat {options.chat_url}"
     console.line(f"fuzz: chat against its own schema, {where}")
@@ -103,12 +105,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
             try:
                 if stack is not None and claim is not None:
                     claim.start()
-                    steps.run(
-                        "compose up",
-                        lambda: stack.up(
-                            build=options.build, install_local_stack=False, services=(DB, CHAT)
-                        ),
-                    )
+                    steps.run("compose up", lambda: _up(stack, build=options.build))
                 steps.run("chat health", probe.chat_health)
                 steps.run("chat dependency health (db)", probe.chat_dependencies)
                 tally = steps.run(
@@ -151,6 +148,13 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
             f"in {elapsed:.1f}s{stack_said}"
         )
     return tally
+
+
+def _up(stack: Stack, *, build: bool) -> None:
+    """db and chat only: fuzzing needs no web."""
+    stack.up(build=build, install_local_stack=False, services=(DB, CHAT))
+    if build:
+        stack.remove_replaced_images()
 
 
 def _schemathesis(chat_url: str, options: FuzzOptions) -> Tally:

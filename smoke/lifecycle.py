@@ -26,18 +26,32 @@ class Prepared:
     marked: bool
 
 
-def prepare(stack: Stack, console: Console, *, max_run_seconds: float) -> Prepared:
+def prepare(
+    stack: Stack,
+    console: Console,
+    *,
+    max_run_seconds: float,
+    prebuilt: bool = False,
+    install_local_stack: bool = False,
+) -> Prepared:
     """Engine, Compose, the compose model, earlier runs' stacks and the ports,
-    checked before anything starts.
+    checked before anything starts; with ``prebuilt`` (--no-build), that this
+    project has built its images.
 
     The independent docker calls run side by side; the engine's answer is read first,
     so an unreachable engine is reported as such rather than as a failed listing.
     """
-    with ThreadPoolExecutor(max_workers=4) as pool:
+
+    def owned_images() -> None:
+        model.result()  # read once, by the task above
+        stack.require_images(install_local_stack=install_local_stack)
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
         engine = pool.submit(stack.preflight)
         model = pool.submit(stack.config)
         existing = pool.submit(stack.containers)
         marks = pool.submit(stack.markers, LABEL)
+        images = pool.submit(owned_images) if prebuilt else None
         driver = engine.result()
         model.result()
         found_marks = marks.result()
@@ -46,6 +60,8 @@ def prepare(stack: Stack, console: Console, *, max_run_seconds: float) -> Prepar
             marks=found_marks,
             max_run_seconds=max_run_seconds,
         )
+        if images is not None:
+            images.result()
     reused = guard.settle(stack, verdict, console)
     stack.check_ports(reachable_only=reused)  # a kept stack holds its own ports
     return Prepared(driver, Masker(stack.secrets()), marked=bool(found_marks))

@@ -92,6 +92,8 @@ class LogsOptions:
 @dataclass(frozen=True)
 class TeardownOptions:
     target: Target
+    #: Also remove the images this project built (found by compose's project label).
+    images: bool = False
 
 
 @dataclass(frozen=True)
@@ -240,7 +242,7 @@ def _local_stack_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--install-local-stack",
         action="store_true",
-        help="build chat with the local LLM/vector stack (env: CHAT_INSTALL_LOCAL_STACK=1)",
+        help="build chat with the local embedding stack (env: CHAT_INSTALL_LOCAL_STACK=1)",
     )
 
 
@@ -406,8 +408,9 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "build",
         prog=prog("build"),
         parents=[parent],
-        help="build contoso-chat and contoso-web",
-        description="Build or rebuild the contoso-chat and contoso-web images.",
+        help="build the project's images",
+        description="Build or rebuild the images of every service the compose file builds, "
+        "named <project>-<service>, and remove the ones they replace.",
     )
     _local_stack_flag(build)
 
@@ -426,12 +429,17 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         help=f"log file (default: {DEFAULT_LOG_FILE})",
     )
 
-    commands.add_parser(
+    teardown = commands.add_parser(
         "teardown",
         prog=prog("teardown"),
         parents=[parent],
         help="remove the stack",
         description="Remove the stack's containers, networks, volumes and orphans.",
+    )
+    teardown.add_argument(
+        "--images",
+        action="store_true",
+        help="also remove the images this project built (<project>-<service>)",
     )
     for sub in commands.choices.values():
         sub.set_defaults(prog=sub.prog)
@@ -457,7 +465,7 @@ def parse(
     if args.command == "logs":
         return LogsOptions(target, args.output)
     if args.command == "teardown":
-        return TeardownOptions(target)
+        return TeardownOptions(target, images=args.images)
     if args.command == "fuzz":
         return FuzzOptions(
             target=target,

@@ -87,6 +87,8 @@ def _compose_up(ctx: Context) -> None:
     ctx.stack.up(build=ctx.options.build, install_local_stack=ctx.options.install_local_stack)
     # What `up` made, listed off the critical path: the teardown removes it directly.
     ctx.background["resources"] = ctx.pool.submit(ctx.stack.resources, names=False)
+    if ctx.options.build:  # the images this build replaced, off the critical path too
+        ctx.background["replaced images"] = ctx.pool.submit(ctx.stack.remove_replaced_images)
 
 
 def listed_resources(ctx: Context) -> Resources | None:

@@ -63,7 +63,11 @@ def run_smoke(
     try:
         if stack is not None:
             prepared = lifecycle.prepare(
-                stack, console, max_run_seconds=options.budgets.max_duration_seconds
+                stack,
+                console,
+                max_run_seconds=options.budgets.max_duration_seconds,
+                prebuilt=not options.build,
+                install_local_stack=options.install_local_stack,
             )
             driver, masker, marked = prepared.storage_driver, prepared.masker, prepared.marked
         # What steps need of the machine (a browser), found before anything starts.

@@ -28,6 +28,8 @@ from .errors import (
     ComposeMissing,
     DockerUnreachable,
     EngineAddressUnreachable,
+    ImageNotOwned,
+    ImagesMissing,
     NoStackRunning,
     PortInUse,
     PortUnavailable,
@@ -35,10 +37,9 @@ from .errors import (
 from .options import Target
 
 WEB, CHAT, DB = "web", "chat", "db"
-SERVICES = (DB, CHAT, WEB)
 CONTAINER_PORTS = {WEB: 3000, CHAT: 8000}
-IMAGES = {CHAT: "contoso-chat", WEB: "contoso-web"}
-#: The local stack's chat image has a tag of its own, so the builds never collide.
+#: The local embedding stack's chat image has a tag of its own, so the two builds
+#: never overwrite each other (the compose file reads it from CHAT_IMAGE_TAG).
 LOCAL_CHAT_TAG = "local"
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -51,10 +52,18 @@ _PORT_PROBE_SECONDS = 1.0
 Filters = list[tuple[Literal["label"], str]]
 
 
-def image_name(service: str, *, install_local_stack: bool = False) -> str:
-    if service == CHAT and install_local_stack:
-        return f"{IMAGES[CHAT]}:{LOCAL_CHAT_TAG}"
-    return IMAGES[service]
+def flavour_env(*, install_local_stack: bool) -> dict[str, str]:
+    """What compose is told about chat's flavour: the build argument and the tag."""
+    return {
+        "CHAT_INSTALL_LOCAL_STACK": "1" if install_local_stack else "0",
+        "CHAT_IMAGE_TAG": LOCAL_CHAT_TAG if install_local_stack else "lite",
+    }
+
+
+def _repository(image: str) -> str:
+    """`registry:5000/team/api:dev` -> `registry:5000/team/api`."""
+    name, _, tag = image.rpartition(":")
+    return name if name and "/" not in tag else image
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,7 @@ class Stack:
         )
         self._env = os.environ if env is None else env
         self._config: dict[str, Any] | None = None
+        self._local_model: dict[str, Any] | None = None  # with the local stack's tag
         self._engine: Engine | None = None
 
     @property
@@ -176,17 +186,115 @@ class Stack:
         environment problem. (Compose is asked for its version only when the model
         cannot be read, to tell the two apart by return code.)"""
         if self._config is None:
-            try:
-                self._config = self.docker.compose.config(return_json=True)
-            except DockerException as exc:
-                self._require_compose()
-                first_line = (_stderr(exc).splitlines() or ["no details"])[0]
-                raise ComposeConfigInvalid(
-                    f"invalid compose configuration: {first_line}",
-                    hint="fix the compose file, or check `docker compose config`",
-                    stderr=_stderr(exc),
-                ) from exc
+            self._config = self._read_model()
         return self._config
+
+    def _read_model(self) -> dict[str, Any]:
+        try:
+            model: dict[str, Any] = self.docker.compose.config(return_json=True)
+        except DockerException as exc:
+            self._require_compose()
+            first_line = (_stderr(exc).splitlines() or ["no details"])[0]
+            raise ComposeConfigInvalid(
+                f"invalid compose configuration: {first_line}",
+                hint="fix the compose file, or check `docker compose config`",
+                stderr=_stderr(exc),
+            ) from exc
+        return model
+
+    # -- images ---------------------------------------------------------------------
+
+    def built_images(self, *, install_local_stack: bool = False) -> dict[str, str]:
+        """The image of each service the compose file builds, by service, as compose
+        names it: ``<project>-<service>[:tag]``, so no two projects share one.
+
+        A built image under any other name could be overwritten by another project's
+        build on the same engine, and a run would test code it never built: refused.
+        """
+        model = self.config()
+        if install_local_stack:
+            if self._local_model is None:
+                with _env(**flavour_env(install_local_stack=True)):
+                    self._local_model = self._read_model()
+            model = self._local_model
+        images = {}
+        for name, service in model.get("services", {}).items():
+            if not service.get("build"):
+                continue  # pulled by its own name: not the project's
+            image = str(service.get("image") or f"{self.project}-{name}")
+            if _repository(image) != f"{self.project}-{name}":
+                raise ImageNotOwned(
+                    f"service {name} builds image {image}, a name other projects on this "
+                    "engine can overwrite",
+                    hint=f"leave out its `image:`, or name it ${{COMPOSE_PROJECT_NAME}}-{name}",
+                )
+            images[name] = image
+        return images
+
+    def require_images(self, *, install_local_stack: bool) -> None:
+        """For ``--no-build``: every built service's image exists and was built by
+        this project (compose's label says so); never another project's."""
+        images = self.built_images(install_local_stack=install_local_stack)
+        owners = self._built_by(list(images.values()))
+        missing = [
+            image
+            for service, image in images.items()
+            if owners.get(image) != (self.project, service)
+        ]
+        if missing:
+            local = " --install-local-stack" if install_local_stack else ""
+            raise ImagesMissing(
+                f"--no-build: project {self.project} has not built {', '.join(missing)}",
+                hint=f"build them with `nox -s build -- --project {self.project}{local}`, "
+                "or run without --no-build",
+            )
+
+    def _built_by(self, images: list[str]) -> dict[str, tuple[str, str]]:
+        """(project, service) of each image that exists, from compose's labels: one
+        inspect for all of them, one each when some are missing."""
+        try:
+            found = list(zip(images, self.docker.image.inspect(images), strict=True))
+        except DockerException:  # some image is missing: ask one by one
+            found = []
+            for image in images:
+                with contextlib.suppress(DockerException):
+                    found.append((image, self.docker.image.inspect(image)))
+        owners = {}
+        for image, inspected in found:
+            labels = inspected.config.labels or {}
+            owners[image] = (labels.get(PROJECT_LABEL, ""), labels.get(SERVICE_LABEL, ""))
+        return owners
+
+    def remove_replaced_images(self) -> int:
+        """Remove this project's dangling images: the ones a build just replaced. An
+        image a container still runs stays until the next build, or ``--images``.
+        Found by compose's project label, never by name. Returns how many went."""
+        dangling = self.docker.image.list(
+            filters=[("dangling", "true"), ("label", f"{PROJECT_LABEL}={self.project}")]
+        )
+        removed = 0
+        for image in dangling:
+            try:
+                self.docker.image.remove(image.id, prune=True)
+            except DockerException:  # in use by a container: the next build's
+                continue
+            removed += 1
+        return removed
+
+    def remove_images(self) -> tuple[str, ...]:
+        """Remove every image this project built (by compose's label); returns their
+        names (or ids, for replaced ones)."""
+        found = self.docker.image.list(filters=[("label", f"{PROJECT_LABEL}={self.project}")])
+        if not found:
+            return ()
+        names = []
+        for image in found:
+            try:
+                names.extend(image.repo_tags or [image.id[len("sha256:") :][:12]])
+            except DockerException:  # removed meanwhile
+                continue
+        self.docker.image.remove([image.id for image in found], force=True, prune=True)
+        return tuple(sorted(names))
 
     def secrets(self) -> tuple[str, ...]:
         values = {
@@ -233,8 +341,11 @@ class Stack:
     # -- lifecycle ------------------------------------------------------------------
 
     def build(self, *, install_local_stack: bool) -> None:
+        """Build every service the compose file builds, then remove what it replaced."""
+        services = list(self.built_images(install_local_stack=install_local_stack))
         with _compose_step("build", install_local_stack=install_local_stack):
-            self.docker.compose.build(services=[CHAT, WEB], quiet=True)
+            self.docker.compose.build(services=services, quiet=True)
+        self.remove_replaced_images()
 
     def up(self, *, build: bool, install_local_stack: bool, services: tuple[str, ...] = ()) -> None:
         """Start the stack, or only ``services`` (and what they depend on)."""
@@ -339,9 +450,9 @@ class Stack:
 
     def image_size(self, service: str, *, install_local_stack: bool = False) -> int | None:
         try:
-            name = image_name(service, install_local_stack=install_local_stack)
+            name = self.built_images(install_local_stack=install_local_stack)[service]
             return int(self.docker.image.inspect(name).size)
-        except DockerException:
+        except (DockerException, KeyError):
             return None
 
     # -- run markers (see smoke.ownership) ------------------------------------------
@@ -409,11 +520,7 @@ def _compose_step(step: str, *, install_local_stack: bool) -> Iterator[None]:
     """Run a building compose command: the chat flavour and its image tag go to
     compose through the env, and a failure becomes ``ComposeFailed`` with
     compose's stderr kept."""
-    flavour = {
-        "CHAT_INSTALL_LOCAL_STACK": "1" if install_local_stack else "0",
-        "CHAT_IMAGE_TAG": LOCAL_CHAT_TAG if install_local_stack else "latest",
-    }
-    with _env(**flavour):
+    with _env(**flavour_env(install_local_stack=install_local_stack)):
         try:
             yield
         except DockerException as exc:

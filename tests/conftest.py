@@ -7,6 +7,7 @@ skipped, with the reason, except under CI (``CI=true``), where it fails.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
@@ -70,8 +71,21 @@ def docker_engine() -> None:
 
 
 @pytest.fixture
-def project() -> str:
-    return f"smoke-test-{uuid.uuid4().hex[:8]}"
+def project() -> Iterator[str]:
+    """A fresh project name. The images a run of it built are the test's own (the
+    smoke keeps a project's images for --no-build): removed after the test."""
+    name = f"smoke-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    remove_images(name)
+
+
+def remove_images(project: str) -> None:
+    """Remove the images the project built on this machine's engine, found by label."""
+    with contextlib.suppress(DockerException, ClientNotFoundError):
+        docker = DockerClient()
+        built = docker.image.list(filters=[("label", f"{PROJECT_LABEL}={project}")])
+        if built:
+            docker.image.remove([image.id for image in built], force=True)
 
 
 def leftovers(project: str, *, host: str | None = None, marks: bool = True) -> list[str]:

@@ -3,6 +3,7 @@ the "Integration E2E Smoke" job's run steps."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -82,6 +83,40 @@ def test_smoke_job_shape() -> None:
         if s.get("uses", "").startswith("docker/build-push-action@")
     ]
     assert scopes == ["type=gha,scope=contoso-chat", "type=gha,scope=contoso-web"]
+
+
+@pytest.mark.docker
+def test_prebuilt_images_are_named_and_labelled_as_compose_builds_them() -> None:
+    """`--no-build` takes only images of the run's project, by compose's labels:
+    the Buildx steps must name and label them the same way."""
+    job = load_workflow()["jobs"]["smoke"]
+    project = "${{ env.COMPOSE_PROJECT_NAME }}"
+    assert "github.run_id" in job["env"]["COMPOSE_PROJECT_NAME"]  # one project per run
+    built = {
+        s["with"]["context"]: s["with"]
+        for s in job["steps"]
+        if s.get("uses", "").startswith("docker/build-push-action@")
+    }
+    assert {context: w["tags"] for context, w in built.items()} == {
+        "chat": f"{project}-chat:lite",
+        "web": f"{project}-web:latest",
+    }
+    for service, step in built.items():
+        assert step["labels"].splitlines() == [
+            f"com.docker.compose.project={project}",
+            f"com.docker.compose.service={service}",
+        ]
+    model = subprocess.run(
+        ["docker", "compose", "-p", "wf", "config", "--format", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    images = {name: s.get("image") for name, s in json.loads(model.stdout)["services"].items()}
+    assert (images["chat"], images["web"]) == ("wf-chat:lite", "wf-web:latest")
+    teardown = next(s for s in job["steps"] if s.get("name") == "Teardown")
+    assert teardown["run"] == "nox -s teardown -- --images"
 
 
 def _expand(text: str, context: dict[str, str]) -> str:

@@ -40,7 +40,6 @@ def test_a_broken_page_fails_the_browser_step(
         "smoke",
         "--project",
         clean_project,
-        "--no-build",
         "--timeout",
         "20",
         "--log-file",

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
 
 def test_fuzz_passes_on_the_reference_stack(clean_project: str, tmp_path: Path) -> None:
     junit = tmp_path / "fuzz-junit.xml"
-    result = nox("fuzz", "--project", clean_project, "--no-build", "--junit-xml", str(junit))
+    result = nox("fuzz", "--project", clean_project, "--junit-xml", str(junit))
     assert result.returncode == 0, result.output
     found = re.search(r"PASS  fuzz: (\d+) requests, 0 server errors in ([\d.]+)s", result.output)
     assert found, result.output
@@ -37,7 +37,7 @@ def test_fuzz_catches_a_server_error_and_prints_the_request(
         "--compose-file",
         "tests/compose/chat-fragile.yml",
     )
-    result = smoke("fuzz", "--project", clean_project, "--no-build", "--seed", "1", *files)
+    result = smoke("fuzz", "--project", clean_project, "--seed", "1", *files)
     assert result.returncode == 1, result.output
     assert "✗ fuzz" in result.output
     assert "Server error" in result.output

@@ -79,7 +79,7 @@ def test_the_lite_image_has_no_local_stack_and_keeps_its_own_tag(
     assert lite.returncode == 0, lite.output
     probe = "import onnxruntime, tokenizers; print('local stack here')"
     lite_image = subprocess.run(
-        ["docker", "run", "--rm", "contoso-chat", "python", "-c", probe],
+        ["docker", "run", "--rm", f"{clean_project}-chat:lite", "python", "-c", probe],
         capture_output=True,
         text=True,
         timeout=120,
@@ -88,7 +88,7 @@ def test_the_lite_image_has_no_local_stack_and_keeps_its_own_tag(
     assert lite_image.returncode == 1
     assert "ModuleNotFoundError: No module named 'onnxruntime'" in lite_image.stderr
     local_image = subprocess.run(
-        ["docker", "run", "--rm", "contoso-chat:local", "python", "-c", probe],
+        ["docker", "run", "--rm", "contoso-smoke-chat:local", "python", "-c", probe],
         capture_output=True,
         text=True,
         timeout=120,

@@ -35,7 +35,7 @@ def remote(lite_images: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
         if UNDER_CI:
             pytest.fail(f"{problem} (CI runs as root: see .ci/run)")
         pytest.skip(problem)
-    images = ["contoso-chat", "contoso-web", *base_images()]
+    images = ["contoso-smoke-web:latest", *base_images()]
     with second_engine(images, tmp_path_factory.mktemp("remote")) as engine:
         yield engine
 
@@ -65,7 +65,7 @@ def test_keep_then_logs_then_teardown_on_the_remote_engine(
     remote: RemoteEngine, project: str, tmp_path: Path
 ) -> None:
     env = remote.env(SMOKE_BIND_ADDRESS="0.0.0.0")
-    kept = nox("smoke_lite", "--keep-stack", "--no-build", "--project", project, env=env)
+    kept = nox("smoke_lite", "--keep-stack", "--project", project, env=env)
     try:
         assert kept.returncode == 0, kept.output
         assert len([i for i in left_on(remote.host, project) if i.startswith("container")]) == 3
@@ -125,7 +125,7 @@ def test_faults_and_the_port_check_follow_the_engine(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     holder = DockerClient(host=remote.host).run(
-        "contoso-web", detach=True, publish=[(f"0.0.0.0:{port}", 3000)], remove=True
+        "contoso-smoke-web:latest", detach=True, publish=[(f"0.0.0.0:{port}", 3000)], remove=True
     )
     try:
         wait_until_it_accepts(remote.address, port)  # taken means something answers there

@@ -191,7 +191,7 @@ def test_bad_option_is_a_usage_error_naming_it() -> None:
 def test_build_prints_image_names_and_sizes() -> None:
     result = nox("build")
     assert result.returncode == 0, result.output
-    for image in ("contoso-chat", "contoso-web"):
+    for image in ("contoso-smoke-chat:lite", "contoso-smoke-web:latest"):
         line = next(line for line in result.output.splitlines() if line.strip().startswith(image))
         assert line.rstrip().endswith(("MB", "GB")), line
 

@@ -102,7 +102,11 @@ def test_build_ca_never_lands_in_an_image() -> None:
     """The CA bundle reaches pip as a BuildKit secret: no layer keeps it."""
     marker = build_ca_marker()
     docker = DockerClient()
-    for image in ("contoso-chat", "contoso-chat:local", "contoso-web"):
+    for image in (
+        "contoso-smoke-chat:lite",
+        "contoso-smoke-chat:local",
+        "contoso-smoke-web:latest",
+    ):
         search = f"grep -rlF '{marker}' /opt /app /tmp 2>/dev/null || true" if marker else "true"
         listing = docker.run(
             image, ["sh", "-c", f"ls -A /run/secrets 2>/dev/null; {search}"], remove=True

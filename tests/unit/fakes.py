@@ -11,6 +11,7 @@ error).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,13 @@ def _labels(filters: Iterable[tuple[str, str]] | None) -> dict[str, str]:
     return found
 
 
+@dataclass(frozen=True)
+class FakeImage:
+    size: int
+    project: str
+    service: str
+
+
 @dataclass
 class FakeDocker:
     calls: list[str] = field(default_factory=list)
@@ -89,13 +97,18 @@ class FakeDocker:
             "web": ["2026-11-25T12:00:03.000000000Z ready"],
         }
     )
-    images: dict[str, int] = field(
+    #: Tagged images by name: their size and compose's (project, service) labels.
+    images: dict[str, FakeImage] = field(
         default_factory=lambda: {
-            "contoso-chat": 123_000_000,
-            "contoso-chat:local": 345_000_000,
-            "contoso-web": 111_000_000,
+            "p-chat:lite": FakeImage(123_000_000, "p", "chat"),
+            "p-chat:local": FakeImage(345_000_000, "p", "chat"),
+            "p-web:latest": FakeImage(111_000_000, "p", "web"),
         }
     )
+    #: Untagged images left by earlier builds: id -> the project that built it.
+    dangling: dict[str, str] = field(default_factory=dict)
+    #: Dangling images a container still runs: their removal fails.
+    in_use: set[str] = field(default_factory=set)
     #: Each service's container as the engine reports it.
     states: dict[str, FakeState] = field(default_factory=dict)
     #: How many removals (direct or `down`) leave a container behind, as when a killed
@@ -136,7 +149,11 @@ class FakeDocker:
             create=self._call("volume create", self._volume_create),
             remove=self._call("volume remove", self._volume_remove),
         )
-        self.image = SimpleNamespace(inspect=self._call("image inspect", self._image))
+        self.image = SimpleNamespace(
+            inspect=self._call("image inspect", self._image_inspect),
+            list=self._call("image list", self._image_list),
+            remove=self._call("image remove", self._image_remove),
+        )
         self.context = SimpleNamespace(inspect=self._call("context inspect", self._context))
 
     def _call(
@@ -159,23 +176,28 @@ class FakeDocker:
     def _config(self, return_json: bool = False, **kwargs: Any) -> Any:
         if not return_json:  # python-on-whales's own model, which the smoke does not read
             return SimpleNamespace(services={})
-        return {
-            "services": {
-                "db": {"environment": {"POSTGRES_PASSWORD": PASSWORD, "POSTGRES_USER": "u"}},
-                **{
-                    name: {
-                        "ports": [
-                            {
-                                "host_ip": self.host_ip,
-                                "published": self.published[name],
-                                "target": port,
-                            }
-                        ]
-                    }
-                    for name, port in PORTS.items()
-                },
+        return {"services": dict(sorted(self._services().items()))}  # as compose sorts them
+
+    def _services(self) -> dict[str, Any]:
+        built = {
+            name: {
+                "build": {"context": name},
+                "image": self._image_name(name),
+                "ports": [
+                    {"host_ip": self.host_ip, "published": self.published[name], "target": port}
+                ],
             }
+            for name, port in PORTS.items()
         }
+        return {
+            "db": {"environment": {"POSTGRES_PASSWORD": PASSWORD, "POSTGRES_USER": "u"}},
+            **built,
+        }
+
+    def _image_name(self, service: str) -> str:
+        # As the compose file names them, chat's tag from the flavour the smoke sets.
+        tag = os.environ.get("CHAT_IMAGE_TAG", "lite") if service == "chat" else "latest"
+        return f"{self.project}-{service}:{tag}"
 
     def _up(self, services: Any = None, **kwargs: Any) -> None:
         self.running = True
@@ -267,7 +289,39 @@ class FakeDocker:
     def _image(self, name: str) -> Any:
         if name not in self.images:
             raise docker_error(f"image inspect {name}", 1, f"Error: No such image: {name}")
-        return SimpleNamespace(size=self.images[name])
+        image = self.images[name]
+        labels = {"com.docker.compose.project": image.project}
+        labels["com.docker.compose.service"] = image.service
+        return SimpleNamespace(
+            id=f"sha256:{name}", size=image.size, config=SimpleNamespace(labels=labels)
+        )
+
+    def _image_inspect(self, names: str | list[str]) -> Any:
+        # As docker does: one missing image fails the whole call.
+        return [self._image(n) for n in names] if isinstance(names, list) else self._image(names)
+
+    def _image_list(self, filters: Any = None) -> list[Any]:
+        wanted = dict(filters or ())
+        project = _labels(filters).get("com.docker.compose.project")
+        found = [
+            SimpleNamespace(id=image_id, repo_tags=[])
+            for image_id, owner in self.dangling.items()
+            if project in (None, owner)
+        ]
+        if wanted.get("dangling") != "true":
+            found += [
+                SimpleNamespace(id=f"sha256:{name}", repo_tags=[name])
+                for name, image in self.images.items()
+                if project in (None, image.project)
+            ]
+        return found
+
+    def _image_remove(self, x: str | list[str], force: bool = False, prune: bool = True) -> None:
+        for image_id in [x] if isinstance(x, str) else x:
+            if image_id in self.in_use and not force:
+                raise docker_error(f"image rm {image_id}", 1, "image is being used")
+            self.dangling.pop(image_id, None)
+            self.images.pop(image_id.removeprefix("sha256:"), None)
 
     def _context(self, name: Any = None) -> Any:
         return SimpleNamespace(endpoints={"docker": SimpleNamespace(host=self.context_host)})

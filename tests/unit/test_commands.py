@@ -15,7 +15,7 @@ from smoke.console import Console
 from smoke.errors import ComposeFailed, NoStackRunning
 from smoke.options import BuildOptions, LogsOptions, Target, TeardownOptions
 from smoke.stack import Stack
-from tests.unit.fakes import PASSWORD, FakeDocker, docker_error
+from tests.unit.fakes import PASSWORD, FakeDocker, FakeImage, docker_error
 
 TARGET = Target("p", (Path("docker-compose.yml"),))
 
@@ -31,32 +31,43 @@ def stack(docker: FakeDocker) -> Stack:
 
 
 @pytest.mark.parametrize(
-    ("local", "chat", "chat_size"),
-    [(False, "contoso-chat", "123.0 MB"), (True, "contoso-chat:local", "345.0 MB")],
+    ("local", "chat", "flavour", "chat_size"),
+    [
+        (False, "p-chat:lite", "minimal stack", "123.0 MB"),
+        (True, "p-chat:local", "local embedding stack", "345.0 MB"),
+    ],
 )
 def test_build_names_the_images_it_built_and_their_sizes(
-    local: bool, chat: str, chat_size: str
+    local: bool, chat: str, flavour: str, chat_size: str
 ) -> None:
     out = Terminal()
     build_images(
         BuildOptions(TARGET, local), console=Console(out, tty=False), stack=stack(FakeDocker())
     )
     lines = out.getvalue().splitlines()
-    flavour = "local stack" if local else "minimal stack"
-    assert lines[0] == f"build: {chat} ({flavour}) and contoso-web"
+    assert lines[0] == f"build: {chat} and p-web:latest (chat: {flavour})"
     assert lines[1].startswith("  ✓ build")
     assert lines[2].split() == [chat, *chat_size.split()]
-    assert lines[3].split() == ["contoso-web", "111.0", "MB"]
+    assert lines[3].split() == ["p-web:latest", "111.0", "MB"]
 
 
 def test_a_big_image_is_in_gb_and_a_missing_one_said() -> None:
     docker = FakeDocker()
-    docker.images["contoso-chat"] = 2_345_000_000
-    del docker.images["contoso-web"]
+    docker.images["p-chat:lite"] = FakeImage(2_345_000_000, "p", "chat")
+    del docker.images["p-web:latest"]
     out = Terminal()
     build_images(BuildOptions(TARGET, False), console=Console(out, tty=False), stack=stack(docker))
-    assert out.getvalue().splitlines()[2].split() == ["contoso-chat", "2.35", "GB"]
-    assert out.getvalue().splitlines()[3].split() == ["contoso-web", "size", "unknown"]
+    assert out.getvalue().splitlines()[2].split() == ["p-chat:lite", "2.35", "GB"]
+    assert out.getvalue().splitlines()[3].split() == ["p-web:latest", "size", "unknown"]
+
+
+def test_a_build_removes_the_images_it_replaced() -> None:
+    docker = FakeDocker(dangling={"sha256:old": "p", "sha256:other": "q"})
+    build_images(
+        BuildOptions(TARGET, False), console=Console(Terminal(), tty=False), stack=stack(docker)
+    )
+    assert docker.dangling == {"sha256:other": "q"}
+    assert docker.calls.index("image list") > docker.calls.index("compose build")
 
 
 def test_a_failed_build_shows_composes_last_words() -> None:
@@ -112,6 +123,24 @@ def test_teardown_says_what_it_removed_clears_marks_and_is_idempotent() -> None:
         "teardown: nothing to remove for project p",
     ]
     assert docker.volumes == {}
+
+
+def test_teardown_with_images_removes_this_projects_images_only() -> None:
+    docker = FakeDocker(running=True, dangling={"sha256:other": "q"})
+    docker.images["q-web:latest"] = FakeImage(1, "q", "web")
+    out = Terminal()
+    options = TeardownOptions(TARGET, images=True)
+    teardown_stack(options, console=Console(out, tty=False), stack=stack(docker))
+    teardown_stack(options, console=Console(out, tty=False), stack=stack(docker))
+    lines = out.getvalue().splitlines()
+    assert lines[1] == (
+        "teardown: removed 3 images (p-chat:lite, p-chat:local, p-web:latest) of project p"
+    )
+    assert lines[3] == "teardown: removed no images of project p"
+    assert list(docker.images) == ["q-web:latest"]
+    assert docker.dangling == {"sha256:other": "q"}
+    # Containers first: an image a container runs cannot go.
+    assert docker.calls.index("image remove") > docker.calls.index("container remove")
 
 
 def test_a_build_is_timed_builds_the_stack_asked_for_and_quotes_compose(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from smoke.errors import ContractDrift
+from smoke.errors import ContractDrift, ImagesMissing
 from tests.unit.fakes import FakeDocker, FakeServices, chat_openapi
 from tests.unit.test_run import run
 
@@ -21,6 +21,30 @@ def test_compose_up_builds_unless_told_not_to(tmp_path: Path) -> None:
         assert error is None
         ((_, kwargs),) = [(a, k) for name, a, k in docker.asked if name == "compose up"]
         assert (kwargs["build"], kwargs["no_build"]) == (build, not build)
+
+
+def test_a_build_removes_the_images_it_replaced_and_no_build_removes_none(
+    tmp_path: Path,
+) -> None:
+    docker = FakeDocker(dangling={"sha256:old": "p", "sha256:theirs": "q"})
+    _, error = run(tmp_path, docker, FakeServices(), build=False)
+    assert error is None
+    assert "image list" not in docker.calls  # --no-build replaced nothing
+    _, error = run(tmp_path, docker, FakeServices(), build=True)
+    assert error is None
+    assert docker.dangling == {"sha256:theirs": "q"}
+
+
+def test_no_build_without_this_projects_images_stops_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    docker = FakeDocker()
+    del docker.images["p-web:latest"]
+    output, error = run(tmp_path, docker, FakeServices(), build=False)
+    assert isinstance(error, ImagesMissing), output
+    assert str(error) == "--no-build: project p has not built p-web:latest"
+    assert "compose up" not in docker.calls
+    assert "volume create" not in docker.calls  # not even claimed
 
 
 def test_compose_up_starts_the_chat_image_asked_for(tmp_path: Path) -> None:
@@ -43,7 +67,7 @@ def test_compose_up_starts_the_chat_image_asked_for(tmp_path: Path) -> None:
         browser=False,
         install_local_stack=True,
     )
-    assert tags == ["latest", "local"]
+    assert tags == ["lite", "local"]
 
 
 def test_the_dependency_step_notes_dbs_latency(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ def test_up_starts_detached_builds_as_told_and_removes_orphans() -> None:
     ]
 
 
-def test_build_builds_the_two_services_of_ours_quietly() -> None:
+def test_build_builds_every_service_the_file_builds_quietly() -> None:
     docker = FakeDocker()
     stack(docker).build(install_local_stack=False)
     assert asked(docker, "compose build") == [((), {"services": ["chat", "web"], "quiet": True})]
