@@ -246,8 +246,13 @@ class Probe:
             ChatHealthTimeout,
             "chat /health",
         )
-        payload: dict[str, Any] = response.json()
-        return payload
+        # 200 is healthy, whatever the body: a plain `OK` is common. What chat says of
+        # itself (its stack) is read only when it is a JSON object.
+        try:
+            payload = response.json()
+        except ValueError:
+            return {}
+        return payload if isinstance(payload, dict) else {}
 
     def chat_dependencies(self) -> dict[str, Any]:
         def db_state(response: httpx.Response) -> dict[str, Any]:

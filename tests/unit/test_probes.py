@@ -81,6 +81,13 @@ def test_health_passes_as_soon_as_chat_answers() -> None:
     assert probe(handler).chat_health() == {"status": "ok"}
 
 
+def test_health_200_with_a_plain_or_non_object_body_is_healthy() -> None:
+    assert probe(lambda r: httpx.Response(200, text="OK")).chat_health() == {}
+    assert probe(lambda r: httpx.Response(200, json=["ok"])).chat_health() == {}
+    with pytest.raises(StackMismatch, match=r"reports stack None, expected 'local'"):
+        probe(lambda r: httpx.Response(200, text="OK")).local_stack("local")
+
+
 def test_a_timeout_says_what_it_last_saw_and_what_the_engine_said() -> None:
     engine = Engine(ServiceState("running", None, 0, "starting", ""))
     with pytest.raises(ChatHealthTimeout) as caught:
