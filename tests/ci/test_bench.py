@@ -25,6 +25,7 @@ FIGURES = (
     "model ready (s)",
     "model ready, slowest (s)",
     "retrieval p95 (ms)",
+    "new project's first build (s)",
 )
 
 
