@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from python_on_whales import DockerClient
 
-from tests.conftest import ROOT, leftovers
+from tests.conftest import ROOT, leftovers, remove_images
 from tests.integration.faultkit import (
     PASSWORD,
     Run,
@@ -456,4 +456,6 @@ def test_three_runs_in_parallel(tmp_path: Path) -> None:
             assert "PASS  smoke lite" in output
     finally:
         left = {project: leftovers(project) for project in projects}
+        for project in projects:
+            remove_images(project)  # each built its own, as a project does
     assert all(not items for items in left.values()), left
