@@ -1,6 +1,6 @@
 """A chat stand-in that breaks the response contract, for fault-injection tests.
 
-Mounted into the contoso-chat image by a compose override, so the real chat code
+Mounted into the chat image by a compose override, so the real chat code
 carries no test switches. FAULT_MODE picks the drift:
   renamed     the answer under another field name
   not-string  the answer is a number

@@ -4,7 +4,7 @@ string), only chat's published schema can tell. FAULT_MODE picks the drift:
   sources-string   sources becomes a string
   id-number        conversation_id becomes a number
   no-sources       sources disappears
-Mounted into the contoso-web image by tests/compose/web-drift.yml.
+Mounted into the web image by tests/compose/web-drift.yml.
 """
 
 import os
