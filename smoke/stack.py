@@ -34,6 +34,7 @@ from .errors import (
     PortInUse,
     PortUnavailable,
 )
+from .masking import url_password
 from .options import Target
 
 WEB, CHAT, DB = "web", "chat", "db"
@@ -43,8 +44,10 @@ CONTAINER_PORTS = {WEB: 3000, CHAT: 8000}
 LOCAL_CHAT_TAG = "local"
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
-# Env values under these names are secrets, masked wherever output is written.
+# Env values under these names are secrets, masked wherever output is written:
+# names holding the first, or ending in the second (DATABASE_URL's password too).
 _SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN")
+_SECRET_NAME_ENDS = ("KEY", "PASS", "PWD", "CREDENTIALS", "AUTH")
 # Stop timeout for `down`: the services stop in well under a second.
 _DOWN_TIMEOUT_SECONDS = 5
 _PORT_PROBE_SECONDS = 1.0
@@ -112,6 +115,11 @@ class ServiceState:
     def describe(self) -> str:
         health = f", {self.health}" if self.health else ""
         return f"{self.status}{health}, exit code {self.exit_code}, {self.restarts} restarts"
+
+
+def _is_secret_name(name: str) -> bool:
+    upper = name.upper()
+    return any(part in upper for part in _SECRET_NAME_PARTS) or upper.endswith(_SECRET_NAME_ENDS)
 
 
 def _stderr(exc: DockerException) -> str:
@@ -297,12 +305,18 @@ class Stack:
         return tuple(sorted(names))
 
     def secrets(self) -> tuple[str, ...]:
-        values = {
-            str(value)
-            for service in self.config().get("services", {}).values()
-            for name, value in (service.get("environment") or {}).items()
-            if value and any(part in name.upper() for part in _SECRET_NAME_PARTS)
-        }
+        """The values to mask: each secret variable of the compose model, and the
+        password inside any URL-valued variable (`postgresql://u:pass@db`)."""
+        values = set()
+        for service in self.config().get("services", {}).values():
+            for name, value in (service.get("environment") or {}).items():
+                if not value:
+                    continue
+                if _is_secret_name(name):
+                    values.add(str(value))
+                password = url_password(str(value))
+                if password:
+                    values.add(password)
         return tuple(sorted(values, key=len, reverse=True))
 
     def _published(self) -> Iterator[tuple[str, str, int]]:

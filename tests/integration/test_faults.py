@@ -271,6 +271,26 @@ def test_password_is_masked_everywhere(clean_project: str, tmp_path: Path) -> No
     assert_secrets_masked(tmp_path, run)
 
 
+def test_url_passwords_and_api_keys_are_masked_whole(clean_project: str, tmp_path: Path) -> None:
+    key = f"sk-{uuid.uuid4().hex}"
+    run = run_fault(clean_project, tmp_path, "chat-leaks-urls", FAULT_API_KEY=key)
+    assert run.returncode == 0, run.output
+    assert "connecting to postgresql://contoso:****@db/contoso with key ****" in run.log
+    assert_secrets_masked(tmp_path, run)
+    assert key not in run.everything
+    for name in ("e2e-metrics.txt", "e2e-junit.xml"):
+        assert key not in (tmp_path / name).read_text(), name
+
+
+def test_a_common_password_leaves_ordinary_words_readable(
+    clean_project: str, tmp_path: Path
+) -> None:
+    run = run_fault(clean_project, tmp_path, "chat-leaks-urls", POSTGRES_PASSWORD="postgres")
+    assert run.returncode == 0, run.output
+    assert "connecting to postgresql://contoso:****@db/contoso" in run.log
+    assert "****ql" not in run.everything
+
+
 # -- interrupts ----------------------------------------------------------------------
 
 # (fault overrides, env, what to see on the output before signalling)

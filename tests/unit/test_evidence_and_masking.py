@@ -21,7 +21,7 @@ from smoke.outcome import Outcome
 from smoke.reports import publish_to_github, write_junit, write_metrics
 from smoke.stack import Stack
 from smoke.steps import StepResult
-from tests.unit.fakes import FakeDocker, docker_error
+from tests.unit.fakes import PASSWORD, FakeDocker, docker_error
 
 SECRETS = ("pw-Secr3t", "api-secret-77", "tok-99")
 
@@ -141,6 +141,44 @@ def test_a_secret_holding_another_is_masked_whole() -> None:
     # Longest first, whatever the alphabet says: "zz" sorts after "aazzbb".
     masker = Masker(["zz", "aazzbb", ""])
     assert masker("user aazzbb and zz") == "user **** and ****"
+
+
+def test_masking_takes_whole_values_never_the_inside_of_a_word() -> None:
+    mask = Masker(["postgres", "k-123", "-x-"])
+    assert mask("user postgres on postgresql://db, _postgres_") == (
+        f"user {MASK} on postgresql://db, _postgres_"
+    )
+    assert mask("key=k-123; k-1234 and ak-123") == f"key={MASK}; k-1234 and ak-123"
+    assert mask("a-x-b") == f"a{MASK}b"  # an edge that is no word character binds nothing
+
+
+def test_passwords_inside_urls_are_masked_by_shape() -> None:
+    mask = Masker()
+    assert mask("DATABASE_URL=postgresql://app:s3cr3t@db:5432/x up") == (
+        f"DATABASE_URL=postgresql://app:{MASK}@db:5432/x up"
+    )
+    assert mask("see https://example.test/a:b@c and redis://:pw@cache") == (
+        f"see https://example.test/a:b@c and redis://:{MASK}@cache"
+    )
+
+
+def test_the_models_secrets_by_name_and_inside_urls() -> None:
+    docker = FakeDocker()
+    model = docker._config(return_json=True)
+    model["services"]["chat"]["environment"] = {
+        "DATABASE_URL": "postgresql://app:url-pass@db/contoso",
+        "OPENAI_API_KEY": "sk-live-1",
+        "SMTP_PASS": "p1",
+        "DB_PWD": "p2",
+        "GCP_CREDENTIALS": "p3",
+        "BASIC_AUTH": "p4",
+        "MONKEY_COUNT": "",
+        "LOG_LEVEL": "debug",
+    }
+    docker.compose.config = lambda **kw: model
+    secrets = stack(docker).secrets()
+    assert set(secrets) == {PASSWORD, "url-pass", "sk-live-1", "p1", "p2", "p3", "p4"}
+    assert "debug" not in secrets
 
 
 def test_a_body_without_a_status_and_what_compose_said() -> None:
