@@ -85,16 +85,15 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
     if options.uses_compose and stack is None:
         stack = Stack(options.target)
     masker = Masker()
-    marked = False
     if stack is not None:
         prepared = lifecycle.prepare(
             stack, console, max_run_seconds=3600, prebuilt=not options.build
         )
-        masker, marked = prepared.masker, prepared.marked
+        masker = prepared.masker
     where = f"project {options.target.project}" if stack else f"chat {options.chat_url}"
     console.line(f"fuzz: chat against its own schema, {where}")
     steps = StepRunner(console)
-    claim = guard.Claim(stack, options, clear_first=marked) if stack is not None else None
+    claim = guard.Claim(stack, options) if stack is not None else None
     tally = Tally(0, 0)
     verdict = "STOPPED"
     left_over = False  # the teardown could not remove everything

@@ -1,100 +1,137 @@
-"""A run's claim on its stack: checked before it starts, marked while it runs, and a
-reaper standing by in case the run dies before its own teardown.
+"""A run's claim on its project: taken before anything is created, held while the run
+works, with a reaper standing by in case the run dies before its own teardown.
 
-Before ``up``: a stack of the project left by a run that died (no reaper could act)
-is named and removed; one that another live run owns stops this run (exit 2).
-Beside ``up``: the mark is written on a worker thread and the reaper is started,
-so neither costs the run any time. At the end: the mark is cleared (or turned into
-"kept") and the reaper told to stand down.
+Before ``up``: the project is claimed atomically (``smoke.ownership``). Of two runs
+started at the same instant exactly one gets it; the other stops with exit 2 and
+touches nothing. A mark left by an earlier run is judged: a kept stack is reused, a
+stale one (its run died with no reaper) is named and removed once this run holds the
+project. Beside ``up`` the reaper is started. At the end: the mark turns "kept", or
+is removed once the stack is gone, and the reaper stands down.
 """
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+
+from python_on_whales.exceptions import DockerException
 
 from . import reaper
 from .console import Console
 from .errors import ProjectInUse
 from .options import FuzzOptions, RunOptions
-from .ownership import LABEL, Owner, Verdict, judge, marker_name
+from .ownership import CLAIM_TOKEN, Owner, judge, marker_name
 from .stack import Stack
 from .teardown import remove_stack
 
+#: Claim, and once more after removing a dead run's mark; a third owner means the
+#: project is contended.
+_ATTEMPTS = 2
 
-def inspect(*, stack_exists: bool, marks: list[dict[str, str]], max_run_seconds: float) -> Verdict:
-    """What the project's marks say about a stack found before the run starts."""
-    return judge(
-        marks, stack_exists=stack_exists, now=datetime.now(UTC), max_run_seconds=max_run_seconds
+
+Proposal = tuple[dict[str, str], dict[str, str]]
+"""(the labels this run wrote on the mark, the labels the mark carries)"""
+
+
+def propose(stack: Stack, *, kept: bool) -> Proposal:
+    """Try to claim the project: create its mark with this run's labels and read back
+    whose labels it carries. Safe to run beside the other checks before ``up``."""
+    mine = Owner.this_process(kept=kept).labels(stack.project)
+    mine[CLAIM_TOKEN] = uuid.uuid4().hex
+    return mine, stack.claim_mark(marker_name(stack.project), mine)
+
+
+def claim(
+    stack: Stack,
+    console: Console,
+    *,
+    stack_exists: bool,
+    max_run_seconds: float,
+    kept: bool = False,
+    first: Future[Proposal] | None = None,
+) -> bool:
+    """Claim the project for this run before anything is created (``first``: a
+    proposal already made beside the other checks). Returns whether a stack found in
+    the project is reused (a kept one, or one made by hand).
+
+    Raises ``ProjectInUse`` when another live run holds the project.
+    """
+    stale = False
+    for attempt in range(_ATTEMPTS):
+        try:
+            mine, found = (
+                first.result() if first is not None and attempt == 0 else propose(stack, kept=kept)
+            )
+        except DockerException as exc:
+            console.line(
+                f"smoke: warning: could not mark project {stack.project} as this run's "
+                f"(`docker volume create` exited {exc.return_code}); a run started "
+                "meanwhile will not see this one, and one started after a crash will not "
+                "know whose stack it finds"
+            )
+            return stack_exists
+        if found.get(CLAIM_TOKEN) == mine[CLAIM_TOKEN]:
+            if stale:
+                remove_stack(stack)
+            return stack_exists and not stale
+        verdict = judge(
+            Owner.from_labels(found),
+            stack_exists=stack_exists,
+            now=datetime.now(UTC),
+            max_run_seconds=max_run_seconds,
+        )
+        if verdict.claim == "in use" and verdict.owner is not None:
+            raise _in_use(stack, verdict.owner.describe())
+        if verdict.claim == "stale" and verdict.owner is not None:
+            stale = True
+            console.line(
+                f"smoke: stale stack of project {stack.project} ({verdict.owner.describe()}; "
+                "that run died with no reaper to remove it): removing it"
+            )
+        stack.remove_mark(marker_name(stack.project))  # a finished run's: take it over
+    raise _in_use(stack, "another run took it over at the same moment")
+
+
+def _in_use(stack: Stack, who: str) -> ProjectInUse:
+    return ProjectInUse(
+        f"project {stack.project} is in use by a running smoke ({who})",
+        hint="wait for it to finish, or give this run another --project",
     )
 
 
-def settle(stack: Stack, verdict: Verdict, console: Console) -> bool:
-    """Act on the verdict before ``up``; returns whether a kept stack is reused."""
-    if verdict.claim == "in use" and verdict.owner is not None:
-        raise ProjectInUse(
-            f"project {stack.project} is in use by a running smoke ({verdict.owner.describe()})",
-            hint="wait for it to finish, or give this run another --project",
-        )
-    if verdict.claim == "stale" and verdict.owner is not None:
-        console.line(
-            f"smoke: stale stack of project {stack.project} ({verdict.owner.describe()}; "
-            "that run died with no reaper to remove it): removing it"
-        )
-        remove_stack(stack)
-        stack.unmark(LABEL)
-        return False
-    return verdict.claim == "kept"
-
-
 class Claim:
-    """This run's mark and reaper."""
+    """This run's mark and reaper, once the project is claimed."""
 
-    def __init__(
-        self, stack: Stack, options: RunOptions | FuzzOptions, *, clear_first: bool = True
-    ) -> None:
+    def __init__(self, stack: Stack, options: RunOptions | FuzzOptions) -> None:
         self._stack = stack
         self._options = options
-        self._clear_first = clear_first  # earlier runs' marks to remove before ours
         self._kept_from_start = isinstance(options, RunOptions) and options.keep == "always"
         self._reaper: reaper.Reaper | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claim")
-        self._marking: Future[None] | None = None
 
     def start(self) -> None:
-        """Beside ``up``: mark the project, and unless the stack is kept, start a reaper."""
-        self._marking = self._pool.submit(self._mark, kept=self._kept_from_start)
+        """Beside ``up``: unless the stack is kept, start a reaper."""
         if self._options.reaper and not self._kept_from_start:
             self._reaper = reaper.start(
                 self._stack.project, self._stack.target.compose_files, self._options.log_file
             )
 
-    def _mark(self, *, kept: bool) -> None:
-        if self._clear_first:
-            self._stack.unmark(LABEL)  # a leftover mark of an earlier run
-        self._clear_first = True
-        owner = Owner.this_process(kept=kept)
-        self._stack.mark(marker_name(self._stack.project), owner.labels(self._stack.project))
-
-    def _settled(self) -> None:
-        if self._marking is not None:
-            with contextlib.suppress(Exception):  # the mark is a courtesy to the next run
-                self._marking.result()
-            self._marking = None
-
     def kept(self) -> None:
         """The run ends with the stack up on purpose: mark it kept, stand the reaper down."""
-        self._settled()
         if not self._kept_from_start:
-            with contextlib.suppress(Exception):
-                self._mark(kept=True)
+            name = marker_name(self._stack.project)
+            with contextlib.suppress(DockerException):  # the mark is a courtesy to the next run
+                self._stack.remove_mark(name)
+                labels = Owner.this_process(kept=True).labels(self._stack.project)
+                self._stack.claim_mark(name, labels)
         self._release()
 
     def removed(self) -> Future[None]:
-        """The run is tearing down: clear the mark beside the teardown."""
-        self._settled()
-        return self._pool.submit(self._stack.unmark, LABEL)
+        """The stack is gone: give the project up. Only now, so a run that claims it
+        next can never see this run's teardown remove its stack."""
+        return self._pool.submit(self._stack.remove_mark, marker_name(self._stack.project))
 
     def _release(self) -> None:
         if self._reaper is not None:
@@ -103,6 +140,5 @@ class Claim:
 
     def close(self) -> None:
         """The run is over, whatever happened: the reaper stands down."""
-        self._settled()
         self._release()
         self._pool.shutdown(wait=True)

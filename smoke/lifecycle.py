@@ -4,7 +4,7 @@ checks before anything starts, and the logs and teardown at the end."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from . import guard
 from .console import Console
 from .logfile import write_logs
 from .masking import Masker
-from .ownership import LABEL
+from .ownership import CLAIM_TOKEN, marker_name
 from .probes import excerpt
 from .stack import Resources, Stack
 from .teardown import remove_stack
@@ -22,8 +22,8 @@ from .teardown import remove_stack
 class Prepared:
     storage_driver: str
     masker: Masker
-    #: Whether the project carried run marks (the run clears them before its own).
-    marked: bool
+    #: Whether a stack found in the project is reused (kept, or made by hand).
+    reused: bool
 
 
 def prepare(
@@ -33,13 +33,15 @@ def prepare(
     max_run_seconds: float,
     prebuilt: bool = False,
     install_local_stack: bool = False,
+    kept: bool = False,
 ) -> Prepared:
-    """Engine, Compose, the compose model, earlier runs' stacks and the ports,
-    checked before anything starts; with ``prebuilt`` (--no-build), that this
-    project has built its images.
+    """Engine, Compose, the compose model, this project's claim and the ports, checked
+    before anything starts; with ``prebuilt`` (--no-build), that this project has
+    built its images. ``kept``: the run keeps its stack (--keep-stack).
 
-    The independent docker calls run side by side; the engine's answer is read first,
-    so an unreachable engine is reported as such rather than as a failed listing.
+    The independent docker calls run side by side, the claim among them; the engine's
+    answer is read first, so an unreachable engine is reported as such rather than as
+    a failed listing.
     """
 
     def owned_images() -> None:
@@ -50,21 +52,42 @@ def prepare(
         engine = pool.submit(stack.preflight)
         model = pool.submit(stack.config)
         existing = pool.submit(stack.containers)
-        marks = pool.submit(stack.markers, LABEL)
+        proposal = pool.submit(guard.propose, stack, kept=kept)
         images = pool.submit(owned_images) if prebuilt else None
         driver = engine.result()
         model.result()
-        found_marks = marks.result()
-        verdict = guard.inspect(
-            stack_exists=bool(existing.result()),
-            marks=found_marks,
-            max_run_seconds=max_run_seconds,
-        )
+        found = existing.result()
         if images is not None:
-            images.result()
-    reused = guard.settle(stack, verdict, console)
-    stack.check_ports(reachable_only=reused)  # a kept stack holds its own ports
-    return Prepared(driver, Masker(stack.secrets()), marked=bool(found_marks))
+            try:
+                images.result()
+            except BaseException:
+                _give_up(stack, proposal)
+                raise
+    reused = guard.claim(
+        stack,
+        console,
+        stack_exists=bool(found),
+        max_run_seconds=max_run_seconds,
+        kept=kept,
+        first=proposal,
+    )
+    try:
+        stack.check_ports(reachable_only=reused)  # a kept stack holds its own ports
+    except BaseException:
+        stack.remove_mark(marker_name(stack.project))  # ours: nothing was started
+        raise
+    return Prepared(driver, Masker(stack.secrets()), reused=reused)
+
+
+def _give_up(stack: Stack, proposal: Future[guard.Proposal]) -> None:
+    """The run stops before ``up``: if the claim made beside the checks is this
+    run's, give the project back."""
+    try:
+        mine, found = proposal.result()
+    except Exception:
+        return
+    if found.get(CLAIM_TOKEN) == mine[CLAIM_TOKEN]:
+        stack.remove_mark(marker_name(stack.project))
 
 
 def capture_logs(stack: Stack, log_file: Path, masker: Masker, console: Console) -> None:
@@ -82,8 +105,10 @@ def tear_down(
     *,
     known: Resources | None = None,
 ) -> None:
-    """Remove the stack (as the step ``teardown``), clearing the run's mark beside it.
+    """Remove the stack (as the step ``teardown``), then give up the project's claim.
     ``known``: what the stack was found to hold, so it is removed without a listing."""
-    unmarked = claim.removed()
-    run_step("teardown", lambda: remove_stack(stack, known=known))
+    try:
+        run_step("teardown", lambda: remove_stack(stack, known=known))
+    finally:
+        unmarked = claim.removed()
     unmarked.exception()  # waited for; a mark that cannot be cleared is only a mark

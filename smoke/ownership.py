@@ -1,18 +1,23 @@
-"""Who owns a stack: each run marks its project with a small volume whose labels name
+"""Who owns a stack: each run claims its project with a small volume whose labels name
 the owning process, when it started, and whether the stack is to be kept.
 
-The next run reads the marks before it starts: a kept stack is reused, a stack whose
-owner still runs is another run's (exit 2), and a stack whose owner died without
-tearing down and without a reaper to do it (the machine rebooted, the reaper was
-off) is stale: it is named, then removed. Compose's own labels cannot carry this:
-changing a container's labels would make compose recreate a kept stack.
+The claim is atomic: the engine creates a volume of a given name once, and a second
+create of that name returns the first one, labels and all. So of two runs that claim
+at the same instant, exactly one finds its own labels on the mark; the other finds the
+first's and stops (exit 2) before it has created anything.
+
+A mark found from an earlier run is judged: a stack whose owner still runs is another
+run's; a kept stack is reused; a stack whose owner died without tearing down and
+without a reaper to do it (the machine rebooted, the reaper was off) is stale: it is
+named, then removed. Compose's own labels cannot carry this: changing a container's
+labels would make compose recreate a kept stack.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +29,8 @@ _PROCESS_START = "io.contoso-smoke.owner-start"
 _HOST = "io.contoso-smoke.owner-host"
 _STARTED_AT = "io.contoso-smoke.started-at"
 _KEPT = "io.contoso-smoke.kept"
+#: A value no other claim has: whoever finds its own on the mark holds the project.
+CLAIM_TOKEN = "io.contoso-smoke.claim"
 
 
 def marker_name(project: str) -> str:
@@ -104,25 +111,23 @@ class Verdict:
 
 
 def judge(
-    marks: Sequence[Mapping[str, str]],
+    owner: Owner | None,
     *,
     stack_exists: bool,
     now: datetime,
     max_run_seconds: float,
 ) -> Verdict:
-    """What to make of a project's marks before a run starts. Marks without a stack
-    are leftovers (the stack was removed by hand): the project is free."""
-    owners = [o for o in map(Owner.from_labels, marks) if o is not None]
-    if not stack_exists:
-        return Verdict("free")
-    if not owners:
-        # Unmarked containers were made by hand or by an older smoke: leave them be.
-        return Verdict("kept")
-    kept = next((o for o in owners if o.kept), None)
-    if kept is not None:
-        return Verdict("kept", kept)
-    owner = max(owners, key=lambda o: o.started_at)
+    """What to make of another run's mark on the project. A live owner holds the
+    project, whether or not its stack exists yet (it may be starting it now); a dead
+    one's kept stack is reused, its other stack is stale; a mark without a stack is a
+    leftover (the stack was removed by hand): the project is free."""
+    if owner is None:  # an unreadable mark owns nothing
+        return Verdict("kept" if stack_exists else "free")
     alive = owner.alive()
     if alive is None:  # another host: a run cannot have lasted longer than its budget
-        alive = (now - owner.started_at).total_seconds() < max_run_seconds
-    return Verdict("in use" if alive else "stale", owner)
+        alive = not owner.kept and (now - owner.started_at).total_seconds() < max_run_seconds
+    if alive:
+        return Verdict("in use", owner)
+    if not stack_exists:
+        return Verdict("free", owner)
+    return Verdict("kept" if owner.kept else "stale", owner)

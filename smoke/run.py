@@ -55,7 +55,6 @@ def run_smoke(
         stack = Stack(options.target, env=env)
     driver: str | None = None
     masker = Masker()
-    marked = False
     # httpx builds its TLS context when a client is made: do that beside the checks.
     maker = ThreadPoolExecutor(max_workers=1)
     client_made = maker.submit(httpx.Client, transport=transport)
@@ -68,8 +67,9 @@ def run_smoke(
                 max_run_seconds=options.budgets.max_duration_seconds,
                 prebuilt=not options.build,
                 install_local_stack=options.install_local_stack,
+                kept=options.keep == "always",
             )
-            driver, masker, marked = prepared.storage_driver, prepared.masker, prepared.marked
+            driver, masker = prepared.storage_driver, prepared.masker
         # What steps need of the machine (a browser), found before anything starts.
         needs = {s.name: s.prepare() for s in steps_for(options) if s.prepare is not None}
     except BaseException:
@@ -78,7 +78,7 @@ def run_smoke(
     where = f"project {options.target.project}" if stack else f"web {options.web_url}"
     console.line(f"smoke: profile {options.profile}, {where}")
     steps = StepRunner(console)
-    claim = guard.Claim(stack, options, clear_first=marked) if stack is not None else None
+    claim = guard.Claim(stack, options) if stack is not None else None
     result: Result = "error"
     failure: CheckFailed | None = None
     stopped_by: str | None = None

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from python_on_whales import DockerClient, Volume
 from python_on_whales.client_config import ClientNotFoundError
-from python_on_whales.exceptions import DockerException
+from python_on_whales.exceptions import DockerException, NoSuchVolume
 
 from .engine import Engine, is_loopback, locate
 from .errors import (
@@ -469,17 +469,25 @@ class Stack:
         except (DockerException, KeyError):
             return None
 
-    # -- run markers (see smoke.ownership) ------------------------------------------
+    # -- run marks (see smoke.ownership) --------------------------------------------
 
     def markers(self, label: str) -> list[dict[str, str]]:
         """Labels of the volumes carrying ``label=<project>``: who runs the stack."""
         volumes = self.docker.volume.list(filters=[("label", f"{label}={self.project}")])
         return [dict(volume.labels or {}) for volume in volumes]
 
-    def mark(self, name: str, labels: Mapping[str, str]) -> None:
+    def claim_mark(self, name: str, labels: Mapping[str, str]) -> dict[str, str]:
+        """Create the mark ``name`` with ``labels`` unless it exists, and return the
+        labels it carries: the engine keeps the first creator's, atomically."""
         self.docker.volume.create(name, labels=dict(labels))
+        return dict(self.docker.volume.inspect(name).labels or {})
+
+    def remove_mark(self, name: str) -> None:
+        with contextlib.suppress(NoSuchVolume):  # already gone: so much the better
+            self.docker.volume.remove([name])
 
     def unmark(self, label: str) -> None:
+        """Remove every mark of the project, whoever wrote it."""
         volumes = self.docker.volume.list(filters=[("label", f"{label}={self.project}")])
         if volumes:
             self.docker.volume.remove(list[Volume | str](volumes))

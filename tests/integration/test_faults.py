@@ -25,6 +25,7 @@ from tests.conftest import ROOT, leftovers, remove_images
 from tests.integration.faultkit import (
     PASSWORD,
     Run,
+    build,
     command,
     one_line_error,
     read_until,
@@ -451,6 +452,42 @@ def test_second_run_reuses_a_kept_stack(clean_project: str, tmp_path: Path) -> N
     last = run_fault(clean_project, tmp_path, **ports)
     assert last.returncode == 0, last.output
     assert leftovers(clean_project) == []
+
+
+def test_two_runs_of_one_project_started_together_exactly_one_runs(
+    clean_project: str, tmp_path: Path
+) -> None:
+    """20 times, two runs of the same project started at the same instant (or 0.1 s
+    and 0.2 s apart, where the old guard raced): one passes, the other exits 2 "in
+    use" and touches nothing of the first's."""
+    build("--project", clean_project)  # then both take --no-build: the race is the claim
+    for attempt in range(20):
+        delay = (0.0, 0.1, 0.2)[attempt % 3]
+        runs = []
+        for index in range(2):
+            workdir = tmp_path / f"{attempt}-{index}"
+            workdir.mkdir()
+            runs.append(
+                subprocess.Popen(
+                    command(clean_project, workdir, args=("--no-build",)),
+                    cwd=ROOT,
+                    env=smoke_env(),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+            )
+            if index == 0 and delay:
+                time.sleep(delay)
+        outputs = [p.communicate(timeout=120)[0] for p in runs]
+        codes = sorted(p.returncode for p in runs)
+        assert codes == [0, 2], f"attempt {attempt} (+{delay}s): {outputs}"
+        winner, loser = (outputs[0], outputs[1]) if runs[0].returncode == 0 else outputs[::-1]
+        assert "PASS  smoke lite" in winner
+        assert "stack removed" in winner
+        (line,) = [line for line in loser.splitlines() if line.strip()]
+        assert line.startswith(f"smoke: error: project {clean_project} is in use by a running")
+        assert leftovers(clean_project) == []
 
 
 def test_three_runs_in_parallel(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
-from python_on_whales.exceptions import DockerException
+from python_on_whales.exceptions import DockerException, NoSuchVolume
 
 from smoke.options import RunOptions, Target
 
@@ -147,6 +147,7 @@ class FakeDocker:
         self.volume = SimpleNamespace(
             list=self._call("volume list", self._volume_list),
             create=self._call("volume create", self._volume_create),
+            inspect=self._call("volume inspect", self._volume_inspect),
             remove=self._call("volume remove", self._volume_remove),
         )
         self.image = SimpleNamespace(
@@ -281,6 +282,11 @@ class FakeDocker:
     def _volume_create(self, name: str, labels: dict[str, str] | None = None) -> None:
         # As the engine does: an existing volume of that name is returned as it is.
         self.volumes.setdefault(name, dict(labels or {}))
+
+    def _volume_inspect(self, name: str) -> Any:
+        if name not in self.volumes:
+            raise NoSuchVolume(["docker", "volume", "inspect", name], 1, b"", b"no such volume")
+        return SimpleNamespace(name=name, labels=dict(self.volumes[name]))
 
     def _volume_remove(self, volumes: list[Any]) -> None:
         for volume in volumes:

@@ -1,9 +1,12 @@
-"""A run's claim on its stack: the verdict acted on before `up`, the mark written
-beside it, a reaper only for stacks that may be torn down."""
+"""A run's claim on its project: taken atomically before anything is created, judged
+against an earlier run's mark, a reaper only for stacks that may be torn down."""
 
 from __future__ import annotations
 
 import io
+import os
+import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,7 +17,7 @@ from smoke import guard
 from smoke.console import Console
 from smoke.errors import ProjectInUse
 from smoke.options import FuzzOptions, Target
-from smoke.ownership import LABEL, Owner, Verdict
+from smoke.ownership import CLAIM_TOKEN, LABEL, Owner
 from smoke.stack import Stack
 from tests.unit.fakes import FakeDocker, run_options
 
@@ -48,55 +51,145 @@ def reapers(monkeypatch: pytest.MonkeyPatch) -> Reapers:
     return stand_in
 
 
-def test_a_stack_in_use_stops_the_run_naming_its_owner() -> None:
-    owner = Owner(4242, "", "box", Owner.this_process(kept=False).started_at, False)
-    with pytest.raises(ProjectInUse) as caught:
-        guard.settle(stack(FakeDocker()), Verdict("in use", owner), Console(io.StringIO()))
-    assert str(caught.value).startswith("project p is in use by a running smoke (started ")
-    assert str(caught.value).endswith("by PID 4242 on box)")
-    assert caught.value.hint == "wait for it to finish, or give this run another --project"
-
-
-def test_a_stale_stack_is_named_and_removed_with_its_mark() -> None:
-    docker = FakeDocker(running=True)
-    docker.volumes["p_smoke-run"] = {LABEL: "p"}
+def claim(docker: FakeDocker, *, exists: bool = False, kept: bool = False) -> tuple[bool, str]:
     out = io.StringIO()
-    owner = Owner(4242, "", "box", Owner.this_process(kept=False).started_at, False)
-    assert guard.settle(stack(docker), Verdict("stale", owner), Console(out)) is False
-    said = out.getvalue()
-    assert said.startswith("smoke: stale stack of project p (started ")
-    assert said.rstrip().endswith(
-        "by PID 4242 on box; that run died with no reaper to remove it): removing it"
+    reused = guard.claim(
+        stack(docker), Console(out), stack_exists=exists, max_run_seconds=420, kept=kept
     )
-    assert not docker.running
-    assert docker.volumes == {}
+    return reused, out.getvalue()
 
 
-@pytest.mark.parametrize(("claim", "reused"), [("kept", True), ("free", False)])
-def test_kept_is_reused_and_free_is_fresh(claim: Any, reused: bool) -> None:
-    docker = FakeDocker(running=True)
-    assert guard.settle(stack(docker), Verdict(claim), Console(io.StringIO())) is reused
-    assert docker.running  # neither is removed
+def mark_of(owner: Owner) -> dict[str, str]:
+    return owner.labels("p")
 
 
-def test_a_run_that_may_tear_down_marks_and_starts_a_reaper(reapers: Reapers) -> None:
+def dead_owner(*, kept: bool = False) -> Owner:
+    import subprocess
+
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    return Owner(finished.pid, "1", socket.gethostname(), datetime.now(UTC), kept)
+
+
+def test_a_free_project_is_claimed_with_this_runs_mark() -> None:
     docker = FakeDocker()
-    claim = guard.Claim(stack(docker), run_options(reaper=True))
-    claim.start()
-    claim.removed().result()
-    claim.close()
+    assert claim(docker) == (False, "")
+    labels = docker.volumes["p_smoke-run"]
+    assert labels[LABEL] == "p"
+    owner = Owner.from_labels(labels)
+    assert owner is not None
+    assert (owner.pid, owner.kept) == (os.getpid(), False)
+    assert len(labels[CLAIM_TOKEN]) == 32
+
+
+def test_of_two_claims_at_once_exactly_one_holds_the_project() -> None:
+    """The engine keeps the first creator's labels: the second finds them, sees a
+    live owner, and stops without touching anything."""
+    docker = FakeDocker()
+    assert claim(docker) == (False, "")
+    first = dict(docker.volumes["p_smoke-run"])
+    calls = len(docker.calls)
+    with pytest.raises(ProjectInUse) as caught:
+        claim(docker)
+    assert str(caught.value).startswith("project p is in use by a running smoke (started ")
+    assert str(caught.value).endswith(f"by PID {os.getpid()} on {socket.gethostname()})")
+    assert caught.value.hint == "wait for it to finish, or give this run another --project"
+    assert docker.volumes["p_smoke-run"] == first
+    assert docker.calls[calls:] == ["volume create", "volume inspect"]  # nothing removed
+
+
+def test_a_stale_stack_is_named_and_removed_once_the_project_is_claimed() -> None:
+    docker = FakeDocker(running=True)
+    docker.volumes["p_smoke-run"] = mark_of(dead_owner())
+    reused, said = claim(docker, exists=True)
+    assert reused is False
+    assert said.startswith("smoke: stale stack of project p (started ")
+    assert said.rstrip().endswith("that run died with no reaper to remove it): removing it")
+    assert not docker.running
+    owner = Owner.from_labels(docker.volumes["p_smoke-run"])
+    assert owner is not None
+    assert owner.pid == os.getpid()
+    # Claimed first, removed after: no other run can slip in between.
+    assert docker.calls.index("container remove") > docker.calls.index("volume remove")
+
+
+@pytest.mark.parametrize(("kept", "exists", "reused"), [(True, True, True), (False, False, False)])
+def test_a_finished_runs_kept_stack_is_reused_and_a_leftover_mark_taken_over(
+    kept: bool, exists: bool, reused: bool
+) -> None:
+    docker = FakeDocker(running=exists)
+    docker.volumes["p_smoke-run"] = mark_of(dead_owner(kept=kept))
+    assert claim(docker, exists=exists) == (reused, "")
+    assert docker.running is exists  # nothing removed
+    owner = Owner.from_labels(docker.volumes["p_smoke-run"])
+    assert owner is not None
+    assert owner.pid == os.getpid()
+
+
+def test_an_unmarked_stack_is_reused_as_found() -> None:
+    docker = FakeDocker(running=True)
+    assert claim(docker, exists=True) == (True, "")
+    assert docker.running
+
+
+def test_a_keep_stack_run_marks_kept_from_the_start_and_still_holds_the_project() -> None:
+    docker = FakeDocker()
+    claim(docker, kept=True)
+    assert docker.volumes["p_smoke-run"]["io.contoso-smoke.kept"] == "1"
+    with pytest.raises(ProjectInUse):
+        claim(docker)  # kept, but its run is alive
+
+
+def test_a_mark_that_cannot_be_written_is_a_warning_saying_what_is_lost() -> None:
+    from tests.unit.fakes import docker_error
+
+    docker = FakeDocker()
+    docker.fail["volume create"] = docker_error("volume create", 1)
+    reused, said = claim(docker)
+    assert reused is False
+    assert said == (
+        "smoke: warning: could not mark project p as this run's (`docker volume create` "
+        "exited 1); a run started meanwhile will not see this one, and one started after a "
+        "crash will not know whose stack it finds\n"
+    )
+
+
+def test_a_contended_take_over_is_in_use() -> None:
+    """A dead run's mark removed, but another run claims first: this one stops."""
+    docker = FakeDocker()
+    docker.volumes["p_smoke-run"] = mark_of(dead_owner())
+    original = docker._volume_remove
+
+    def remove_then_lose_the_race(volumes: list[Any]) -> None:
+        original(volumes)
+        docker.volumes["p_smoke-run"] = mark_of(Owner.this_process(kept=False))
+
+    docker.volume.remove = remove_then_lose_the_race
+    with pytest.raises(ProjectInUse, match="in use by a running smoke"):
+        claim(docker)
+
+
+def test_a_run_that_may_tear_down_starts_a_reaper_and_gives_the_project_up(
+    reapers: Reapers,
+) -> None:
+    docker = FakeDocker()
+    claim(docker)
+    handle = guard.Claim(stack(docker), run_options(reaper=True))
+    handle.start()
+    handle.removed().result()
+    handle.close()
     assert reapers.started == [("p", (Path("docker-compose.yml"),), Path("e2e-compose.log"))]
     assert reapers.released == 1
-    assert "volume create" in docker.calls
-    assert docker.volumes == {}  # cleared with the stack
+    assert docker.volumes == {}
 
 
 def test_a_kept_run_gets_a_kept_mark_and_no_reaper(reapers: Reapers) -> None:
     docker = FakeDocker()
-    claim = guard.Claim(stack(docker), run_options(keep="always", reaper=True))
-    claim.start()
-    claim.kept()
-    claim.close()
+    claim(docker, kept=True)
+    handle = guard.Claim(stack(docker), run_options(keep="always", reaper=True))
+    handle.start()
+    handle.kept()
+    handle.close()
     assert reapers.started == []
     (labels,) = docker.volumes.values()
     owner = Owner.from_labels(labels)
@@ -108,61 +201,39 @@ def test_kept_on_failure_turns_the_mark_kept_and_stands_the_reaper_down(
     reapers: Reapers,
 ) -> None:
     docker = FakeDocker()
-    claim = guard.Claim(stack(docker), run_options(keep="on-failure", reaper=True))
-    claim.start()
-    claim.kept()
+    claim(docker)
+    handle = guard.Claim(stack(docker), run_options(keep="on-failure", reaper=True))
+    handle.start()
+    handle.kept()
     assert reapers.released == 1
-    claim.close()
+    handle.close()
     assert reapers.released == 1  # once
     (labels,) = docker.volumes.values()
     assert labels["io.contoso-smoke.kept"] == "1"
 
 
 def test_no_reaper_when_turned_off(reapers: Reapers) -> None:
-    claim = guard.Claim(stack(FakeDocker()), run_options(reaper=False))
-    claim.start()
-    claim.close()
+    handle = guard.Claim(stack(FakeDocker()), run_options(reaper=False))
+    handle.start()
+    handle.close()
     assert reapers.started == []
 
 
 def test_a_fuzz_run_is_claimed_like_a_smoke(reapers: Reapers) -> None:
     fuzz = FuzzOptions(Target("p", ()), False, 1.0, None, 1, None, Path("f.log"), reaper=True)
-    claim = guard.Claim(stack(FakeDocker()), fuzz)
-    claim.start()
-    claim.close()
+    handle = guard.Claim(stack(FakeDocker()), fuzz)
+    handle.start()
+    handle.close()
     assert reapers.started == [("p", (Path("docker-compose.yml"),), Path("f.log"))]
 
 
-def test_a_mark_that_cannot_be_written_is_no_failure(reapers: Reapers) -> None:
+def test_a_kept_mark_that_cannot_be_rewritten_is_no_failure(reapers: Reapers) -> None:
     from tests.unit.fakes import docker_error
 
     docker = FakeDocker()
+    claim(docker)
     docker.fail["volume create"] = docker_error("volume create")
-    claim = guard.Claim(stack(docker), run_options())
-    claim.start()
-    claim.kept()  # settles the failed mark quietly
-    claim.close()
-
-
-def test_the_mark_names_the_project_and_this_process(reapers: Reapers) -> None:
-    import os
-
-    docker = FakeDocker()
-    docker.volumes["p_smoke-run"] = {LABEL: "p", "io.contoso-smoke.owner-pid": "1"}
-    claim = guard.Claim(stack(docker), run_options())  # an earlier run's mark: replaced
-    claim.start()
-    claim.close()
-    labels = docker.volumes["p_smoke-run"]
-    assert labels[LABEL] == "p"
-    owner = Owner.from_labels(labels)
-    assert owner is not None
-    assert (owner.pid, owner.kept) == (os.getpid(), False)
-
-
-def test_a_project_without_marks_is_not_asked_to_clear_them(reapers: Reapers) -> None:
-    docker = FakeDocker()
-    claim = guard.Claim(stack(docker), run_options(), clear_first=False)
-    claim.start()
-    claim.close()
-    assert "volume list" not in docker.calls
-    assert list(docker.volumes) == ["p_smoke-run"]
+    handle = guard.Claim(stack(docker), run_options())
+    handle.start()
+    handle.kept()
+    handle.close()

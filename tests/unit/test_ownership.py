@@ -66,51 +66,53 @@ def test_describe_names_when_pid_and_host() -> None:
     assert text.endswith("by PID 4242 on box")
 
 
-def judged(marks: list[dict[str, str]], *, exists: bool = True, budget: float = 420) -> str:
-    return judge(marks, stack_exists=exists, now=NOW, max_run_seconds=budget).claim
+def judged(owner: Owner | None, *, exists: bool = True, budget: float = 420) -> str:
+    return judge(owner, stack_exists=exists, now=NOW, max_run_seconds=budget).claim
 
 
-def test_no_stack_is_free_whatever_the_marks_say() -> None:
-    assert judged([], exists=False) == "free"
-    assert judged([Owner.this_process(kept=False).labels("p")], exists=False) == "free"
+def test_a_live_owner_holds_the_project_even_before_its_stack_exists() -> None:
+    me = Owner.this_process(kept=False)
+    assert judged(me, exists=False) == "in use"  # it may be starting the stack right now
+    assert judged(me) == "in use"
+    assert judged(Owner.this_process(kept=True)) == "in use"  # kept, but still running
 
 
-def test_an_unmarked_stack_is_kept_as_found() -> None:
-    assert judged([]) == "kept"
-    assert judged([{"unrelated": "label"}]) == "kept"
+def test_a_dead_owners_mark_without_a_stack_is_a_leftover() -> None:
+    assert judged(dead_owner(), exists=False) == "free"
+    assert judged(dead_owner(kept=True), exists=False) == "free"
+    assert judged(None, exists=False) == "free"
 
 
-def test_a_kept_mark_is_kept_even_if_its_owner_died() -> None:
-    verdict = judge(
-        [dead_owner(kept=True).labels("p")], stack_exists=True, now=NOW, max_run_seconds=420
-    )
+def test_an_unreadable_mark_owns_nothing() -> None:
+    assert judged(None) == "kept"  # the stack is left as found, and reused
+
+
+def test_a_kept_mark_is_kept_once_its_owner_is_gone() -> None:
+    verdict = judge(dead_owner(kept=True), stack_exists=True, now=NOW, max_run_seconds=420)
     assert verdict.claim == "kept"
     assert verdict.owner is not None
     assert verdict.owner.kept
 
 
-def test_a_live_owner_means_in_use_and_a_dead_one_stale() -> None:
-    assert judged([Owner.this_process(kept=False).labels("p")]) == "in use"
-    dead = judge([dead_owner().labels("p")], stack_exists=True, now=NOW, max_run_seconds=420)
+def test_a_dead_owners_stack_is_stale() -> None:
+    dead = judge(dead_owner(), stack_exists=True, now=NOW, max_run_seconds=420)
     assert dead.claim == "stale"
     assert dead.owner is not None
 
 
-def test_the_newest_mark_speaks_for_the_project() -> None:
-    old = dead_owner()
-    new = Owner.this_process(kept=False)
-    assert judged([old.labels("p"), new.labels("p")]) == "in use"
-
-
 def test_another_hosts_run_is_stale_only_after_its_budget() -> None:
     far = dead_owner(host="elsewhere.example")  # started 5 minutes before NOW
-    assert judged([far.labels("p")], budget=3600) == "in use"
-    assert judged([far.labels("p")], budget=60) == "stale"
+    assert judged(far, budget=3600) == "in use"
+    assert judged(far, budget=60) == "stale"
 
 
 def test_another_hosts_run_is_stale_at_exactly_its_budget() -> None:
     far = dead_owner(host="elsewhere.example")  # started 5 minutes before NOW
-    assert judged([far.labels("p")], budget=300) == "stale"
+    assert judged(far, budget=300) == "stale"
+
+
+def test_another_hosts_kept_stack_is_kept() -> None:
+    assert judged(dead_owner(kept=True, host="elsewhere.example"), budget=3600) == "kept"
 
 
 def test_this_process_records_its_start_as_the_kernel_counts_it() -> None:

@@ -194,7 +194,8 @@ def test_a_stack_owned_by_a_live_run_stops_this_one(tmp_path: Path) -> None:
 
 def test_a_kept_stack_is_reused_without_a_port_check(tmp_path: Path) -> None:
     docker = FakeDocker(running=True, published={"web": "3000", "chat": "8000"})
-    mark(docker, Owner.this_process(kept=True))
+    finished = Owner.this_process(kept=True)  # a kept stack of a run that has ended
+    mark(docker, Owner(2**22 + 7, finished.process_start, finished.host, finished.started_at, True))
     with listening(3000):  # the kept stack's own web holds its port
         output, error = run(tmp_path, docker, FakeServices())
     assert error is None, output

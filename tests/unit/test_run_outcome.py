@@ -354,15 +354,21 @@ def test_a_url_run_starts_no_reaper_and_marks_nothing(
     assert started == []
 
 
-def test_a_fresh_project_is_not_asked_to_clear_marks(tmp_path: Path) -> None:
+def test_a_run_claims_its_project_once_and_gives_it_up_after_the_teardown(
+    tmp_path: Path,
+) -> None:
     docker = FakeDocker()
     smoke(tmp_path, FakeServices(), docker=docker)
-    by_mark = [
-        kwargs
-        for name, _, kwargs in docker.asked
-        if name == "volume list" and ("label", "io.contoso-smoke.run=p") in kwargs["filters"]
+    marks = [(name, args) for name, args, _ in docker.asked if name.startswith("volume")]
+    assert marks == [
+        ("volume create", ("p_smoke-run",)),
+        ("volume inspect", ("p_smoke-run",)),
+        ("volume list", ()),  # what `up` made, listed beside the checks
+        ("volume list", ()),  # the teardown's check that nothing is left
+        ("volume remove", (["p_smoke-run"],)),
     ]
-    assert len(by_mark) == 2  # the look for earlier runs' marks, and clearing its own
+    assert docker.calls.index("volume remove") > docker.calls.index("container remove")
+    assert docker.volumes == {}
 
 
 def test_a_run_stopped_by_a_bare_keyboard_interrupt_says_stopped(tmp_path: Path) -> None:

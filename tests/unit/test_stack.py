@@ -264,8 +264,17 @@ def test_remove_images_takes_only_this_projects() -> None:
 def test_marks_are_created_listed_and_removed() -> None:
     docker = FakeDocker()
     s = stack(docker)
-    s.mark("p_smoke-run", {"io.contoso-smoke.run": "p", "x": "1"})
+    assert s.claim_mark("p_smoke-run", {"io.contoso-smoke.run": "p", "x": "1"}) == {
+        "io.contoso-smoke.run": "p",
+        "x": "1",
+    }
+    # The engine keeps the first creator's labels: the second claim reads them back.
+    assert s.claim_mark("p_smoke-run", {"io.contoso-smoke.run": "p", "x": "2"})["x"] == "1"
     assert s.markers("io.contoso-smoke.run") == [{"io.contoso-smoke.run": "p", "x": "1"}]
+    s.remove_mark("p_smoke-run")
+    s.remove_mark("p_smoke-run")  # already gone: fine
+    assert s.markers("io.contoso-smoke.run") == []
+    s.claim_mark("p_smoke-run", {"io.contoso-smoke.run": "p"})
     s.unmark("io.contoso-smoke.run")
     assert s.markers("io.contoso-smoke.run") == []
     s.unmark("io.contoso-smoke.run")  # nothing to remove: fine

@@ -122,10 +122,11 @@ def test_urls_ask_compose_for_the_container_port_of_each_service() -> None:
 def test_marks_are_volumes_named_and_labelled_for_the_project() -> None:
     docker = FakeDocker()
     s = stack(docker)
-    s.mark("p_mark", {"io.contoso-smoke.run": "p"})
+    s.claim_mark("p_mark", {"io.contoso-smoke.run": "p"})
     assert asked(docker, "volume create") == [
         (("p_mark",), {"labels": {"io.contoso-smoke.run": "p"}})
     ]
+    assert asked(docker, "volume inspect") == [(("p_mark",), {})]
     other = Stack(Target("q", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
     other.unmark("io.contoso-smoke.run")  # another project's mark stays
     assert "p_mark" in docker.volumes
