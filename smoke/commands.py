@@ -8,7 +8,7 @@ from .budgets import format_size
 from .console import Console
 from .errors import ComposeFailed
 from .logfile import write_logs
-from .masking import Masker
+from .masking import Masker, split_lines
 from .options import BuildOptions, LogsOptions, TeardownOptions
 from .ownership import LABEL
 from .stack import Stack
@@ -29,8 +29,10 @@ def build_images(options: BuildOptions, *, console: Console, stack: Stack | None
     except ComposeFailed as failure:
         console.step_done("build", time.monotonic() - started, passed=False)
         console.detail(str(failure))
-        console.detail("compose said:")
-        console.detail("\n".join(f"  {line}" for line in failure.stderr.splitlines()[-15:]))
+        with console.untrusted():
+            console.detail("compose said:")
+            tail = split_lines(failure.stderr.rstrip("\n"))[-15:]
+            console.detail("\n".join(f"  {line}" for line in tail))
         raise
     console.step_done("build", time.monotonic() - started, passed=True)
     width = max(map(len, images.values()))

@@ -1,5 +1,10 @@
 """What a person sees: one line per step with ✓ or ✗ and its duration, a progress
 indicator while a step runs, and a one-line summary. Plain text when not on a TTY.
+
+Every line passes through ``smoke.masking.neutralise``: text from a service can
+neither start a line of its own nor move the cursor. Under GitHub Actions, blocks of
+service text (``untrusted()``) are also printed between `::stop-commands::<token>`
+and `::<token>::`, so the runner reads no command in them.
 """
 
 from __future__ import annotations
@@ -9,8 +14,11 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Mapping
 from typing import TextIO
+
+from .masking import neutralise, split_lines
 
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _TICK_SECONDS = 0.1
@@ -27,8 +35,15 @@ def _can_encode(stream: TextIO, text: str) -> bool:
 
 
 class Console:
-    def __init__(self, stream: TextIO | None = None, *, tty: bool | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        tty: bool | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.stream = stream or sys.stdout
+        self.github = (os.environ if env is None else env).get("GITHUB_ACTIONS") == "true"
         self.tty = self.stream.isatty() if tty is None else tty
         fancy = _can_encode(self.stream, "✓✗" + _SPINNER)
         self.ok_mark, self.fail_mark = ("✓", "✗") if fancy else ("ok", "FAIL")
@@ -43,16 +58,29 @@ class Console:
             self.stream.flush()
 
     def line(self, text: str = "") -> None:
-        self._write(text + "\n")
+        self._write("".join(f"{line}\n" for line in split_lines(neutralise(text))))
 
     def detail(self, text: str) -> None:
-        for line in text.splitlines() or [""]:
-            self.line(f"    {line}")
+        self._write("".join(f"    {line}\n" for line in split_lines(neutralise(text))))
 
     def step_done(self, name: str, seconds: float, *, passed: bool, note: str = "") -> None:
-        mark = self.ok_mark if passed else self.fail_mark
-        suffix = f"  {note}" if note else ""
-        self.line(f"  {mark} {name:<{_NAME_WIDTH}} {seconds:6.2f}s{suffix}")
+        mark = self.ok_mark if passed else self.fail_mark  # ours: the only escapes let through
+        text = neutralise(f"{name:<{_NAME_WIDTH}} {seconds:6.2f}s{f'  {note}' if note else ''}")
+        self._write(f"  {mark} {' '.join(split_lines(text))}\n")
+
+    @contextlib.contextmanager
+    def untrusted(self) -> Iterator[None]:
+        """Service text follows: under GitHub Actions the runner is told to read no
+        workflow command until this block ends (a fresh token, so none can end it)."""
+        if not self.github:
+            yield
+            return
+        token = uuid.uuid4().hex
+        self._write(f"::stop-commands::{token}\n")
+        try:
+            yield
+        finally:
+            self._write(f"::{token}::\n")
 
     @contextlib.contextmanager
     def progress(self, name: str) -> Iterator[None]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .console import Console
 from .errors import CheckFailed, ComposeFailed
 from .logfile import chronological
-from .masking import Masker
+from .masking import Masker, split_lines
 from .probes import excerpt
 from .stack import Stack
 
@@ -15,7 +15,13 @@ STDERR_TAIL_LINES = 15
 
 
 def explain(failure: CheckFailed, stack: Stack | None, console: Console, masker: Masker) -> None:
-    """The failing step's message, its hint and the evidence, on the console."""
+    """The failing step's message, its hint and the evidence, on the console. Much of
+    it is a service's or compose's text: shown as untrusted."""
+    with console.untrusted():
+        _explain(failure, stack, console, masker)
+
+
+def _explain(failure: CheckFailed, stack: Stack | None, console: Console, masker: Masker) -> None:
     console.detail(masker(str(failure)))
     if failure.body and failure.body not in str(failure):
         seen = f"HTTP {failure.status}: " if failure.status else ""
@@ -24,7 +30,7 @@ def explain(failure: CheckFailed, stack: Stack | None, console: Console, masker:
     console.detail(f"hint: {masker(failure.hint)}")
     if isinstance(failure, ComposeFailed) and failure.stderr:
         console.detail("compose said:")
-        tail = failure.stderr.splitlines()[-STDERR_TAIL_LINES:]
+        tail = split_lines(failure.stderr.rstrip("\n"))[-STDERR_TAIL_LINES:]
         console.detail("\n".join(f"  {masker(line)}" for line in tail))
     if stack is not None:
         try:
@@ -33,5 +39,5 @@ def explain(failure: CheckFailed, stack: Stack | None, console: Console, masker:
             logs = f"(could not read logs: {excerpt(str(exc))})"
         if logs.strip():
             console.detail(f"last log lines ({', '.join(failure.services)}):")
-            lines = chronological(logs).splitlines()
-            console.detail("\n".join(f"  {masker(line)}" for line in lines))
+            tail = split_lines(chronological(logs).rstrip("\n"))
+            console.detail("\n".join(f"  {masker(line)}" for line in tail))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .masking import Masker
+from .masking import Masker, split_lines
 from .stack import Stack
 
 # `compose logs --timestamps` lines: "chat-1  | 2026-11-25T12:58:36.7056578Z message"
@@ -27,7 +27,8 @@ def chronological(text: str) -> str:
     stays with the line before it.
     """
     entries: list[tuple[str, int, list[str]]] = []
-    for index, line in enumerate(text.splitlines()):
+    # At \n only, as compose itself splits: a \r or U+2028 inside a line stays there.
+    for index, line in enumerate(split_lines(text.removesuffix("\n")) if text else []):
         key = _sort_key(line)
         if key is None and entries:
             entries[-1][2].append(line)
@@ -43,4 +44,4 @@ def write_logs(stack: Stack, path: Path, masker: Masker) -> int:
     text = chronological(masker(stack.logs()))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    return len(text.splitlines())
+    return text.count("\n")

@@ -211,17 +211,17 @@ def _publish(
     writers: list[tuple[str, Callable[[], None]]] = []
     if options.metrics_file:
         path = options.metrics_file
-        writers.append((str(path), lambda: write_metrics(outcome, path, masker)))
+        writers.append((str(path), lambda: write_metrics(outcome, path, masker.safe)))
     if options.junit_xml:
         junit = options.junit_xml
-        writers.append((str(junit), lambda: write_junit(outcome, junit, masker)))
+        writers.append((str(junit), lambda: write_junit(outcome, junit, masker.safe)))
     for name, write in writers:
         try:
             write()
         except OSError as exc:
             console.line(f"could not write {name}: {exc}")
     try:
-        annotation = publish_to_github(outcome, masker, env)
+        annotation = publish_to_github(outcome, masker.safe, env)
     except OSError as exc:
         console.line(f"could not write the GitHub step summary: {exc}")
         annotation = None

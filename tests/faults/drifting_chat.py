@@ -8,6 +8,8 @@ carries no test switches. FAULT_MODE picks the drift:
   empty       an empty answer
   status-500  the proxied call fails with 500
   slow        answers after FAULT_DELAY seconds
+  hostile     logs and answers (500) text that tries to write workflow commands,
+              split lines and drive the terminal
 """
 
 import asyncio
@@ -20,6 +22,17 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 MODE = os.environ.get("FAULT_MODE", "renamed")
+# Each tries to start a line of its own with a GitHub workflow command, or acts
+# anywhere in a line (`##[...]`), or drives the terminal (ANSI).
+HOSTILE = (
+    "a\r::error::cr-injected",
+    "b\v::error::vt-injected",
+    "c\f::warning::ff-injected",
+    "d\u2028::error::ls-injected",
+    "e\u0085::error::nel-injected",
+    "chat says ##[warning]mid-line-injected",
+    "\x1b[2J\x1b[31mansi-injected\x1b[0m",
+)
 
 
 async def health(request: Request) -> JSONResponse:
@@ -41,6 +54,8 @@ async def chat(request: Request) -> Response:
         return JSONResponse({"answer": ""})
     if MODE == "status-500":
         return JSONResponse({"error": "upstream exploded"}, status_code=500)
+    if MODE == "hostile":
+        return PlainTextResponse("\n".join(HOSTILE), status_code=500)
     if MODE == "slow":
         await asyncio.sleep(float(os.environ.get("FAULT_DELAY", "30")))
         return JSONResponse({"answer": "late"})
@@ -56,4 +71,7 @@ app = Starlette(
 )
 
 if __name__ == "__main__":
+    if MODE == "hostile":
+        for line in HOSTILE:
+            print(line, flush=True)
     uvicorn.run(app, host="0.0.0.0", port=8000, log_level="info")

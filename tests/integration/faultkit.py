@@ -89,15 +89,15 @@ def run_fault(
         cwd=ROOT,
         env=smoke_env(**env),
         capture_output=True,
-        text=True,
         timeout=TIMEOUT_SECONDS,
         check=False,
     )
     log_file = tmp_path / "e2e-compose.log"
+    # Bytes decoded as they are: text mode would turn a \r into a line break.
     return Run(
         completed.returncode,
-        completed.stdout + completed.stderr,
-        log_file.read_text() if log_file.exists() else "",
+        (completed.stdout + completed.stderr).decode("utf-8", "replace"),
+        log_file.read_bytes().decode("utf-8", "replace") if log_file.exists() else "",
         time.monotonic() - started,
     )
 

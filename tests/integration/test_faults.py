@@ -292,6 +292,47 @@ def test_a_common_password_leaves_ordinary_words_readable(
     assert "****ql" not in run.everything
 
 
+def test_service_text_can_write_no_workflow_command_and_drive_no_terminal(
+    clean_project: str, tmp_path: Path
+) -> None:
+    """chat logs and answers lines that try to start a workflow command after \\r, \\v,
+    \\f, U+2028 or U+0085, a `##[warning]` mid-line, and ANSI escapes; under GitHub
+    Actions none of it may act, outside or inside the smoke's stop-commands blocks."""
+    run = run_fault(
+        clean_project, tmp_path, "chat-drift", FAULT_MODE="hostile", GITHUB_ACTIONS="true"
+    )
+    assert run.returncode == 1, run.output
+    assert "✗ web -> chat proxy call" in run.output
+    assert "\x1b" not in run.output  # no raw ESC: the smoke's own colours are off in a pipe
+    for raw in ("\r", "\v", "\f", "\u2028", "\u0085"):
+        assert raw not in run.output, repr(raw)
+    token = None
+    own = 0
+    for line in run.output.split("\n"):
+        text = line.lstrip()  # as the runner reads it
+        if token is None and text.startswith("::stop-commands::"):
+            token = text.removeprefix("::stop-commands::")
+            assert len(token) == 32
+            continue
+        if token is not None:
+            if text == f"::{token}::":
+                token = None
+            continue
+        assert "##[" not in text, line
+        if text.startswith("::"):
+            assert text.startswith("::error title=smoke: web -> chat proxy call::"), line
+            own += 1
+    assert token is None  # every block was closed
+    assert own == 1
+    # What chat wrote is shown, neutralised, and the log file keeps it as written.
+    assert "chat says ##\\[warning]mid-line-injected" in run.output
+    assert "a\\r::error::cr-injected" in run.output
+    assert "\\x1b[2J" in run.output
+    assert "a\r::error::cr-injected" in run.log
+    assert "d\u2028::error::ls-injected" in run.log
+    assert leftovers(clean_project) == []
+
+
 # -- interrupts ----------------------------------------------------------------------
 
 # (fault overrides, env, what to see on the output before signalling)

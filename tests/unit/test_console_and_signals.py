@@ -168,3 +168,50 @@ def test_an_empty_line_is_empty() -> None:
     out = Stream()
     Console(out, tty=False).line()
     assert out.getvalue() == "\n"
+
+
+HOSTILE = (
+    "a\r::error::cr b\v::x c\f d\u2028::error::ls e\u0085f \x1b[2J\x00 ##[warning]w \u202eevil"
+)
+
+
+def test_service_text_breaks_only_at_newlines_and_shows_every_control_character() -> None:
+    out = io.StringIO()
+    console = Console(out, tty=False, env={})
+    console.detail(HOSTILE + "\nsecond")
+    console.line(HOSTILE)
+    console.step_done("proxy", 1.0, passed=False, note=HOSTILE)
+    shown = (
+        r"a\r::error::cr b\v::x c\f d\u2028::error::ls e\x85f \x1b[2J\0 ##\[warning]w \u202eevil"
+    )
+    assert out.getvalue().split("\n") == [
+        f"    {shown}",
+        "    second",
+        shown,
+        f"  {console.fail_mark} proxy                            1.00s  {shown}",
+        "",
+    ]
+
+
+def test_a_note_with_newlines_stays_on_its_step_line() -> None:
+    out = io.StringIO()
+    Console(out, tty=False, env={}).step_done("s", 0.5, passed=True, note="one\n::error::two")
+    assert out.getvalue().count("\n") == 1
+
+
+def test_untrusted_blocks_suspend_workflow_commands_under_github_only() -> None:
+    out = io.StringIO()
+    console = Console(out, tty=False, env={"GITHUB_ACTIONS": "true"})
+    with console.untrusted():
+        console.detail("::error::from a service")
+    with console.untrusted():
+        console.detail("again")
+    first, second = out.getvalue().split("\n")[0:3], out.getvalue().split("\n")[3:6]
+    token = first[0].removeprefix("::stop-commands::")
+    assert len(token) == 32
+    assert first[1:] == ["    ::error::from a service", f"::{token}::"]
+    assert second[0] != first[0]  # a fresh token each time: a service cannot guess it
+    plain = io.StringIO()
+    with Console(plain, tty=False, env={}).untrusted():
+        Console(plain, tty=False, env={}).detail("x")
+    assert plain.getvalue() == "    x\n"

@@ -212,3 +212,28 @@ def test_only_the_failing_services_logs_are_shown_and_a_read_error_is_named() ->
     explain(PageFailed("page"), stack(docker), Console(out, tty=False), Masker())
     assert "(could not read logs: " in out.getvalue()
     assert "log driver gone" in out.getvalue()
+
+
+def test_neutralise_leaves_text_alone_and_makes_every_line_breaker_visible() -> None:
+    from smoke.masking import neutralise, split_lines
+
+    assert neutralise("plain text, tabs\tand ünïcode ✓") == "plain text, tabs\tand ünïcode ✓"
+    assert neutralise("x\r\x0b\x0c\x1b\x00\x7f\x85\u2028\u2029\u202e\u2066y") == (
+        r"x\r\v\f\x1b\0\x7f\x85\u2028\u2029\u202e\u2066y"
+    )
+    assert neutralise("a ##[error] b ##[") == r"a ##\[error] b ##\["
+    assert split_lines("a\rb\u2028c\nd") == ["a\rb\u2028c", "d"]
+    assert Masker(["pw"]).safe("pw\x1b") == r"****\x1b"
+
+
+def test_the_evidence_keeps_a_service_line_on_one_output_line() -> None:
+    docker = FakeDocker(running=True)
+    docker.service_logs = {"chat": ["2026-11-25T12:00:01Z ok\r::error::injected"]}
+    failure = ComposeFailed("up failed", return_code=1, stderr="one\u2028::error::two\n")
+    failure.step, failure.services = "compose up", ("chat",)
+    out = Terminal()
+    explain(failure, stack(docker), Console(out, tty=False, env={}), Masker())
+    said = out.getvalue().split("\n")
+    assert r"      one\u2028::error::two" in said
+    assert any(line.endswith(r"ok\r::error::injected") for line in said)
+    assert not any(line.lstrip().startswith("::") for line in said)
