@@ -6,9 +6,12 @@ environment error, 3 budget exceeded, 129 SIGHUP, 130 Ctrl-C, 143 SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from python_on_whales.exceptions import DockerException
 
@@ -22,9 +25,12 @@ from .errors import (
     Interrupted,
     SmokeError,
     UsageError,
+    docker_verb,
 )
 from .fuzz import fuzz
+from .masking import neutralise, split_lines
 from .options import (
+    DEFAULT_LOG_FILE,
     BuildOptions,
     FuzzOptions,
     LogsOptions,
@@ -34,6 +40,8 @@ from .options import (
     parse,
 )
 from .run import run_smoke
+
+_CAUSE_CHARS = 200
 
 
 def _dispatch(options: Options, console: Console) -> None:
@@ -54,45 +62,15 @@ def _dispatch(options: Options, console: Console) -> None:
         teardown_stack(options, console=console)
 
 
-# Global flags of `docker` / `docker compose` that take a value, to find the verb.
-_VALUE_FLAGS = frozenset(
-    {
-        "--file",
-        "-f",
-        "--project-name",
-        "-p",
-        "--env-file",
-        "--profile",
-        "--project-directory",
-        "--context",
-        "-c",
-        "--host",
-        "-H",
-        "--config",
-    }
-)
-
-
-def _docker_verb(command: Sequence[str]) -> str:
-    """`docker compose --file a.yml down -v` -> `docker compose down`."""
-    words = ["docker"]
-    args = iter(command[1:])
-    for arg in args:
-        if arg in _VALUE_FLAGS:
-            next(args, None)
-        elif not arg.startswith("-"):
-            words.append(arg)
-            if arg != "compose":
-                break
-    return " ".join(words)
-
-
 def _error(message: str) -> None:
-    print(f"smoke: error: {message}", file=sys.stderr)
+    # Some of it is compose's or a service's words: one line, nothing that acts.
+    with contextlib.suppress(OSError):
+        print(f"smoke: error: {' '.join(split_lines(neutralise(message)))}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
+    options: Options | None = None
     try:
         options = parse(sys.argv[1:] if argv is None else argv, env=os.environ)
         _dispatch(options, console)
@@ -113,13 +91,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"interrupted by {exc.signal_name}; the stack was torn down unless kept")
         return exc.exit_code
     except DockerException as exc:  # a docker call no step expected to fail
-        detail = (exc.stderr or "").strip().splitlines()
+        said = (exc.stderr or "").strip()
+        detail = split_lines(said) if said else []
         _error(
-            f"`{_docker_verb(exc.docker_command)}` exited {exc.return_code}"
+            f"`{docker_verb(exc.docker_command)}` exited {exc.return_code}"
             + (f": {detail[-1]}" if detail else "")
         )
         return EXIT_CHECK_FAILED
     except KeyboardInterrupt:  # before the run installed its own handlers
         _error("interrupted")
         return 130
+    except Exception as exc:  # a bug: one line here, the traceback in the log file only
+        log_file = getattr(options, "log_file", None) or Path(DEFAULT_LOG_FILE)
+        _error(f"smoke internal error: {_one_line(exc)}; {_keep_traceback(log_file)}")
+        return EXIT_CHECK_FAILED
     return EXIT_OK
+
+
+def _one_line(exc: BaseException) -> str:
+    said = " ".join(str(exc).split())
+    said = said if len(said) <= _CAUSE_CHARS else said[: _CAUSE_CHARS - 1] + "…"
+    return f"{type(exc).__name__}: {said}" if said else type(exc).__name__
+
+
+def _keep_traceback(log_file: Path) -> str:
+    """Append the exception being handled to ``log_file``; say where it went."""
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with log_file.open("a", encoding="utf-8") as log:
+            log.write(f"smoke internal error:\n{traceback.format_exc()}")
+    except OSError as exc:
+        return f"its traceback could not be written to {log_file} ({exc.strerror})"
+    return f"its traceback is at the end of {log_file}"

@@ -10,6 +10,7 @@ and `::<token>::`, so the runner reads no command in them.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import threading
@@ -54,8 +55,22 @@ class Console:
 
     def _write(self, text: str) -> None:
         with self._lock:
-            self.stream.write(text)
-            self.stream.flush()
+            try:
+                self.stream.write(text)
+                self.stream.flush()
+            except BrokenPipeError:
+                # The reader went away (`| head -3`): the run goes on to its verdict and
+                # teardown, and says the rest where someone may still read it.
+                self._lost_reader()
+                self.stream.write(text)
+                self.stream.flush()
+
+    def _lost_reader(self) -> None:
+        with contextlib.suppress(OSError):  # the interpreter's own last flush must not fail
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+        self.stream = sys.stderr if self.stream is not sys.stderr else _Discard()
 
     def line(self, text: str = "") -> None:
         self._write("".join(f"{line}\n" for line in split_lines(neutralise(text))))
@@ -109,3 +124,10 @@ class Console:
         finally:
             stop.set()
             ticker.join()
+
+
+class _Discard(io.StringIO):
+    """Where output goes when no one reads it any more."""
+
+    def write(self, text: str) -> int:
+        return len(text)

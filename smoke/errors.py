@@ -30,12 +30,16 @@ in one place. Context is passed as keyword-only arguments and kept as data.
     * StackMismatch
     * SemanticMismatch
     * FuzzingFailed
+    * DockerCallFailed ........ a docker call a step needed failed unexpectedly
+    * InternalError ........... a step met something it did not foresee (a bug)
   * BudgetExceeded ............ a measured cost exceeded its budget (exit 3)
 * Interrupted (BaseException) . Ctrl-C (130), SIGTERM (143) or SIGHUP (129)
 * PortUnavailable ............. internal: a service has no host port yet; waits retry it
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -236,6 +240,59 @@ class FuzzingFailed(CheckFailed):
         super().__init__(message)
         self.requests = requests
         self.server_errors = server_errors
+
+
+class DockerCallFailed(CheckFailed):
+    failure_class = "docker call failed"
+    hint = "the engine refused a call this step needed: see its words above, and the engine's log"
+
+
+class InternalError(CheckFailed):
+    """Not a verdict on the stack: the smoke met something it did not foresee. The
+    traceback is kept for the log file, never shown on the console."""
+
+    failure_class = "smoke internal error"
+    hint = (
+        "a bug in the smoke, or an answer it did not foresee: the traceback is at the end "
+        "of the log file"
+    )
+
+    def __init__(self, message: str, *, traceback: str) -> None:
+        super().__init__(message)
+        self.traceback = traceback
+
+
+def docker_verb(command: Sequence[str]) -> str:
+    """`docker compose --file a.yml down -v` -> `docker compose down`."""
+    words = ["docker"]
+    args = iter(command[1:])
+    for arg in args:
+        if arg in _VALUE_FLAGS:
+            next(args, None)
+        elif not arg.startswith("-"):
+            words.append(arg)
+            if arg != "compose":
+                break
+    return " ".join(words)
+
+
+# Global flags of `docker` / `docker compose` that take a value, to find the verb.
+_VALUE_FLAGS = frozenset(
+    {
+        "--file",
+        "-f",
+        "--project-name",
+        "-p",
+        "--env-file",
+        "--profile",
+        "--project-directory",
+        "--context",
+        "-c",
+        "--host",
+        "-H",
+        "--config",
+    }
+)
 
 
 class BudgetExceeded(SmokeError):

@@ -96,6 +96,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
     claim = guard.Claim(stack, options) if stack is not None else None
     tally = Tally(0, 0)
     verdict = "STOPPED"
+    failed: CheckFailed | None = None
     left_over = False  # the teardown could not remove everything
     try:
         with signals.interruptible(), httpx.Client() as client:
@@ -114,7 +115,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
                 )
                 verdict = "PASS"
             except CheckFailed as failure:
-                verdict = "FAIL"
+                verdict, failed = "FAIL", failure
                 if isinstance(failure, FuzzingFailed):
                     tally = Tally(failure.requests, failure.server_errors)
                 explain(failure, stack, console, masker)
@@ -122,7 +123,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
             finally:
                 if stack is not None and claim is not None:
                     with signals.shielded():
-                        lifecycle.capture_logs(stack, options.log_file, masker, console)
+                        lifecycle.capture_logs(stack, options.log_file, masker, console, failed)
                         try:
                             lifecycle.tear_down(stack, claim, steps.run)
                         except TeardownIncomplete as exc:

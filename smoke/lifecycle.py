@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import guard
 from .console import Console
+from .errors import CheckFailed, InternalError
 from .logfile import write_logs
 from .masking import Masker
 from .ownership import CLAIM_TOKEN, marker_name
@@ -90,10 +91,20 @@ def _give_up(stack: Stack, proposal: Future[guard.Proposal]) -> None:
         stack.remove_mark(marker_name(stack.project))
 
 
-def capture_logs(stack: Stack, log_file: Path, masker: Masker, console: Console) -> None:
-    """The whole stack's logs to ``log_file``; never lets a failure block the teardown."""
+def capture_logs(
+    stack: Stack,
+    log_file: Path,
+    masker: Masker,
+    console: Console,
+    failure: CheckFailed | None = None,
+) -> None:
+    """The whole stack's logs to ``log_file``, and after them the traceback of an
+    internal error; never lets a failure block the teardown."""
     try:
         write_logs(stack, log_file, masker)
+        if isinstance(failure, InternalError):
+            with log_file.open("a", encoding="utf-8") as log:
+                log.write(masker(f"smoke internal error in {failure.step}:\n{failure.traceback}"))
     except Exception as exc:
         console.detail(f"could not write {log_file}: {excerpt(str(exc))}")
 

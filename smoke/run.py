@@ -247,7 +247,7 @@ def _finish(
     made: Resources | None,
 ) -> bool:
     """Logs first, then the teardown unless the stack is kept; returns whether kept."""
-    lifecycle.capture_logs(stack, options.log_file, masker, console)
+    lifecycle.capture_logs(stack, options.log_file, masker, console, failure)
     if options.keep == "always" or (options.keep == "on-failure" and failure is not None):
         claim.kept()
         return True

@@ -78,9 +78,17 @@ class ResponseSchema:
 
     def violations(self, payload: object) -> list[str]:
         """Each way ``payload`` breaks it: ``$.sources: expected array, got string``."""
-        errors = sorted(
-            self._validator.iter_errors(payload), key=lambda e: [str(p) for p in e.path]
-        )
+        from jsonschema.exceptions import SchemaError, UnknownType
+        from referencing.exceptions import Unresolvable
+
+        try:
+            errors = sorted(
+                self._validator.iter_errors(payload), key=lambda e: [str(p) for p in e.path]
+            )
+        except Unresolvable as exc:  # str(exc) would echo the whole document
+            raise NoSchema(f"its schema has a $ref that does not resolve: {exc.ref}") from None
+        except (SchemaError, UnknownType) as exc:
+            raise NoSchema(f"its schema is not valid JSON Schema ({type(exc).__name__})") from None
         found = []
         for error in errors[:_MAX_REPORTED]:
             if error.validator == "type":

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from python_on_whales.exceptions import DockerException
+
 from .console import Console
-from .errors import CheckFailed
+from .errors import CheckFailed, DockerCallFailed, InternalError, docker_verb
 
 T = TypeVar("T")
 
@@ -36,10 +39,12 @@ class StepRunner:
             with self.console.progress(name):
                 value = action()
         except CheckFailed as failure:
-            failure.step = name
-            failure.elapsed = time.monotonic() - started
-            self._record(StepResult(name, False, failure.elapsed, failure, time.time()))
+            self._failed(name, failure, started)
             raise
+        except Exception as exc:  # not a verdict: said as what it is, never a traceback
+            unforeseen = _unforeseen(exc)
+            self._failed(name, unforeseen, started)
+            raise unforeseen from exc
         except BaseException:
             self._record(StepResult(name, False, time.monotonic() - started, None, time.time()))
             raise
@@ -49,6 +54,27 @@ class StepRunner:
         )
         return value
 
+    def _failed(self, name: str, failure: CheckFailed, started: float) -> None:
+        failure.step = name
+        failure.elapsed = time.monotonic() - started
+        self._record(StepResult(name, False, failure.elapsed, failure, time.time()))
+
     def _record(self, result: StepResult, note: str = "") -> None:
         self.results.append(result)
         self.console.step_done(result.name, result.seconds, passed=result.passed, note=note)
+
+
+def _unforeseen(exc: Exception) -> CheckFailed:
+    """A docker call that failed, or a bug: a failure with a class and a hint."""
+    if isinstance(exc, DockerException):
+        said = (exc.stderr or "").strip()
+        last = said.split("\n")[-1] if said else ""
+        return DockerCallFailed(
+            f"`{docker_verb(exc.docker_command)}` exited {exc.return_code}"
+            + (f": {last}" if last else "")
+        )
+    said = " ".join(str(exc).split())
+    return InternalError(
+        f"{type(exc).__name__}: {said[:200]}" if said else type(exc).__name__,
+        traceback="".join(traceback.format_exception(exc)),
+    )

@@ -8,6 +8,8 @@ carries no test switches. FAULT_MODE picks the drift:
   empty       an empty answer
   status-500  the proxied call fails with 500
   slow        answers after FAULT_DELAY seconds
+  plain-health  /health answers a plain `OK`; questions are answered right
+  dangling-ref  /openapi.json's answer schema has a $ref to nowhere; answers right
   hostile     logs and answers (500) text that tries to write workflow commands,
               split lines and drive the terminal
 """
@@ -35,8 +37,19 @@ HOSTILE = (
 )
 
 
-async def health(request: Request) -> JSONResponse:
+async def health(request: Request) -> Response:
+    if MODE == "plain-health":
+        return PlainTextResponse("OK")
     return JSONResponse({"status": "ok", "service": "chat", "stack": "minimal"})
+
+
+async def openapi(request: Request) -> Response:
+    if MODE != "dangling-ref":
+        return JSONResponse({"error": "Not Found"}, status_code=404)
+    answer = {"$ref": "#/components/schemas/NoSuchSchema"}
+    content = {"application/json": {"schema": answer}}
+    operation = {"post": {"responses": {"200": {"content": content}}}}
+    return JSONResponse({"openapi": "3.1.0", "paths": {"/api/chat": operation}})
 
 
 async def dependencies(request: Request) -> JSONResponse:
@@ -44,6 +57,10 @@ async def dependencies(request: Request) -> JSONResponse:
 
 
 async def chat(request: Request) -> Response:
+    if MODE in ("plain-health", "dangling-ref"):
+        return JSONResponse(
+            {"answer": "Try the SkyView tent.", "conversation_id": "c", "sources": []}
+        )
     if MODE == "renamed":
         return JSONResponse({"reply": "Try the SkyView tent.", "conversation_id": "x"})
     if MODE == "not-string":
@@ -66,6 +83,7 @@ app = Starlette(
     routes=[
         Route("/health", health),
         Route("/health/dependencies", dependencies),
+        Route("/openapi.json", openapi),
         Route("/api/chat", chat, methods=["POST"]),
     ]
 )

@@ -27,6 +27,7 @@ from tests.integration.faultkit import (
     Run,
     build,
     command,
+    metrics,
     one_line_error,
     read_until,
     run_fault,
@@ -330,6 +331,63 @@ def test_service_text_can_write_no_workflow_command_and_drive_no_terminal(
     assert "\\x1b[2J" in run.output
     assert "a\r::error::cr-injected" in run.log
     assert "d\u2028::error::ls-injected" in run.log
+    assert leftovers(clean_project) == []
+
+
+def test_a_plain_ok_health_is_healthy(clean_project: str, tmp_path: Path) -> None:
+    run = run_fault(clean_project, tmp_path, "chat-drift", FAULT_MODE="plain-health")
+    assert run.returncode == 0, run.output
+    assert "✓ chat health" in run.output
+    assert "Traceback" not in run.output
+
+
+def test_a_schema_that_does_not_resolve_falls_back_or_fails_strictly(
+    clean_project: str, tmp_path: Path
+) -> None:
+    run = run_fault(clean_project, tmp_path, "chat-drift", FAULT_MODE="dangling-ref")
+    assert run.returncode == 0, run.output
+    assert (
+        "runbook rule only: chat its schema has a $ref that does not resolve: "
+        "/components/schemas/NoSuchSchema"
+    ) in run.output
+    strict = run_fault(
+        clean_project,
+        tmp_path,
+        "chat-drift",
+        args=("--strict-contract",),
+        FAULT_MODE="dangling-ref",
+    )
+    assert strict.returncode == 1, strict.output
+    assert "✗ response contract" in strict.output
+    assert "failure class: response contract drift" in strict.output
+    assert "Traceback" not in strict.output
+    assert metrics(tmp_path)["failure_class"] == "response contract drift"
+    assert leftovers(clean_project) == []
+
+
+def test_a_reader_that_goes_away_loses_no_verdict_and_no_teardown(
+    clean_project: str, tmp_path: Path
+) -> None:
+    """`nox -s smoke_lite | head -2`: the run still ends, tears down, and says its
+    verdict on stderr; no BrokenPipeError traceback."""
+    process = subprocess.Popen(
+        command(clean_project, tmp_path),
+        cwd=ROOT,
+        env=smoke_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    process.stdout.close()  # as `head -1` does
+    _, err = process.communicate(timeout=120)
+    assert first.startswith("smoke: profile lite")
+    assert process.returncode == 0, err
+    assert "PASS  smoke lite" in err
+    assert "stack removed" in err
+    assert "Traceback" not in err
+    assert "BrokenPipeError" not in err
     assert leftovers(clean_project) == []
 
 

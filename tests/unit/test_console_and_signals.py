@@ -215,3 +215,20 @@ def test_untrusted_blocks_suspend_workflow_commands_under_github_only() -> None:
     with Console(plain, tty=False, env={}).untrusted():
         Console(plain, tty=False, env={}).detail("x")
     assert plain.getvalue() == "    x\n"
+
+
+class ClosedPipe(io.StringIO):
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self) -> int:
+        raise OSError("no descriptor")
+
+
+def test_a_reader_that_goes_away_moves_the_rest_to_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    console = Console(ClosedPipe(), tty=False, env={})
+    console.line("PASS  smoke lite")
+    console.detail("still said")
+    assert capsys.readouterr().err == "PASS  smoke lite\n    still said\n"

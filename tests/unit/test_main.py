@@ -18,6 +18,7 @@ from smoke.errors import (
     SmokeError,
     ToolMissing,
     UsageError,
+    docker_verb,
 )
 from tests.unit.fakes import docker_error
 
@@ -136,9 +137,9 @@ def test_docker_verb_skips_every_global_flag_with_a_value() -> None:
         "logs",
         "-f",
     ]
-    assert cli._docker_verb(command) == "docker compose logs"
-    assert cli._docker_verb(["docker", "--config", "d", "volume", "rm", "v"]) == "docker volume"
-    assert cli._docker_verb(["docker", "-H", "h", "info"]) == "docker info"
+    assert docker_verb(command) == "docker compose logs"
+    assert docker_verb(["docker", "--config", "d", "volume", "rm", "v"]) == "docker volume"
+    assert docker_verb(["docker", "-H", "h", "info"]) == "docker info"
 
 
 def test_the_process_exits_with_mains_status(tmp_path: Path) -> None:
@@ -188,5 +189,36 @@ def test_without_argv_the_command_line_is_read(
 
 
 def test_the_docker_verb_skips_a_trailing_value_flag() -> None:
-    assert cli._docker_verb(["docker", "compose", "-f"]) == "docker compose"
-    assert cli._docker_verb(["docker", "--debug", "ps"]) == "docker ps"
+    assert docker_verb(["docker", "compose", "-f"]) == "docker compose"
+    assert docker_verb(["docker", "--debug", "ps"]) == "docker ps"
+
+
+def test_an_internal_error_is_one_line_and_its_traceback_goes_to_the_log_file(
+    in_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def bug(*args: object, **kwargs: object) -> None:
+        raise KeyError("a key\nthat was not there")
+
+    monkeypatch.setattr(cli, "run_smoke", bug)
+    log = in_repo / "out" / "run.log"
+    assert cli.main(["run", "--profile", "lite", "--log-file", str(log)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "smoke: error: smoke internal error: KeyError: 'a key\\nthat was not there'; "
+        f"its traceback is at the end of {log}\n"
+    )
+    assert "Traceback" not in captured.out + captured.err
+    text = log.read_text()
+    assert text.startswith("smoke internal error:\nTraceback (most recent call last):")
+    assert "raise KeyError" in text
+
+
+def test_compose_words_in_an_error_line_cannot_start_a_line(
+    in_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = docker_error("compose up", 1, "first\nlast\r::error::x \x1b[2J")
+    monkeypatch.setattr(cli, "run_smoke", raising(error))
+    assert cli.main(["run", "--profile", "lite"]) == 1
+    assert capsys.readouterr().err == (
+        "smoke: error: `docker compose up` exited 1: last\\r::error::x \\x1b[2J\n"
+    )

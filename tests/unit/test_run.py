@@ -22,8 +22,10 @@ from smoke.errors import (
     ContractDrift,
     DependencyFailure,
     DockerUnreachable,
+    InternalError,
     Interrupted,
     ProxyCallFailed,
+    docker_verb,
 )
 from smoke.options import RunOptions, Target
 from smoke.run import run_smoke
@@ -183,7 +185,11 @@ def test_interrupts_and_exceptions_still_tear_down(
 
     docker = FakeDocker()
     output, error = run(tmp_path, docker, FakeServices(on_request=blow_up))
-    assert error is interrupt
+    if isinstance(interrupt, Interrupted):
+        assert error is interrupt
+    else:  # an exception inside a check is a failure with a class, caused by it
+        assert isinstance(error, InternalError)
+        assert error.__cause__ is interrupt
     assert "container remove" in docker.calls
     assert not docker.running
     assert "✓ teardown" in output
@@ -332,7 +338,7 @@ def test_an_unexpected_docker_failure_is_one_line_exit_1(
 
 def test_docker_verb_skips_global_flags() -> None:
     command = ["/usr/bin/docker", "compose", "--file", "a.yml", "--project-name", "p", "down", "-v"]
-    assert cli._docker_verb(command) == "docker compose down"
+    assert docker_verb(command) == "docker compose down"
 
 
 def test_a_failed_build_shows_what_compose_said(

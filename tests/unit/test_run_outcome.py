@@ -16,7 +16,7 @@ from python_on_whales import DockerClient
 
 from smoke.budgets import Budgets
 from smoke.console import Console
-from smoke.errors import BudgetExceeded, DependencyFailure
+from smoke.errors import BudgetExceeded, DependencyFailure, InternalError
 from smoke.options import Target
 from smoke.outcome import Outcome
 from smoke.run import run_smoke
@@ -155,7 +155,9 @@ def test_a_failure_is_summed_up_reported_and_annotated(tmp_path: Path) -> None:
     assert failure.get("type") == "chat dependency health (db)"
 
 
-def test_an_unexpected_error_is_a_stopped_run_named_in_every_report(tmp_path: Path) -> None:
+def test_an_unexpected_error_in_a_check_is_a_failure_with_its_class_in_every_report(
+    tmp_path: Path,
+) -> None:
     def explode(request: httpx.Request) -> None:
         if request.url.path == "/api/chat/service":
             raise RuntimeError("proxy exploded")
@@ -168,17 +170,28 @@ def test_an_unexpected_error_is_a_stopped_run_named_in_every_report(tmp_path: Pa
         metrics_file=tmp_path / "m.txt",
         junit_xml=tmp_path / "j.xml",
     )
-    assert isinstance(error, RuntimeError)
+    assert isinstance(error, InternalError)
+    assert "Traceback" not in output
+    assert "    RuntimeError: proxy exploded" in output
+    assert "    failure class: smoke internal error" in output
+    assert "the traceback is at the end of the log file" in output
     assert re.fullmatch(
-        r"STOPPED  smoke lite: RuntimeError: proxy exploded \(5 steps run\) in \d+\.\ds;"
+        r"FAIL  smoke lite: web -> chat proxy call failed \(5 steps run\) in \d+\.\ds;"
         r" stack removed; logs in .*",
         summary_line(output),
     )
     assert not docker.running
-    assert metrics(tmp_path / "m.txt")["result"] == "error"
+    found = metrics(tmp_path / "m.txt")
+    assert (found["result"], found["failed_step"]) == ("failed", "web -> chat proxy call")
+    assert found["failure_class"] == "smoke internal error"
     failure = ET.parse(tmp_path / "j.xml").getroot().find(".//failure")
     assert failure is not None
-    assert failure.get("type") == "RuntimeError: proxy exploded"
+    assert failure.get("type") == "smoke internal error"
+    log = (tmp_path / "e2e-compose.log").read_text()
+    assert log.split("smoke internal error in web -> chat proxy call:\n")[1].startswith(
+        "Traceback (most recent call last):"
+    )
+    assert log.rstrip().endswith("RuntimeError: proxy exploded")
 
 
 def test_enforced_budgets_fail_a_passing_run_naming_each_budget(tmp_path: Path) -> None:

@@ -144,3 +144,22 @@ def test_without_jsonschema_there_is_no_schema_and_the_fix_is_named(
     assert str(caught.value) == (
         "jsonschema is not installed (pip install 'contoso-smoke[contract]')"
     )
+
+
+def test_a_dangling_ref_is_no_schema_and_echoes_no_document() -> None:
+    document = chat_openapi()
+    document["components"]["schemas"]["ChatAnswer"]["properties"]["sources"] = {
+        "$ref": "#/components/schemas/Missing"
+    }
+    with pytest.raises(NoSchema) as caught:
+        ResponseSchema(document).violations(GOOD)
+    assert str(caught.value) == (
+        "its schema has a $ref that does not resolve: /components/schemas/Missing"
+    )
+
+
+def test_a_schema_that_is_not_json_schema_is_no_schema() -> None:
+    document = chat_openapi()
+    document["components"]["schemas"]["ChatAnswer"]["properties"]["answer"] = {"type": "text"}
+    with pytest.raises(NoSchema, match=r"^its schema is not valid JSON Schema \(UnknownType\)$"):
+        ResponseSchema(document).violations(GOOD)

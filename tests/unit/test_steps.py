@@ -8,7 +8,7 @@ import time
 import pytest
 
 from smoke.console import Console
-from smoke.errors import CheckFailed
+from smoke.errors import CheckFailed, DockerCallFailed, InternalError
 from smoke.steps import StepRunner
 
 
@@ -55,20 +55,41 @@ def test_a_failed_check_is_recorded_with_its_failure_and_time() -> None:
     assert before < result.finished_at <= time.time()
 
 
-def test_an_error_is_recorded_as_a_failed_step_without_a_check() -> None:
-    runner = StepRunner(Console(io.StringIO(), tty=False))
+def test_an_unforeseen_error_is_a_failed_step_with_a_class_not_a_traceback() -> None:
+    out = io.StringIO()
+    runner = StepRunner(Console(out, tty=False))
     before = time.time()
 
     def boom() -> None:
         time.sleep(0.05)
-        raise RuntimeError("boom")
+        raise RuntimeError("boom\nsecond line")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(InternalError) as caught:
         runner.run("web page", boom)
     (result,) = runner.results
-    assert (result.passed, result.failure) == (False, None)
+    assert (result.passed, result.failure) == (False, caught.value)
+    assert str(caught.value) == "RuntimeError: boom second line"
+    assert caught.value.failure_class == "smoke internal error"
+    assert caught.value.step == "web page"
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert 'raise RuntimeError("boom\\nsecond line")' in caught.value.traceback
+    assert "Traceback" not in out.getvalue()
     assert 0.05 <= result.seconds < 1
     assert before < result.finished_at <= time.time()
+
+
+def test_a_docker_call_that_fails_inside_a_step_names_the_call() -> None:
+    from tests.unit.fakes import docker_error
+
+    runner = StepRunner(Console(io.StringIO(), tty=False))
+
+    def port() -> None:
+        raise docker_error("compose --file a.yml port chat 8000", 125, "one\nno such service")
+
+    with pytest.raises(DockerCallFailed) as caught:
+        runner.run("chat health", port)
+    assert str(caught.value) == "`docker compose port` exited 125: no such service"
+    assert caught.value.failure_class == "docker call failed"
 
 
 def test_the_progress_line_names_the_running_step(monkeypatch: pytest.MonkeyPatch) -> None:
