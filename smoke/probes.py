@@ -86,6 +86,14 @@ class Watcher(Protocol):
         """What the engine says of the service's container; None if it has none."""
         ...
 
+    def listening(self, service: str) -> bool | None:
+        """Whether the service listens on its port inside its container; None: unknown."""
+        ...
+
+    def url(self, service: str) -> str:
+        """Where the service's port is published, as this machine reaches it."""
+        ...
+
 
 @dataclass(frozen=True)
 class FixedEndpoints:
@@ -103,6 +111,9 @@ class _EngineView:
 
     The first service is the one probed over HTTP; the others are what it depends
     on (db behind chat's dependency check), watched only for exits and crash loops.
+    A failed connection is "unreachable" only on evidence: the same container still
+    running and healthy, listening inside, and published where the smoke looks.
+    Anything less is what the engine says, or a service not ready yet.
     """
 
     def __init__(self, watcher: Watcher | None, *services: str) -> None:
@@ -111,20 +122,20 @@ class _EngineView:
         self._next_ask = ENGINE_AFTER_SECONDS
         self._last: dict[str, ServiceState] = {}
         self._exit_codes: dict[str, int | None] = {}
-        #: Whether the engine said the probed service is healthy.
-        self._healthy_seen = False
+        #: The probed service's state when the engine last said it is healthy.
+        self._healthy: ServiceState | None = None
+        #: The evidence for "unreachable" held once; a second failure confirms it.
+        self._suspected = False
 
     def consult(self, elapsed: float, *, could_not_connect: bool, where: str) -> None:
         """Raise what the engine makes certain, else return and let the wait go on."""
         if self._watcher is None:
             return
-        probed = self._services[0]
-        if self._healthy_seen and could_not_connect:
-            raise Unreachable(
-                f"{probed} is running and healthy in the engine, but the smoke "
-                f"cannot reach it at {where}",
-                services=(probed,),
-            )
+        if not could_not_connect:
+            self._suspected = False
+        if could_not_connect and self._healthy is not None:
+            self._judge_unreachable(self._watcher, where)
+            self._next_ask = 0.0  # not reachable after all: what does the engine say now?
         if elapsed < self._next_ask:
             return
         self._next_ask = elapsed + ENGINE_EVERY_SECONDS
@@ -135,8 +146,8 @@ class _EngineView:
             self._last[service] = state
             if state.gone_for_good:
                 raise ServiceCrashed(
-                    f"{service} exited with code {state.exit_code} and no restart "
-                    f"policy will bring it back (after {elapsed:.1f}s)",
+                    f"{service} {state.ending()} and no restart policy will bring it back "
+                    f"(after {elapsed:.1f}s)",
                     services=(service,),
                 )
             if state.status != "running":  # a running container's exit code is reset to 0
@@ -149,10 +160,35 @@ class _EngineView:
                     f"(after {elapsed:.1f}s)",
                     services=(service,),
                 )
-        seen = self._last.get(probed)
-        self._healthy_seen = seen is not None and (seen.status, seen.health) == (
-            "running",
-            "healthy",
+        seen = self._last.get(self._services[0])
+        healthy = seen is not None and (seen.status, seen.health) == ("running", "healthy")
+        self._healthy = seen if healthy else None
+
+    def _judge_unreachable(self, watcher: Watcher, where: str) -> None:
+        """Unreachable, if the evidence is whole; else return (the wait goes on)."""
+        probed, before = self._services[0], self._healthy
+        now = watcher.state(probed)
+        if now is None or before is None or now.status != "running":
+            return
+        if not now.same_run_as(before) or now.health != "healthy":
+            return  # restarted, or no longer healthy: not a network problem
+        if watcher.listening(probed) is not True:
+            return  # up but not listening yet, or it cannot be told: wait
+        try:
+            published = httpx.URL(watcher.url(probed)).netloc.decode()
+        except PortUnavailable:
+            return
+        if published != where:
+            return  # published elsewhere now: the wait looks there next
+        if not self._suspected:
+            # It may have begun to listen just after the failed connection: the next
+            # attempt, made knowing it listens, must fail too.
+            self._suspected = True
+            return
+        raise Unreachable(
+            f"{probed} is running and healthy in the engine, but the smoke cannot reach it "
+            f"at {where} (it listens in its container, and its port is published there)",
+            services=(probed,),
         )
 
     def describe(self) -> str:

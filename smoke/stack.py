@@ -102,6 +102,13 @@ class ServiceState:
     restarts: int
     health: str | None  # starting, healthy, unhealthy; None without a healthcheck
     restart_policy: str  # "" or "no", always, unless-stopped, on-failure
+    #: The container, and when it last started: a change means it is not the same run.
+    container: str = ""
+    started_at: str = ""
+    oom_killed: bool = False
+    memory_limit: int = 0  # bytes; 0 without a limit
+    #: The last healthcheck's output, when it has one.
+    health_output: str = ""
 
     @property
     def will_restart(self) -> bool:
@@ -112,9 +119,35 @@ class ServiceState:
         """Exited (or dead) with no restart policy that brings it back."""
         return self.status in ("exited", "dead") and not self.will_restart
 
+    def same_run_as(self, other: ServiceState) -> bool:
+        """The same container, not restarted since ``other`` was seen."""
+        return (self.container, self.started_at, self.restarts) == (
+            other.container,
+            other.started_at,
+            other.restarts,
+        )
+
+    def ending(self) -> str:
+        """How the container ended, as the engine tells it: `exited with code 3`,
+        `was killed (exit code 137)`, `was OOM-killed (memory limit 64 MiB)`."""
+        if self.oom_killed:
+            limit = (
+                f"memory limit {self.memory_limit / 2**20:g} MiB"
+                if self.memory_limit
+                else "no memory limit of its own"
+            )
+            return f"was OOM-killed ({limit}, exit code {self.exit_code})"
+        if self.exit_code == 137:
+            return "was killed (exit code 137, SIGKILL)"
+        return f"exited with code {self.exit_code}"
+
     def describe(self) -> str:
         health = f", {self.health}" if self.health else ""
-        return f"{self.status}{health}, exit code {self.exit_code}, {self.restarts} restarts"
+        oom = ", OOM-killed" if self.oom_killed else ""
+        said = f"{self.status}{health}, exit code {self.exit_code}{oom}, {self.restarts} restarts"
+        if self.health_output:
+            said += f"; its healthcheck said: {' '.join(self.health_output.split())[:200]}"
+        return said
 
 
 def _is_secret_name(name: str) -> bool:
@@ -404,13 +437,40 @@ class Stack:
         container = containers[0]
         state = container.state
         policy = container.host_config.restart_policy
+        checks = (state.health.log or []) if state.health else []
         return ServiceState(
             status=state.status or "unknown",
             exit_code=state.exit_code,
             restarts=int(container.restart_count or 0),
             health=state.health.status if state.health else None,
             restart_policy=(policy.name or "") if policy else "",
+            container=str(container.id),
+            started_at=str(state.started_at or ""),
+            oom_killed=bool(state.oom_killed),
+            memory_limit=int(container.host_config.memory or 0),
+            health_output=(checks[-1].output or "").strip() if checks else "",
         )
+
+    def listening(self, service: str) -> bool | None:
+        """Whether something listens on the service's port inside its container, read
+        from the kernel's tables there (`/proc/net/tcp*`, which every Linux container
+        has); None when that cannot be read (no `cat` in the image, say)."""
+        containers = self.docker.container.list(
+            filters=self._project_filter(f"{SERVICE_LABEL}={service}")
+        )
+        if not containers:
+            return None
+        port = f"{CONTAINER_PORTS[service]:04X}"
+        read_any = False
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                text = self.docker.container.execute(containers[0].id, ["cat", table])
+            except DockerException:
+                continue
+            read_any = True
+            if _listens(str(text or ""), port):
+                return True
+        return False if read_any else None
 
     def logs(self, services: tuple[str, ...] = (), *, tail: int | None = None) -> str:
         text: str = self.docker.compose.logs(
@@ -491,6 +551,15 @@ class Stack:
         volumes = self.docker.volume.list(filters=[("label", f"{label}={self.project}")])
         if volumes:
             self.docker.volume.remove(list[Volume | str](volumes))
+
+
+def _listens(table: str, port: str) -> bool:
+    """Whether a `/proc/net/tcp` table has a socket in LISTEN (0A) on ``port`` (hex)."""
+    for row in table.splitlines()[1:]:
+        fields = row.split()
+        if len(fields) > 3 and fields[1].endswith(f":{port}") and fields[3] == "0A":
+            return True
+    return False
 
 
 def _named(found: list[Any], names: bool) -> tuple[str, ...]:

@@ -391,6 +391,52 @@ def test_a_reader_that_goes_away_loses_no_verdict_and_no_teardown(
     assert leftovers(clean_project) == []
 
 
+def test_healthy_but_not_yet_listening_is_waited_for_not_called_unreachable(
+    clean_project: str, tmp_path: Path
+) -> None:
+    run = run_fault(clean_project, tmp_path, "chat-late-loose-health", args=("--timeout", "30"))
+    assert run.returncode == 0, run.output
+    assert "unreachable" not in run.output
+    health = next(line for line in run.output.splitlines() if "✓ chat health" in line)
+    assert float(health.split()[-1].rstrip("s")) > 3  # it waited for chat to listen
+    assert leftovers(clean_project) == []
+
+
+def test_chat_killed_while_the_smoke_waits_for_db_is_said_killed(
+    clean_project: str, tmp_path: Path
+) -> None:
+    process = start_fault(clean_project, tmp_path, "db-down", args=("--timeout", "30"))
+    try:
+        read_until(process, "✓ chat health", time.monotonic() + 60)
+        time.sleep(2.5)  # long enough for the engine to have called chat healthy
+        subprocess.run(
+            ["docker", "kill", f"{clean_project}-chat-1"], check=True, capture_output=True
+        )
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 1, output
+    assert "✗ chat dependency health (db)" in output
+    assert "chat was killed (exit code 137, SIGKILL)" in output
+    assert "failure class: service crashed" in output
+    assert "unreachable" not in output
+    assert leftovers(clean_project) == []
+
+
+def test_an_oom_killed_chat_is_named_with_its_limit_and_lines(
+    clean_project: str, tmp_path: Path
+) -> None:
+    run = run_fault(clean_project, tmp_path, "chat-oom", args=("--timeout", "30"))
+    assert run.returncode == 1, run.output
+    assert "✗ chat health" in run.output
+    assert "chat was OOM-killed (memory limit 48 MiB, exit code 137)" in run.output
+    assert "failure class: service crashed" in run.output
+    assert "chat: loading a large model" in run.output  # its own last words
+    assert run.seconds < 25
+    assert leftovers(clean_project) == []
+
+
 # -- interrupts ----------------------------------------------------------------------
 
 # (fault overrides, env, what to see on the output before signalling)

@@ -63,6 +63,12 @@ class FakeState:
     restarts: int = 0
     health: str | None = None
     restart_policy: str = ""
+    oom_killed: bool = False
+    memory: int = 0
+    started_at: str = "2026-11-25T12:00:00Z"
+    health_output: str = ""
+    #: Whether its service listens inside; None: /proc/net cannot be read there.
+    listening: bool | None = True
 
 
 def _labels(filters: Iterable[tuple[str, str]] | None) -> dict[str, str]:
@@ -139,6 +145,7 @@ class FakeDocker:
         self.container = SimpleNamespace(
             list=self._call("container list", self._containers),
             remove=self._call("container remove", self._remove),
+            execute=self._call("container execute", self._execute),
         )
         self.network = SimpleNamespace(
             list=self._call("network list", self._networks),
@@ -254,15 +261,34 @@ class FakeDocker:
                     state=SimpleNamespace(
                         status=state.status,
                         exit_code=state.exit_code,
-                        health=SimpleNamespace(status=state.health) if state.health else None,
+                        health=SimpleNamespace(
+                            status=state.health,
+                            log=[SimpleNamespace(output=state.health_output)],
+                        )
+                        if state.health
+                        else None,
+                        started_at=state.started_at,
+                        oom_killed=state.oom_killed,
                     ),
                     restart_count=state.restarts,
                     host_config=SimpleNamespace(
-                        restart_policy=SimpleNamespace(name=state.restart_policy)
+                        restart_policy=SimpleNamespace(name=state.restart_policy),
+                        memory=state.memory,
                     ),
                 )
             )
         return found
+
+    def _execute(self, container: str, command: list[str]) -> str:
+        """`cat /proc/net/tcp` inside a container: a LISTEN row on its port, or none."""
+        service = container.removeprefix("id-")
+        listening = self.states.get(service, FakeState()).listening
+        if listening is None or command[-1].endswith("tcp6"):
+            raise docker_error(f"exec {container} {' '.join(command)}", 1, "no such file")
+        port = f"{PORTS.get(service, 0):04X}"
+        header = "  sl  local_address rem_address   st tx_queue rx_queue"
+        row = f"   0: 00000000:{port} 00000000:0000 {'0A' if listening else '01'} 0:0"
+        return f"{header}\n{row}\n"
 
     def _networks(self, filters: Any = None) -> list[Any]:
         project = _labels(filters).get("com.docker.compose.project", self.project)

@@ -36,6 +36,12 @@ class Engine:
         self.asked.append(service)
         return self.state_of
 
+    def listening(self, service: str) -> bool | None:
+        return True
+
+    def url(self, service: str) -> str:
+        return {"web": "http://web:3000", "chat": "http://chat:8000"}[service]
+
 
 def probe(handler: Handler, *, timeout: float = 1.0, watcher: Any = None) -> Probe:
     client = httpx.Client(transport=httpx.MockTransport(handler))
@@ -88,6 +94,7 @@ def test_a_healthy_web_the_smoke_cannot_reach_is_named_with_its_address() -> Non
         probe(refused, timeout=30, watcher=engine).proxy_call()
     assert str(caught.value) == (
         "web is running and healthy in the engine, but the smoke cannot reach it at web:3000"
+        " (it listens in its container, and its port is published there)"
     )
 
 

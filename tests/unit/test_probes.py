@@ -48,6 +48,16 @@ class Engine:
             return self.db
         return self.states.pop(0) if len(self.states) > 1 else self.states[0]
 
+    listens: bool | None = True
+    published: str = "http://chat"
+
+    def listening(self, service: str) -> bool | None:
+        self.asked.append(f"listening {service}")
+        return self.listens
+
+    def url(self, service: str) -> str:
+        return self.published
+
 
 @pytest.fixture(autouse=True)
 def ask_the_engine_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,8 +156,65 @@ def test_healthy_in_the_engine_but_unreachable_from_here() -> None:
         probe(refused, timeout=5, watcher=engine).chat_health()
     assert str(caught.value) == (
         "chat is running and healthy in the engine, but the smoke cannot reach it at chat"
+        " (it listens in its container, and its port is published there)"
     )
     assert caught.value.failure_class == "unreachable from the smoke"
+
+
+def test_healthy_but_not_listening_yet_is_waited_for_not_unreachable() -> None:
+    """A loose healthcheck (`CMD true`) says healthy before the service listens."""
+    engine = Engine(ServiceState("running", None, 0, "healthy", ""))
+    engine.listens = False
+    with pytest.raises(ChatHealthTimeout, match=r"not ready after"):
+        probe(refused, timeout=0.3, watcher=engine).chat_health()
+    engine.listens = None  # cannot be told (no `cat` in the image): not unreachable either
+    with pytest.raises(ChatHealthTimeout):
+        probe(refused, timeout=0.3, watcher=engine).chat_health()
+
+
+def test_a_service_that_starts_listening_right_after_a_refusal_is_not_unreachable() -> None:
+    """The evidence held once, between a refused connection and the next attempt,
+    which succeeds: the wait passes."""
+    engine = Engine(ServiceState("running", None, 0, "healthy", ""))
+    answers = iter([refused, refused, lambda r: httpx.Response(200, json={"status": "ok"})])
+    current: list[Handler] = [next(answers)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        try:
+            return current[0](request)
+        finally:
+            current[0] = next(answers, current[0])
+
+    assert probe(handler, timeout=5, watcher=engine).chat_health() == {"status": "ok"}
+    assert engine.asked.count("listening chat") == 1
+
+
+def test_healthy_but_published_elsewhere_now_is_not_unreachable() -> None:
+    engine = Engine(ServiceState("running", None, 0, "healthy", ""))
+    engine.published = "http://chat:9999"
+    with pytest.raises(ChatHealthTimeout):
+        probe(refused, timeout=0.3, watcher=engine).chat_health()
+
+
+def test_healthy_then_killed_is_said_as_the_engine_says_it() -> None:
+    healthy = ServiceState("running", None, 0, "healthy", "", container="c1", started_at="t0")
+    killed = ServiceState("exited", 137, 0, None, "", container="c1", started_at="t0")
+    with pytest.raises(ServiceCrashed) as caught:
+        probe(refused, timeout=5, watcher=Engine(healthy, killed)).chat_health()
+    assert str(caught.value).startswith(
+        "chat was killed (exit code 137, SIGKILL) and no restart policy will bring it back"
+    )
+    oom = ServiceState("exited", 137, 0, None, "", oom_killed=True, memory_limit=64 * 2**20)
+    with pytest.raises(ServiceCrashed, match=r"chat was OOM-killed \(memory limit 64 MiB, exit"):
+        probe(refused, timeout=5, watcher=Engine(oom)).chat_health()
+
+
+def test_healthy_then_restarted_is_not_unreachable() -> None:
+    before = ServiceState("running", None, 0, "healthy", "", container="c1", started_at="t0")
+    after = ServiceState("running", None, 1, "starting", "", container="c1", started_at="t1")
+    engine = Engine(before, after)
+    with pytest.raises(ChatHealthTimeout):
+        probe(refused, timeout=0.3, watcher=engine).chat_health()
 
 
 def test_healthy_but_answering_non_200_is_not_unreachable() -> None:

@@ -143,7 +143,25 @@ def test_no_port_yet_is_port_unavailable() -> None:
 def test_the_engines_view_of_a_service() -> None:
     docker = FakeDocker(running=True)
     docker.states["chat"] = FakeState("restarting", 3, restarts=2, restart_policy="always")
-    assert stack(docker).state("chat") == ServiceState("restarting", 3, 2, None, "always")
+    assert stack(docker).state("chat") == ServiceState(
+        "restarting", 3, 2, None, "always", "id-chat", "2026-11-25T12:00:00Z"
+    )
+    docker.states["chat"] = FakeState(
+        "exited", 137, health="unhealthy", health_output="wget: not found\n", oom_killed=True
+    )
+    docker.states["chat"].memory = 64 * 2**20
+    oom = stack(docker).state("chat")
+    assert oom is not None
+    assert (oom.oom_killed, oom.memory_limit, oom.health_output) == (
+        True,
+        64 * 2**20,
+        "wget: not found",
+    )
+    assert oom.ending() == "was OOM-killed (memory limit 64 MiB, exit code 137)"
+    assert oom.describe() == (
+        "exited, unhealthy, exit code 137, OOM-killed, 0 restarts; "
+        "its healthcheck said: wget: not found"
+    )
     assert stack(FakeDocker()).state("chat") is None  # no container yet
     exited = ServiceState("exited", 3, 0, None, "")
     assert exited.gone_for_good
@@ -152,6 +170,10 @@ def test_the_engines_view_of_a_service() -> None:
     assert not ServiceState("running", None, 0, "healthy", "").gone_for_good
     assert ServiceState("dead", 137, 0, None, "no").gone_for_good
     assert exited.describe() == "exited, exit code 3, 0 restarts"
+    assert exited.ending() == "exited with code 3"
+    assert ServiceState("exited", 137, 0, None, "").ending() == (
+        "was killed (exit code 137, SIGKILL)"
+    )
     healthy = ServiceState("running", None, 1, "healthy", "")
     assert healthy.describe() == "running, healthy, exit code None, 1 restarts"
 
