@@ -26,6 +26,7 @@ def build_images(options: BuildOptions, *, console: Console, stack: Stack | None
     try:
         with console.progress("build"):
             stack.build(install_local_stack=local)
+            stack.remove_replaced_images()
     except ComposeFailed as failure:
         console.step_done("build", time.monotonic() - started, passed=False)
         console.detail(str(failure))

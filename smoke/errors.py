@@ -18,6 +18,7 @@ in one place. Context is passed as keyword-only arguments and kept as data.
     * ImageNotOwned ........... a built service's image name other projects can share
   * CheckFailed ............... a step of the smoke failed (exit 1)
     * ComposeFailed ........... build or up failed; compose's stderr is kept
+    * ComposeTimedOut ......... up did not finish within --timeout
     * ChatHealthTimeout
     * ServiceCrashed .......... the engine says the container exited or crash-loops
     * Unreachable ............. the engine says it is healthy; the smoke cannot reach it
@@ -142,16 +143,16 @@ class CheckFailed(SmokeError):
 
 class ComposeFailed(CheckFailed):
     failure_class = "compose failure"
-    hint = (
-        "compose could not build or start the stack; its own error is above "
-        "(a base image it cannot pull? set SMOKE_PYTHON_IMAGE / SMOKE_DB_IMAGE, "
-        "or run `bash .ci/setup` to build local ones)"
-    )
+    hint = "compose could not build or start the stack: its own words are above"
 
     def __init__(self, message: str, *, return_code: int, stderr: str) -> None:
         super().__init__(message)
         self.return_code = return_code
         self.stderr = stderr
+
+
+class ComposeTimedOut(CheckFailed):
+    failure_class = "compose up timeout"
 
 
 class ChatHealthTimeout(CheckFailed):

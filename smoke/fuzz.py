@@ -105,7 +105,10 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
             try:
                 if stack is not None and claim is not None:
                     claim.start()
-                    steps.run("compose up", lambda: _up(stack, build=options.build))
+                    steps.run(
+                        "compose up",
+                        lambda: _up(stack, build=options.build, timeout=options.timeout),
+                    )
                 steps.run("chat health", probe.chat_health)
                 steps.run("chat dependency health (db)", probe.chat_dependencies)
                 tally = steps.run(
@@ -150,9 +153,9 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
     return tally
 
 
-def _up(stack: Stack, *, build: bool) -> None:
+def _up(stack: Stack, *, build: bool, timeout: float) -> None:
     """db and chat only: fuzzing needs no web."""
-    stack.up(build=build, install_local_stack=False, services=(DB, CHAT))
+    stack.up(build=build, install_local_stack=False, services=(DB, CHAT), timeout=timeout)
     if build:
         stack.remove_replaced_images()
 

@@ -84,7 +84,11 @@ def _local(options: RunOptions) -> bool:
 
 def _compose_up(ctx: Context) -> None:
     assert ctx.stack is not None
-    ctx.stack.up(build=ctx.options.build, install_local_stack=ctx.options.install_local_stack)
+    ctx.stack.up(
+        build=ctx.options.build,
+        install_local_stack=ctx.options.install_local_stack,
+        timeout=ctx.options.timeout,
+    )
     # What `up` made, listed off the critical path: the teardown removes it directly.
     ctx.background["resources"] = ctx.pool.submit(ctx.stack.resources, names=False)
     if ctx.options.build:  # the images this build replaced, off the critical path too

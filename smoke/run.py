@@ -286,6 +286,6 @@ def _summary(
     console.line(f"{verdict}  smoke {options.profile}: {what} in {outcome.duration:.1f}s{tail}")
     if kept and options.keep == "on-failure":
         files = " ".join(f"-f {path}" for path in options.target.compose_files)
-        console.line(f"  inspect it:  docker compose -p {project} {files} ps")
+        console.line(f"  inspect it:  docker compose -p {project} {files} ps -a")
         console.line(f"  its logs:    nox -s logs -- --project {project}")
         console.line(f"  remove it:   nox -s teardown -- --project {project}")

@@ -46,3 +46,24 @@ def shielded() -> contextlib.AbstractContextManager[None]:
     """Within the block, Ctrl-C, SIGTERM and SIGHUP are ignored, by compose's child
     too (an ignored signal stays ignored across exec), so teardown finishes."""
     return _handlers(signal.SIG_IGN)
+
+
+def _raise_timeout(signum: int, frame: FrameType | None) -> None:
+    raise TimeoutError
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Within the block, raise ``TimeoutError`` once ``seconds`` have passed (main
+    thread only; None: no limit). A child the block waits for through
+    ``subprocess.run`` is killed on the way out."""
+    if seconds is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _raise_timeout)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -21,11 +21,13 @@ from python_on_whales import DockerClient, Volume
 from python_on_whales.client_config import ClientNotFoundError
 from python_on_whales.exceptions import DockerException, NoSuchVolume
 
+from . import signals
 from .engine import Engine, is_loopback, locate
 from .errors import (
     ComposeConfigInvalid,
     ComposeFailed,
     ComposeMissing,
+    ComposeTimedOut,
     DockerUnreachable,
     EngineAddressUnreachable,
     ImageNotOwned,
@@ -387,24 +389,87 @@ class Stack:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def build(self, *, install_local_stack: bool) -> None:
-        """Build every service the compose file builds, then remove what it replaced."""
-        services = list(self.built_images(install_local_stack=install_local_stack))
+    def build(self, *, install_local_stack: bool, services: tuple[str, ...] = ()) -> None:
+        """Build every service the compose file builds (or those of ``services``).
+        The images a build replaces are the caller's to remove (``remove_replaced_images``)."""
+        built = self.built_images(install_local_stack=install_local_stack)
+        wanted = [name for name in built if not services or name in services]
         with _compose_step("build", install_local_stack=install_local_stack):
-            self.docker.compose.build(services=services, quiet=True)
-        self.remove_replaced_images()
+            self.docker.compose.build(services=wanted, quiet=True)
 
-    def up(self, *, build: bool, install_local_stack: bool, services: tuple[str, ...] = ()) -> None:
-        """Start the stack, or only ``services`` (and what they depend on)."""
-        with _compose_step("compose up", install_local_stack=install_local_stack):
-            self.docker.compose.up(
-                list(services) or None,
-                detach=True,
-                build=build,
-                no_build=not build,
-                quiet=True,
-                remove_orphans=True,
+    def up(
+        self,
+        *,
+        build: bool,
+        install_local_stack: bool,
+        services: tuple[str, ...] = (),
+        timeout: float | None = None,
+    ) -> None:
+        """Start the stack, or only ``services`` (and what they depend on). The build
+        comes first and takes what it takes; starting is bounded by ``timeout``, as
+        compose waits for dependencies' health with no limit of its own."""
+        if build:
+            self.build(install_local_stack=install_local_stack, services=services)
+        try:
+            with (
+                signals.deadline(timeout),
+                _compose_step("compose up", install_local_stack=install_local_stack),
+            ):
+                self.docker.compose.up(
+                    list(services) or None,
+                    detach=True,
+                    no_build=True,
+                    quiet=True,
+                    remove_orphans=True,
+                )
+        except TimeoutError:
+            raise ComposeTimedOut(
+                f"compose up did not finish within {timeout:g}s (--timeout)" + self.waiting_on(),
+                hint="compose waits for the health of the services others depend on: "
+                "see what the engine says of them above, and their log lines below",
+            ) from None
+        except ComposeFailed as failure:
+            raise self._explained(failure) from failure.__cause__
+
+    def waiting_on(self) -> str:
+        """What the engine says of the services that are not up and healthy: the
+        ones compose may be waiting for, with their healthcheck's last words."""
+        said = []
+        for service in self.config().get("services", {}):
+            state = self.state(service)
+            if state is None or (state.status, state.health) in (
+                ("running", "healthy"),
+                ("running", None),
+            ):
+                continue
+            said.append(f"{service} is {state.describe()}")
+        return f"; the engine says {'; '.join(said)}" if said else ""
+
+    def _explained(self, failure: ComposeFailed) -> ComposeFailed:
+        """compose's exit code says nothing of why: ask the engine. A base image that
+        is not there, and compose could not pull, is named; so is a service that is
+        not up and healthy."""
+        missing = self._missing_base_images()
+        if missing:
+            failure.hint = (
+                f"compose could not get {', '.join(missing)}: set SMOKE_PYTHON_IMAGE / "
+                "SMOKE_DB_IMAGE to images this engine has, or run `bash .ci/setup` to build "
+                "local ones"
             )
+        else:
+            failure.args = (str(failure) + self.waiting_on(),)
+        return failure
+
+    def _missing_base_images(self) -> list[str]:
+        wanted = set()
+        for service in self.config().get("services", {}).values():
+            build = service.get("build") or {}
+            base = (build.get("args") or {}).get("BASE_IMAGE")
+            if base:
+                wanted.add(str(base))
+            elif service.get("image") and not build:
+                wanted.add(str(service["image"]))
+        return sorted(image for image in wanted if not self.docker.image.exists(image))
 
     def url(self, service: str) -> str:
         """The service's URL as this machine reaches it, from `compose port` and the

@@ -437,6 +437,23 @@ def test_an_oom_killed_chat_is_named_with_its_limit_and_lines(
     assert leftovers(clean_project) == []
 
 
+def test_compose_up_waiting_on_an_unhealthy_service_is_bounded_and_named(
+    clean_project: str, tmp_path: Path
+) -> None:
+    run = run_fault(clean_project, tmp_path, "web-waits-on-unhealthy-chat", args=("--timeout", "8"))
+    assert run.returncode == 1, run.output
+    assert "✗ compose up" in run.output
+    assert "compose up did not finish within 8s (--timeout)" in run.output
+    assert "failure class: compose up timeout" in run.output
+    said = next(line for line in run.output.splitlines() if "did not finish" in line)
+    assert "chat is running, unhealthy" in said or "chat is running, starting" in said, said
+    assert "its healthcheck said:" in said, said
+    assert "wget" in said, said
+    assert "base image" not in run.output
+    assert run.seconds < 25  # 8 s, the teardown, and a loaded machine's start
+    assert leftovers(clean_project) == []
+
+
 # -- interrupts ----------------------------------------------------------------------
 
 # (fault overrides, env, what to see on the output before signalling)

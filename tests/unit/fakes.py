@@ -115,6 +115,8 @@ class FakeDocker:
     dangling: dict[str, str] = field(default_factory=dict)
     #: Dangling images a container still runs: their removal fails.
     in_use: set[str] = field(default_factory=set)
+    #: Images the engine has besides the project's own (base images).
+    base_images: set[str] = field(default_factory=lambda: {"python:3.12-slim"})
     #: Each service's container as the engine reports it.
     states: dict[str, FakeState] = field(default_factory=dict)
     #: How many removals (direct or `down`) leave a container behind, as when a killed
@@ -161,6 +163,7 @@ class FakeDocker:
             inspect=self._call("image inspect", self._image_inspect),
             list=self._call("image list", self._image_list),
             remove=self._call("image remove", self._image_remove),
+            exists=self._call("image exists", lambda name: name in self.base_images),
         )
         self.context = SimpleNamespace(inspect=self._call("context inspect", self._context))
 

@@ -253,7 +253,9 @@ def test_a_kept_failure_names_each_compose_file_in_how_to_look(tmp_path: Path) -
         keep="on-failure",
     )
     assert "; stack kept because it failed (project p)" in summary_line(output)
-    assert "  inspect it:  docker compose -p p -f docker-compose.yml -f override.yml ps" in output
+    assert (
+        "  inspect it:  docker compose -p p -f docker-compose.yml -f override.yml ps -a" in output
+    )
     assert "  its logs:    nox -s logs -- --project p" in output
     assert "  remove it:   nox -s teardown -- --project p" in output
 

@@ -15,6 +15,7 @@ from smoke.errors import (
     ComposeConfigInvalid,
     ComposeFailed,
     ComposeMissing,
+    ComposeTimedOut,
     DockerUnreachable,
     EngineAddressUnreachable,
     ImageNotOwned,
@@ -269,7 +270,7 @@ def test_replaced_images_of_this_project_go_and_others_stay() -> None:
     assert stack(docker).remove_replaced_images() == 1
     assert docker.dangling == {"sha256:old2": "p", "sha256:x": "q"}
     docker.in_use.clear()
-    stack(docker).build(install_local_stack=False)  # the next build removes it
+    assert stack(docker).remove_replaced_images() == 1  # the next build's removes it
     assert docker.dangling == {"sha256:x": "q"}
 
 
@@ -344,3 +345,39 @@ def test_teardown_retries_then_says_what_is_left() -> None:
         "1 network (p_default)"
     )
     assert caught.value.failure_class == "teardown incomplete"
+
+
+def test_up_is_bounded_and_says_what_compose_waits_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    docker = FakeDocker()
+    docker.compose.up = lambda *a, **k: time.sleep(5)  # waits on a dependency's health
+    docker.running = True
+    docker.states["chat"] = FakeState(
+        "running", 0, health="unhealthy", health_output="wget: not found"
+    )
+    started = time.monotonic()
+    with pytest.raises(ComposeTimedOut) as caught:
+        stack(docker).up(build=False, install_local_stack=False, timeout=0.2)
+    assert time.monotonic() - started < 2
+    assert str(caught.value) == (
+        "compose up did not finish within 0.2s (--timeout); the engine says chat is "
+        "running, unhealthy, exit code 0, 0 restarts; its healthcheck said: wget: not found"
+    )
+    assert caught.value.failure_class == "compose up timeout"
+
+
+def test_a_failed_up_names_a_missing_base_image_only_when_one_is_missing() -> None:
+    docker = FakeDocker()
+    model = docker._config(return_json=True)
+    model["services"]["chat"]["build"] = {"args": {"BASE_IMAGE": "python:3.12-slim"}}
+    docker.compose.config = lambda **kw: model
+    docker.fail["compose up"] = docker_error("compose up", 1, "Error: boom")
+    with pytest.raises(ComposeFailed) as caught:
+        stack(docker).up(build=False, install_local_stack=False)
+    assert "could not get" not in caught.value.hint
+    docker.base_images.clear()
+    with pytest.raises(ComposeFailed) as caught:
+        stack(docker).up(build=False, install_local_stack=False)
+    assert caught.value.hint.startswith("compose could not get python:3.12-slim: set ")
+    assert caught.value.stderr == "Error: boom"

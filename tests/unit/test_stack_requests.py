@@ -39,11 +39,18 @@ def asked(docker: FakeDocker, name: str) -> list[tuple[tuple[Any, ...], dict[str
 def test_up_starts_detached_builds_as_told_and_removes_orphans() -> None:
     docker = FakeDocker()
     stack(docker).up(build=True, install_local_stack=False)
+    stack(docker).up(build=True, install_local_stack=False, services=("db", "chat"))
     stack(docker).up(build=False, install_local_stack=False, services=("db", "chat"))
-    common = {"detach": True, "quiet": True, "remove_orphans": True}
+    # The build first, unbounded; then `up`, which --timeout bounds, never builds.
+    assert asked(docker, "compose build") == [
+        ((), {"services": ["chat", "web"], "quiet": True}),
+        ((), {"services": ["chat"], "quiet": True}),
+    ]
+    common = {"detach": True, "quiet": True, "remove_orphans": True, "no_build": True}
     assert asked(docker, "compose up") == [
-        ((None,), {**common, "build": True, "no_build": False}),
-        ((["db", "chat"],), {**common, "build": False, "no_build": True}),
+        ((None,), common),
+        ((["db", "chat"],), common),
+        ((["db", "chat"],), common),
     ]
 
 
