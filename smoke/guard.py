@@ -114,8 +114,12 @@ class Claim:
     def start(self) -> None:
         """Beside ``up``: unless the stack is kept, start a reaper."""
         if self._options.reaper and not self._kept_from_start:
+            target = self._stack.target
             self._reaper = reaper.start(
-                self._stack.project, self._stack.target.compose_files, self._options.log_file
+                target.project,
+                target.compose_files,
+                self._options.log_file,
+                secret_names=target.secret_names,
             )
 
     def kept(self) -> None:

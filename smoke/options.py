@@ -32,6 +32,7 @@ Keep = Literal["never", "always", "on-failure"]
 DEFAULT_SCREENSHOT_NAME = "e2e-web.png"
 DEFAULT_MAX_EXAMPLES = 40
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # compose's own rule
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -42,6 +43,8 @@ class Target:
 
     project: str
     compose_files: tuple[Path, ...]
+    #: Env variables whose values are secrets too (--secret), besides the model's own.
+    secret_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,20 @@ def _target_parent(env: Mapping[str, str]) -> _Parser:
         help="compose file; repeat to add overrides "
         f"(default: $COMPOSE_FILE as compose reads it, else {DEFAULT_COMPOSE_FILE})",
     )
+    parent.add_argument(
+        "--secret",
+        action="append",
+        type=_env_name,
+        metavar="NAME",
+        help="also mask the value of env variable NAME in every output; repeatable",
+    )
     return parent
+
+
+def _env_name(text: str) -> str:
+    if not _ENV_NAME.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an env variable name")
+    return text
 
 
 def _local_stack_flag(parser: argparse.ArgumentParser) -> None:
@@ -457,6 +473,7 @@ def parse(
     target = Target(
         project=args.project,
         compose_files=tuple(args.compose_file or default_compose_files(env)),
+        secret_names=_secret_names(args.secret or (), env),
     )
     if args.command == "build":
         return BuildOptions(
@@ -479,6 +496,16 @@ def parse(
             reaper=_reaper(args, env),
         )
     return _run_options(args, target, env, pyproject)
+
+
+def _secret_names(names: Sequence[str], env: Mapping[str, str]) -> tuple[str, ...]:
+    missing = [name for name in names if not env.get(name)]
+    if missing:
+        raise UsageError(
+            f"--secret {missing[0]}: no value in the environment to mask; "
+            "export it, or leave the option out"
+        )
+    return tuple(dict.fromkeys(names))
 
 
 def _reaper(args: argparse.Namespace, env: Mapping[str, str]) -> bool:

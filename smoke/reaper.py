@@ -51,7 +51,12 @@ class Reaper:
 
 
 def start(
-    project: str, compose_files: Sequence[Path], log_file: Path, *, python: str = sys.executable
+    project: str,
+    compose_files: Sequence[Path],
+    log_file: Path,
+    *,
+    secret_names: Sequence[str] = (),
+    python: str = sys.executable,
 ) -> Reaper:
     """Start the watchdog for this process; it costs a fork and an exec, no docker call."""
     read_fd, write_fd = os.pipe()  # neither end is inherited but where passed
@@ -59,6 +64,8 @@ def start(
     command += ["--project", project, "--log-file", str(log_file.resolve())]
     for path in compose_files:
         command += ["--compose-file", str(path.resolve())]
+    for name in secret_names:  # the values stay in the environment it inherits
+        command += ["--secret", name]
     try:
         process = subprocess.Popen(
             command,
@@ -101,7 +108,13 @@ def _stop_orphans(project: str) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def reap(project: str, compose_files: Sequence[Path], log_file: Path, owner: int) -> None:
+def reap(
+    project: str,
+    compose_files: Sequence[Path],
+    log_file: Path,
+    owner: int,
+    secret_names: Sequence[str] = (),
+) -> None:
     from .logfile import write_logs
     from .masking import Masker
     from .options import Target
@@ -110,7 +123,7 @@ def reap(project: str, compose_files: Sequence[Path], log_file: Path, owner: int
 
     deadline = time.monotonic() + REAP_DEADLINE_SECONDS
     _stop_orphans(project)
-    stack = Stack(Target(project, tuple(compose_files)))
+    stack = Stack(Target(project, tuple(compose_files), tuple(secret_names)))
     note = f"reaper: the smoke run (PID {owner}) died before its teardown; removing the stack"
     try:
         write_logs(stack, log_file, Masker(stack.secrets()))
@@ -137,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--project", required=True)
     parser.add_argument("--compose-file", type=Path, action="append", required=True)
     parser.add_argument("--log-file", type=Path, required=True)
+    parser.add_argument("--secret", action="append", default=[])
     args = parser.parse_args(argv)
     for sig in (signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)  # a reaper that a terminal can stop is no reaper
@@ -148,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
     if got == _RELEASE:
         return 0
-    reap(args.project, args.compose_file, args.log_file, args.owner)
+    reap(args.project, args.compose_file, args.log_file, args.owner, args.secret)
     return 0
 
 

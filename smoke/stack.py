@@ -342,7 +342,7 @@ class Stack:
     def secrets(self) -> tuple[str, ...]:
         """The values to mask: each secret variable of the compose model, and the
         password inside any URL-valued variable (`postgresql://u:pass@db`)."""
-        values = set()
+        values = {self._env[name] for name in self.target.secret_names if self._env.get(name)}
         for service in self.config().get("services", {}).values():
             for name, value in (service.get("environment") or {}).items():
                 if not value:

@@ -284,6 +284,25 @@ def test_url_passwords_and_api_keys_are_masked_whole(clean_project: str, tmp_pat
         assert key not in (tmp_path / name).read_text(), name
 
 
+def test_a_value_named_with_secret_is_masked_everywhere(clean_project: str, tmp_path: Path) -> None:
+    value = f"cfg-{uuid.uuid4().hex}"
+    plain = run_fault(clean_project, tmp_path, "chat-prints-config", FAULT_CONFIG_VALUE=value)
+    assert plain.returncode == 0, plain.output
+    assert f"config: {value}" in plain.log  # no rule knows it: only --secret can
+    masked = run_fault(
+        clean_project,
+        tmp_path,
+        "chat-prints-config",
+        args=("--secret", "FAULT_CONFIG_VALUE"),
+        FAULT_CONFIG_VALUE=value,
+    )
+    assert masked.returncode == 0, masked.output
+    assert "config: ****" in masked.log
+    assert value not in masked.everything
+    for name in ("e2e-metrics.txt", "e2e-junit.xml"):
+        assert value not in (tmp_path / name).read_text(), name
+
+
 def test_a_common_password_leaves_ordinary_words_readable(
     clean_project: str, tmp_path: Path
 ) -> None:

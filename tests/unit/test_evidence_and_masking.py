@@ -237,3 +237,13 @@ def test_the_evidence_keeps_a_service_line_on_one_output_line() -> None:
     assert r"      one\u2028::error::two" in said
     assert any(line.endswith(r"ok\r::error::injected") for line in said)
     assert not any(line.lstrip().startswith("::") for line in said)
+
+
+def test_values_named_with_secret_join_the_models_secrets() -> None:
+    target = Target("p", (Path("docker-compose.yml"),), ("DEPLOY_HOOK",))
+    named = Stack(
+        target,
+        docker=cast(DockerClient, FakeDocker()),
+        env={"DEPLOY_HOOK": "hook-value", "UNRELATED": "x"},
+    )
+    assert set(named.secrets()) == {PASSWORD, "hook-value"}

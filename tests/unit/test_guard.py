@@ -33,7 +33,7 @@ class Reapers:
         self.started: list[tuple[str, Any, Path]] = []
         self.released = 0
 
-    def start(self, project: str, files: Any, log_file: Path) -> Any:
+    def start(self, project: str, files: Any, log_file: Path, **kwargs: Any) -> Any:
         self.started.append((project, files, log_file))
         reapers = self
 

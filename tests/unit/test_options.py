@@ -324,3 +324,16 @@ def test_missing_compose_files_are_all_named(tmp_path: Path) -> None:
         "run from the repository root or pass --compose-file PATH"
     )
     check_files_exist(Target("p", (present,)))
+
+
+def test_secret_names_are_checked_and_kept_once() -> None:
+    env = {"API_TOKEN_X": "v1", "OTHER": "v2"}
+    options = parse(
+        ["logs", "--secret", "API_TOKEN_X", "--secret", "OTHER", "--secret", "API_TOKEN_X"],
+        env=env,
+    )
+    assert options.target.secret_names == ("API_TOKEN_X", "OTHER")
+    with pytest.raises(UsageError, match=r"^--secret GONE: no value in the environment"):
+        parse(["run", "--secret", "GONE"], env={})
+    with pytest.raises(UsageError, match=r"argument --secret: '1X' is not an env variable name"):
+        parse(["run", "--secret", "1X"], env={})

@@ -34,6 +34,8 @@ def watchdog(monkeypatch: pytest.MonkeyPatch) -> tuple[int, threading.Thread, li
         "a.yml",
         "--compose-file",
         "b.yml",
+        "--secret",
+        "API_KEY",
     ]
     thread = threading.Thread(target=reaper.main, args=(argv,), daemon=True)
     monkeypatch.setattr(reaper.signal, "signal", lambda *args: None)  # not the main thread
@@ -56,7 +58,7 @@ def test_a_closed_pipe_means_the_run_died_and_the_stack_is_reaped(
     write_fd, thread, reaped = watchdog(monkeypatch)
     os.close(write_fd)  # what the kernel does when the run dies, however it dies
     thread.join(timeout=5)
-    assert reaped == [("p1", [Path("a.yml"), Path("b.yml")], Path("x.log"), 4242)]
+    assert reaped == [("p1", [Path("a.yml"), Path("b.yml")], Path("x.log"), 4242, ["API_KEY"])]
 
 
 def test_the_run_side_releases_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
