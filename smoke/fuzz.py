@@ -97,7 +97,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
     tally = Tally(0, 0)
     verdict = "STOPPED"
     failed: CheckFailed | None = None
-    left_over = False  # the teardown could not remove everything
+    ending = "untouched"  # then "removed", or "left over" by a teardown that could not finish
     try:
         with signals.interruptible(), httpx.Client() as client:
             endpoints: Endpoints = stack or FixedEndpoints("", str(options.chat_url))
@@ -124,28 +124,30 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
                 explain(failure, stack, console, masker)
                 raise
             finally:
-                if stack is not None and claim is not None:
-                    with signals.shielded():
+                # The shield first: a signal now must not skip the teardown below.
+                with signals.shielded(lifecycle.finishing(console)):
+                    if stack is not None and claim is not None:
                         lifecycle.capture_logs(stack, options.log_file, masker, console, failed)
                         try:
                             lifecycle.tear_down(stack, claim, steps.run)
+                            ending = "removed"
                         except TeardownIncomplete as exc:
-                            left_over = True
+                            ending = "left over"
                             explain(exc, None, console, masker)
                             if verdict != "FAIL":  # else the fuzzing's failure stays the news
                                 raise
     finally:
         if claim is not None:
-            claim.close()
+            claim.close(release=ending != "untouched")  # else the reaper removes it
         elapsed = time.monotonic() - started
+        teardown = f"`nox -s teardown -- --project {options.target.project}`"
+        stack_said = {
+            "removed": "; stack removed",
+            "left over": f"; stack NOT fully removed: {teardown}",
+            "untouched": f"; stack NOT removed (its reaper will): {teardown}",
+        }[ending]
         if stack is None:
             stack_said = ""
-        elif left_over:
-            stack_said = (
-                f"; stack NOT fully removed: `nox -s teardown -- --project {stack.project}`"
-            )
-        else:
-            stack_said = "; stack removed"
         console.line(
             f"{verdict}  fuzz: {tally.requests} requests, {tally.server_errors} server errors "
             f"in {elapsed:.1f}s{stack_said}"

@@ -142,7 +142,10 @@ class Claim:
             self._reaper.release()
             self._reaper = None
 
-    def close(self) -> None:
-        """The run is over, whatever happened: the reaper stands down."""
-        self._release()
+    def close(self, *, release: bool = True) -> None:
+        """The run is over. The reaper stands down, unless ``release`` is False: the
+        run never got to its teardown, so the reaper removes the stack once this
+        process is gone."""
+        if release:
+            self._release()
         self._pool.shutdown(wait=True)

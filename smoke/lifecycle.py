@@ -8,6 +8,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from python_on_whales.exceptions import DockerException
+
 from . import guard
 from .console import Console
 from .errors import CheckFailed, InternalError
@@ -91,6 +93,15 @@ def _give_up(stack: Stack, proposal: Future[guard.Proposal]) -> None:
         stack.remove_mark(marker_name(stack.project))
 
 
+def finishing(console: Console) -> Callable[[str], None]:
+    """What a signal during the logs and teardown gets: one line, then the work goes on."""
+
+    def said(signal_name: str) -> None:
+        console.line(f"smoke: {signal_name} received: finishing the logs and teardown first")
+
+    return said
+
+
 def capture_logs(
     stack: Stack,
     log_file: Path,
@@ -101,12 +112,17 @@ def capture_logs(
     """The whole stack's logs to ``log_file``, and after them the traceback of an
     internal error; never lets a failure block the teardown."""
     try:
-        write_logs(stack, log_file, masker)
+        try:
+            write_logs(stack, log_file, masker)
+        except DockerException:
+            # compose takes Ctrl-C for itself even here (Go's signal.Notify unblocks
+            # it): once more, so a second press is needed to lose the logs.
+            write_logs(stack, log_file, masker)
         if isinstance(failure, InternalError):
             with log_file.open("a", encoding="utf-8") as log:
                 log.write(masker(f"smoke internal error in {failure.step}:\n{failure.traceback}"))
     except Exception as exc:
-        console.detail(f"could not write {log_file}: {excerpt(str(exc))}")
+        console.detail(f"could not write {log_file}: {excerpt(str(exc), limit=160)}")
 
 
 def tear_down(

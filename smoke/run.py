@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Literal
 
 import httpx
 
@@ -32,6 +33,9 @@ from .steps import StepRunner
 from .teardown import TeardownIncomplete
 
 __all__ = ["planned_steps", "run_smoke"]
+
+#: How a run left its stack: kept on purpose, removed, partly removed, or not reached.
+Ending = Literal["kept", "removed", "left over", "untouched"]
 
 
 def run_smoke(
@@ -82,8 +86,7 @@ def run_smoke(
     result: Result = "error"
     failure: CheckFailed | None = None
     stopped_by: str | None = None
-    kept = False
-    left_over = False  # the teardown could not remove everything
+    ending: Ending = "untouched"
     try:
         with signals.interruptible(), client_made.result() as client:
             endpoints: Endpoints = stack or FixedEndpoints(
@@ -100,16 +103,17 @@ def run_smoke(
                 explain(exc, stack, console, masker)
                 raise
             finally:
-                context.pool.shutdown(wait=False, cancel_futures=True)
-                if stack is not None and claim is not None:
-                    with signals.shielded():
+                # The shield first: a signal now must not skip the teardown below.
+                with signals.shielded(lifecycle.finishing(console)):
+                    context.pool.shutdown(wait=False, cancel_futures=True)
+                    if stack is not None and claim is not None:
                         made = listed_resources(context)
                         try:
-                            kept = _finish(
+                            ending = _finish(
                                 options, stack, claim, steps, console, masker, failure, made
                             )
                         except TeardownIncomplete as exc:
-                            left_over = True
+                            ending = "left over"
                             explain(exc, None, console, masker)
                             if failure is None:  # else the check that failed stays the news
                                 raise
@@ -126,7 +130,8 @@ def run_smoke(
     finally:
         with signals.shielded():  # the reports get written, whatever arrives now
             if claim is not None:
-                claim.close()
+                # A stack this run did not get to remove stays the reaper's to remove.
+                claim.close(release=ending != "untouched")
             for thing in needs.values():
                 thing.close()
             outcome = _outcome(
@@ -141,7 +146,7 @@ def run_smoke(
                 duration=time.monotonic() - started,
                 started_at=started_at,
             )
-            _summary(options, outcome, console, kept=kept, left_over=left_over)
+            _summary(options, outcome, console, ending=ending)
             _publish(options, outcome, console, masker, env)
     if outcome.result == "over_budget":
         raise BudgetExceeded(
@@ -245,19 +250,17 @@ def _finish(
     masker: Masker,
     failure: CheckFailed | None,
     made: Resources | None,
-) -> bool:
-    """Logs first, then the teardown unless the stack is kept; returns whether kept."""
+) -> Ending:
+    """Logs first, then the teardown unless the stack is kept."""
     lifecycle.capture_logs(stack, options.log_file, masker, console, failure)
     if options.keep == "always" or (options.keep == "on-failure" and failure is not None):
         claim.kept()
-        return True
+        return "kept"
     lifecycle.tear_down(stack, claim, steps.run, known=made)
-    return False
+    return "removed"
 
 
-def _summary(
-    options: RunOptions, outcome: Outcome, console: Console, *, kept: bool, left_over: bool
-) -> None:
+def _summary(options: RunOptions, outcome: Outcome, console: Console, *, ending: Ending) -> None:
     ran = len(outcome.steps)
     if outcome.result == "passed":
         verdict, what = "PASS", f"{ran} steps"
@@ -270,12 +273,16 @@ def _summary(
     extras = [f"{name} dropped ({why})" for name, why in outcome.dropped]
     project = options.target.project
     if options.uses_compose:
-        if kept and options.keep == "on-failure":
+        if ending == "kept" and options.keep == "on-failure":
             extras.append(f"stack kept because it failed (project {project})")
-        elif kept:
+        elif ending == "kept":
             extras.append(f"stack kept (project {project}): `nox -s logs`, `nox -s teardown`")
-        elif left_over:
+        elif ending == "left over":
             extras.append(f"stack NOT fully removed: `nox -s teardown -- --project {project}`")
+        elif ending == "untouched":
+            extras.append(
+                f"stack NOT removed (its reaper will): `nox -s teardown -- --project {project}`"
+            )
         else:
             extras.append("stack removed")
         if options.log_file.exists():
@@ -284,7 +291,7 @@ def _summary(
         extras.append("over budget: " + ", ".join(v.name for v in outcome.exceeded))
     tail = "".join(f"; {extra}" for extra in extras)
     console.line(f"{verdict}  smoke {options.profile}: {what} in {outcome.duration:.1f}s{tail}")
-    if kept and options.keep == "on-failure":
+    if ending == "kept" and options.keep == "on-failure":
         files = " ".join(f"-f {path}" for path in options.target.compose_files)
         console.line(f"  inspect it:  docker compose -p {project} {files} ps -a")
         console.line(f"  its logs:    nox -s logs -- --project {project}")

@@ -17,6 +17,7 @@ from typing import Any
 from .errors import Interrupted
 
 _HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_WATCH_SECONDS = 0.1  # how often the shield's watcher looks whether it may stop
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
@@ -42,10 +43,45 @@ def interruptible() -> contextlib.AbstractContextManager[None]:
     return _handlers(_raise_interrupted)
 
 
-def shielded() -> contextlib.AbstractContextManager[None]:
-    """Within the block, Ctrl-C, SIGTERM and SIGHUP are ignored, by compose's child
-    too (an ignored signal stays ignored across exec), so teardown finishes."""
-    return _handlers(signal.SIG_IGN)
+@contextlib.contextmanager
+def shielded(on_signal: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Within the block, Ctrl-C, SIGTERM and SIGHUP do not stop the work, nor docker's
+    children, so teardown finishes: they are blocked in this thread, and a blocked
+    signal stays blocked across exec. ``on_signal`` is told the first one's name at
+    once, by a watcher thread (or by the handler, should another thread take it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals only reach the main thread; nothing to install
+        return
+    shield = _Shield(on_signal)
+    with _handlers(shield.handle):
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED)
+        threading.Thread(target=shield.watch, name="shield", daemon=True).start()
+        try:
+            yield
+        finally:
+            shield.done.set()  # not joined: it ends within _WATCH_SECONDS, off the run's time
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+class _Shield:
+    def __init__(self, on_signal: Callable[[str], None] | None) -> None:
+        self._on_signal = on_signal
+        self._told = threading.Lock()  # held once told: one line, however many signals
+        self.done = threading.Event()
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        self._tell(signum)
+
+    def watch(self) -> None:
+        while not self.done.is_set():
+            got = signal.sigtimedwait(_HANDLED, _WATCH_SECONDS)
+            if got is not None:
+                self._tell(got.si_signo)
+
+    def _tell(self, signum: int) -> None:
+        told_now = not self.done.is_set() and self._told.acquire(blocking=False)
+        if told_now and self._on_signal is not None:
+            self._on_signal(signal.Signals(signum).name)
 
 
 def _raise_timeout(signum: int, frame: FrameType | None) -> None:

@@ -475,6 +475,39 @@ def test_compose_up_waiting_on_an_unhealthy_service_is_bounded_and_named(
 
 # -- interrupts ----------------------------------------------------------------------
 
+
+def test_ctrl_c_during_the_logs_and_teardown_is_answered_and_changes_nothing(
+    clean_project: str, tmp_path: Path
+) -> None:
+    """Ctrl-C in a terminal signals the whole process group, docker's children too:
+    the smoke says at once that it is finishing, and the logs and teardown finish."""
+    process = start_fault(clean_project, tmp_path, "chat-chatty", new_session=True)
+    try:
+        seen = read_until(process, "✓ response contract", time.monotonic() + 120)
+        os.killpg(process.pid, signal.SIGINT)
+        time.sleep(0.3)
+        os.killpg(process.pid, signal.SIGINT)  # pressed twice: still one line
+        rest, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = seen + rest
+    assert output.count("smoke: SIGINT received: finishing the logs and teardown first") == 1
+    assert "✓ teardown" in output, output
+    # The first press may land just before the logs start (the run then stops as
+    # interrupted) or during them (it passes); the logs and teardown finish either way.
+    if process.returncode == 0:
+        assert "PASS  smoke lite" in output
+    else:
+        assert process.returncode == 130, output
+        assert "STOPPED  smoke lite: SIGINT" in output
+    assert "stack removed" in output
+    log = (tmp_path / "e2e-compose.log").read_text()
+    assert "| 2026" in log  # stamped lines, as written
+    assert "200000" in log  # the logs were saved whole
+    assert leftovers(clean_project) == []
+
+
 # (fault overrides, env, what to see on the output before signalling)
 PHASES = {
     "up": (("up-blocks",), {}, None),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -117,9 +118,47 @@ def test_signals_become_interrupted_and_handlers_are_restored(
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_shielded_blocks_ignore_the_signals(sig: int) -> None:
     with signals.interruptible(), signals.shielded():
-        assert signal.getsignal(sig) == signal.SIG_IGN
+        assert sig in signal.pthread_sigmask(signal.SIG_BLOCK, [])
         os.kill(os.getpid(), sig)
-        time.sleep(0.05)  # ignored: nothing raised, nothing ended
+        time.sleep(0.15)  # nothing raised, nothing ended
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_in_a_shield_is_answered_once_and_stops_nothing(sig: int) -> None:
+    told: list[str] = []
+    with signals.interruptible(), signals.shielded(told.append):
+        os.kill(os.getpid(), sig)
+        os.kill(os.getpid(), sig)
+        deadline = time.monotonic() + 2
+        while not told and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.15)
+    assert told == [signal.Signals(sig).name]
+    assert sig not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # unblocked after
+
+
+def test_a_child_started_in_a_shield_outlives_a_signal_to_its_group() -> None:
+    """What Ctrl-C in a terminal does: the whole process group gets SIGINT. docker's
+    own children must finish the teardown."""
+    import subprocess
+
+    script = (
+        "import os, signal, subprocess, sys, threading, time\n"
+        "from smoke import signals\n"
+        "with signals.shielded(lambda name: print('told', name, flush=True)):\n"
+        "    threading.Timer(0.3, os.killpg, (0, signal.SIGINT)).start()\n"
+        "    child = subprocess.run(['sleep', '1'])\n"
+        "print('child exit', child.returncode, flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        start_new_session=True,  # its own group, so the test runner is not signalled
+        check=False,
+    )
+    assert done.stdout.splitlines() == ["told SIGINT", "child exit 0"], done.stderr
 
 
 def test_off_the_main_thread_nothing_is_installed() -> None:
