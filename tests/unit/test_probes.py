@@ -69,6 +69,20 @@ def refused(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("connection refused", request=request)
 
 
+def in_turn(*handlers: Handler) -> Handler:
+    """Each request answered by the next handler, the last one for good."""
+    answers = iter(handlers)
+    current: list[Handler] = [next(answers)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        try:
+            return current[0](request)
+        finally:
+            current[0] = next(answers, current[0])
+
+    return handler
+
+
 def test_excerpt_and_seen() -> None:
     assert excerpt("a  b\n c") == "a b c"
     assert excerpt("x" * 400) == "x" * 299 + "…"
@@ -79,15 +93,7 @@ def test_excerpt_and_seen() -> None:
 
 
 def test_health_passes_as_soon_as_chat_answers() -> None:
-    answers = iter([refused, lambda r: httpx.Response(200, json={"status": "ok"})])
-    current: list[Handler] = [next(answers)]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        try:
-            return current[0](request)
-        finally:
-            current[0] = next(answers, current[0])
-
+    handler = in_turn(refused, lambda r: httpx.Response(200, json={"status": "ok"}))
     assert probe(handler).chat_health() == {"status": "ok"}
 
 
@@ -176,15 +182,7 @@ def test_a_service_that_starts_listening_right_after_a_refusal_is_not_unreachabl
     """The evidence held once, between a refused connection and the next attempt,
     which succeeds: the wait passes."""
     engine = Engine(ServiceState("running", None, 0, "healthy", ""))
-    answers = iter([refused, refused, lambda r: httpx.Response(200, json={"status": "ok"})])
-    current: list[Handler] = [next(answers)]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        try:
-            return current[0](request)
-        finally:
-            current[0] = next(answers, current[0])
-
+    handler = in_turn(refused, refused, lambda r: httpx.Response(200, json={"status": "ok"}))
     assert probe(handler, timeout=5, watcher=engine).chat_health() == {"status": "ok"}
     assert engine.asked.count("listening chat") == 1
 
