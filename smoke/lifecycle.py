@@ -57,15 +57,15 @@ def prepare(
         existing = pool.submit(stack.containers)
         proposal = pool.submit(guard.propose, stack, kept=kept)
         images = pool.submit(owned_images) if prebuilt else None
-        driver = engine.result()
-        model.result()
-        found = existing.result()
-        if images is not None:
-            try:
+        try:
+            driver = engine.result()
+            model.result()
+            found = existing.result()
+            if images is not None:
                 images.result()
-            except BaseException:
-                _give_up(stack, proposal)
-                raise
+        except BaseException:
+            _give_up(stack, proposal)
+            raise
     reused = guard.claim(
         stack,
         console,
@@ -77,9 +77,15 @@ def prepare(
     try:
         stack.check_ports(reachable_only=reused)  # a kept stack holds its own ports
     except BaseException:
-        stack.remove_mark(marker_name(stack.project))  # ours: nothing was started
+        give_back(stack)
         raise
     return Prepared(driver, Masker(stack.secrets()), reused=reused)
+
+
+def give_back(stack: Stack) -> None:
+    """The run stops after claiming the project and before starting anything: the
+    project is free again."""
+    stack.remove_mark(marker_name(stack.project))
 
 
 def _give_up(stack: Stack, proposal: Future[guard.Proposal]) -> None:
@@ -90,7 +96,7 @@ def _give_up(stack: Stack, proposal: Future[guard.Proposal]) -> None:
     except Exception:
         return
     if found.get(CLAIM_TOKEN) == mine[CLAIM_TOKEN]:
-        stack.remove_mark(marker_name(stack.project))
+        give_back(stack)
 
 
 def finishing(console: Console) -> Callable[[str], None]:

@@ -75,7 +75,12 @@ def run_smoke(
             )
             driver, masker = prepared.storage_driver, prepared.masker
         # What steps need of the machine (a browser), found before anything starts.
-        needs = {s.name: s.prepare() for s in steps_for(options) if s.prepare is not None}
+        try:
+            needs = {s.name: s.prepare() for s in steps_for(options) if s.prepare is not None}
+        except BaseException:
+            if stack is not None:
+                lifecycle.give_back(stack)
+            raise
     except BaseException:
         client_made.result().close()
         raise

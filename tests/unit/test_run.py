@@ -248,6 +248,7 @@ def test_environment_problems_stop_before_anything_starts(
     assert isinstance(error, problem)
     assert "compose up" not in docker.calls
     assert "container remove" not in docker.calls
+    assert docker.volumes == {}  # a claim made beside the checks is given back
 
 
 # -- exit statuses, through main() ------------------------------------------------

@@ -406,3 +406,19 @@ def test_a_reused_kept_stack_gets_this_runs_mark(tmp_path: Path) -> None:
     owner = Owner.from_labels(docker.volumes[marker_name("p")])
     assert owner is not None
     assert (owner.pid, owner.kept) == (os.getpid(), True)
+
+
+def test_no_browser_stops_the_full_run_and_gives_the_project_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smoke.errors import ToolMissing
+
+    def no_browser(env: object = None) -> object:
+        raise ToolMissing("no browser", hint="install one")
+
+    monkeypatch.setattr("smoke.browser.find_browser", no_browser)
+    docker = FakeDocker()
+    _, error = run(tmp_path, docker, FakeServices(), **full(browser=True))
+    assert isinstance(error, ToolMissing)
+    assert "compose up" not in docker.calls
+    assert docker.volumes == {}
