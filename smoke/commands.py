@@ -19,14 +19,14 @@ def build_images(options: BuildOptions, *, console: Console, stack: Stack | None
     stack = stack or Stack(options.target)
     stack.preflight()
     local = options.install_local_stack
-    images = stack.built_images(install_local_stack=local)
+    images = stack.images.built(install_local_stack=local)
     flavour = "local embedding stack" if local else "minimal stack"
     console.line(f"build: {' and '.join(images.values())} (chat: {flavour})")
     started = time.monotonic()
     try:
         with console.progress("build"):
             stack.build(install_local_stack=local)
-            stack.remove_replaced_images()
+            stack.images.remove_replaced()
     except ComposeFailed as failure:
         console.step_done("build", time.monotonic() - started, passed=False)
         console.detail(str(failure))
@@ -38,7 +38,7 @@ def build_images(options: BuildOptions, *, console: Console, stack: Stack | None
     console.step_done("build", time.monotonic() - started, passed=True)
     width = max(map(len, images.values()))
     for service, name in images.items():
-        size = stack.image_size(service, install_local_stack=local)
+        size = stack.images.size(service, install_local_stack=local)
         console.line(f"  {name:<{width}} {'size unknown' if size is None else format_size(size)}")
 
 
@@ -67,6 +67,6 @@ def teardown_stack(
     else:
         console.line(f"teardown: nothing to remove for project {project}")
     if options.images:
-        images = stack.remove_images()
+        images = stack.images.remove_all()
         what = f"{len(images)} image{'' if len(images) == 1 else 's'} ({', '.join(images)})"
         console.line(f"teardown: removed {what if images else 'no images'} of project {project}")

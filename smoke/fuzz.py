@@ -159,7 +159,7 @@ def _up(stack: Stack, *, build: bool, timeout: float) -> None:
     """db and chat only: fuzzing needs no web."""
     stack.up(build=build, install_local_stack=False, services=(DB, CHAT), timeout=timeout)
     if build:
-        stack.remove_replaced_images()
+        stack.images.remove_replaced()
 
 
 def _schemathesis(chat_url: str, options: FuzzOptions) -> Tally:

@@ -49,7 +49,7 @@ def prepare(
 
     def owned_images() -> None:
         model.result()  # read once, by the task above
-        stack.require_images(install_local_stack=install_local_stack)
+        stack.images.require(install_local_stack=install_local_stack)
 
     with ThreadPoolExecutor(max_workers=5) as pool:
         engine = pool.submit(stack.preflight)

@@ -92,7 +92,7 @@ def _compose_up(ctx: Context) -> None:
     # What `up` made, listed off the critical path: the teardown removes it directly.
     ctx.background["resources"] = ctx.pool.submit(ctx.stack.resources, names=False)
     if ctx.options.build:  # the images this build replaced, off the critical path too
-        ctx.background["replaced images"] = ctx.pool.submit(ctx.stack.remove_replaced_images)
+        ctx.background["replaced images"] = ctx.pool.submit(ctx.stack.images.remove_replaced)
 
 
 def listed_resources(ctx: Context) -> Resources | None:

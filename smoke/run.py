@@ -187,8 +187,8 @@ def _outcome(
     if stack is not None and wants_costs:
         local = options.install_local_stack
         with ThreadPoolExecutor(max_workers=2) as pool:
-            chat_size = pool.submit(stack.image_size, CHAT, install_local_stack=local)
-            web_size = pool.submit(stack.image_size, WEB)
+            chat_size = pool.submit(stack.images.size, CHAT, install_local_stack=local)
+            web_size = pool.submit(stack.images.size, WEB)
         chat_image, web_image = chat_size.result(), web_size.result()
     verdicts = evaluate(
         options.budgets, duration=duration, chat_image=chat_image, web_image=web_image

@@ -30,12 +30,11 @@ from .errors import (
     ComposeTimedOut,
     DockerUnreachable,
     EngineAddressUnreachable,
-    ImageNotOwned,
-    ImagesMissing,
     NoStackRunning,
     PortInUse,
     PortUnavailable,
 )
+from .images import PROJECT_LABEL, SERVICE_LABEL, ProjectImages
 from .masking import url_password
 from .options import Target
 
@@ -44,8 +43,6 @@ CONTAINER_PORTS = {WEB: 3000, CHAT: 8000}
 #: The local embedding stack's chat image has a tag of its own, so the two builds
 #: never overwrite each other (the compose file reads it from CHAT_IMAGE_TAG).
 LOCAL_CHAT_TAG = "local"
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
 # Env values under these names are secrets, masked wherever output is written:
 # names holding the first, or ending in the second (DATABASE_URL's password too).
 _SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN")
@@ -63,12 +60,6 @@ def flavour_env(*, install_local_stack: bool) -> dict[str, str]:
         "CHAT_INSTALL_LOCAL_STACK": "1" if install_local_stack else "0",
         "CHAT_IMAGE_TAG": LOCAL_CHAT_TAG if install_local_stack else "lite",
     }
-
-
-def _repository(image: str) -> str:
-    """`registry:5000/team/api:dev` -> `registry:5000/team/api`."""
-    name, _, tag = image.rpartition(":")
-    return name if name and "/" not in tag else image
 
 
 @dataclass(frozen=True)
@@ -177,6 +168,7 @@ class Stack:
         self._env = os.environ if env is None else env
         self._config: dict[str, Any] | None = None
         self._local_model: dict[str, Any] | None = None  # with the local stack's tag
+        self.images = ProjectImages(self)
         self._engine: Engine | None = None
 
     @property
@@ -232,6 +224,15 @@ class Stack:
             self._config = self._read_model()
         return self._config
 
+    def model(self, *, install_local_stack: bool = False) -> dict[str, Any]:
+        """The compose model as a run of that chat flavour sees it (its image tag)."""
+        if not install_local_stack:
+            return self.config()
+        if self._local_model is None:
+            with _env(**flavour_env(install_local_stack=True)):
+                self._local_model = self._read_model()
+        return self._local_model
+
     def _read_model(self) -> dict[str, Any]:
         try:
             model: dict[str, Any] = self.docker.compose.config(return_json=True)
@@ -244,100 +245,6 @@ class Stack:
                 stderr=_stderr(exc),
             ) from exc
         return model
-
-    # -- images ---------------------------------------------------------------------
-
-    def built_images(self, *, install_local_stack: bool = False) -> dict[str, str]:
-        """The image of each service the compose file builds, by service, as compose
-        names it: ``<project>-<service>[:tag]``, so no two projects share one.
-
-        A built image under any other name could be overwritten by another project's
-        build on the same engine, and a run would test code it never built: refused.
-        """
-        model = self.config()
-        if install_local_stack:
-            if self._local_model is None:
-                with _env(**flavour_env(install_local_stack=True)):
-                    self._local_model = self._read_model()
-            model = self._local_model
-        images = {}
-        for name, service in model.get("services", {}).items():
-            if not service.get("build"):
-                continue  # pulled by its own name: not the project's
-            image = str(service.get("image") or f"{self.project}-{name}")
-            if _repository(image) != f"{self.project}-{name}":
-                raise ImageNotOwned(
-                    f"service {name} builds image {image}, a name other projects on this "
-                    "engine can overwrite",
-                    hint=f"leave out its `image:`, or name it ${{COMPOSE_PROJECT_NAME}}-{name}",
-                )
-            images[name] = image
-        return images
-
-    def require_images(self, *, install_local_stack: bool) -> None:
-        """For ``--no-build``: every built service's image exists and was built by
-        this project (compose's label says so); never another project's."""
-        images = self.built_images(install_local_stack=install_local_stack)
-        owners = self._built_by(list(images.values()))
-        missing = [
-            image
-            for service, image in images.items()
-            if owners.get(image) != (self.project, service)
-        ]
-        if missing:
-            local = " --install-local-stack" if install_local_stack else ""
-            raise ImagesMissing(
-                f"--no-build: project {self.project} has not built {', '.join(missing)}",
-                hint=f"build them with `nox -s build -- --project {self.project}{local}`, "
-                "or run without --no-build",
-            )
-
-    def _built_by(self, images: list[str]) -> dict[str, tuple[str, str]]:
-        """(project, service) of each image that exists, from compose's labels: one
-        inspect for all of them, one each when some are missing."""
-        try:
-            found = list(zip(images, self.docker.image.inspect(images), strict=True))
-        except DockerException:  # some image is missing: ask one by one
-            found = []
-            for image in images:
-                with contextlib.suppress(DockerException):
-                    found.append((image, self.docker.image.inspect(image)))
-        owners = {}
-        for image, inspected in found:
-            labels = inspected.config.labels or {}
-            owners[image] = (labels.get(PROJECT_LABEL, ""), labels.get(SERVICE_LABEL, ""))
-        return owners
-
-    def remove_replaced_images(self) -> int:
-        """Remove this project's dangling images: the ones a build just replaced. An
-        image a container still runs stays until the next build, or ``--images``.
-        Found by compose's project label, never by name. Returns how many went."""
-        dangling = self.docker.image.list(
-            filters=[("dangling", "true"), ("label", f"{PROJECT_LABEL}={self.project}")]
-        )
-        removed = 0
-        for image in dangling:
-            try:
-                self.docker.image.remove(image.id, prune=True)
-            except DockerException:  # in use by a container: the next build's
-                continue
-            removed += 1
-        return removed
-
-    def remove_images(self) -> tuple[str, ...]:
-        """Remove every image this project built (by compose's label); returns their
-        names (or ids, for replaced ones)."""
-        found = self.docker.image.list(filters=[("label", f"{PROJECT_LABEL}={self.project}")])
-        if not found:
-            return ()
-        names = []
-        for image in found:
-            try:
-                names.extend(image.repo_tags or [image.id[len("sha256:") :][:12]])
-            except DockerException:  # removed meanwhile
-                continue
-        self.docker.image.remove([image.id for image in found], force=True, prune=True)
-        return tuple(sorted(names))
 
     def secrets(self) -> tuple[str, ...]:
         """The values to mask: each secret variable of the compose model, and the
@@ -391,8 +298,8 @@ class Stack:
 
     def build(self, *, install_local_stack: bool, services: tuple[str, ...] = ()) -> None:
         """Build every service the compose file builds (or those of ``services``).
-        The images a build replaces are the caller's to remove (``remove_replaced_images``)."""
-        built = self.built_images(install_local_stack=install_local_stack)
+        The images a build replaces are the caller's to remove (``images.remove_replaced``)."""
+        built = self.images.built(install_local_stack=install_local_stack)
         wanted = [name for name in built if not services or name in services]
         with _compose_step("build", install_local_stack=install_local_stack):
             self.docker.compose.build(services=wanted, quiet=True)
@@ -586,13 +493,6 @@ class Stack:
             self.docker.network.remove(list(found.networks))
         if found.volumes:
             self.docker.volume.remove(list(found.volumes))
-
-    def image_size(self, service: str, *, install_local_stack: bool = False) -> int | None:
-        try:
-            name = self.built_images(install_local_stack=install_local_stack)[service]
-            return int(self.docker.image.inspect(name).size)
-        except (DockerException, KeyError):
-            return None
 
     # -- run marks (see smoke.ownership) --------------------------------------------
 

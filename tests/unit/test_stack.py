@@ -18,8 +18,6 @@ from smoke.errors import (
     ComposeTimedOut,
     DockerUnreachable,
     EngineAddressUnreachable,
-    ImageNotOwned,
-    ImagesMissing,
     NoStackRunning,
     PortInUse,
     PortUnavailable,
@@ -27,7 +25,7 @@ from smoke.errors import (
 from smoke.options import Target
 from smoke.stack import Resources, ServiceState, Stack
 from smoke.teardown import TeardownIncomplete, remove_stack
-from tests.unit.fakes import PASSWORD, FakeDocker, FakeImage, FakeState, docker_error
+from tests.unit.fakes import PASSWORD, FakeDocker, FakeState, docker_error
 
 
 def stack(docker: FakeDocker, **env: str) -> Stack:
@@ -217,71 +215,6 @@ def test_build_and_up_tell_compose_which_chat_and_keep_its_words() -> None:
         stack(docker).up(build=False, install_local_stack=False)
     assert (str(caught.value), caught.value.return_code) == ("compose up failed (exit 18)", 18)
     assert caught.value.stderr == "Error: image not found"
-
-
-def test_built_images_are_the_projects_own_and_the_local_chat_has_its_tag() -> None:
-    docker = FakeDocker()
-    assert stack(docker).built_images() == {"chat": "p-chat:lite", "web": "p-web:latest"}
-    local = stack(docker).built_images(install_local_stack=True)
-    assert local == {"chat": "p-chat:local", "web": "p-web:latest"}
-    assert stack(docker).image_size("chat", install_local_stack=True) == 345_000_000
-    del docker.images["p-web:latest"]
-    assert stack(docker).image_size("web") is None  # a missing image is no size
-
-
-def test_a_built_image_other_projects_could_share_is_refused() -> None:
-    docker = FakeDocker()
-    model = docker._config(return_json=True)
-    model["services"]["api"] = {"build": {"context": "api"}, "image": "team/api:dev"}
-    model["services"]["cache"] = {"image": "redis:7"}  # pulled: not the project's
-    docker.compose.config = lambda **kw: model
-    with pytest.raises(ImageNotOwned) as caught:
-        stack(docker).built_images()
-    assert str(caught.value) == (
-        "service api builds image team/api:dev, a name other projects on this engine can overwrite"
-    )
-    assert caught.value.hint == "leave out its `image:`, or name it ${COMPOSE_PROJECT_NAME}-api"
-    model["services"]["api"] = {"build": {"context": "api"}}  # compose names it p-api
-    assert stack(docker).built_images()["api"] == "p-api"
-    model["services"]["api"]["image"] = "registry:5000/p-api"
-    with pytest.raises(ImageNotOwned):
-        stack(docker).built_images()
-
-
-def test_no_build_needs_every_image_built_by_this_project() -> None:
-    docker = FakeDocker()
-    stack(docker).require_images(install_local_stack=False)
-    assert docker.calls.count("image inspect") == 1  # all at once when all are there
-    docker.images["p-web:latest"] = FakeImage(1, "q", "web")  # another project's, by label
-    del docker.images["p-chat:local"]
-    with pytest.raises(ImagesMissing) as caught:
-        stack(docker).require_images(install_local_stack=True)
-    assert str(caught.value) == "--no-build: project p has not built p-chat:local, p-web:latest"
-    assert caught.value.hint == (
-        "build them with `nox -s build -- --project p --install-local-stack`, "
-        "or run without --no-build"
-    )
-    assert caught.value.exit_code == 2
-
-
-def test_replaced_images_of_this_project_go_and_others_stay() -> None:
-    docker = FakeDocker(dangling={"sha256:old1": "p", "sha256:old2": "p", "sha256:x": "q"})
-    docker.in_use.add("sha256:old2")  # a kept container still runs it
-    assert stack(docker).remove_replaced_images() == 1
-    assert docker.dangling == {"sha256:old2": "p", "sha256:x": "q"}
-    docker.in_use.clear()
-    assert stack(docker).remove_replaced_images() == 1  # the next build's removes it
-    assert docker.dangling == {"sha256:x": "q"}
-
-
-def test_remove_images_takes_only_this_projects() -> None:
-    docker = FakeDocker(dangling={"sha256:abcdef0123456789": "p", "sha256:x": "q"})
-    docker.images["q-web:latest"] = FakeImage(1, "q", "web")
-    removed = stack(docker).remove_images()
-    assert removed == ("abcdef012345", "p-chat:lite", "p-chat:local", "p-web:latest")
-    assert list(docker.images) == ["q-web:latest"]
-    assert docker.dangling == {"sha256:x": "q"}
-    assert stack(docker).remove_images() == ()
 
 
 def test_marks_are_created_listed_and_removed() -> None:

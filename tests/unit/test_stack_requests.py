@@ -143,7 +143,7 @@ def test_marks_are_volumes_named_and_labelled_for_the_project() -> None:
 
 def test_an_image_size_is_of_the_plain_image_unless_asked() -> None:
     docker = FakeDocker()
-    assert stack(docker).image_size("chat") == 123_000_000
+    assert stack(docker).images.size("chat") == 123_000_000
 
 
 def test_compose_missing_names_the_exit_code_and_how_to_install() -> None:

@@ -1,0 +1,127 @@
+"""The images a project builds: named `<project>-<service>[:tag]` as compose names
+them, so no two projects share one; taken for `--no-build` only when compose's labels
+say this project built them; removed by those labels, never by a name prefix."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from python_on_whales.exceptions import DockerException
+
+from .errors import ImageNotOwned, ImagesMissing
+
+if TYPE_CHECKING:
+    from .stack import Stack
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+
+
+def _repository(image: str) -> str:
+    """`registry:5000/team/api:dev` -> `registry:5000/team/api`."""
+    name, _, tag = image.rpartition(":")
+    return name if name and "/" not in tag else image
+
+
+class ProjectImages:
+    """One project's images, through its stack's docker client."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+        self._docker = stack.docker
+        self._project = stack.project
+
+    def built(self, *, install_local_stack: bool = False) -> dict[str, str]:
+        """The image of each service the compose file builds, by service, as compose
+        names it: ``<project>-<service>[:tag]``, so no two projects share one.
+
+        A built image under any other name could be overwritten by another project's
+        build on the same engine, and a run would test code it never built: refused.
+        """
+        model = self._stack.model(install_local_stack=install_local_stack)
+        images = {}
+        for name, service in model.get("services", {}).items():
+            if not service.get("build"):
+                continue  # pulled by its own name: not the project's
+            image = str(service.get("image") or f"{self._project}-{name}")
+            if _repository(image) != f"{self._project}-{name}":
+                raise ImageNotOwned(
+                    f"service {name} builds image {image}, a name other projects on this "
+                    "engine can overwrite",
+                    hint=f"leave out its `image:`, or name it ${{COMPOSE_PROJECT_NAME}}-{name}",
+                )
+            images[name] = image
+        return images
+
+    def require(self, *, install_local_stack: bool) -> None:
+        """For ``--no-build``: every built service's image exists and was built by
+        this project (compose's label says so); never another project's."""
+        images = self.built(install_local_stack=install_local_stack)
+        owners = self._built_by(list(images.values()))
+        missing = [
+            image
+            for service, image in images.items()
+            if owners.get(image) != (self._project, service)
+        ]
+        if missing:
+            local = " --install-local-stack" if install_local_stack else ""
+            raise ImagesMissing(
+                f"--no-build: project {self._project} has not built {', '.join(missing)}",
+                hint=f"build them with `nox -s build -- --project {self._project}{local}`, "
+                "or run without --no-build",
+            )
+
+    def _built_by(self, images: list[str]) -> dict[str, tuple[str, str]]:
+        """(project, service) of each image that exists, from compose's labels: one
+        inspect for all of them, one each when some are missing."""
+        try:
+            found = list(zip(images, self._docker.image.inspect(images), strict=True))
+        except DockerException:  # some image is missing: ask one by one
+            found = []
+            for image in images:
+                with contextlib.suppress(DockerException):
+                    found.append((image, self._docker.image.inspect(image)))
+        owners = {}
+        for image, inspected in found:
+            labels = inspected.config.labels or {}
+            owners[image] = (labels.get(PROJECT_LABEL, ""), labels.get(SERVICE_LABEL, ""))
+        return owners
+
+    def remove_replaced(self) -> int:
+        """Remove this project's dangling images: the ones a build just replaced. An
+        image a container still runs stays until the next build, or ``--images``.
+        Found by compose's project label, never by name. Returns how many went."""
+        dangling = self._docker.image.list(
+            filters=[("dangling", "true"), ("label", f"{PROJECT_LABEL}={self._project}")]
+        )
+        removed = 0
+        for image in dangling:
+            try:
+                self._docker.image.remove(image.id, prune=True)
+            except DockerException:  # in use by a container: the next build's
+                continue
+            removed += 1
+        return removed
+
+    def remove_all(self) -> tuple[str, ...]:
+        """Remove every image this project built (by compose's label); returns their
+        names (or ids, for replaced ones)."""
+        found = self._docker.image.list(filters=[("label", f"{PROJECT_LABEL}={self._project}")])
+        if not found:
+            return ()
+        names = []
+        for image in found:
+            try:
+                names.extend(image.repo_tags or [image.id[len("sha256:") :][:12]])
+            except DockerException:  # removed meanwhile
+                continue
+        self._docker.image.remove([image.id for image in found], force=True, prune=True)
+        return tuple(sorted(names))
+
+    def size(self, service: str, *, install_local_stack: bool = False) -> int | None:
+        try:
+            name = self.built(install_local_stack=install_local_stack)[service]
+            return int(self._docker.image.inspect(name).size)
+        except (DockerException, KeyError):
+            return None

@@ -1,0 +1,83 @@
+"""A project's images as the smoke names, checks and removes them, docker faked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+import pytest
+from python_on_whales import DockerClient
+
+from smoke.errors import ImageNotOwned, ImagesMissing
+from smoke.options import Target
+from smoke.stack import Stack
+from tests.unit.fakes import FakeDocker, FakeImage
+
+
+def stack(docker: FakeDocker) -> Stack:
+    return Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+
+
+def test_built_images_are_the_projects_own_and_the_local_chat_has_its_tag() -> None:
+    docker = FakeDocker()
+    assert stack(docker).images.built() == {"chat": "p-chat:lite", "web": "p-web:latest"}
+    local = stack(docker).images.built(install_local_stack=True)
+    assert local == {"chat": "p-chat:local", "web": "p-web:latest"}
+    assert stack(docker).images.size("chat", install_local_stack=True) == 345_000_000
+    del docker.images["p-web:latest"]
+    assert stack(docker).images.size("web") is None  # a missing image is no size
+
+
+def test_a_built_image_other_projects_could_share_is_refused() -> None:
+    docker = FakeDocker()
+    model = docker._config(return_json=True)
+    model["services"]["api"] = {"build": {"context": "api"}, "image": "team/api:dev"}
+    model["services"]["cache"] = {"image": "redis:7"}  # pulled: not the project's
+    docker.compose.config = lambda **kw: model
+    with pytest.raises(ImageNotOwned) as caught:
+        stack(docker).images.built()
+    assert str(caught.value) == (
+        "service api builds image team/api:dev, a name other projects on this engine can overwrite"
+    )
+    assert caught.value.hint == "leave out its `image:`, or name it ${COMPOSE_PROJECT_NAME}-api"
+    model["services"]["api"] = {"build": {"context": "api"}}  # compose names it p-api
+    assert stack(docker).images.built()["api"] == "p-api"
+    model["services"]["api"]["image"] = "registry:5000/p-api"
+    with pytest.raises(ImageNotOwned):
+        stack(docker).images.built()
+
+
+def test_no_build_needs_every_image_built_by_this_project() -> None:
+    docker = FakeDocker()
+    stack(docker).images.require(install_local_stack=False)
+    assert docker.calls.count("image inspect") == 1  # all at once when all are there
+    docker.images["p-web:latest"] = FakeImage(1, "q", "web")  # another project's, by label
+    del docker.images["p-chat:local"]
+    with pytest.raises(ImagesMissing) as caught:
+        stack(docker).images.require(install_local_stack=True)
+    assert str(caught.value) == "--no-build: project p has not built p-chat:local, p-web:latest"
+    assert caught.value.hint == (
+        "build them with `nox -s build -- --project p --install-local-stack`, "
+        "or run without --no-build"
+    )
+    assert caught.value.exit_code == 2
+
+
+def test_replaced_images_of_this_project_go_and_others_stay() -> None:
+    docker = FakeDocker(dangling={"sha256:old1": "p", "sha256:old2": "p", "sha256:x": "q"})
+    docker.in_use.add("sha256:old2")  # a kept container still runs it
+    assert stack(docker).images.remove_replaced() == 1
+    assert docker.dangling == {"sha256:old2": "p", "sha256:x": "q"}
+    docker.in_use.clear()
+    assert stack(docker).images.remove_replaced() == 1  # the next build's removes it
+    assert docker.dangling == {"sha256:x": "q"}
+
+
+def test_remove_images_takes_only_this_projects() -> None:
+    docker = FakeDocker(dangling={"sha256:abcdef0123456789": "p", "sha256:x": "q"})
+    docker.images["q-web:latest"] = FakeImage(1, "q", "web")
+    removed = stack(docker).images.remove_all()
+    assert removed == ("abcdef012345", "p-chat:lite", "p-chat:local", "p-web:latest")
+    assert list(docker.images) == ["q-web:latest"]
+    assert docker.dangling == {"sha256:x": "q"}
+    assert stack(docker).images.remove_all() == ()
