@@ -193,41 +193,39 @@ def test_a_stack_owned_by_a_live_run_stops_this_one(tmp_path: Path) -> None:
 
 
 def test_a_kept_stack_is_reused_without_a_port_check(tmp_path: Path) -> None:
-    docker = FakeDocker(running=True, published={"web": "3000", "chat": "8000"})
     finished = Owner.this_process(kept=True)  # a kept stack of a run that has ended
-    mark(docker, Owner(2**22 + 7, finished.process_start, finished.host, finished.started_at, True))
-    with listening(3000):  # the kept stack's own web holds its port
+    with listening() as port:  # the kept stack's own web holds its port
+        docker = FakeDocker(running=True, published={"web": str(port), "chat": "0"})
+        mark(
+            docker,
+            Owner(2**22 + 7, finished.process_start, finished.host, finished.started_at, True),
+        )
         output, error = run(tmp_path, docker, FakeServices())
     assert error is None, output
     assert "✓ teardown" in output
 
 
 def test_a_fixed_port_taken_stops_a_fresh_run(tmp_path: Path) -> None:
-    docker = FakeDocker(published={"web": "3000", "chat": "8000"})
-    with listening(3000):
+    with listening() as port:
+        docker = FakeDocker(published={"web": str(port), "chat": "0"})
         _, error = run(tmp_path, docker, FakeServices())
     assert error is not None
-    assert "port 127.0.0.1:3000 for web is already in use" in str(error)
+    assert f"port 127.0.0.1:{port} for web is already in use" in str(error)
     assert "compose up" not in docker.calls
 
 
 class listening:
-    """A listener on 127.0.0.1:port, or on a free port if that one is taken."""
+    """A listener on a free port of 127.0.0.1, as another program's would be; never
+    a skip, whatever else this machine runs."""
 
-    def __init__(self, port: int) -> None:
+    def __enter__(self) -> int:
         import socket
 
         self.socket = socket.socket()
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.port = port
-
-    def __enter__(self) -> listening:
-        try:
-            self.socket.bind(("127.0.0.1", self.port))
-        except OSError:
-            pytest.skip(f"port {self.port} is taken on this machine")
+        self.socket.bind(("127.0.0.1", 0))
         self.socket.listen()
-        return self
+        port: int = self.socket.getsockname()[1]
+        return port
 
     def __exit__(self, *exc: object) -> None:
         self.socket.close()
