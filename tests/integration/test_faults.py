@@ -473,6 +473,35 @@ def test_compose_up_waiting_on_an_unhealthy_service_is_bounded_and_named(
     assert leftovers(clean_project) == []
 
 
+def test_keep_on_failure_shows_the_exited_container_that_failed(
+    clean_project: str, tmp_path: Path
+) -> None:
+    import shlex
+
+    run = run_fault(
+        clean_project, tmp_path, "chat-exits", args=("--keep-on-failure", "--timeout", "20")
+    )
+    try:
+        assert run.returncode == 1, run.output
+        line = next(line for line in run.output.splitlines() if "inspect it:" in line)
+        command = shlex.split(line.split("inspect it:", 1)[1])
+        assert command[-2:] == ["ps", "-a"], line
+        shown = subprocess.run(
+            command, cwd=ROOT, env=smoke_env(), capture_output=True, text=True, check=True
+        )
+        chat = next(row for row in shown.stdout.splitlines() if f"{clean_project}-chat-1" in row)
+        assert "Exited (3)" in chat, shown.stdout
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "smoke", "teardown", "--project", clean_project],
+            cwd=ROOT,
+            env=smoke_env(),
+            capture_output=True,
+            check=False,
+        )
+    assert leftovers(clean_project) == []
+
+
 # -- interrupts ----------------------------------------------------------------------
 
 
