@@ -61,9 +61,11 @@ def teardown_stack(
     stack.preflight()
     project = options.target.project
     removed = remove_stack(stack, describe=True)
-    stack.unmark(LABEL)  # whoever ran it, dead or alive, the stack is gone
-    if removed:
-        console.line(f"teardown: removed {removed.describe()} of project {project}")
+    marks = stack.unmark(LABEL)  # whoever ran it, dead or alive, the stack is gone
+    said = [removed.describe()] if removed else []
+    said += [f"the run mark ({', '.join(marks)})"] if marks else []
+    if said:
+        console.line(f"teardown: removed {' and '.join(said)} of project {project}")
     else:
         console.line(f"teardown: nothing to remove for project {project}")
     if options.images:

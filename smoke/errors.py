@@ -237,8 +237,10 @@ class FuzzingFailed(CheckFailed):
     services = ("chat",)
     hint = "Schemathesis printed each failing request as a curl line above; replay it"
 
-    def __init__(self, message: str, *, requests: int, server_errors: int) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, requests: int, server_errors: int, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
         self.requests = requests
         self.server_errors = server_errors
 

@@ -46,11 +46,12 @@ class Tally:
     server_errors: int
 
     @classmethod
-    def from_har(cls, path: Path) -> Tally:
+    def from_har(cls, path: Path) -> Tally | None:
+        """The tally, or None when there is no readable record: then nothing is known."""
         try:
             entries = json.loads(path.read_text("utf-8"))["log"]["entries"]
         except (OSError, ValueError, KeyError, TypeError):
-            return cls(0, 0)
+            return None
         statuses = [int(e.get("response", {}).get("status") or 0) for e in entries]
         return cls(len(statuses), sum(1 for s in statuses if s >= 500))
 
@@ -171,6 +172,18 @@ def _schemathesis(chat_url: str, options: FuzzOptions) -> Tally:
             schemathesis_command(chat_url, options, har.resolve()), check=False, cwd=tmp
         )
     tally = Tally.from_har(har)
+    if tally is None or tally.requests == 0:
+        # A pass needs requests: no record, or none sent, proves nothing.
+        said = (
+            f"left no record of its requests ({har.name})" if tally is None else "sent no request"
+        )
+        raise FuzzingFailed(
+            f"Schemathesis {said} (exit {completed.returncode})",
+            requests=0,
+            server_errors=0,
+            hint="its own output above says why: chat's /openapi.json must list operations, "
+            "and chat must answer at the URL it was given",
+        )
     if completed.returncode != 0:
         raise FuzzingFailed(
             f"Schemathesis found failures (exit {completed.returncode}) in "

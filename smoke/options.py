@@ -70,6 +70,8 @@ class RunOptions:
     strict_contract: bool = False
     #: Start a reaper that removes the stack if this process dies without its teardown.
     reaper: bool = True
+    #: What the user set that this run does not use, said once at its start.
+    notes: tuple[str, ...] = ()
 
     @property
     def uses_compose(self) -> bool:
@@ -518,12 +520,17 @@ def _run_options(
     if (args.web_url is None) != (args.chat_url is None):
         raise UsageError("--web-url and --chat-url go together: give both, or neither")
     install_local = args.install_local_stack
+    notes: list[str] = []
     if args.profile == "lite":
         if install_local:
             raise UsageError(
                 "--install-local-stack does not apply to the lite profile; use `nox -s smoke`"
             )
-        env_flag(env, "CHAT_INSTALL_LOCAL_STACK")  # still reject a malformed value
+        if env_flag(env, "CHAT_INSTALL_LOCAL_STACK"):  # set for a whole CI job, say
+            notes.append(
+                "CHAT_INSTALL_LOCAL_STACK does not apply to the lite profile: "
+                "its chat is the minimal image"
+            )
     else:
         install_local = install_local or env_flag(env, "CHAT_INSTALL_LOCAL_STACK")
     keep = env_keep(env)
@@ -549,6 +556,7 @@ def _run_options(
         screenshot=args.screenshot,
         strict_contract=args.strict_contract,
         reaper=_reaper(args, env),
+        notes=tuple(notes),
     )
 
 

@@ -86,6 +86,8 @@ def run_smoke(
         raise
     where = f"project {options.target.project}" if stack else f"web {options.web_url}"
     console.line(f"smoke: profile {options.profile}, {where}")
+    for note in options.notes:
+        console.line(f"smoke: note: {note}")
     steps = StepRunner(console)
     claim = guard.Claim(stack, options) if stack is not None else None
     result: Result = "error"

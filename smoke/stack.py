@@ -511,11 +511,12 @@ class Stack:
         with contextlib.suppress(NoSuchVolume):  # already gone: so much the better
             self.docker.volume.remove([name])
 
-    def unmark(self, label: str) -> None:
-        """Remove every mark of the project, whoever wrote it."""
+    def unmark(self, label: str) -> tuple[str, ...]:
+        """Remove every mark of the project, whoever wrote it; returns their names."""
         volumes = self.docker.volume.list(filters=[("label", f"{label}={self.project}")])
         if volumes:
             self.docker.volume.remove(list[Volume | str](volumes))
+        return tuple(sorted(volume.name for volume in volumes))
 
 
 def _listens(table: str, port: str) -> bool:

@@ -88,6 +88,7 @@ def test_smoke_lite_keep_then_logs_then_teardown(clean_project: str, tmp_path: P
     down = nox("teardown", "--project", clean_project)
     assert down.returncode == 0, down.output
     assert "removed 3 containers" in down.output
+    assert f"and the run mark ({clean_project}_smoke-run) of project" in down.output
     assert leftovers(clean_project) == []
 
     again = nox("teardown", "--project", clean_project)

@@ -119,7 +119,7 @@ def test_teardown_says_what_it_removed_clears_marks_and_is_idempotent() -> None:
     teardown_stack(TeardownOptions(TARGET), console=Console(out, tty=False), stack=stack(docker))
     assert out.getvalue().splitlines() == [
         "teardown: removed 3 containers (p-chat-1, p-db-1, p-web-1), 1 network (p_default) "
-        "of project p",
+        "and the run mark (p_smoke-run) of project p",
         "teardown: nothing to remove for project p",
     ]
     assert docker.volumes == {}

@@ -45,9 +45,9 @@ def har(path: Path, statuses: list[int]) -> None:
 def test_tally_counts_requests_and_server_errors(tmp_path: Path) -> None:
     har(tmp_path / "f.har", [200, 422, 500, 503, 404])
     assert Tally.from_har(tmp_path / "f.har") == Tally(5, 2)
-    assert Tally.from_har(tmp_path / "missing.har") == Tally(0, 0)
+    assert Tally.from_har(tmp_path / "missing.har") is None  # nothing known, not zero
     (tmp_path / "bad.har").write_text("{}")
-    assert Tally.from_har(tmp_path / "bad.har") == Tally(0, 0)
+    assert Tally.from_har(tmp_path / "bad.har") is None
 
 
 def test_the_schemathesis_command(tmp_path: Path) -> None:
@@ -371,3 +371,22 @@ def test_an_exited_chat_fails_the_fuzz_at_once(
     stack = Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
     with pytest.raises(ServiceCrashed, match="chat exited with code 3"):
         fuzz(options(tmp_path, timeout=30.0), console=Console(Terminal(), tty=False), stack=stack)
+
+
+def test_a_fuzz_with_no_request_fails_naming_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schemathesis exiting 0 proves nothing when it sent nothing: no PASS on 0 requests."""
+
+    def no_record(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 0)
+
+    output, _, error = run_fuzz(tmp_path, monkeypatch, no_record)
+    assert isinstance(error, FuzzingFailed), output
+    assert str(error) == "Schemathesis left no record of its requests (e2e-fuzz.har) (exit 0)"
+    assert error.hint.startswith("its own output above says why")
+    assert "PASS" not in output
+    output, _, error = run_fuzz(tmp_path, monkeypatch, schemathesis_answering([], 0))
+    assert isinstance(error, FuzzingFailed), output
+    assert str(error) == "Schemathesis sent no request (exit 0)"
+    assert "FAIL  fuzz: 0 requests, 0 server errors" in output

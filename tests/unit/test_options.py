@@ -114,7 +114,14 @@ def test_malformed_env_var_is_a_usage_error_naming_it() -> None:
 
 
 def test_lite_forces_the_minimal_stack() -> None:
-    assert not run_options("--profile", "lite", CHAT_INSTALL_LOCAL_STACK="1").install_local_stack
+    lite = run_options("--profile", "lite", CHAT_INSTALL_LOCAL_STACK="1")
+    assert not lite.install_local_stack
+    assert lite.notes == (
+        "CHAT_INSTALL_LOCAL_STACK does not apply to the lite profile: its chat is the minimal "
+        "image",
+    )
+    assert run_options("--profile", "lite").notes == ()
+    assert run_options("--profile", "full", CHAT_INSTALL_LOCAL_STACK="1").notes == ()
     with pytest.raises(UsageError, match="does not apply to the lite profile"):
         run_options("--profile", "lite", "--install-local-stack")
 

@@ -374,3 +374,10 @@ def test_a_failed_check_stays_the_news_when_the_teardown_also_fails(tmp_path: Pa
     summary = output.splitlines()[-1]
     assert summary.startswith("FAIL  smoke lite: web -> chat proxy call failed")
     assert "stack NOT fully removed" in summary
+
+
+def test_a_note_from_the_options_is_said_once_at_the_start(tmp_path: Path) -> None:
+    output, error = run(tmp_path, FakeDocker(), FakeServices(), notes=("not used here",))
+    assert error is None, output
+    assert output.splitlines()[1] == "smoke: note: not used here"
+    assert output.count("not used here") == 1
