@@ -128,7 +128,7 @@ def test_without_an_engine_nothing_is_asked() -> None:
 def test_an_exited_service_fails_at_once() -> None:
     engine = Engine(ServiceState("exited", 3, 0, None, ""))
     with pytest.raises(ServiceCrashed) as caught:
-        probe(refused, timeout=5, watcher=engine).chat_health()
+        probe(refused, timeout=2, watcher=engine).chat_health()
     assert str(caught.value).startswith(
         "chat exited with code 3 and no restart policy will bring it back (after 0."
     )
@@ -145,21 +145,21 @@ def test_a_restarting_service_is_waited_for_until_it_loops() -> None:
     with pytest.raises(
         ServiceCrashed, match=r"chat is crash-looping: restarted 3 times, last exit code 1 \("
     ):
-        probe(refused, timeout=5, watcher=engine).chat_health()
+        probe(refused, timeout=2, watcher=engine).chat_health()
     assert engine.asked.count("chat") == 3
 
 
 def test_a_loop_seen_only_running_names_no_exit_code() -> None:
     engine = Engine(ServiceState("running", 0, 4, None, "always"))
     with pytest.raises(ServiceCrashed) as caught:
-        probe(refused, timeout=5, watcher=engine).chat_health()
+        probe(refused, timeout=2, watcher=engine).chat_health()
     assert str(caught.value).startswith("chat is crash-looping: restarted 4 times (after ")
 
 
 def test_healthy_in_the_engine_but_unreachable_from_here() -> None:
     engine = Engine(ServiceState("running", None, 0, "healthy", ""))
     with pytest.raises(Unreachable) as caught:
-        probe(refused, timeout=5, watcher=engine).chat_health()
+        probe(refused, timeout=2, watcher=engine).chat_health()
     assert str(caught.value) == (
         "chat is running and healthy in the engine, but the smoke cannot reach it at chat"
         " (it listens in its container, and its port is published there)"
@@ -183,7 +183,7 @@ def test_a_service_that_starts_listening_right_after_a_refusal_is_not_unreachabl
     which succeeds: the wait passes."""
     engine = Engine(ServiceState("running", None, 0, "healthy", ""))
     handler = in_turn(refused, refused, lambda r: httpx.Response(200, json={"status": "ok"}))
-    assert probe(handler, timeout=5, watcher=engine).chat_health() == {"status": "ok"}
+    assert probe(handler, timeout=2, watcher=engine).chat_health() == {"status": "ok"}
     assert engine.asked.count("listening chat") == 1
 
 
@@ -198,13 +198,13 @@ def test_healthy_then_killed_is_said_as_the_engine_says_it() -> None:
     healthy = ServiceState("running", None, 0, "healthy", "", container="c1", started_at="t0")
     killed = ServiceState("exited", 137, 0, None, "", container="c1", started_at="t0")
     with pytest.raises(ServiceCrashed) as caught:
-        probe(refused, timeout=5, watcher=Engine(healthy, killed)).chat_health()
+        probe(refused, timeout=2, watcher=Engine(healthy, killed)).chat_health()
     assert str(caught.value).startswith(
         "chat was killed (exit code 137, SIGKILL) and no restart policy will bring it back"
     )
     oom = ServiceState("exited", 137, 0, None, "", oom_killed=True, memory_limit=64 * 2**20)
     with pytest.raises(ServiceCrashed, match=r"chat was OOM-killed \(memory limit 64 MiB, exit"):
-        probe(refused, timeout=5, watcher=Engine(oom)).chat_health()
+        probe(refused, timeout=2, watcher=Engine(oom)).chat_health()
 
 
 def test_healthy_then_restarted_is_not_unreachable() -> None:
@@ -226,7 +226,7 @@ def test_the_dependency_wait_watches_db_too() -> None:
         ServiceState("running", None, 0, None, ""), db=ServiceState("exited", 1, 0, None, "")
     )
     with pytest.raises(ServiceCrashed, match=r"^db exited with code 1") as caught:
-        probe(lambda r: httpx.Response(503, json={}), timeout=5, watcher=engine).chat_dependencies()
+        probe(lambda r: httpx.Response(503, json={}), timeout=2, watcher=engine).chat_dependencies()
     assert caught.value.services == ("db",)
 
 
@@ -255,14 +255,14 @@ def test_a_hopeless_db_fails_at_once_with_its_reason() -> None:
         "detail": 'password authentication failed for user "contoso"',
     }
     with pytest.raises(DependencyFailure) as caught:
-        probe(dependencies(503, db), timeout=5).chat_dependencies()
+        probe(dependencies(503, db), timeout=2).chat_dependencies()
     assert str(caught.value) == (
         "chat dependency (db) failed: authentication failed (password authentication "
         'failed for user "contoso")'
     )
     no_detail = {**db, "detail": None}
     with pytest.raises(DependencyFailure, match=r"authentication failed \(no detail\)"):
-        probe(dependencies(503, no_detail), timeout=5).chat_dependencies()
+        probe(dependencies(503, no_detail), timeout=2).chat_dependencies()
 
 
 def test_a_transient_reason_is_waited_out() -> None:
