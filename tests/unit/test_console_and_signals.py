@@ -271,3 +271,59 @@ def test_a_reader_that_goes_away_moves_the_rest_to_stderr(
     console.line("PASS  smoke lite")
     console.detail("still said")
     assert capsys.readouterr().err == "PASS  smoke lite\n    still said\n"
+
+
+def test_a_deadline_raises_timeout_and_puts_everything_back() -> None:
+    before = signal.getsignal(signal.SIGALRM)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError), signals.deadline(0.1):
+        time.sleep(2)
+    assert time.monotonic() - started < 1
+    assert signal.getsignal(signal.SIGALRM) == before
+    signal.setitimer(signal.ITIMER_REAL, 0)  # the test runner's own alarm, aside
+    with signals.deadline(0.5):
+        pass  # done in time: no alarm left behind
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_an_earlier_alarm_keeps_ticking_after_a_deadline() -> None:
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        with signals.deadline(0.2):
+            pass
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 29 < left <= 30
+        assert fired == []
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_no_deadline_without_seconds_or_off_the_main_thread() -> None:
+    before = signal.getitimer(signal.ITIMER_REAL)[0]
+    with signals.deadline(None):
+        assert signal.getitimer(signal.ITIMER_REAL)[0] <= before
+    seen: list[tuple[float, float]] = []
+
+    def work() -> None:
+        with signals.deadline(0.1):
+            seen.append(signal.getitimer(signal.ITIMER_REAL))
+
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, before)
+    assert seen == [(0.0, 0.0)]
+
+
+def test_when_stderr_is_gone_too_the_rest_is_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = ClosedPipe()
+    monkeypatch.setattr(sys, "stderr", broken)
+    console = Console(broken, tty=False, env={})
+    console.line("nobody reads this")  # no exception: the run goes on
+    console.detail("nor this")

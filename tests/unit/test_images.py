@@ -81,3 +81,51 @@ def test_remove_images_takes_only_this_projects() -> None:
     assert list(docker.images) == ["q-web:latest"]
     assert docker.dangling == {"sha256:x": "q"}
     assert stack(docker).images.remove_all() == ()
+
+
+@pytest.mark.parametrize(
+    ("image", "repository"),
+    [
+        ("p-chat:lite", "p-chat"),
+        ("p-chat", "p-chat"),
+        ("registry:5000/team/api:dev", "registry:5000/team/api"),
+        ("registry:5000/team/api", "registry:5000/team/api"),
+        (":x", ":x"),
+    ],
+)
+def test_the_repository_of_an_image_name(image: str, repository: str) -> None:
+    from smoke.images import _repository
+
+    assert _repository(image) == repository
+
+
+def test_an_image_name_with_a_registry_port_is_still_the_projects() -> None:
+    docker = FakeDocker()
+    model = docker._config(return_json=True)
+    model["services"]["api"] = {"build": {"context": "api"}, "image": "p-api:dev"}
+    docker.compose.config = lambda **kw: model
+    assert stack(docker).images.built()["api"] == "p-api:dev"
+
+
+def test_sizes_of_the_images_a_run_used() -> None:
+    docker = FakeDocker()
+    assert stack(docker).images.size("chat") == 123_000_000
+    assert stack(docker).images.size("web", install_local_stack=True) == 111_000_000
+    assert stack(docker).images.size("db") is None  # pulled, not built: not the project's
+
+
+def test_replaced_images_are_removed_one_by_one_and_counted() -> None:
+    docker = FakeDocker(dangling={"sha256:a": "p", "sha256:b": "p"})
+    assert stack(docker).images.remove_replaced() == 2
+    assert [args for name, args, _ in docker.asked if name == "image remove"] == [
+        ("sha256:a",),
+        ("sha256:b",),
+    ]
+    assert stack(docker).images.remove_replaced() == 0
+
+
+def test_no_build_with_one_image_of_another_service_is_not_this_ones() -> None:
+    docker = FakeDocker()
+    docker.images["p-web:latest"] = FakeImage(1, "p", "chat")  # this project's, wrong service
+    with pytest.raises(ImagesMissing, match=r"has not built p-web:latest;?$"):
+        stack(docker).images.require(install_local_stack=False)

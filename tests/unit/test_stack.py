@@ -314,3 +314,56 @@ def test_a_failed_up_names_a_missing_base_image_only_when_one_is_missing() -> No
         stack(docker).up(build=False, install_local_stack=False)
     assert caught.value.hint.startswith("compose could not get python:3.12-slim: set ")
     assert caught.value.stderr == "Error: boom"
+
+
+TCP_TABLE = (
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+    "   0: 0100007F:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0\n"
+    "   1: 00000000:0BB8 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("port", "listens"),
+    [("1F40", True), ("0BB8", False), ("1F41", False), ("0A", False)],
+)
+def test_a_listener_is_read_from_the_kernels_table(port: str, listens: bool) -> None:
+    from smoke.stack import _listens
+
+    assert _listens(TCP_TABLE, port) is listens
+    assert _listens(TCP_TABLE.splitlines()[0], "1F40") is False  # the header alone
+
+
+def test_listening_asks_inside_the_container_and_may_not_know() -> None:
+    docker = FakeDocker(running=True)
+    assert stack(docker).listening("chat") is True
+    execs = [args for name, args, _ in docker.asked if name == "container execute"]
+    assert execs[0] == ("id-chat", ["cat", "/proc/net/tcp"])
+    docker.states["chat"] = FakeState(listening=False)
+    assert stack(docker).listening("chat") is False
+    docker.states["chat"] = FakeState(listening=None)  # no `cat` in the image
+    assert stack(docker).listening("chat") is None
+    assert stack(FakeDocker()).listening("chat") is None  # no container
+
+
+def test_what_compose_waits_for_is_each_service_not_up_and_healthy() -> None:
+    docker = FakeDocker(running=True)
+    assert stack(docker).waiting_on() == ""  # all running, no healthcheck: nothing said
+    docker.states["chat"] = FakeState("running", 0, health="healthy")
+    docker.states["db"] = FakeState("running", 0, health="starting", health_output="booting")
+    docker.states["web"] = FakeState("created", 0)
+    assert stack(docker).waiting_on() == (
+        "; the engine says db is running, starting, exit code 0, 0 restarts; its healthcheck "
+        "said: booting; web is created, exit code 0, 0 restarts"
+    )
+
+
+def test_a_pulled_image_the_engine_lacks_is_named_too() -> None:
+    docker = FakeDocker()
+    model = docker._config(return_json=True)
+    model["services"]["cache"] = {"image": "redis:7"}
+    docker.compose.config = lambda **kw: model
+    docker.fail["compose up"] = docker_error("compose up", 1, "Error: boom")
+    with pytest.raises(ComposeFailed) as caught:
+        stack(docker).up(build=False, install_local_stack=False)
+    assert caught.value.hint.startswith("compose could not get redis:7: set ")
