@@ -129,3 +129,11 @@ def test_no_build_with_one_image_of_another_service_is_not_this_ones() -> None:
     docker.images["p-web:latest"] = FakeImage(1, "p", "chat")  # this project's, wrong service
     with pytest.raises(ImagesMissing, match=r"has not built p-web:latest;?$"):
         stack(docker).images.require(install_local_stack=False)
+
+
+def test_removing_all_forces_every_tag_of_the_project_in_one_call() -> None:
+    docker = FakeDocker()
+    stack(docker).images.remove_all()
+    ((args, kwargs),) = [(a, k) for name, a, k in docker.asked if name == "image remove"]
+    assert sorted(args[0]) == ["sha256:p-chat:lite", "sha256:p-chat:local", "sha256:p-web:latest"]
+    assert kwargs == {"force": True, "prune": True}

@@ -222,3 +222,28 @@ def test_compose_words_in_an_error_line_cannot_start_a_line(
     assert capsys.readouterr().err == (
         "smoke: error: `docker compose up` exited 1: last\\r::error::x \\x1b[2J\n"
     )
+
+
+def test_an_internal_error_says_so_when_its_traceback_cannot_be_kept(
+    in_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def bug(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("x" * 300)
+
+    monkeypatch.setattr(cli, "run_smoke", bug)
+    (in_repo / "a-file").write_text("")
+    log = in_repo / "a-file" / "run.log"  # under a file: cannot be written
+    assert cli.main(["run", "--profile", "lite", "--log-file", str(log)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("smoke: error: smoke internal error: RuntimeError: " + "x" * 199 + "…;")
+    assert err.rstrip().endswith(f"its traceback could not be written to {log} (File exists)")
+
+
+def test_a_wordless_internal_error_is_named_by_its_type(
+    in_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "run_smoke", raising(LookupError()))
+    assert cli.main(["run", "--profile", "lite"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("smoke: error: smoke internal error: LookupError; its traceback is at")
+    assert (in_repo / "e2e-compose.log").read_text().startswith("smoke internal error:\n")

@@ -48,6 +48,25 @@ def test_no_build_without_this_projects_images_stops_before_anything_starts(
     assert docker.volumes == {}  # the claim made beside the checks is given back
 
 
+def test_compose_up_is_bounded_by_the_runs_timeout(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    seen: list[float | None] = []
+    original = docker.compose.up
+
+    def up(*args: Any, **kwargs: Any) -> None:
+        import signal
+
+        seen.append(signal.getitimer(signal.ITIMER_REAL)[0])
+        original(*args, **kwargs)
+
+    docker.compose.up = up
+    _, error = run(tmp_path, docker, FakeServices(), timeout=0.7)
+    assert error is None
+    (armed,) = seen
+    assert armed is not None
+    assert 0.5 < armed <= 0.7  # the alarm --timeout set, running while compose works
+
+
 def test_compose_up_starts_the_chat_image_asked_for(tmp_path: Path) -> None:
     tags: list[str | None] = []
     docker = FakeDocker()

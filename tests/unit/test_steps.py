@@ -99,3 +99,32 @@ def test_the_progress_line_names_the_running_step(monkeypatch: pytest.MonkeyPatc
     out = Terminal()
     StepRunner(Console(out, tty=True)).run("compose up", lambda: slow("x", 0.1))
     assert " compose up " in out.getvalue().split("\r")[1]
+
+
+def test_unforeseen_errors_are_said_in_one_bounded_line() -> None:
+    from tests.unit.fakes import docker_error
+
+    runner = StepRunner(Console(io.StringIO(), tty=False))
+
+    def quiet_docker() -> None:
+        raise docker_error("volume ls", 1, "")
+
+    with pytest.raises(DockerCallFailed) as caught:
+        runner.run("claim", quiet_docker)
+    assert str(caught.value) == "`docker volume` exited 1"
+
+    def wordless() -> None:
+        raise RuntimeError
+
+    with pytest.raises(InternalError) as internal:
+        runner.run("check", wordless)
+    assert str(internal.value) == "RuntimeError"
+
+    def long_winded() -> None:
+        raise ValueError("x" * 500)
+
+    with pytest.raises(InternalError) as long:
+        runner.run("check", long_winded)
+    assert str(long.value) == "ValueError: " + "x" * 200
+    assert long.value.traceback.startswith("Traceback (most recent call last):")
+    assert long.value.traceback.rstrip().endswith("ValueError: " + "x" * 500)
