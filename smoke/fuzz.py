@@ -98,7 +98,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
     tally = Tally(0, 0)
     verdict = "STOPPED"
     failed: CheckFailed | None = None
-    ending = "untouched"  # then "removed", or "left over" by a teardown that could not finish
+    ending: lifecycle.Ending = "untouched"
     try:
         with signals.interruptible(), httpx.Client() as client:
             endpoints: Endpoints = stack or FixedEndpoints("", str(options.chat_url))
@@ -141,14 +141,8 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
         if claim is not None:
             claim.close(release=ending != "untouched")  # else the reaper removes it
         elapsed = time.monotonic() - started
-        teardown = f"`nox -s teardown -- --project {options.target.project}`"
-        stack_said = {
-            "removed": "; stack removed",
-            "left over": f"; stack NOT fully removed: {teardown}",
-            "untouched": f"; stack NOT removed (its reaper will): {teardown}",
-        }[ending]
-        if stack is None:
-            stack_said = ""
+        project = options.target.project
+        stack_said = "" if stack is None else f"; {lifecycle.stack_said(ending, project)}"
         console.line(
             f"{verdict}  fuzz: {tally.requests} requests, {tally.server_errors} server errors "
             f"in {elapsed:.1f}s{stack_said}"

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from python_on_whales.exceptions import DockerException
 
@@ -97,6 +98,20 @@ def _give_up(stack: Stack, proposal: Future[guard.Proposal]) -> None:
         return
     if found.get(CLAIM_TOKEN) == mine[CLAIM_TOKEN]:
         give_back(stack)
+
+
+#: How a run left its stack: kept on purpose, removed, partly removed, or not reached.
+Ending = Literal["kept", "removed", "left over", "untouched"]
+
+
+def stack_said(ending: Ending, project: str) -> str:
+    """The summary's words for a stack that was not kept."""
+    teardown = f"`nox -s teardown -- --project {project}`"
+    if ending == "left over":
+        return f"stack NOT fully removed: {teardown}"
+    if ending == "untouched":
+        return f"stack NOT removed (its reaper will): {teardown}"
+    return "stack removed"
 
 
 def finishing(console: Console) -> Callable[[str], None]:

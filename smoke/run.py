@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Literal
 
 import httpx
 
@@ -33,9 +32,6 @@ from .steps import StepRunner
 from .teardown import TeardownIncomplete
 
 __all__ = ["planned_steps", "run_smoke"]
-
-#: How a run left its stack: kept on purpose, removed, partly removed, or not reached.
-Ending = Literal["kept", "removed", "left over", "untouched"]
 
 
 def run_smoke(
@@ -93,7 +89,7 @@ def run_smoke(
     result: Result = "error"
     failure: CheckFailed | None = None
     stopped_by: str | None = None
-    ending: Ending = "untouched"
+    ending: lifecycle.Ending = "untouched"
     try:
         with signals.interruptible(), client_made.result() as client:
             endpoints: Endpoints = stack or FixedEndpoints(
@@ -257,7 +253,7 @@ def _finish(
     masker: Masker,
     failure: CheckFailed | None,
     made: Resources | None,
-) -> Ending:
+) -> lifecycle.Ending:
     """Logs first, then the teardown unless the stack is kept."""
     lifecycle.capture_logs(stack, options.log_file, masker, console, failure)
     if options.keep == "always" or (options.keep == "on-failure" and failure is not None):
@@ -267,7 +263,9 @@ def _finish(
     return "removed"
 
 
-def _summary(options: RunOptions, outcome: Outcome, console: Console, *, ending: Ending) -> None:
+def _summary(
+    options: RunOptions, outcome: Outcome, console: Console, *, ending: lifecycle.Ending
+) -> None:
     ran = len(outcome.steps)
     if outcome.result == "passed":
         verdict, what = "PASS", f"{ran} steps"
@@ -284,14 +282,8 @@ def _summary(options: RunOptions, outcome: Outcome, console: Console, *, ending:
             extras.append(f"stack kept because it failed (project {project})")
         elif ending == "kept":
             extras.append(f"stack kept (project {project}): `nox -s logs`, `nox -s teardown`")
-        elif ending == "left over":
-            extras.append(f"stack NOT fully removed: `nox -s teardown -- --project {project}`")
-        elif ending == "untouched":
-            extras.append(
-                f"stack NOT removed (its reaper will): `nox -s teardown -- --project {project}`"
-            )
         else:
-            extras.append("stack removed")
+            extras.append(lifecycle.stack_said(ending, project))
         if options.log_file.exists():
             extras.append(f"logs in {options.log_file}")
     if outcome.exceeded:

@@ -74,3 +74,13 @@ def test_a_signal_during_the_work_is_answered_in_one_line() -> None:
     out = io.StringIO()
     lifecycle.finishing(Console(out, tty=False))("SIGTERM")
     assert out.getvalue() == "smoke: SIGTERM received: finishing the logs and teardown first\n"
+
+
+def test_the_summary_words_for_each_ending_of_a_stack() -> None:
+    assert lifecycle.stack_said("removed", "p") == "stack removed"
+    assert lifecycle.stack_said("left over", "p") == (
+        "stack NOT fully removed: `nox -s teardown -- --project p`"
+    )
+    assert lifecycle.stack_said("untouched", "p") == (
+        "stack NOT removed (its reaper will): `nox -s teardown -- --project p`"
+    )
