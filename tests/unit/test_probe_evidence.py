@@ -82,7 +82,7 @@ def test_the_proxy_call_is_bounded_by_the_timeout() -> None:
 def test_an_exited_web_fails_the_proxy_wait_at_once() -> None:
     engine = Engine(EXITED)
     with pytest.raises(ServiceCrashed) as caught:
-        probe(refused, timeout=30, watcher=engine).proxy_call()
+        probe(refused, timeout=3, watcher=engine).proxy_call()
     assert str(caught.value).startswith("web exited with code 3 and no restart policy")
     assert caught.value.services == ("web",)
     assert engine.asked == ["web"]
@@ -91,7 +91,7 @@ def test_an_exited_web_fails_the_proxy_wait_at_once() -> None:
 def test_a_healthy_web_the_smoke_cannot_reach_is_named_with_its_address() -> None:
     engine = Engine(HEALTHY)
     with pytest.raises(Unreachable) as caught:
-        probe(refused, timeout=30, watcher=engine).proxy_call()
+        probe(refused, timeout=3, watcher=engine).proxy_call()
     assert str(caught.value) == (
         "web is running and healthy in the engine, but the smoke cannot reach it at web:3000"
         " (it listens in its container, and its port is published there)"
@@ -204,7 +204,7 @@ def test_an_exited_web_says_how_long_the_wait_took() -> None:
     import re
 
     with pytest.raises(ServiceCrashed) as caught:
-        probe(refused, timeout=30, watcher=Engine(EXITED)).proxy_call()
+        probe(refused, timeout=3, watcher=Engine(EXITED)).proxy_call()
     found = re.search(r"\(after (\d+\.\d)s\)$", str(caught.value))
     assert found is not None
     assert float(found.group(1)) < 5
@@ -212,14 +212,14 @@ def test_an_exited_web_says_how_long_the_wait_took() -> None:
 
 def test_an_unreachable_web_points_at_webs_logs() -> None:
     with pytest.raises(Unreachable) as caught:
-        probe(refused, timeout=30, watcher=Engine(HEALTHY)).proxy_call()
+        probe(refused, timeout=3, watcher=Engine(HEALTHY)).proxy_call()
     assert caught.value.services == ("web",)
 
 
 def test_a_crash_loop_points_at_that_services_logs() -> None:
     looping = ServiceState("restarting", 1, 3, None, "always")
     with pytest.raises(ServiceCrashed) as caught:
-        probe(refused, timeout=30, watcher=Engine(looping)).chat_health()
+        probe(refused, timeout=3, watcher=Engine(looping)).chat_health()
     assert caught.value.services == ("chat",)
 
 
@@ -237,7 +237,7 @@ def test_a_dependency_that_exited_is_seen_while_the_service_has_no_container() -
             return EXITED if service == "db" else None
 
     with pytest.raises(ServiceCrashed, match=r"^db exited with code 3"):
-        probe(refused, timeout=30, watcher=DbGone()).chat_dependencies()
+        probe(refused, timeout=3, watcher=DbGone()).chat_dependencies()
 
 
 def test_a_web_without_a_port_yet_is_waited_for_not_called_unreachable() -> None:
