@@ -247,3 +247,22 @@ def test_values_named_with_secret_join_the_models_secrets() -> None:
         env={"DEPLOY_HOOK": "hook-value", "UNRELATED": "x"},
     )
     assert set(named.secrets()) == {PASSWORD, "hook-value"}
+
+
+def test_every_kind_of_unsafe_character_has_its_visible_form() -> None:
+    from smoke.masking import neutralise
+
+    assert neutralise("\x08\x7f\x9b\x1f") == r"\x08\x7f\x9b\x1f"  # BS, DEL, CSI, US
+    assert neutralise("\u2066\u2069\u202a") == r"\u2066\u2069\u202a"
+    assert neutralise("tab\tand\nnewline") == "tab\tand\nnewline"
+    assert neutralise("é ✓ 中") == "é ✓ 中"  # printable text is left as it is
+
+
+def test_the_password_inside_a_url_is_found() -> None:
+    from smoke.masking import url_password
+
+    assert url_password("postgresql://app:s3cr3t@db:5432/x") == "s3cr3t"
+    assert url_password("redis://:only-pass@cache") == "only-pass"
+    assert url_password("https://example.test/a:b@c") is None
+    assert url_password("no url here") is None
+    assert url_password("postgresql://app@db/x") is None  # a user alone is no secret
