@@ -189,6 +189,12 @@ class FakeDocker:
             return SimpleNamespace(services={})
         return {"services": dict(sorted(self._services().items()))}  # as compose sorts them
 
+    def fixed_model(self) -> dict[str, Any]:
+        """The compose model, fixed from now on, for a test to edit in place."""
+        model: dict[str, Any] = self._config(return_json=True)
+        self.compose.config = self._call("compose config", lambda **kwargs: model)
+        return model
+
     def _services(self) -> dict[str, Any]:
         built = {
             name: {

@@ -164,7 +164,7 @@ def test_passwords_inside_urls_are_masked_by_shape() -> None:
 
 def test_the_models_secrets_by_name_and_inside_urls() -> None:
     docker = FakeDocker()
-    model = docker._config(return_json=True)
+    model = docker.fixed_model()
     model["services"]["chat"]["environment"] = {
         "DATABASE_URL": "postgresql://app:url-pass@db/contoso",
         "OPENAI_API_KEY": "sk-live-1",
@@ -175,7 +175,6 @@ def test_the_models_secrets_by_name_and_inside_urls() -> None:
         "MONKEY_COUNT": "",
         "LOG_LEVEL": "debug",
     }
-    docker.compose.config = lambda **kw: model
     secrets = stack(docker).secrets()
     assert set(secrets) == {PASSWORD, "url-pass", "sk-live-1", "p1", "p2", "p3", "p4"}
     assert "debug" not in secrets

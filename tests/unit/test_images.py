@@ -30,10 +30,9 @@ def test_built_images_are_the_projects_own_and_the_local_chat_has_its_tag() -> N
 
 def test_a_built_image_other_projects_could_share_is_refused() -> None:
     docker = FakeDocker()
-    model = docker._config(return_json=True)
+    model = docker.fixed_model()
     model["services"]["api"] = {"build": {"context": "api"}, "image": "team/api:dev"}
     model["services"]["cache"] = {"image": "redis:7"}  # pulled: not the project's
-    docker.compose.config = lambda **kw: model
     with pytest.raises(ImageNotOwned) as caught:
         stack(docker).images.built()
     assert str(caught.value) == (
@@ -101,9 +100,8 @@ def test_the_repository_of_an_image_name(image: str, repository: str) -> None:
 
 def test_an_image_name_with_a_registry_port_is_still_the_projects() -> None:
     docker = FakeDocker()
-    model = docker._config(return_json=True)
+    model = docker.fixed_model()
     model["services"]["api"] = {"build": {"context": "api"}, "image": "p-api:dev"}
-    docker.compose.config = lambda **kw: model
     assert stack(docker).images.built()["api"] == "p-api:dev"
 
 

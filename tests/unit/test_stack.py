@@ -71,14 +71,13 @@ def test_the_model_is_read_once() -> None:
 
 def test_secrets_are_password_secret_and_token_values_longest_first() -> None:
     docker = FakeDocker()
-    model = docker._config(return_json=True)
+    model = docker.fixed_model()
     model["services"]["chat"]["environment"] = {
         "API_SECRET": "s3",
         "access_token": "tok-long",
         "USER": "visible",
         "EMPTY_PASSWORD": "",
     }
-    docker.compose.config = lambda **kw: model
     assert stack(docker).secrets() == ("s3cret-pass", "tok-long", "s3")
 
 
@@ -302,9 +301,8 @@ def test_up_is_bounded_and_says_what_compose_waits_for(monkeypatch: pytest.Monke
 
 def test_a_failed_up_names_a_missing_base_image_only_when_one_is_missing() -> None:
     docker = FakeDocker()
-    model = docker._config(return_json=True)
+    model = docker.fixed_model()
     model["services"]["chat"]["build"] = {"args": {"BASE_IMAGE": "python:3.12-slim"}}
-    docker.compose.config = lambda **kw: model
     docker.fail["compose up"] = docker_error("compose up", 1, "Error: boom")
     with pytest.raises(ComposeFailed) as caught:
         stack(docker).up(build=False, install_local_stack=False)
@@ -360,9 +358,8 @@ def test_what_compose_waits_for_is_each_service_not_up_and_healthy() -> None:
 
 def test_a_pulled_image_the_engine_lacks_is_named_too() -> None:
     docker = FakeDocker()
-    model = docker._config(return_json=True)
+    model = docker.fixed_model()
     model["services"]["cache"] = {"image": "redis:7"}
-    docker.compose.config = lambda **kw: model
     docker.fail["compose up"] = docker_error("compose up", 1, "Error: boom")
     with pytest.raises(ComposeFailed) as caught:
         stack(docker).up(build=False, install_local_stack=False)
