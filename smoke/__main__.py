@@ -12,7 +12,7 @@ def entry() -> None:
     # A short-lived command: collecting while python-on-whales' models load costs
     # more than it frees.
     gc.disable()
-    from .cli import main
+    from smoke.cli import main
 
     status = main()
     sys.stdout.flush()

@@ -15,21 +15,9 @@ from pathlib import Path
 
 from python_on_whales.exceptions import DockerException
 
-from .commands import build_images, teardown_stack, write_stack_logs
-from .console import Console
-from .errors import (
-    EXIT_CHECK_FAILED,
-    EXIT_OK,
-    CheckFailed,
-    EnvironmentProblem,
-    Interrupted,
-    SmokeError,
-    UsageError,
-    docker_verb,
-)
-from .fuzz import fuzz
-from .masking import neutralise, split_lines
-from .options import (
+from smoke.checks.fuzz import fuzz
+from smoke.commands import build_images, teardown_stack, write_stack_logs
+from smoke.options import (
     DEFAULT_LOG_FILE,
     BuildOptions,
     FuzzOptions,
@@ -39,7 +27,19 @@ from .options import (
     check_files_exist,
     parse,
 )
-from .run import run_smoke
+from smoke.report.console import Console
+from smoke.report.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    CheckFailed,
+    EnvironmentProblem,
+    Interrupted,
+    SmokeError,
+    UsageError,
+    docker_verb,
+)
+from smoke.report.masking import neutralise, split_lines
+from smoke.run import run_smoke
 
 _CAUSE_CHARS = 200
 

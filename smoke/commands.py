@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 
-from .budgets import format_size
-from .console import Console
-from .errors import ComposeFailed
-from .logfile import write_logs
-from .masking import Masker, split_lines
-from .options import BuildOptions, LogsOptions, TeardownOptions
-from .ownership import LABEL
-from .stack import Stack
-from .teardown import remove_stack
+from smoke.options import BuildOptions, LogsOptions, TeardownOptions
+from smoke.report.budgets import format_size
+from smoke.report.console import Console
+from smoke.report.errors import ComposeFailed
+from smoke.report.files import write_logs
+from smoke.report.masking import Masker, split_lines
+from smoke.stack.claim import LABEL
+from smoke.stack.compose import Stack
+from smoke.stack.teardown import remove_stack
 
 
 def build_images(options: BuildOptions, *, console: Console, stack: Stack | None = None) -> None:

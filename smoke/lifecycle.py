@@ -11,15 +11,15 @@ from typing import Literal
 
 from python_on_whales.exceptions import DockerException
 
-from . import guard
-from .console import Console
-from .errors import CheckFailed, InternalError
-from .logfile import write_logs
-from .masking import Masker
-from .ownership import CLAIM_TOKEN, marker_name
-from .probes import excerpt
-from .stack import Resources, Stack
-from .teardown import remove_stack
+from smoke.checks.probes import excerpt
+from smoke.report.console import Console
+from smoke.report.errors import CheckFailed, InternalError
+from smoke.report.files import write_logs
+from smoke.report.masking import Masker
+from smoke.stack import claim as guard
+from smoke.stack.claim import CLAIM_TOKEN, marker_name
+from smoke.stack.compose import Resources, Stack
+from smoke.stack.teardown import remove_stack
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Literal, NoReturn
 
 import httpx
 
-from .budgets import Budgets, from_pyproject, parse_size
-from .errors import UsageError
+from smoke.report.budgets import Budgets, from_pyproject, parse_size
+from smoke.report.errors import UsageError
 
 DEFAULT_PROJECT = "contoso-smoke"
 DEFAULT_COMPOSE_FILE = "docker-compose.yml"

@@ -13,6 +13,9 @@ written once; a new check is a new row, not a new branch.
   (full) conversation persisted  the exchange read back from chat
   (full, local) chat local stack / semantic retrieval
   teardown                       unless the stack is kept
+
+The local stack's promise, checked from outside: a question in other words than
+its product's (no word in common) finds that product first, through web's proxy.
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import browser, schema
-from .errors import ContractDrift
-from .options import RunOptions
-from .probes import QUESTION, Probe, excerpt, validate_contract
-from .retrieval import check_semantic_retrieval
-from .stack import Resources, Stack
+from smoke.checks import browser
+from smoke.checks import contract as schema
+from smoke.checks.probes import QUESTION, Probe, excerpt, validate_contract
+from smoke.options import RunOptions
+from smoke.report.errors import ContractDrift, SemanticMismatch
+from smoke.stack.compose import Resources, Stack
 
 TEARDOWN = "teardown"
 
@@ -194,3 +197,25 @@ def planned_steps(options: RunOptions) -> tuple[str, ...]:
 def dropped_steps(options: RunOptions) -> list[tuple[str, str]]:
     """(step, why) for each step this run goes without."""
     return [(step.name, why) for step in STEPS if (why := step.dropped(options))]
+
+
+#: Shares no word with BAG-001's name, category or description (a test holds this).
+SEMANTIC_QUESTION = "cozy bedding for chilly nights outdoors"
+EXPECTED_SKU = "BAG-001"
+
+
+def check_semantic_retrieval(probe: Probe) -> str:
+    response = probe.proxy_call(SEMANTIC_QUESTION)
+    try:
+        payload: Any = response.json()
+        ranking = payload.get("sources") if isinstance(payload, dict) else None
+    except ValueError:
+        ranking = None
+    if not isinstance(ranking, list) or ranking[:1] != [EXPECTED_SKU]:
+        raise SemanticMismatch(
+            f'asked "{SEMANTIC_QUESTION}" (no word in common with {EXPECTED_SKU}): expected '
+            f"{EXPECTED_SKU} first in sources, got {ranking!r}",
+            status=response.status_code,
+            body=excerpt(response.text),
+        )
+    return f"{EXPECTED_SKU} first"

@@ -16,20 +16,20 @@ from datetime import UTC, datetime
 
 import httpx
 
-from . import guard, lifecycle, signals
-from .budgets import evaluate
-from .console import Console
-from .errors import BudgetExceeded, CheckFailed, Interrupted
-from .evidence import explain
-from .masking import Masker
-from .options import RunOptions
-from .outcome import Outcome, Result
-from .plan import Context, dropped_steps, listed_resources, planned_steps, steps_for
-from .probes import Endpoints, FixedEndpoints, Probe
-from .reports import publish_to_github, write_junit, write_metrics
-from .stack import CHAT, WEB, Resources, Stack
-from .steps import StepRunner
-from .teardown import TeardownIncomplete
+from smoke import lifecycle, signals
+from smoke.checks.probes import Endpoints, FixedEndpoints, Probe
+from smoke.options import RunOptions
+from smoke.plan import Context, dropped_steps, listed_resources, planned_steps, steps_for
+from smoke.report.budgets import evaluate
+from smoke.report.console import Console
+from smoke.report.errors import BudgetExceeded, CheckFailed, Interrupted
+from smoke.report.evidence import explain
+from smoke.report.files import publish_to_github, write_junit, write_metrics
+from smoke.report.masking import Masker
+from smoke.stack import claim as guard
+from smoke.stack.compose import CHAT, WEB, Resources, Stack
+from smoke.stack.teardown import TeardownIncomplete
+from smoke.steps import Outcome, Result, StepRunner
 
 __all__ = ["planned_steps", "run_smoke"]
 

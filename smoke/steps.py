@@ -1,4 +1,7 @@
-"""Run named steps in order, timing each and reporting it on the console."""
+"""Run named steps in order, timing each and reporting it on the console.
+
+What a finished run hands to its reports: steps, verdicts, costs.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,13 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from python_on_whales.exceptions import DockerException
 
-from .console import Console
-from .errors import CheckFailed, DockerCallFailed, InternalError, docker_verb
+from smoke.report.budgets import Budgets, Verdict
+from smoke.report.console import Console
+from smoke.report.errors import CheckFailed, DockerCallFailed, InternalError, docker_verb
 
 T = TypeVar("T")
 
@@ -78,3 +82,36 @@ def _unforeseen(exc: Exception) -> CheckFailed:
         f"{type(exc).__name__}: {said[:200]}" if said else type(exc).__name__,
         traceback="".join(traceback.format_exception(exc)),
     )
+
+
+Result = Literal["passed", "over_budget", "failed", "interrupted", "error"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    profile: str
+    project: str | None
+    planned_steps: tuple[str, ...]
+    steps: tuple[StepResult, ...]
+    duration: float
+    budgets: Budgets
+    verdicts: tuple[Verdict, ...] = ()
+    chat_image_bytes: int | None = None
+    web_image_bytes: int | None = None
+    storage_driver: str | None = None
+    failure: CheckFailed | None = None
+    #: Why the run stopped when no check failed (an interrupt or an error).
+    stopped_by: str | None = None
+    started_at: str = ""
+    #: (step, why) for each step the options dropped, e.g. the browser step.
+    dropped: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def exceeded(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if not v.ok)
+
+
+def step_key(name: str) -> str:
+    """'chat dependency health (db)' -> 'chat_dependency_health_db'."""
+    return "_".join("".join(c if c.isalnum() else " " for c in name.lower()).split())

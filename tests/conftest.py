@@ -23,7 +23,7 @@ from python_on_whales.exceptions import DockerException
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 PROJECT_LABEL = "com.docker.compose.project"
-RUN_LABEL = "io.contoso-smoke.run"  # smoke.ownership.LABEL
+RUN_LABEL = "io.contoso-smoke.run"  # smoke.stack.claim.LABEL
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -91,7 +91,7 @@ def remove_images(project: str) -> None:
 def leftovers(project: str, *, host: str | None = None, marks: bool = True) -> list[str]:
     """Every container, network and volume the project still has on the engine at
     ``host`` (this machine's by default), and with ``marks`` the smoke's own mark of a
-    run on it (smoke.ownership). Listing while something removes the project (a
+    run on it (smoke.stack.claim). Listing while something removes the project (a
     teardown, the reaper) can meet an object already gone: look again."""
     for _ in range(5):
         try:

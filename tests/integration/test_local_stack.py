@@ -12,7 +12,7 @@ import httpx
 import pytest
 from python_on_whales import DockerClient
 
-from smoke.retrieval import EXPECTED_SKU, SEMANTIC_QUESTION
+from smoke.plan import EXPECTED_SKU, SEMANTIC_QUESTION
 from tests.conftest import COMPOSE_FILE, leftovers
 from tests.integration.faultkit import run_fault
 from tests.integration.smoke_cli import nox

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from smoke import browser
-from smoke.browser import Browser, _ask, _save, _Watch, find_browser
-from smoke.errors import BrowserCheckFailed, ToolMissing
+from smoke.checks import browser
+from smoke.checks.browser import Browser, _ask, _save, _Watch, find_browser
+from smoke.report.errors import BrowserCheckFailed, ToolMissing
 
 
 class FakeLocator:

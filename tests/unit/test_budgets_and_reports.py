@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from smoke.budgets import Budgets, evaluate, from_pyproject, parse_size
-from smoke.errors import ContractDrift, UsageError
 from smoke.options import RunOptions, parse
-from smoke.outcome import Outcome
-from smoke.reports import junit_tree, metrics_lines, publish_to_github
-from smoke.steps import StepResult
+from smoke.report.budgets import Budgets, evaluate, from_pyproject, parse_size
+from smoke.report.errors import ContractDrift, UsageError
+from smoke.report.files import junit_tree, metrics_lines, publish_to_github
+from smoke.steps import Outcome, StepResult
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,10 @@ import pytest
 from python_on_whales import DockerClient
 
 from smoke.commands import build_images, teardown_stack, write_stack_logs
-from smoke.console import Console
-from smoke.errors import ComposeFailed, NoStackRunning
 from smoke.options import BuildOptions, LogsOptions, Target, TeardownOptions
-from smoke.stack import Stack
+from smoke.report.console import Console
+from smoke.report.errors import ComposeFailed, NoStackRunning
+from smoke.stack.compose import Stack
 from tests.unit.fakes import PASSWORD, FakeDocker, FakeImage, docker_error
 
 TARGET = Target("p", (Path("docker-compose.yml"),))
@@ -148,9 +148,9 @@ def test_a_build_is_timed_builds_the_stack_asked_for_and_quotes_compose(
 ) -> None:
     import os
 
-    import smoke.console
+    import smoke.report.console
 
-    monkeypatch.setattr(smoke.console, "_TICK_SECONDS", 0.01)
+    monkeypatch.setattr(smoke.report.console, "_TICK_SECONDS", 0.01)
     tags: list[str | None] = []
     docker = FakeDocker()
     docker.compose.build = lambda **kw: (

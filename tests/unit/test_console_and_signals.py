@@ -12,11 +12,11 @@ import time
 
 import pytest
 
-from smoke import console as console_module
 from smoke import signals
-from smoke.console import Console
-from smoke.errors import Interrupted
-from smoke.outcome import step_key
+from smoke.report import console as console_module
+from smoke.report.console import Console
+from smoke.report.errors import Interrupted
+from smoke.steps import step_key
 
 
 class Stream(io.StringIO):

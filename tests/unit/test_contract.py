@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smoke.contract import ContractViolation, extract_answer
+from smoke.checks.contract import ContractViolation, extract_answer
 
 
 @pytest.mark.parametrize(

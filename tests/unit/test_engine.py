@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from smoke.engine import DEFAULT_HOST, Engine, is_loopback, locate
+from smoke.stack.engine import DEFAULT_HOST, Engine, is_loopback, locate
 
 
 def never_asked() -> str:

@@ -11,16 +11,15 @@ from typing import cast
 
 from python_on_whales import DockerClient
 
-from smoke.budgets import Budgets, evaluate
-from smoke.console import Console
-from smoke.errors import ComposeFailed, ContractDrift, PageFailed, ProxyCallFailed
-from smoke.evidence import LOG_TAIL_LINES, explain
-from smoke.masking import MASK, Masker
 from smoke.options import Target
-from smoke.outcome import Outcome
-from smoke.reports import publish_to_github, write_junit, write_metrics
-from smoke.stack import Stack
-from smoke.steps import StepResult
+from smoke.report.budgets import Budgets, evaluate
+from smoke.report.console import Console
+from smoke.report.errors import ComposeFailed, ContractDrift, PageFailed, ProxyCallFailed
+from smoke.report.evidence import LOG_TAIL_LINES, explain
+from smoke.report.files import publish_to_github, write_junit, write_metrics
+from smoke.report.masking import MASK, Masker
+from smoke.stack.compose import Stack
+from smoke.steps import Outcome, StepResult
 from tests.unit.fakes import PASSWORD, FakeDocker, docker_error
 
 SECRETS = ("pw-Secr3t", "api-secret-77", "tok-99")
@@ -214,7 +213,7 @@ def test_only_the_failing_services_logs_are_shown_and_a_read_error_is_named() ->
 
 
 def test_neutralise_leaves_text_alone_and_makes_every_line_breaker_visible() -> None:
-    from smoke.masking import neutralise, split_lines
+    from smoke.report.masking import neutralise, split_lines
 
     assert neutralise("plain text, tabs\tand ünïcode ✓") == "plain text, tabs\tand ünïcode ✓"
     assert neutralise("x\r\x0b\x0c\x1b\x00\x7f\x85\u2028\u2029\u202e\u2066y") == (
@@ -249,7 +248,7 @@ def test_values_named_with_secret_join_the_models_secrets() -> None:
 
 
 def test_every_kind_of_unsafe_character_has_its_visible_form() -> None:
-    from smoke.masking import neutralise
+    from smoke.report.masking import neutralise
 
     assert neutralise("\x08\x7f\x9b\x1f") == r"\x08\x7f\x9b\x1f"  # BS, DEL, CSI, US
     assert neutralise("\u2066\u2069\u202a") == r"\u2066\u2069\u202a"
@@ -258,7 +257,7 @@ def test_every_kind_of_unsafe_character_has_its_visible_form() -> None:
 
 
 def test_the_password_inside_a_url_is_found() -> None:
-    from smoke.masking import url_password
+    from smoke.report.masking import url_password
 
     assert url_password("postgresql://app:s3cr3t@db:5432/x") == "s3cr3t"
     assert url_password("redis://:only-pass@cache") == "only-pass"

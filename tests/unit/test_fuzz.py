@@ -13,12 +13,12 @@ import httpx
 import pytest
 from python_on_whales import DockerClient
 
-from smoke import fuzz as fuzz_module
-from smoke.console import Console
-from smoke.errors import FuzzingFailed, Interrupted, ToolMissing
-from smoke.fuzz import CHECKS, HAR_NAME, Tally, fuzz, schemathesis_command
+from smoke.checks import fuzz as fuzz_module
+from smoke.checks.fuzz import CHECKS, HAR_NAME, Tally, fuzz, schemathesis_command
 from smoke.options import FuzzOptions, Target
-from smoke.stack import Stack
+from smoke.report.console import Console
+from smoke.report.errors import FuzzingFailed, Interrupted, ToolMissing
+from smoke.stack.compose import Stack
 from tests.unit.fakes import FakeDocker
 
 
@@ -243,7 +243,7 @@ def test_no_schemathesis_says_how_to_get_it(
 def test_a_fuzz_whose_teardown_leaves_things_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smoke.teardown import TeardownIncomplete
+    from smoke.stack.teardown import TeardownIncomplete
 
     original = FakeDocker.__post_init__
 
@@ -317,7 +317,7 @@ def test_a_fuzz_without_a_given_stack_makes_one_and_judges_other_hosts_by_an_hou
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from smoke.ownership import Owner, marker_name
+    from smoke.stack.claim import Owner, marker_name
     from tests.unit.fakes import FakeServices
 
     docker = FakeDocker(running=True)
@@ -338,7 +338,7 @@ def test_a_fuzz_without_a_given_stack_makes_one_and_judges_other_hosts_by_an_hou
 
 
 def test_a_fuzz_by_url_starts_no_reaper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from smoke import guard
+    from smoke.stack import claim as guard
     from tests.unit.fakes import FakeServices
 
     started: list[object] = []
@@ -352,8 +352,8 @@ def test_a_fuzz_by_url_starts_no_reaper(tmp_path: Path, monkeypatch: pytest.Monk
 def test_an_exited_chat_fails_the_fuzz_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smoke import probes
-    from smoke.errors import ServiceCrashed
+    from smoke.checks import probes
+    from smoke.report.errors import ServiceCrashed
     from tests.unit.fakes import FakeState
 
     monkeypatch.setattr(probes, "ENGINE_AFTER_SECONDS", 0.0)

@@ -13,12 +13,12 @@ from typing import Any, cast
 import pytest
 from python_on_whales import DockerClient
 
-from smoke import guard
-from smoke.console import Console
-from smoke.errors import ProjectInUse
 from smoke.options import FuzzOptions, Target
-from smoke.ownership import CLAIM_TOKEN, LABEL, Owner
-from smoke.stack import Stack
+from smoke.report.console import Console
+from smoke.report.errors import ProjectInUse
+from smoke.stack import claim as guard
+from smoke.stack.claim import CLAIM_TOKEN, LABEL, Owner
+from smoke.stack.compose import Stack
 from tests.unit.fakes import FakeDocker, run_options
 
 

@@ -8,9 +8,9 @@ from typing import cast
 import pytest
 from python_on_whales import DockerClient
 
-from smoke.errors import ImageNotOwned, ImagesMissing
 from smoke.options import Target
-from smoke.stack import Stack
+from smoke.report.errors import ImageNotOwned, ImagesMissing
+from smoke.stack.compose import Stack
 from tests.unit.fakes import FakeDocker, FakeImage
 
 
@@ -93,7 +93,7 @@ def test_remove_images_takes_only_this_projects() -> None:
     ],
 )
 def test_the_repository_of_an_image_name(image: str, repository: str) -> None:
-    from smoke.images import _repository
+    from smoke.stack.images import _repository
 
     assert _repository(image) == repository
 

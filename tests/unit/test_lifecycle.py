@@ -10,11 +10,11 @@ from typing import Any, cast
 from python_on_whales import DockerClient
 
 from smoke import lifecycle
-from smoke.console import Console
-from smoke.errors import InternalError
-from smoke.masking import Masker
 from smoke.options import Target
-from smoke.stack import Stack
+from smoke.report.console import Console
+from smoke.report.errors import InternalError
+from smoke.report.masking import Masker
+from smoke.stack.compose import Stack
 from tests.unit.fakes import PASSWORD, FakeDocker, docker_error
 
 

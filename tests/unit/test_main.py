@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import smoke.cli as cli
-from smoke.errors import (
+from smoke.report.errors import (
     BudgetExceeded,
     ContractDrift,
     DockerUnreachable,
@@ -162,8 +162,8 @@ def test_the_process_exits_with_mains_status(tmp_path: Path) -> None:
 def test_each_command_gets_its_options_and_a_console(
     in_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smoke.console import Console
     from smoke.options import FuzzOptions, RunOptions
+    from smoke.report.console import Console
 
     got: list[tuple[object, object]] = []
     for name in ("run_smoke", "fuzz"):

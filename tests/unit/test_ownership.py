@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from smoke.ownership import LABEL, Owner, judge, marker_name
+from smoke.stack.claim import LABEL, Owner, judge, marker_name
 
 NOW = datetime.now(UTC)
 
@@ -67,7 +67,7 @@ def test_describe_names_when_pid_and_host() -> None:
 
 
 def judged(owner: Owner | None, *, exists: bool = True, budget: float = 420) -> str:
-    return judge(owner, stack_exists=exists, now=NOW, max_run_seconds=budget).claim
+    return judge(owner, stack_exists=exists, now=NOW, max_run_seconds=budget).standing
 
 
 def test_a_live_owner_holds_the_project_even_before_its_stack_exists() -> None:
@@ -89,14 +89,14 @@ def test_an_unreadable_mark_owns_nothing() -> None:
 
 def test_a_kept_mark_is_kept_once_its_owner_is_gone() -> None:
     verdict = judge(dead_owner(kept=True), stack_exists=True, now=NOW, max_run_seconds=420)
-    assert verdict.claim == "kept"
+    assert verdict.standing == "kept"
     assert verdict.owner is not None
     assert verdict.owner.kept
 
 
 def test_a_dead_owners_stack_is_stale() -> None:
     dead = judge(dead_owner(), stack_exists=True, now=NOW, max_run_seconds=420)
-    assert dead.claim == "stale"
+    assert dead.standing == "stale"
     assert dead.owner is not None
 
 
@@ -129,7 +129,7 @@ def test_a_process_name_with_a_parenthesis_does_not_shift_the_fields(
 ) -> None:
     from pathlib import Path
 
-    from smoke import ownership
+    from smoke.stack import claim as ownership
 
     stat = "77 (odd) name) S " + " ".join(str(n) for n in range(1, 30))
     monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: stat)
@@ -137,7 +137,7 @@ def test_a_process_name_with_a_parenthesis_does_not_shift_the_fields(
 
 
 def test_a_process_that_is_gone_has_no_start() -> None:
-    from smoke import ownership
+    from smoke.stack import claim as ownership
 
     assert ownership._process_start(dead_owner().pid) == ""
 

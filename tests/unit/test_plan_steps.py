@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from smoke.errors import ContractDrift, ImagesMissing
+from smoke.report.errors import ContractDrift, ImagesMissing
 from tests.unit.fakes import FakeDocker, FakeServices, chat_openapi
 from tests.unit.test_run import run
 
@@ -146,7 +146,7 @@ def test_strict_contract_without_a_schema_says_what_chat_must_publish(tmp_path: 
 def test_the_browser_step_asks_webs_page_the_runs_question_within_its_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smoke.probes import QUESTION
+    from smoke.checks.probes import QUESTION
 
     asked: list[tuple[str, str, float, Path]] = []
 
@@ -158,8 +158,8 @@ def test_the_browser_step_asks_webs_page_the_runs_question_within_its_timeout(
         def close(self) -> None:
             pass
 
-    monkeypatch.setattr("smoke.browser.find_browser", lambda env=None: object())
-    monkeypatch.setattr("smoke.browser.start", lambda browser: Page())
+    monkeypatch.setattr("smoke.checks.browser.find_browser", lambda env=None: object())
+    monkeypatch.setattr("smoke.checks.browser.start", lambda browser: Page())
     output, error = run(tmp_path, FakeDocker(), FakeServices(), profile="full", timeout=0.7)
     assert error is None, output
     assert asked == [("http://127.0.0.1:3000", QUESTION, 0.7, tmp_path / "e2e-web.png")]

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from smoke import probes
-from smoke.errors import (
+from smoke.checks import probes
+from smoke.checks.probes import FixedEndpoints, Probe, validate_contract
+from smoke.report.errors import (
     ContractDrift,
     PageFailed,
     PersistenceFailed,
@@ -19,8 +20,7 @@ from smoke.errors import (
     StackMismatch,
     Unreachable,
 )
-from smoke.probes import FixedEndpoints, Probe, validate_contract
-from smoke.stack import ServiceState
+from smoke.stack.compose import ServiceState
 
 Handler = Callable[[httpx.Request], httpx.Response]
 EXITED = ServiceState("exited", 3, 0, None, "")
@@ -182,8 +182,8 @@ def test_contract_drift_carries_the_body_web_returned() -> None:
 
 
 def test_semantic_retrieval_asks_its_own_question_and_shows_the_answer() -> None:
-    from smoke.errors import SemanticMismatch
-    from smoke.retrieval import SEMANTIC_QUESTION, check_semantic_retrieval
+    from smoke.plan import SEMANTIC_QUESTION, check_semantic_retrieval
+    from smoke.report.errors import SemanticMismatch
 
     asked: list[bytes] = []
 
@@ -241,7 +241,7 @@ def test_a_dependency_that_exited_is_seen_while_the_service_has_no_container() -
 
 
 def test_a_web_without_a_port_yet_is_waited_for_not_called_unreachable() -> None:
-    from smoke.errors import PortUnavailable
+    from smoke.report.errors import PortUnavailable
 
     class NoPort:
         def url(self, service: str) -> str:

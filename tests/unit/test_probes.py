@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from smoke import probes
-from smoke.errors import (
+from smoke.checks import probes
+from smoke.checks.probes import FixedEndpoints, Probe, Seen, excerpt
+from smoke.plan import EXPECTED_SKU, SEMANTIC_QUESTION, check_semantic_retrieval
+from smoke.report.errors import (
     ChatHealthTimeout,
     DependencyFailure,
     PageFailed,
@@ -22,9 +24,7 @@ from smoke.errors import (
     StackMismatch,
     Unreachable,
 )
-from smoke.probes import FixedEndpoints, Probe, Seen, excerpt
-from smoke.retrieval import EXPECTED_SKU, SEMANTIC_QUESTION, check_semantic_retrieval
-from smoke.stack import ServiceState
+from smoke.stack.compose import ServiceState
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from smoke import reaper
+from smoke.stack import reaper
 
 
 def watchdog(monkeypatch: pytest.MonkeyPatch) -> tuple[int, threading.Thread, list[Any]]:
@@ -73,7 +73,7 @@ def test_the_run_side_releases_once(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.setattr(reaper.subprocess, "Popen", Process)
     handle = reaper.start("p1", [Path("docker-compose.yml")], tmp_path / "e2e.log")
     (command,) = started
-    assert command[1:4] == ["-m", "smoke.reaper", "--fd"]
+    assert command[1:4] == ["-m", "smoke.stack.reaper", "--fd"]
     assert command[command.index("--owner") + 1] == str(os.getpid())
     assert command[command.index("--project") + 1] == "p1"
     assert command[command.index("--log-file") + 1] == str((tmp_path / "e2e.log").resolve())
@@ -150,7 +150,7 @@ def test_the_watchdog_needs_every_argument(
         reaper.main(argv)
     assert caught.value.code == 2
     err = capsys.readouterr().err
-    assert err.startswith("usage: python -m smoke.reaper ")
+    assert err.startswith("usage: python -m smoke.stack.reaper ")
     assert f"the following arguments are required: {left_out}" in err
 
 
@@ -183,14 +183,14 @@ def test_a_reap_writes_the_logs_with_a_note_then_removes_stack_and_mark(
 
     from python_on_whales import DockerClient
 
-    import smoke.stack
+    import smoke.stack.compose
     from tests.unit.fakes import PASSWORD, FakeDocker
 
     docker = FakeDocker(running=True)
     docker.volumes["p_smoke-run"] = {"io.contoso-smoke.run": "p"}
-    real_stack = smoke.stack.Stack
+    real_stack = smoke.stack.compose.Stack
     monkeypatch.setattr(
-        smoke.stack,
+        smoke.stack.compose,
         "Stack",
         lambda target: real_stack(target, docker=cast(DockerClient, docker)),
     )
@@ -218,14 +218,14 @@ def test_a_reap_whose_logs_fail_still_removes_the_stack(
 
     from python_on_whales import DockerClient
 
-    import smoke.stack
+    import smoke.stack.compose
     from tests.unit.fakes import FakeDocker, docker_error
 
     docker = FakeDocker(running=True)
     docker.fail["compose logs"] = docker_error("compose logs")
-    real_stack = smoke.stack.Stack
+    real_stack = smoke.stack.compose.Stack
     monkeypatch.setattr(
-        smoke.stack,
+        smoke.stack.compose,
         "Stack",
         lambda target: real_stack(target, docker=cast(DockerClient, docker)),
     )
@@ -242,14 +242,14 @@ def test_a_reap_ends_only_after_two_empty_looks_in_a_row(
 
     from python_on_whales import DockerClient
 
-    import smoke.stack
-    from smoke.stack import Resources
+    import smoke.stack.compose
+    from smoke.stack.compose import Resources
     from tests.unit.fakes import FakeDocker
 
     # What a killed `up` leaves: a container appears after a look found nothing.
     looks = iter([False, True, False, True, False, False, True])
     made: list[tuple[Path, ...]] = []
-    real_stack = smoke.stack.Stack
+    real_stack = smoke.stack.compose.Stack
 
     class Stack(real_stack):  # type: ignore[misc,valid-type]
         def resources(self, *, names: bool = True) -> Resources:
@@ -260,7 +260,7 @@ def test_a_reap_ends_only_after_two_empty_looks_in_a_row(
         return Stack(target, docker=cast(DockerClient, docker))
 
     docker = FakeDocker(running=True)
-    monkeypatch.setattr(smoke.stack, "Stack", make)
+    monkeypatch.setattr(smoke.stack.compose, "Stack", make)
     monkeypatch.setattr(reaper, "_stop_orphans", lambda project: None)
     monkeypatch.setattr(reaper, "_SETTLE_SECONDS", 0.0)
     reaper.reap("p", [Path("a.yml"), Path("b.yml")], tmp_path / "e2e.log", 1)

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from smoke.budgets import Budgets, Verdict
-from smoke.errors import DependencyFailure
-from smoke.masking import Masker
-from smoke.outcome import Outcome
-from smoke.reports import (
+from smoke.report.budgets import Budgets, Verdict
+from smoke.report.errors import DependencyFailure
+from smoke.report.files import (
     junit_tree,
     metrics_lines,
     publish_to_github,
@@ -19,7 +17,8 @@ from smoke.reports import (
     write_junit,
     write_metrics,
 )
-from smoke.steps import StepResult
+from smoke.report.masking import Masker
+from smoke.steps import Outcome, StepResult
 
 SECRET = "s3cret-pw"
 BUDGETS = Budgets(

@@ -12,8 +12,9 @@ import pytest
 from python_on_whales import DockerClient
 
 import smoke.cli as cli
-from smoke.console import Console
-from smoke.errors import (
+from smoke.options import RunOptions, Target
+from smoke.report.console import Console
+from smoke.report.errors import (
     ChatHealthTimeout,
     CheckFailed,
     ComposeConfigInvalid,
@@ -27,10 +28,9 @@ from smoke.errors import (
     ProxyCallFailed,
     docker_verb,
 )
-from smoke.options import RunOptions, Target
 from smoke.run import run_smoke
-from smoke.stack import Stack
-from smoke.teardown import TeardownIncomplete
+from smoke.stack.compose import Stack
+from smoke.stack.teardown import TeardownIncomplete
 from tests.unit.fakes import PASSWORD, FakeDocker, FakeServices, docker_error, run_options
 
 
@@ -257,7 +257,7 @@ def test_environment_problems_stop_before_anything_starts(
 @pytest.fixture
 def fake_docker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeDocker:
     docker = FakeDocker(project="contoso-smoke")  # the CLI's default project
-    monkeypatch.setattr("smoke.stack.DockerClient", lambda **kwargs: docker)
+    monkeypatch.setattr("smoke.stack.compose.DockerClient", lambda **kwargs: docker)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "docker-compose.yml").write_text("services: {}\n")
     for name in ("KEEP_STACK", "CHAT_INSTALL_LOCAL_STACK", "COMPOSE_PROJECT_NAME"):

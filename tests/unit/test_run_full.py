@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 import smoke.run
-from smoke.errors import (
+from smoke.report.errors import (
     BrowserCheckFailed,
     ChatHealthTimeout,
     CheckFailed,
@@ -27,7 +27,7 @@ from smoke.errors import (
     StackMismatch,
     Unreachable,
 )
-from smoke.ownership import Owner, marker_name
+from smoke.stack.claim import Owner, marker_name
 from tests.unit.fakes import FakeDocker, FakeServices, FakeState, chat_openapi
 from tests.unit.test_run import run
 
@@ -101,8 +101,8 @@ def test_browser_failure_names_the_step_and_the_screenshot(
         def close(self) -> None:
             closed.append(True)
 
-    monkeypatch.setattr("smoke.browser.find_browser", lambda env=None: object())
-    monkeypatch.setattr("smoke.browser.start", lambda browser: BrokenPage())
+    monkeypatch.setattr("smoke.checks.browser.find_browser", lambda env=None: object())
+    monkeypatch.setattr("smoke.checks.browser.start", lambda browser: BrokenPage())
     output, error = run(tmp_path, FakeDocker(), FakeServices(), profile="full")
     assert isinstance(error, BrowserCheckFailed)
     assert closed == [True]  # the browser goes with the run
@@ -236,8 +236,8 @@ class listening:
 
 @pytest.fixture
 def fast_engine_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("smoke.probes.ENGINE_AFTER_SECONDS", 0.0)
-    monkeypatch.setattr("smoke.probes.ENGINE_EVERY_SECONDS", 0.0)
+    monkeypatch.setattr("smoke.checks.probes.ENGINE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr("smoke.checks.probes.ENGINE_EVERY_SECONDS", 0.0)
 
 
 def refuse(request: httpx.Request) -> None:
@@ -285,7 +285,7 @@ def test_a_healthy_chat_the_smoke_cannot_reach_is_unreachable_not_crashing(
 def test_a_running_chat_that_never_answers_is_a_timeout_saying_what_the_engine_saw(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("smoke.probes.ENGINE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr("smoke.checks.probes.ENGINE_AFTER_SECONDS", 0.0)
     docker = FakeDocker()
     docker.states["chat"] = FakeState(health="starting")
     output, error = run(tmp_path, docker, FakeServices(on_request=refuse), timeout=0.2)
@@ -296,7 +296,7 @@ def test_a_running_chat_that_never_answers_is_a_timeout_saying_what_the_engine_s
 def test_a_restarted_service_is_found_on_its_new_port(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("smoke.probes.PORT_REFRESH_SECONDS", 0.0)
+    monkeypatch.setattr("smoke.checks.probes.PORT_REFRESH_SECONDS", 0.0)
     docker = FakeDocker(host_ports={"web": 3000, "chat": 18000})  # the old port: refused
 
     def moved(request: httpx.Request) -> None:
@@ -409,12 +409,12 @@ def test_a_reused_kept_stack_gets_this_runs_mark(tmp_path: Path) -> None:
 def test_no_browser_stops_the_full_run_and_gives_the_project_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smoke.errors import ToolMissing
+    from smoke.report.errors import ToolMissing
 
     def no_browser(env: object = None) -> object:
         raise ToolMissing("no browser", hint="install one")
 
-    monkeypatch.setattr("smoke.browser.find_browser", no_browser)
+    monkeypatch.setattr("smoke.checks.browser.find_browser", no_browser)
     docker = FakeDocker()
     _, error = run(tmp_path, docker, FakeServices(), **full(browser=True))
     assert isinstance(error, ToolMissing)

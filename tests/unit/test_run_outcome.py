@@ -14,13 +14,13 @@ import httpx
 import pytest
 from python_on_whales import DockerClient
 
-from smoke.budgets import Budgets
-from smoke.console import Console
-from smoke.errors import BudgetExceeded, DependencyFailure, InternalError
 from smoke.options import Target
-from smoke.outcome import Outcome
+from smoke.report.budgets import Budgets
+from smoke.report.console import Console
+from smoke.report.errors import BudgetExceeded, DependencyFailure, InternalError
 from smoke.run import run_smoke
-from smoke.stack import Stack
+from smoke.stack.compose import Stack
+from smoke.steps import Outcome
 from tests.unit.fakes import FakeDocker, FakeServices, run_options
 from tests.unit.test_run import Terminal
 
@@ -341,7 +341,7 @@ def test_a_run_without_a_given_stack_makes_one_with_its_env(
 def test_a_stale_stack_from_another_host_is_judged_by_the_duration_budget(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from smoke.ownership import Owner, marker_name
+    from smoke.stack.claim import Owner, marker_name
 
     docker = FakeDocker(running=True)
     started = datetime.now(UTC) - timedelta(minutes=10)
@@ -360,7 +360,7 @@ def test_a_stale_stack_from_another_host_is_judged_by_the_duration_budget(tmp_pa
 def test_a_url_run_starts_no_reaper_and_marks_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smoke import guard
+    from smoke.stack import claim as guard
 
     started: list[object] = []
     monkeypatch.setattr(guard.reaper, "start", lambda *a: started.append(a))

@@ -7,7 +7,14 @@ from typing import Any
 import httpx
 import pytest
 
-from smoke.schema import CONTRACT_PATH, NoSchema, ResponseSchema, fetch, load, operation_schema
+from smoke.checks.contract import (
+    CONTRACT_PATH,
+    NoSchema,
+    ResponseSchema,
+    fetch,
+    load,
+    operation_schema,
+)
 from tests.unit.fakes import chat_openapi
 
 GOOD = {"answer": "Try the tent.", "conversation_id": "c1", "sources": ["TENT-002"]}

@@ -11,7 +11,8 @@ from typing import cast
 import pytest
 from python_on_whales import DockerClient
 
-from smoke.errors import (
+from smoke.options import Target
+from smoke.report.errors import (
     ComposeConfigInvalid,
     ComposeFailed,
     ComposeMissing,
@@ -22,9 +23,8 @@ from smoke.errors import (
     PortInUse,
     PortUnavailable,
 )
-from smoke.options import Target
-from smoke.stack import Resources, ServiceState, Stack
-from smoke.teardown import TeardownIncomplete, remove_stack
+from smoke.stack.compose import Resources, ServiceState, Stack
+from smoke.stack.teardown import TeardownIncomplete, remove_stack
 from tests.unit.fakes import PASSWORD, FakeDocker, FakeState, docker_error
 
 
@@ -326,7 +326,7 @@ TCP_TABLE = (
     [("1F40", True), ("0BB8", False), ("1F41", False), ("0A", False)],
 )
 def test_a_listener_is_read_from_the_kernels_table(port: str, listens: bool) -> None:
-    from smoke.stack import _listens
+    from smoke.stack.compose import _listens
 
     assert _listens(TCP_TABLE, port) is listens
     assert _listens(TCP_TABLE.splitlines()[0], "1F40") is False  # the header alone

@@ -13,7 +13,8 @@ import pytest
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 
-from smoke.errors import (
+from smoke.options import Target
+from smoke.report.errors import (
     ComposeConfigInvalid,
     ComposeFailed,
     ComposeMissing,
@@ -21,8 +22,7 @@ from smoke.errors import (
     NoStackRunning,
     PortInUse,
 )
-from smoke.options import Target
-from smoke.stack import Resources, Stack
+from smoke.stack.compose import Resources, Stack
 from tests.unit.fakes import FakeDocker, FakeState, docker_error
 
 
@@ -225,7 +225,7 @@ def test_compose_failures_keep_stdout_when_stderr_is_empty() -> None:
 def test_no_docker_cli_and_no_engine_say_what_to_do() -> None:
     from python_on_whales.client_config import ClientNotFoundError
 
-    from smoke.errors import DockerUnreachable
+    from smoke.report.errors import DockerUnreachable
 
     docker = FakeDocker()
     docker.fail["info"] = ClientNotFoundError()

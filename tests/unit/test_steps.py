@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from smoke.console import Console
-from smoke.errors import CheckFailed, DockerCallFailed, InternalError
+from smoke.report.console import Console
+from smoke.report.errors import CheckFailed, DockerCallFailed, InternalError
 from smoke.steps import StepRunner
 
 
@@ -93,9 +93,9 @@ def test_a_docker_call_that_fails_inside_a_step_names_the_call() -> None:
 
 
 def test_the_progress_line_names_the_running_step(monkeypatch: pytest.MonkeyPatch) -> None:
-    import smoke.console
+    import smoke.report.console
 
-    monkeypatch.setattr(smoke.console, "_TICK_SECONDS", 0.01)
+    monkeypatch.setattr(smoke.report.console, "_TICK_SECONDS", 0.01)
     out = Terminal()
     StepRunner(Console(out, tty=True)).run("compose up", lambda: slow("x", 0.1))
     assert " compose up " in out.getvalue().split("\r")[1]

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from python_on_whales.exceptions import DockerException
 
-from .errors import ImageNotOwned, ImagesMissing
+from smoke.report.errors import ImageNotOwned, ImagesMissing
 
 if TYPE_CHECKING:
-    from .stack import Stack
+    from smoke.stack.compose import Stack
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"

@@ -3,12 +3,12 @@ hint, compose's own words, and the last log lines of the services involved."""
 
 from __future__ import annotations
 
-from .console import Console
-from .errors import CheckFailed, ComposeFailed
-from .logfile import chronological
-from .masking import Masker, split_lines
-from .probes import excerpt
-from .stack import Stack
+from smoke.checks.probes import excerpt
+from smoke.report.console import Console
+from smoke.report.errors import CheckFailed, ComposeFailed
+from smoke.report.files import chronological
+from smoke.report.masking import Masker, split_lines
+from smoke.stack.compose import Stack
 
 LOG_TAIL_LINES = 20
 STDERR_TAIL_LINES = 15

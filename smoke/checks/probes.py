@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
-from .contract import ContractViolation, extract_answer
-from .errors import (
+from smoke.checks.contract import ContractViolation, extract_answer
+from smoke.report.errors import (
     ChatHealthTimeout,
     CheckFailed,
     ContractDrift,
@@ -32,7 +32,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .stack import ServiceState
+    from smoke.stack.compose import ServiceState
 
 # Readiness polls start fast and back off, so a ready service is noticed within a
 # fraction of a second while a slow one is not flooded with requests.

@@ -21,17 +21,18 @@ from pathlib import Path
 
 import httpx
 
-from . import guard, lifecycle, signals
-from .console import Console
-from .errors import CheckFailed, FuzzingFailed, ToolMissing
-from .evidence import explain
-from .masking import Masker
-from .options import FuzzOptions
-from .probes import Endpoints, FixedEndpoints, Probe
-from .schema import CONTRACT_PATH
-from .stack import CHAT, DB, Stack
-from .steps import StepRunner
-from .teardown import TeardownIncomplete
+from smoke import lifecycle, signals
+from smoke.checks.contract import CONTRACT_PATH
+from smoke.checks.probes import Endpoints, FixedEndpoints, Probe
+from smoke.options import FuzzOptions
+from smoke.report.console import Console
+from smoke.report.errors import CheckFailed, FuzzingFailed, ToolMissing
+from smoke.report.evidence import explain
+from smoke.report.masking import Masker
+from smoke.stack import claim as guard
+from smoke.stack.compose import CHAT, DB, Stack
+from smoke.stack.teardown import TeardownIncomplete
+from smoke.steps import StepRunner
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "response_schema_conformance")
 HAR_NAME = "e2e-fuzz.har"

@@ -3,7 +3,7 @@
 The smoke handles what it can see (a failed check, an exception, SIGINT, SIGTERM,
 SIGHUP). What it cannot see is its own death: ``kill -9``, the OOM killer, a crash,
 its whole process group killed. So each run that may tear down starts a watchdog,
-``python -m smoke.reaper``, in a session of its own (a killed process group or a
+``python -m smoke.stack.reaper``, in a session of its own (a killed process group or a
 closed terminal does not reach it), holding the read end of a pipe whose write end
 only the run holds. Like Ryuk's held connection: when the run ends normally it
 writes one byte ("released") and the watchdog exits; when the run dies, the kernel
@@ -60,7 +60,15 @@ def start(
 ) -> Reaper:
     """Start the watchdog for this process; it costs a fork and an exec, no docker call."""
     read_fd, write_fd = os.pipe()  # neither end is inherited but where passed
-    command = [python, "-m", "smoke.reaper", "--fd", str(read_fd), "--owner", str(os.getpid())]
+    command = [
+        python,
+        "-m",
+        "smoke.stack.reaper",
+        "--fd",
+        str(read_fd),
+        "--owner",
+        str(os.getpid()),
+    ]
     command += ["--project", project, "--log-file", str(log_file.resolve())]
     for path in compose_files:
         command += ["--compose-file", str(path.resolve())]
@@ -115,11 +123,11 @@ def reap(
     owner: int,
     secret_names: Sequence[str] = (),
 ) -> None:
-    from .logfile import write_logs
-    from .masking import Masker
-    from .options import Target
-    from .ownership import LABEL
-    from .stack import Stack
+    from smoke.options import Target
+    from smoke.report.files import write_logs
+    from smoke.report.masking import Masker
+    from smoke.stack.claim import LABEL
+    from smoke.stack.compose import Stack
 
     deadline = time.monotonic() + REAP_DEADLINE_SECONDS
     _stop_orphans(project)
@@ -144,7 +152,7 @@ def reap(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m smoke.reaper", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m smoke.stack.reaper", description=__doc__)
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--owner", type=int, required=True)
     parser.add_argument("--project", required=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from python_on_whales.exceptions import DockerException
 
-from .errors import CheckFailed
-from .stack import Resources, Stack
+from smoke.report.errors import CheckFailed
+from smoke.stack.compose import Resources, Stack
 
 _ATTEMPTS = 3
 

@@ -1,4 +1,9 @@
-"""Chat's published contract: the body web returned, checked against the 200
+"""The response contract between web's consumer and chat's provider.
+
+A chat answer is a JSON object carrying a non-empty string under ``answer`` or,
+for older providers, ``response``.
+
+Chat's published contract: the body web returned, checked against the 200
 response schema of chat's ``POST /api/chat`` in chat's own ``GET /openapi.json``.
 
 The runbook's rule (``contract``) comes first; this catches every other drift
@@ -14,6 +19,36 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
+
+ANSWER_FIELDS = ("answer", "response")
+
+
+class ContractViolation(ValueError):
+    """The body breaks the contract; the message says how."""
+
+
+def extract_answer(body: str) -> tuple[str, dict[str, Any]]:
+    """Return the answer text and the parsed object, or raise ``ContractViolation``."""
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError:
+        raise ContractViolation("the body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise ContractViolation(f"the body is a JSON {type(payload).__name__}, not an object")
+    present = [name for name in ANSWER_FIELDS if name in payload]
+    if not present:
+        keys = ", ".join(sorted(payload)) or "none"
+        raise ContractViolation(f"no 'answer' or 'response' field (fields: {keys})")
+    for name in present:
+        value = payload[name]
+        if isinstance(value, str) and value.strip():
+            return value, payload
+    name = present[0]
+    value = payload[name]
+    if not isinstance(value, str):
+        raise ContractViolation(f"'{name}' is a {type(value).__name__}, not a string")
+    raise ContractViolation(f"'{name}' is an empty string")
+
 
 CONTRACT_PATH = "/openapi.json"
 OPERATION = ("/api/chat", "post", "200")

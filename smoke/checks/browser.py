@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import BrowserCheckFailed, ToolMissing
+from smoke.report.errors import BrowserCheckFailed, ToolMissing
 
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 _HINT = (

@@ -21,9 +21,9 @@ from python_on_whales import DockerClient, Volume
 from python_on_whales.client_config import ClientNotFoundError
 from python_on_whales.exceptions import DockerException, NoSuchVolume
 
-from . import signals
-from .engine import Engine, is_loopback, locate
-from .errors import (
+from smoke import signals
+from smoke.options import Target
+from smoke.report.errors import (
     ComposeConfigInvalid,
     ComposeFailed,
     ComposeMissing,
@@ -34,9 +34,9 @@ from .errors import (
     PortInUse,
     PortUnavailable,
 )
-from .images import PROJECT_LABEL, SERVICE_LABEL, ProjectImages
-from .masking import url_password
-from .options import Target
+from smoke.report.masking import url_password
+from smoke.stack.engine import Engine, is_loopback, locate
+from smoke.stack.images import PROJECT_LABEL, SERVICE_LABEL, ProjectImages
 
 WEB, CHAT, DB = "web", "chat", "db"
 CONTAINER_PORTS = {WEB: 3000, CHAT: 8000}
@@ -494,7 +494,7 @@ class Stack:
         if found.volumes:
             self.docker.volume.remove(list(found.volumes))
 
-    # -- run marks (see smoke.ownership) --------------------------------------------
+    # -- run marks (see smoke.stack.claim) --------------------------------------------
 
     def markers(self, label: str) -> list[dict[str, str]]:
         """Labels of the volumes carrying ``label=<project>``: who runs the stack."""

@@ -1,7 +1,21 @@
-"""A run's claim on its project: taken before anything is created, held while the run
+"""Who owns a stack: each run claims its project with a small volume whose labels name
+the owning process, when it started, and whether the stack is to be kept.
+
+The claim is atomic: the engine creates a volume of a given name once, and a second
+create of that name returns the first one, labels and all. So of two runs that claim
+at the same instant, exactly one finds its own labels on the mark; the other finds the
+first's and stops (exit 2) before it has created anything.
+
+A mark found from an earlier run is judged: a stack whose owner still runs is another
+run's; a kept stack is reused; a stack whose owner died without tearing down and
+without a reaper to do it (the machine rebooted, the reaper was off) is stale: it is
+named, then removed. Compose's own labels cannot carry this: changing a container's
+labels would make compose recreate a kept stack.
+
+A run's claim on its project: taken before anything is created, held while the run
 works, with a reaper standing by in case the run dies before its own teardown.
 
-Before ``up``: the project is claimed atomically (``smoke.ownership``). Of two runs
+Before ``up``: the project is claimed atomically (``propose``). Of two runs
 started at the same instant exactly one gets it; the other stops with exit 2 and
 touches nothing. A mark left by an earlier run is judged: a kept stack is reused, a
 stale one (its run died with no reaper) is named and removed once this run holds the
@@ -12,19 +26,135 @@ is removed once the stack is gone, and the reaper stands down.
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import uuid
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
 
 from python_on_whales.exceptions import DockerException
 
-from . import reaper
-from .console import Console
-from .errors import ProjectInUse
-from .options import FuzzOptions, RunOptions
-from .ownership import CLAIM_TOKEN, Owner, judge, marker_name
-from .stack import Stack
-from .teardown import remove_stack
+from smoke.options import FuzzOptions, RunOptions
+from smoke.report.console import Console
+from smoke.report.errors import ProjectInUse
+from smoke.stack import reaper
+from smoke.stack.compose import Stack
+from smoke.stack.teardown import remove_stack
+
+LABEL = "io.contoso-smoke.run"  # value: the project
+_PID = "io.contoso-smoke.owner-pid"
+_PROCESS_START = "io.contoso-smoke.owner-start"
+_HOST = "io.contoso-smoke.owner-host"
+_STARTED_AT = "io.contoso-smoke.started-at"
+_KEPT = "io.contoso-smoke.kept"
+#: A value no other claim has: whoever finds its own on the mark holds the project.
+CLAIM_TOKEN = "io.contoso-smoke.claim"
+
+
+def marker_name(project: str) -> str:
+    return f"{project}_smoke-run"
+
+
+def _process_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), so a PID the
+    kernel has handed to another process is not taken for the owner."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22, counted after the name
+
+
+@dataclass(frozen=True)
+class Owner:
+    pid: int
+    process_start: str
+    host: str
+    started_at: datetime
+    kept: bool
+
+    @classmethod
+    def this_process(cls, *, kept: bool) -> Owner:
+        pid = os.getpid()
+        return cls(pid, _process_start(pid), socket.gethostname(), datetime.now(UTC), kept)
+
+    def labels(self, project: str) -> dict[str, str]:
+        return {
+            LABEL: project,
+            _PID: str(self.pid),
+            _PROCESS_START: self.process_start,
+            _HOST: self.host,
+            _STARTED_AT: self.started_at.isoformat(timespec="seconds"),
+            _KEPT: "1" if self.kept else "0",
+        }
+
+    @classmethod
+    def from_labels(cls, labels: Mapping[str, str]) -> Owner | None:
+        try:
+            return cls(
+                pid=int(labels[_PID]),
+                process_start=labels.get(_PROCESS_START, ""),
+                host=labels.get(_HOST, ""),
+                started_at=datetime.fromisoformat(labels[_STARTED_AT]),
+                kept=labels.get(_KEPT) == "1",
+            )
+        except (KeyError, ValueError):
+            return None
+
+    def alive(self) -> bool | None:
+        """Whether the owning process still runs; None when it is on another host."""
+        if self.host != socket.gethostname():
+            return None
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # it exists, as another user's
+        start = _process_start(self.pid)
+        return not (self.process_start and start and start != self.process_start)
+
+    def describe(self) -> str:
+        when = self.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        return f"started {when} by PID {self.pid} on {self.host}"
+
+
+#: What a mark found on the project means for this run.
+Standing = Literal["free", "kept", "stale", "in use"]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    standing: Standing
+    owner: Owner | None = None
+
+
+def judge(
+    owner: Owner | None,
+    *,
+    stack_exists: bool,
+    now: datetime,
+    max_run_seconds: float,
+) -> Judgement:
+    """What to make of another run's mark on the project. A live owner holds the
+    project, whether or not its stack exists yet (it may be starting it now); a dead
+    one's kept stack is reused, its other stack is stale; a mark without a stack is a
+    leftover (the stack was removed by hand): the project is free."""
+    if owner is None:  # an unreadable mark owns nothing
+        return Judgement("kept" if stack_exists else "free")
+    alive = owner.alive()
+    if alive is None:  # another host: a run cannot have lasted longer than its budget
+        alive = not owner.kept and (now - owner.started_at).total_seconds() < max_run_seconds
+    if alive:
+        return Judgement("in use", owner)
+    if not stack_exists:
+        return Judgement("free", owner)
+    return Judgement("kept" if owner.kept else "stale", owner)
+
 
 #: Claim, and once more after removing a dead run's mark; a third owner means the
 #: project is contended.
@@ -82,9 +212,9 @@ def claim(
             now=datetime.now(UTC),
             max_run_seconds=max_run_seconds,
         )
-        if verdict.claim == "in use" and verdict.owner is not None:
+        if verdict.standing == "in use" and verdict.owner is not None:
             raise _in_use(stack, verdict.owner.describe())
-        if verdict.claim == "stale" and verdict.owner is not None:
+        if verdict.standing == "stale" and verdict.owner is not None:
             stale = True
             console.line(
                 f"smoke: stale stack of project {stack.project} ({verdict.owner.describe()}; "

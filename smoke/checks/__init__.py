@@ -1,0 +1,1 @@
+"""The checks layer: what is asked of a running stack, over HTTP and in a browser."""
