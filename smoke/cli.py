@@ -15,8 +15,8 @@ from pathlib import Path
 
 from python_on_whales.exceptions import DockerException
 
-from smoke.checks.fuzz import fuzz
 from smoke.commands import build_images, teardown_stack, write_stack_logs
+from smoke.fuzz import fuzz
 from smoke.options import (
     DEFAULT_LOG_FILE,
     BuildOptions,
@@ -38,7 +38,7 @@ from smoke.report.errors import (
     UsageError,
     docker_verb,
 )
-from smoke.report.masking import neutralise, split_lines
+from smoke.report.masking import excerpt, neutralise, split_lines
 from smoke.run import run_smoke
 
 _CAUSE_CHARS = 200
@@ -109,8 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    said = " ".join(str(exc).split())
-    said = said if len(said) <= _CAUSE_CHARS else said[: _CAUSE_CHARS - 1] + "…"
+    said = excerpt(str(exc), limit=_CAUSE_CHARS)
     return f"{type(exc).__name__}: {said}" if said else type(exc).__name__
 
 

@@ -10,7 +10,6 @@ from smoke.report.console import Console
 from smoke.report.errors import ComposeFailed
 from smoke.report.files import write_logs
 from smoke.report.masking import Masker, split_lines
-from smoke.stack.claim import LABEL
 from smoke.stack.compose import Stack
 from smoke.stack.teardown import remove_stack
 
@@ -60,10 +59,10 @@ def teardown_stack(
     stack = stack or Stack(options.target)
     stack.preflight()
     project = options.target.project
+    # Whoever ran it, dead or alive, the stack and its mark go.
     removed = remove_stack(stack, describe=True)
-    marks = stack.unmark(LABEL)  # whoever ran it, dead or alive, the stack is gone
-    said = [removed.describe()] if removed else []
-    said += [f"the run mark ({', '.join(marks)})"] if marks else []
+    said = [removed.resources.describe()] if removed.resources else []
+    said += [f"the run mark ({', '.join(removed.marks)})"] if removed.marks else []
     if said:
         console.line(f"teardown: removed {' and '.join(said)} of project {project}")
     else:

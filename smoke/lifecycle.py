@@ -1,25 +1,247 @@
-"""Before and after the work of any command that starts a stack (run, fuzz): the
-checks before anything starts, and the logs and teardown at the end."""
+"""The one lifecycle of every command that starts a stack (``run``, ``fuzz``).
+
+    prepare   engine, Compose, the model, the project's claim, ports, prebuilt images
+    checks    the command's own steps; Ctrl-C, SIGTERM and SIGHUP end them as Interrupted
+    explain   a failed check: its class, hint and evidence
+    finish    shielded from signals: the logs, then the teardown (or the stack kept)
+    report    the command's summary and files, written whatever arrives meanwhile
+
+A command is its checks plus one call to ``run``. Whatever happens in the checks, the
+logs are written and the stack is removed before ``run`` returns or raises, unless it
+is to be kept. A death no handler sees is the reaper's to clean up.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
+import httpx
 from python_on_whales.exceptions import DockerException
 
-from smoke.checks.probes import excerpt
+from smoke import signals
+from smoke.checks.probes import Endpoints, Probe
+from smoke.options import Keep, Target
 from smoke.report.console import Console
-from smoke.report.errors import CheckFailed, InternalError
+from smoke.report.errors import CheckFailed, InternalError, Interrupted, TeardownIncomplete
+from smoke.report.evidence import explain
 from smoke.report.files import write_logs
-from smoke.report.masking import Masker
-from smoke.stack import claim as guard
-from smoke.stack.claim import CLAIM_TOKEN, marker_name
+from smoke.report.masking import Masker, excerpt
+from smoke.stack import claim as claims
 from smoke.stack.compose import Resources, Stack
 from smoke.stack.teardown import remove_stack
+from smoke.steps import Result, StepResult, StepRunner
+
+R = TypeVar("R")
+
+#: How a run left its stack: kept on purpose, removed, partly removed, or not reached.
+Ending = Literal["kept", "removed", "left over", "untouched"]
+
+
+class StackOptions(Protocol):
+    """What the lifecycle reads from a command's options."""
+
+    @property
+    def target(self) -> Target: ...
+    @property
+    def uses_compose(self) -> bool: ...
+    @property
+    def keep(self) -> Keep: ...
+    @property
+    def build(self) -> bool: ...
+    @property
+    def install_local_stack(self) -> bool: ...
+    @property
+    def log_file(self) -> Path: ...
+    @property
+    def timeout(self) -> float: ...
+    @property
+    def reaper(self) -> bool: ...
+    @property
+    def max_run_seconds(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Session:
+    """What a command's checks work with once the project is claimed."""
+
+    stack: Stack | None
+    probe: Probe
+    steps: StepRunner
+
+
+class Checks(Protocol):
+    """A command's own work inside the lifecycle."""
+
+    def prepare(self) -> None:
+        """What the checks need of the machine, found after the claim and before anything
+        starts; raises an ``EnvironmentProblem`` (exit 2) when it is missing."""
+
+    def __call__(self, session: Session) -> None:
+        """The steps, each run through ``session.steps``."""
+
+    def stop(self) -> Resources | None:
+        """Stop background work and release what ``prepare`` took; returns what the
+        stack was found to hold, when known, so the teardown needs no listing."""
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How a command's lifecycle ended, for its summary and reports."""
+
+    result: Result
+    stack: Stack | None
+    failure: CheckFailed | None
+    stopped_by: str | None
+    ending: Ending
+    steps: tuple[StepResult, ...]
+    storage_driver: str | None
+    masker: Masker
+    started_at: str
+    duration: float
+
+
+def run(
+    options: StackOptions,
+    checks: Checks,
+    *,
+    console: Console,
+    headline: Sequence[str],
+    fixed: Endpoints,
+    report: Callable[[Ended], R],
+    stack: Stack | None = None,
+    transport: httpx.BaseTransport | None = None,
+    env: Mapping[str, str] | None = None,
+) -> R:
+    """Prepare, claim, run ``checks``, explain, finish and ``report``; returns what
+    ``report`` returns, or re-raises what ended the checks once the report is out.
+
+    ``headline``: the lines said once the run is ready to start. ``fixed``: where the
+    services are when no stack is started (``--web-url``/``--chat-url``).
+    """
+    env = os.environ if env is None else env
+    started = time.monotonic()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    if options.uses_compose and stack is None:
+        stack = Stack(options.target, env=env)
+    # httpx builds its TLS context when a client is made: do that beside the checks.
+    maker = ThreadPoolExecutor(max_workers=1)
+    client_made = maker.submit(httpx.Client, transport=transport)
+    maker.shutdown(wait=False)
+    driver: str | None = None
+    masker = Masker()
+    try:
+        if stack is not None:
+            prepared = prepare(
+                stack,
+                console,
+                max_run_seconds=options.max_run_seconds,
+                prebuilt=not options.build,
+                install_local_stack=options.install_local_stack,
+                kept=options.keep == "always",
+            )
+            driver, masker = prepared.storage_driver, prepared.masker
+        try:
+            checks.prepare()
+        except BaseException:
+            if stack is not None:
+                give_back(stack)
+            raise
+    except BaseException:
+        client_made.result().close()
+        raise
+    for line in headline:
+        console.line(line)
+    steps = StepRunner(console)
+    claim = None
+    if stack is not None:
+        kept = options.keep == "always"
+        claim = claims.Claim(
+            stack, kept=kept, reaper=options.reaper, log_file=options.log_file, console=console
+        )
+    result: Result = "error"
+    failure: CheckFailed | None = None
+    stopped_by: str | None = None
+    ending: Ending = "untouched"
+    try:
+        with signals.interruptible(), client_made.result() as client:
+            probe = Probe(stack or fixed, options.timeout, client, watcher=stack)
+            try:
+                if claim is not None:
+                    claim.start()
+                checks(Session(stack, probe, steps))
+            except CheckFailed as exc:
+                failure = exc
+                explain(exc, stack, console, masker)
+                raise
+            finally:
+                # The shield first: a signal now must not skip the teardown below.
+                with signals.shielded(finishing(console)):
+                    made = checks.stop()
+                    if stack is not None and claim is not None:
+                        try:
+                            ending = _finish(options, stack, claim, steps, masker, failure, made)
+                        except TeardownIncomplete as exc:
+                            ending = "left over"
+                            explain(exc, None, console, masker)
+                            if failure is None:  # else the check that failed stays the news
+                                raise
+        result = "passed"
+    except CheckFailed as exc:
+        result, failure = "failed", exc
+        raise
+    except Interrupted as exc:
+        result, stopped_by = "interrupted", exc.signal_name
+        raise
+    except Exception as exc:
+        stopped_by = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        with signals.shielded():  # the reports get written, whatever arrives now
+            if claim is not None:
+                # A stack this run did not get to remove stays the reaper's to remove.
+                claim.close(release=ending != "untouched")
+            reported = report(
+                Ended(
+                    result=result,
+                    stack=stack,
+                    failure=failure,
+                    stopped_by=stopped_by,
+                    ending=ending,
+                    steps=tuple(steps.results),
+                    storage_driver=driver,
+                    masker=masker,
+                    started_at=started_at,
+                    duration=time.monotonic() - started,
+                )
+            )
+    return reported
+
+
+def _finish(
+    options: StackOptions,
+    stack: Stack,
+    claim: claims.Claim,
+    steps: StepRunner,
+    masker: Masker,
+    failure: CheckFailed | None,
+    made: Resources | None,
+) -> Ending:
+    """Logs first, then the teardown unless the stack is kept."""
+    capture_logs(stack, options.log_file, masker, steps.console, failure)
+    if options.keep == "always" or (options.keep == "on-failure" and failure is not None):
+        claim.kept()
+        return "kept"
+    # The mark goes only with the stack, so a run that claims the project next can
+    # never see this run's teardown remove its stack.
+    steps.run("teardown", lambda: remove_stack(stack, known=made))
+    return "removed"
 
 
 @dataclass(frozen=True)
@@ -56,7 +278,7 @@ def prepare(
         engine = pool.submit(stack.preflight)
         model = pool.submit(stack.config)
         existing = pool.submit(stack.containers)
-        proposal = pool.submit(guard.propose, stack, kept=kept)
+        proposal = pool.submit(claims.propose, stack, kept=kept)
         images = pool.submit(owned_images) if prebuilt else None
         try:
             driver = engine.result()
@@ -67,7 +289,7 @@ def prepare(
         except BaseException:
             _give_up(stack, proposal)
             raise
-    reused = guard.claim(
+    reused = claims.claim(
         stack,
         console,
         stack_exists=bool(found),
@@ -86,22 +308,18 @@ def prepare(
 def give_back(stack: Stack) -> None:
     """The run stops after claiming the project and before starting anything: the
     project is free again."""
-    stack.remove_mark(marker_name(stack.project))
+    stack.remove_mark()
 
 
-def _give_up(stack: Stack, proposal: Future[guard.Proposal]) -> None:
+def _give_up(stack: Stack, proposal: Future[claims.Proposal]) -> None:
     """The run stops before ``up``: if the claim made beside the checks is this
     run's, give the project back."""
     try:
         mine, found = proposal.result()
     except Exception:
         return
-    if found.get(CLAIM_TOKEN) == mine[CLAIM_TOKEN]:
+    if found.get(claims.CLAIM_TOKEN) == mine[claims.CLAIM_TOKEN]:
         give_back(stack)
-
-
-#: How a run left its stack: kept on purpose, removed, partly removed, or not reached.
-Ending = Literal["kept", "removed", "left over", "untouched"]
 
 
 def stack_said(ending: Ending, project: str) -> str:
@@ -144,19 +362,3 @@ def capture_logs(
                 log.write(masker(f"smoke internal error in {failure.step}:\n{failure.traceback}"))
     except Exception as exc:
         console.detail(f"could not write {log_file}: {excerpt(str(exc), limit=160)}")
-
-
-def tear_down(
-    stack: Stack,
-    claim: guard.Claim,
-    run_step: Callable[[str, Callable[[], Resources]], Resources],
-    *,
-    known: Resources | None = None,
-) -> None:
-    """Remove the stack (as the step ``teardown``), then give up the project's claim.
-    ``known``: what the stack was found to hold, so it is removed without a listing."""
-    try:
-        run_step("teardown", lambda: remove_stack(stack, known=known))
-    finally:
-        unmarked = claim.removed()
-    unmarked.exception()  # waited for; a mark that cannot be cleared is only a mark

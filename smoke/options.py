@@ -31,6 +31,8 @@ Profile = Literal["lite", "full"]
 Keep = Literal["never", "always", "on-failure"]
 DEFAULT_SCREENSHOT_NAME = "e2e-web.png"
 DEFAULT_MAX_EXAMPLES = 40
+#: How long a fuzzing run on another host is taken to be alive (see smoke.stack.claim).
+FUZZ_MAX_RUN_SECONDS = 3600.0
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # compose's own rule
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -81,6 +83,10 @@ class RunOptions:
     def screenshot_path(self) -> Path:
         return self.screenshot or self.log_file.with_name(DEFAULT_SCREENSHOT_NAME)
 
+    @property
+    def max_run_seconds(self) -> float:
+        return self.budgets.max_duration_seconds
+
 
 @dataclass(frozen=True)
 class BuildOptions:
@@ -116,6 +122,19 @@ class FuzzOptions:
     @property
     def uses_compose(self) -> bool:
         return self.chat_url is None
+
+    # Fuzzing starts db and chat on the minimal image and always removes them.
+    @property
+    def keep(self) -> Keep:
+        return "never"
+
+    @property
+    def install_local_stack(self) -> bool:
+        return False
+
+    @property
+    def max_run_seconds(self) -> float:
+        return FUZZ_MAX_RUN_SECONDS
 
 
 Options = RunOptions | BuildOptions | LogsOptions | TeardownOptions | FuzzOptions

@@ -27,9 +27,10 @@ from typing import Any, Protocol
 
 from smoke.checks import browser
 from smoke.checks import contract as schema
-from smoke.checks.probes import QUESTION, Probe, excerpt, validate_contract
+from smoke.checks.probes import QUESTION, Probe, validate_contract
 from smoke.options import RunOptions
 from smoke.report.errors import ContractDrift, SemanticMismatch
+from smoke.report.masking import excerpt
 from smoke.stack.compose import Resources, Stack
 
 TEARDOWN = "teardown"

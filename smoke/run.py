@@ -1,37 +1,27 @@
-"""The smoke run: the plan's steps in order, each timed, teardown guaranteed.
-
-Whatever happens in the steps (a failed check, an exception, Ctrl-C, SIGTERM,
-SIGHUP), the logs are written and the stack is removed before the run returns or
-raises, unless it is to be kept. A death no handler sees is the reaper's to clean up.
-"""
+"""The smoke run: the plan's steps, in order and timed, inside the one lifecycle
+(``smoke.lifecycle``): the stack torn down on every path unless it is to be kept."""
 
 from __future__ import annotations
 
 import functools
 import os
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
-from smoke import lifecycle, signals
-from smoke.checks.probes import Endpoints, FixedEndpoints, Probe
+from smoke import lifecycle
+from smoke.checks.probes import FixedEndpoints
 from smoke.options import RunOptions
-from smoke.plan import Context, dropped_steps, listed_resources, planned_steps, steps_for
+from smoke.plan import Closeable, Context, dropped_steps, listed_resources, planned_steps, steps_for
 from smoke.report.budgets import evaluate
 from smoke.report.console import Console
-from smoke.report.errors import BudgetExceeded, CheckFailed, Interrupted
-from smoke.report.evidence import explain
+from smoke.report.errors import BudgetExceeded
 from smoke.report.files import publish_to_github, write_junit, write_metrics
 from smoke.report.masking import Masker
-from smoke.stack import claim as guard
 from smoke.stack.compose import CHAT, WEB, Resources, Stack
-from smoke.stack.teardown import TeardownIncomplete
-from smoke.steps import Outcome, Result, StepRunner
-
-__all__ = ["planned_steps", "run_smoke"]
+from smoke.steps import Outcome
 
 
 def run_smoke(
@@ -49,131 +39,73 @@ def run_smoke(
     path unless it is to be kept.
     """
     env = os.environ if env is None else env
-    started = time.monotonic()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    if options.uses_compose and stack is None:
-        stack = Stack(options.target, env=env)
-    driver: str | None = None
-    masker = Masker()
-    # httpx builds its TLS context when a client is made: do that beside the checks.
-    maker = ThreadPoolExecutor(max_workers=1)
-    client_made = maker.submit(httpx.Client, transport=transport)
-    maker.shutdown(wait=False)
-    try:
-        if stack is not None:
-            prepared = lifecycle.prepare(
-                stack,
-                console,
-                max_run_seconds=options.budgets.max_duration_seconds,
-                prebuilt=not options.build,
-                install_local_stack=options.install_local_stack,
-                kept=options.keep == "always",
-            )
-            driver, masker = prepared.storage_driver, prepared.masker
-        # What steps need of the machine (a browser), found before anything starts.
-        try:
-            needs = {s.name: s.prepare() for s in steps_for(options) if s.prepare is not None}
-        except BaseException:
-            if stack is not None:
-                lifecycle.give_back(stack)
-            raise
-    except BaseException:
-        client_made.result().close()
-        raise
-    where = f"project {options.target.project}" if stack else f"web {options.web_url}"
-    console.line(f"smoke: profile {options.profile}, {where}")
-    for note in options.notes:
-        console.line(f"smoke: note: {note}")
-    steps = StepRunner(console)
-    claim = guard.Claim(stack, options) if stack is not None else None
-    result: Result = "error"
-    failure: CheckFailed | None = None
-    stopped_by: str | None = None
-    ending: lifecycle.Ending = "untouched"
-    try:
-        with signals.interruptible(), client_made.result() as client:
-            endpoints: Endpoints = stack or FixedEndpoints(
-                str(options.web_url), str(options.chat_url)
-            )
-            probe = Probe(endpoints, options.timeout, client, watcher=stack)
-            context = Context(options, probe, stack, needs)
-            try:
-                if claim is not None:
-                    claim.start()
-                _checks(context, steps)
-            except CheckFailed as exc:
-                failure = exc
-                explain(exc, stack, console, masker)
-                raise
-            finally:
-                # The shield first: a signal now must not skip the teardown below.
-                with signals.shielded(lifecycle.finishing(console)):
-                    context.pool.shutdown(wait=False, cancel_futures=True)
-                    if stack is not None and claim is not None:
-                        made = listed_resources(context)
-                        try:
-                            ending = _finish(
-                                options, stack, claim, steps, console, masker, failure, made
-                            )
-                        except TeardownIncomplete as exc:
-                            ending = "left over"
-                            explain(exc, None, console, masker)
-                            if failure is None:  # else the check that failed stays the news
-                                raise
-        result = "passed"
-    except CheckFailed as exc:
-        result, failure = "failed", exc
-        raise
-    except Interrupted as exc:
-        result, stopped_by = "interrupted", exc.signal_name
-        raise
-    except Exception as exc:
-        stopped_by = f"{type(exc).__name__}: {exc}"
-        raise
-    finally:
-        with signals.shielded():  # the reports get written, whatever arrives now
-            if claim is not None:
-                # A stack this run did not get to remove stays the reaper's to remove.
-                claim.close(release=ending != "untouched")
-            for thing in needs.values():
-                thing.close()
-            outcome = _outcome(
-                options,
-                stack,
-                steps,
-                env,
-                result=result,
-                failure=failure,
-                stopped_by=stopped_by,
-                storage_driver=driver,
-                duration=time.monotonic() - started,
-                started_at=started_at,
-            )
-            _summary(options, outcome, console, ending=ending)
-            _publish(options, outcome, console, masker, env)
+    where = (
+        f"project {options.target.project}" if options.uses_compose else f"web {options.web_url}"
+    )
+    headline = [f"smoke: profile {options.profile}, {where}"]
+    headline += [f"smoke: note: {note}" for note in options.notes]
+
+    def report(ended: lifecycle.Ended) -> Outcome:
+        outcome = _outcome(options, ended, env)
+        _summary(options, outcome, console, ending=ended.ending)
+        _publish(options, outcome, console, ended.masker, env)
+        return outcome
+
+    checks = _PlanChecks(options)
+    outcome = lifecycle.run(
+        options,
+        checks,
+        console=console,
+        headline=headline,
+        fixed=FixedEndpoints(str(options.web_url), str(options.chat_url)),
+        report=report,
+        stack=stack,
+        transport=transport,
+        env=env,
+    )
     if outcome.result == "over_budget":
+        worst = outcome.exceeded[0]
         raise BudgetExceeded(
             "budget exceeded: " + "; ".join(v.describe() for v in outcome.exceeded),
-            budget=outcome.exceeded[0].name,
-            measured=outcome.exceeded[0].measured,
-            limit=outcome.exceeded[0].limit,
+            budget=worst.name,
+            measured=worst.measured,
+            limit=worst.limit,
         )
     return outcome
 
 
-def _outcome(
-    options: RunOptions,
-    stack: Stack | None,
-    steps: StepRunner,
-    env: Mapping[str, str],
-    *,
-    result: Result,
-    failure: CheckFailed | None,
-    stopped_by: str | None,
-    storage_driver: str | None,
-    duration: float,
-    started_at: str,
-) -> Outcome:
+class _PlanChecks:
+    """The plan's steps for these options, as the lifecycle's checks."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self._options = options
+        self._needs: dict[str, Closeable] = {}
+        self._context: Context | None = None
+
+    def prepare(self) -> None:
+        # What steps need of the machine (a browser), found before anything starts.
+        for step in steps_for(self._options):
+            if step.prepare is not None:
+                self._needs[step.name] = step.prepare()
+
+    def __call__(self, session: lifecycle.Session) -> None:
+        context = Context(self._options, session.probe, session.stack, dict[str, Any](self._needs))
+        self._context = context
+        for step in steps_for(self._options):
+            context.results[step.name] = session.steps.run(
+                step.name, functools.partial(step.action, context), note=step.note
+            )
+
+    def stop(self) -> Resources | None:
+        for need in self._needs.values():
+            need.close()
+        if self._context is None:
+            return None
+        self._context.pool.shutdown(wait=False, cancel_futures=True)
+        return listed_resources(self._context)
+
+
+def _outcome(options: RunOptions, ended: lifecycle.Ended, env: Mapping[str, str]) -> Outcome:
     # Image sizes cost two docker calls: measure them only when something reports them.
     wants_costs = bool(
         options.metrics_file
@@ -182,6 +114,7 @@ def _outcome(
         or env.get("GITHUB_STEP_SUMMARY")
     )
     chat_image = web_image = None
+    stack = ended.stack
     if stack is not None and wants_costs:
         local = options.install_local_stack
         with ThreadPoolExecutor(max_workers=2) as pool:
@@ -189,8 +122,9 @@ def _outcome(
             web_size = pool.submit(stack.images.size, WEB)
         chat_image, web_image = chat_size.result(), web_size.result()
     verdicts = evaluate(
-        options.budgets, duration=duration, chat_image=chat_image, web_image=web_image
+        options.budgets, duration=ended.duration, chat_image=chat_image, web_image=web_image
     )
+    result = ended.result
     if result == "passed" and options.enforce_budgets and any(not v.ok for v in verdicts):
         result = "over_budget"
     return Outcome(
@@ -198,16 +132,16 @@ def _outcome(
         profile=options.profile,
         project=options.target.project if stack is not None else None,
         planned_steps=planned_steps(options),
-        steps=tuple(steps.results),
-        duration=duration,
+        steps=ended.steps,
+        duration=ended.duration,
         budgets=options.budgets,
         verdicts=tuple(verdicts),
         chat_image_bytes=chat_image,
         web_image_bytes=web_image,
-        storage_driver=storage_driver,
-        failure=failure,
-        stopped_by=stopped_by,
-        started_at=started_at,
+        storage_driver=ended.storage_driver,
+        failure=ended.failure,
+        stopped_by=ended.stopped_by,
+        started_at=ended.started_at,
         dropped=tuple(dropped_steps(options)),
     )
 
@@ -235,32 +169,6 @@ def _publish(
         annotation = None
     if annotation:
         console.line(annotation)
-
-
-def _checks(context: Context, steps: StepRunner) -> None:
-    for step in steps_for(context.options):
-        context.results[step.name] = steps.run(
-            step.name, functools.partial(step.action, context), note=step.note
-        )
-
-
-def _finish(
-    options: RunOptions,
-    stack: Stack,
-    claim: guard.Claim,
-    steps: StepRunner,
-    console: Console,
-    masker: Masker,
-    failure: CheckFailed | None,
-    made: Resources | None,
-) -> lifecycle.Ending:
-    """Logs first, then the teardown unless the stack is kept."""
-    lifecycle.capture_logs(stack, options.log_file, masker, console, failure)
-    if options.keep == "always" or (options.keep == "on-failure" and failure is not None):
-        claim.kept()
-        return "kept"
-    lifecycle.tear_down(stack, claim, steps.run, known=made)
-    return "removed"
 
 
 def _summary(

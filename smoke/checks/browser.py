@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from smoke.checks.contract import ContractViolation, extract_answer
 from smoke.report.errors import BrowserCheckFailed, ToolMissing
+from smoke.report.masking import excerpt
 
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 _HINT = (
@@ -83,11 +85,6 @@ def find_browser(env: Mapping[str, str] | None = None) -> Browser:
     raise ToolMissing("no browser found for the web page (browser) step", hint=_HINT)
 
 
-def _excerpt(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
-
-
 #: A piece of work for the browser's thread, and where its result goes.
 _Job = tuple[Callable[[Any, "_Watch"], str], "Future[str]"]
 
@@ -130,7 +127,9 @@ class Session:
                 finally:
                     chromium.close()
         except BaseException as exc:  # the browser did not start: every asker is told
-            failure = BrowserCheckFailed(f"the browser did not start: {_excerpt(str(exc))}")
+            failure = BrowserCheckFailed(
+                f"the browser did not start: {excerpt(str(exc), limit=_EXCERPT)}"
+            )
             while (job := self._jobs.get()) is not None:
                 job[1].set_exception(failure)
 
@@ -150,7 +149,9 @@ class Session:
                 failure = (
                     exc
                     if isinstance(exc, BrowserCheckFailed)
-                    else BrowserCheckFailed(f"the browser failed: {_excerpt(str(exc))}")
+                    else BrowserCheckFailed(
+                        f"the browser failed: {excerpt(str(exc), limit=_EXCERPT)}"
+                    )
                 )
                 _save(page, screenshot, failure)
                 raise failure from None
@@ -237,10 +238,10 @@ def _ask(
             f"no answer appeared within {timeout:g}s (the page sent no question to "
             f"/api/chat/service); the page shows: {_shown(page)}"
         )
-    body = watch.answers[0].json()
-    answer = (body.get("answer") or body.get("response")) if isinstance(body, dict) else None
-    if not isinstance(answer, str) or not answer:
-        raise BrowserCheckFailed(f"chat's answer to the page has no answer text: {body!r:.200}")
+    try:  # the runbook's rule, as for the proxy call
+        answer, _ = extract_answer(watch.answers[0].text())
+    except ContractViolation as exc:
+        raise BrowserCheckFailed(f"chat's answer to the page has no answer text: {exc}") from None
     # The answer is in: a working page shows it at once; give it a moment, not the
     # whole timeout.
     shown_by = min(deadline, time.monotonic() + SHOW_WITHIN_SECONDS)
@@ -257,7 +258,7 @@ def _ask(
 
 
 def _shown(page: Any) -> str:
-    return _excerpt(page.locator("body").inner_text())
+    return excerpt(str(page.locator("body").inner_text()), limit=_EXCERPT)
 
 
 def _save(page: Any, path: Path, failure: BrowserCheckFailed) -> None:
@@ -265,6 +266,6 @@ def _save(page: Any, path: Path, failure: BrowserCheckFailed) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(path), full_page=True, timeout=5000)
     except Exception as exc:  # the failure is the news; a missing picture is a footnote
-        failure.args = (f"{failure} (no screenshot: {_excerpt(str(exc))})",)
+        failure.args = (f"{failure} (no screenshot: {excerpt(str(exc), limit=_EXCERPT)})",)
         return
     failure.args = (f"{failure} (screenshot: {path})",)

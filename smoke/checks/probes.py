@@ -30,6 +30,7 @@ from smoke.report.errors import (
     StackMismatch,
     Unreachable,
 )
+from smoke.report.masking import excerpt
 
 if TYPE_CHECKING:
     from smoke.stack.compose import ServiceState
@@ -50,12 +51,6 @@ CRASH_LOOP_RESTARTS = 3
 #: docker call per poll while a service is still starting.
 PORT_REFRESH_SECONDS = 1.0
 QUESTION = "Which tent is best for stargazing?"
-_EXCERPT = 300
-
-
-def excerpt(text: str, limit: int = _EXCERPT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)

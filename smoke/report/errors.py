@@ -33,6 +33,7 @@ in one place. Context is passed as keyword-only arguments and kept as data.
     * FuzzingFailed
     * DockerCallFailed ........ a docker call a step needed failed unexpectedly
     * InternalError ........... a step met something it did not foresee (a bug)
+    * TeardownIncomplete ...... resources of the project are left after the teardown
   * BudgetExceeded ............ a measured cost exceeded its budget (exit 3)
 * Interrupted (BaseException) . Ctrl-C (130), SIGTERM (143) or SIGHUP (129)
 * PortUnavailable ............. internal: a service has no host port yet; waits retry it
@@ -263,6 +264,11 @@ class InternalError(CheckFailed):
     def __init__(self, message: str, *, traceback: str) -> None:
         super().__init__(message)
         self.traceback = traceback
+
+
+class TeardownIncomplete(CheckFailed):
+    failure_class = "teardown incomplete"
+    hint = "remove what is left with `nox -s teardown`, or `docker compose down -v`"
 
 
 def docker_verb(command: Sequence[str]) -> str:

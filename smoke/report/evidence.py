@@ -3,11 +3,10 @@ hint, compose's own words, and the last log lines of the services involved."""
 
 from __future__ import annotations
 
-from smoke.checks.probes import excerpt
 from smoke.report.console import Console
 from smoke.report.errors import CheckFailed, ComposeFailed
 from smoke.report.files import chronological
-from smoke.report.masking import Masker, split_lines
+from smoke.report.masking import Masker, excerpt, split_lines
 from smoke.stack.compose import Stack
 
 LOG_TAIL_LINES = 20

@@ -76,3 +76,13 @@ class Masker:
     def safe(self, text: str) -> str:
         """Masked and neutralised: what a report file or annotation may hold."""
         return neutralise(self(text))
+
+
+#: How much of a body or a message a console line shows.
+EXCERPT_CHARS = 300
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` on one line, white space folded, cut to ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

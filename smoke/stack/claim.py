@@ -25,12 +25,11 @@ is removed once the stack is gone, and the reaper stands down.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import uuid
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,14 +37,12 @@ from typing import Literal
 
 from python_on_whales.exceptions import DockerException
 
-from smoke.options import FuzzOptions, RunOptions
 from smoke.report.console import Console
 from smoke.report.errors import ProjectInUse
-from smoke.stack import reaper
-from smoke.stack.compose import Stack
+from smoke.stack import reaper as reaper_module
+from smoke.stack.compose import MARK_LABEL, Stack
 from smoke.stack.teardown import remove_stack
 
-LABEL = "io.contoso-smoke.run"  # value: the project
 _PID = "io.contoso-smoke.owner-pid"
 _PROCESS_START = "io.contoso-smoke.owner-start"
 _HOST = "io.contoso-smoke.owner-host"
@@ -53,10 +50,6 @@ _STARTED_AT = "io.contoso-smoke.started-at"
 _KEPT = "io.contoso-smoke.kept"
 #: A value no other claim has: whoever finds its own on the mark holds the project.
 CLAIM_TOKEN = "io.contoso-smoke.claim"
-
-
-def marker_name(project: str) -> str:
-    return f"{project}_smoke-run"
 
 
 def _process_start(pid: int) -> str:
@@ -84,7 +77,7 @@ class Owner:
 
     def labels(self, project: str) -> dict[str, str]:
         return {
-            LABEL: project,
+            MARK_LABEL: project,
             _PID: str(self.pid),
             _PROCESS_START: self.process_start,
             _HOST: self.host,
@@ -170,7 +163,7 @@ def propose(stack: Stack, *, kept: bool) -> Proposal:
     whose labels it carries. Safe to run beside the other checks before ``up``."""
     mine = Owner.this_process(kept=kept).labels(stack.project)
     mine[CLAIM_TOKEN] = uuid.uuid4().hex
-    return mine, stack.claim_mark(marker_name(stack.project), mine)
+    return mine, stack.claim_mark(mine)
 
 
 def claim(
@@ -204,7 +197,7 @@ def claim(
             return stack_exists
         if found.get(CLAIM_TOKEN) == mine[CLAIM_TOKEN]:
             if stale:
-                remove_stack(stack)
+                remove_stack(stack, mark=False)  # the mark is this run's now
             return stack_exists and not stale
         verdict = judge(
             Owner.from_labels(found),
@@ -220,7 +213,7 @@ def claim(
                 f"smoke: stale stack of project {stack.project} ({verdict.owner.describe()}; "
                 "that run died with no reaper to remove it): removing it"
             )
-        stack.remove_mark(marker_name(stack.project))  # a finished run's: take it over
+        stack.remove_mark()  # a finished run's: take it over
     raise _in_use(stack, "another run took it over at the same moment")
 
 
@@ -234,38 +227,40 @@ def _in_use(stack: Stack, who: str) -> ProjectInUse:
 class Claim:
     """This run's mark and reaper, once the project is claimed."""
 
-    def __init__(self, stack: Stack, options: RunOptions | FuzzOptions) -> None:
+    def __init__(
+        self, stack: Stack, *, kept: bool, reaper: bool, log_file: Path, console: Console
+    ) -> None:
         self._stack = stack
-        self._options = options
-        self._kept_from_start = isinstance(options, RunOptions) and options.keep == "always"
-        self._reaper: reaper.Reaper | None = None
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claim")
+        self._kept_from_start = kept
+        self._wants_reaper = reaper
+        self._log_file = log_file
+        self._console = console
+        self._reaper: reaper_module.Reaper | None = None
 
     def start(self) -> None:
         """Beside ``up``: unless the stack is kept, start a reaper."""
-        if self._options.reaper and not self._kept_from_start:
+        if self._wants_reaper and not self._kept_from_start:
             target = self._stack.target
-            self._reaper = reaper.start(
+            self._reaper = reaper_module.start(
                 target.project,
                 target.compose_files,
-                self._options.log_file,
+                self._log_file,
                 secret_names=target.secret_names,
             )
 
     def kept(self) -> None:
         """The run ends with the stack up on purpose: mark it kept, stand the reaper down."""
         if not self._kept_from_start:
-            name = marker_name(self._stack.project)
-            with contextlib.suppress(DockerException):  # the mark is a courtesy to the next run
-                self._stack.remove_mark(name)
-                labels = Owner.this_process(kept=True).labels(self._stack.project)
-                self._stack.claim_mark(name, labels)
+            try:
+                self._stack.remove_mark()
+                self._stack.claim_mark(Owner.this_process(kept=True).labels(self._stack.project))
+            except DockerException as exc:  # the mark is a courtesy to the next run
+                self._console.line(
+                    f"smoke: warning: could not mark the stack of project {self._stack.project} "
+                    f"as kept (`docker volume` exited {exc.return_code}); the next run will "
+                    "not know it was kept on purpose and may remove it as stale"
+                )
         self._release()
-
-    def removed(self) -> Future[None]:
-        """The stack is gone: give the project up. Only now, so a run that claims it
-        next can never see this run's teardown remove its stack."""
-        return self._pool.submit(self._stack.remove_mark, marker_name(self._stack.project))
 
     def _release(self) -> None:
         if self._reaper is not None:
@@ -278,4 +273,3 @@ class Claim:
         process is gone."""
         if release:
             self._release()
-        self._pool.shutdown(wait=True)

@@ -43,6 +43,8 @@ CONTAINER_PORTS = {WEB: 3000, CHAT: 8000}
 #: The local embedding stack's chat image has a tag of its own, so the two builds
 #: never overwrite each other (the compose file reads it from CHAT_IMAGE_TAG).
 LOCAL_CHAT_TAG = "local"
+#: The run mark's label; its value is the project (see smoke.stack.claim).
+MARK_LABEL = "io.contoso-smoke.run"
 # Env values under these names are secrets, masked wherever output is written:
 # names holding the first, or ending in the second (DATABASE_URL's password too).
 _SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN")
@@ -494,26 +496,30 @@ class Stack:
         if found.volumes:
             self.docker.volume.remove(list(found.volumes))
 
-    # -- run marks (see smoke.stack.claim) --------------------------------------------
+    # -- the run mark (see smoke.stack.claim) -------------------------------------------
 
-    def markers(self, label: str) -> list[dict[str, str]]:
-        """Labels of the volumes carrying ``label=<project>``: who runs the stack."""
-        volumes = self.docker.volume.list(filters=[("label", f"{label}={self.project}")])
+    @property
+    def mark_name(self) -> str:
+        return f"{self.project}_smoke-run"
+
+    def markers(self) -> list[dict[str, str]]:
+        """Labels of the volumes carrying ``MARK_LABEL=<project>``: who runs the stack."""
+        volumes = self.docker.volume.list(filters=[("label", f"{MARK_LABEL}={self.project}")])
         return [dict(volume.labels or {}) for volume in volumes]
 
-    def claim_mark(self, name: str, labels: Mapping[str, str]) -> dict[str, str]:
-        """Create the mark ``name`` with ``labels`` unless it exists, and return the
-        labels it carries: the engine keeps the first creator's, atomically."""
-        self.docker.volume.create(name, labels=dict(labels))
-        return dict(self.docker.volume.inspect(name).labels or {})
+    def claim_mark(self, labels: Mapping[str, str]) -> dict[str, str]:
+        """Create the mark with ``labels`` unless it exists, and return the labels it
+        carries: the engine keeps the first creator's, atomically."""
+        self.docker.volume.create(self.mark_name, labels={**labels, MARK_LABEL: self.project})
+        return dict(self.docker.volume.inspect(self.mark_name).labels or {})
 
-    def remove_mark(self, name: str) -> None:
+    def remove_mark(self) -> None:
         with contextlib.suppress(NoSuchVolume):  # already gone: so much the better
-            self.docker.volume.remove([name])
+            self.docker.volume.remove([self.mark_name])
 
-    def unmark(self, label: str) -> tuple[str, ...]:
+    def unmark(self) -> tuple[str, ...]:
         """Remove every mark of the project, whoever wrote it; returns their names."""
-        volumes = self.docker.volume.list(filters=[("label", f"{label}={self.project}")])
+        volumes = self.docker.volume.list(filters=[("label", f"{MARK_LABEL}={self.project}")])
         if volumes:
             self.docker.volume.remove(list[Volume | str](volumes))
         return tuple(sorted(volume.name for volume in volumes))

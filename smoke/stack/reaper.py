@@ -23,13 +23,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 _RELEASE = b"r"
-#: The whole reap (logs, teardown, checks) stays within this many seconds.
-REAP_DEADLINE_SECONDS = 9.0
+#: Removals tried before the reaper gives up: each stops the dead run's compose first.
+_ATTEMPTS = 8
 _SETTLE_SECONDS = 0.3
 
 
@@ -124,12 +123,12 @@ def reap(
     secret_names: Sequence[str] = (),
 ) -> None:
     from smoke.options import Target
+    from smoke.report.errors import SmokeError
     from smoke.report.files import write_logs
     from smoke.report.masking import Masker
-    from smoke.stack.claim import LABEL
     from smoke.stack.compose import Stack
+    from smoke.stack.teardown import remove_stack
 
-    deadline = time.monotonic() + REAP_DEADLINE_SECONDS
     _stop_orphans(project)
     stack = Stack(Target(project, tuple(compose_files), tuple(secret_names)))
     note = f"reaper: the smoke run (PID {owner}) died before its teardown; removing the stack"
@@ -139,16 +138,15 @@ def reap(
             log.write(note + "\n")
     except Exception:  # the logs are best effort; the teardown is the job
         pass
-    clean = 0
-    while time.monotonic() < deadline and clean < 2:
-        if stack.resources(names=False):
-            clean = 0
-            _stop_orphans(project)
-            stack.down()
-        else:
-            clean += 1  # twice empty, a moment apart: nothing was still being created
-        time.sleep(_SETTLE_SECONDS)
-    stack.unmark(LABEL)
+    # The run's compose may still be creating: stop it before each removal, and count
+    # the stack gone only when two listings a moment apart find nothing.
+    with contextlib.suppress(SmokeError):
+        remove_stack(
+            stack,
+            attempts=_ATTEMPTS,
+            settle_seconds=_SETTLE_SECONDS,
+            before_each=lambda: _stop_orphans(project),
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

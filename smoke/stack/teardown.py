@@ -1,45 +1,78 @@
-"""Remove a stack and prove it is gone."""
+"""Remove a stack and its run mark, and prove they are gone: the one removal that the
+run's teardown, ``nox -s teardown``, the claim (a stale stack) and the reaper share."""
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from python_on_whales.exceptions import DockerException
 
-from smoke.report.errors import CheckFailed
+from smoke.report.errors import TeardownIncomplete
 from smoke.stack.compose import Resources, Stack
 
-_ATTEMPTS = 3
+#: Removals tried before what is left is reported.
+ATTEMPTS = 3
 
 
-class TeardownIncomplete(CheckFailed):
-    failure_class = "teardown incomplete"
-    hint = "remove what is left with `nox -s teardown`, or `docker compose down -v`"
+@dataclass(frozen=True)
+class Removed:
+    #: What existed before, by name (with ``describe``); empty: nothing to remove.
+    resources: Resources
+    #: The run marks removed, by name; empty when the mark was kept or none existed.
+    marks: tuple[str, ...] = ()
+
+
+def _nothing() -> None:
+    pass
 
 
 def remove_stack(
-    stack: Stack, *, describe: bool = False, known: Resources | None = None
-) -> Resources:
-    """Remove every container, network and volume of the project, and check that
-    nothing is left; retried, so a container that a killed `up` was still creating
-    when the project was listed goes too.
+    stack: Stack,
+    *,
+    mark: bool = True,
+    describe: bool = False,
+    known: Resources | None = None,
+    attempts: int = ATTEMPTS,
+    settle_seconds: float | None = None,
+    before_each: Callable[[], None] = _nothing,
+) -> Removed:
+    """Remove every container, network and volume of the project, check that nothing
+    is left, then (with ``mark``) remove the project's run mark, whoever wrote it.
 
-    The project's resources are removed directly, by its compose label; if that
-    fails (say, a container being created), compose's own `down` takes over.
-    With ``describe``, returns what existed before, by name; an empty ``Resources``
-    then means there was nothing to remove. ``known`` (ids) spares the first listing.
+    The project's resources are removed directly, by its compose label; if that fails
+    (say, a container being created), compose's own `down` takes over. Retried, so a
+    container that a killed `up` was still creating when the project was listed goes
+    too. ``settle_seconds``: an empty listing counts only when a second one that long
+    later is empty too (a dead run's compose may still be creating). ``known`` (ids)
+    spares the first listing. Raises ``TeardownIncomplete`` naming what is left.
     """
     before = stack.resources() if describe else Resources()
     left = known or stack.resources(names=False)
-    for _ in range(_ATTEMPTS):
+    confirmed = settle_seconds is None
+    for _ in range(attempts):
         if not left:
-            break
+            if confirmed or settle_seconds is None:
+                break
+            time.sleep(settle_seconds)
+            confirmed, left = True, stack.resources(names=False)
+            continue
+        before_each()
         try:
             stack.remove(left)
         except DockerException:
             stack.down()
         left = stack.resources(names=False)
+        confirmed = settle_seconds is None  # an empty listing now needs its second look
     if left:
         named = stack.resources()  # by name, for the person who removes them
         raise TeardownIncomplete(
-            f"still present after {_ATTEMPTS} attempts: {(named or left).describe()}"
+            f"still present after {attempts} attempts: {(named or left).describe()}"
         )
-    return before
+    marks: tuple[str, ...] = ()
+    if mark:
+        with contextlib.suppress(DockerException):  # with the stack gone, only a mark
+            marks = stack.unmark()
+    return Removed(before, marks)

@@ -4,6 +4,7 @@ tests/services/test_browser.py and tests/integration/test_browser_faults.py."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Callable
@@ -94,7 +95,11 @@ class FakePage:
 
 def response(url: str, status: int = 200, body: object = None) -> Any:
     return SimpleNamespace(
-        url=url, status=status, request=SimpleNamespace(method="POST"), json=lambda: body
+        url=url,
+        status=status,
+        request=SimpleNamespace(method="POST"),
+        json=lambda: body,
+        text=lambda: json.dumps(body),
     )
 
 
@@ -301,8 +306,10 @@ def test_a_failure_shows_the_pages_text() -> None:
 
 
 def test_text_of_exactly_the_limit_is_shown_whole() -> None:
-    assert browser._excerpt("x" * 200) == "x" * 200
-    assert browser._excerpt("x" * 201) == "x" * 199 + "…"
+    from smoke.report.masking import excerpt
+
+    assert excerpt("x" * 200, limit=200) == "x" * 200
+    assert excerpt("x" * 201, limit=200) == "x" * 199 + "…"
 
 
 def test_an_error_without_a_name_or_message_is_still_named() -> None:

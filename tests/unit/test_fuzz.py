@@ -13,8 +13,9 @@ import httpx
 import pytest
 from python_on_whales import DockerClient
 
-from smoke.checks import fuzz as fuzz_module
-from smoke.checks.fuzz import CHECKS, HAR_NAME, Tally, fuzz, schemathesis_command
+from smoke.checks import schemathesis as fuzz_module
+from smoke.checks.schemathesis import CHECKS, HAR_NAME, Tally, schemathesis_command
+from smoke.fuzz import fuzz
 from smoke.options import FuzzOptions, Target
 from smoke.report.console import Console
 from smoke.report.errors import FuzzingFailed, Interrupted, ToolMissing
@@ -102,8 +103,8 @@ def fake_the_world(
     """Schemathesis installed and run as ``schemathesis``; chat answers through
     ``transport``."""
     monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
-    real_client = fuzz_module.httpx.Client
-    monkeypatch.setattr(fuzz_module.httpx, "Client", lambda **kw: real_client(transport=transport))
+    real_client = httpx.Client
+    monkeypatch.setattr(httpx, "Client", lambda **kw: real_client(transport=transport))
     monkeypatch.setattr(fuzz_module.subprocess, "run", schemathesis)
 
 
@@ -243,7 +244,7 @@ def test_no_schemathesis_says_how_to_get_it(
 def test_a_fuzz_whose_teardown_leaves_things_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smoke.stack.teardown import TeardownIncomplete
+    from smoke.report.errors import TeardownIncomplete
 
     original = FakeDocker.__post_init__
 
@@ -317,19 +318,19 @@ def test_a_fuzz_without_a_given_stack_makes_one_and_judges_other_hosts_by_an_hou
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from smoke.stack.claim import Owner, marker_name
+    from smoke.stack.claim import Owner
     from tests.unit.fakes import FakeServices
 
     docker = FakeDocker(running=True)
     two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
-    docker.volumes[marker_name("p")] = Owner(1, "", "elsewhere", two_hours_ago, False).labels("p")
+    docker.volumes["p_smoke-run"] = Owner(1, "", "elsewhere", two_hours_ago, False).labels("p")
     made: list[Target] = []
 
-    def make(target: Target) -> Stack:
+    def make(target: Target, *, env: object) -> Stack:
         made.append(target)
         return Stack(target, docker=cast(DockerClient, docker))
 
-    monkeypatch.setattr(fuzz_module, "Stack", make)
+    monkeypatch.setattr("smoke.lifecycle.Stack", make)
     fake_the_world(monkeypatch, schemathesis_answering([200], 0), FakeServices().transport())
     out = Terminal()
     fuzz(options(tmp_path), console=Console(out, tty=False))
@@ -342,7 +343,7 @@ def test_a_fuzz_by_url_starts_no_reaper(tmp_path: Path, monkeypatch: pytest.Monk
     from tests.unit.fakes import FakeServices
 
     started: list[object] = []
-    monkeypatch.setattr(guard.reaper, "start", lambda *a: started.append(a))
+    monkeypatch.setattr(guard.reaper_module, "start", lambda *a: started.append(a))
     fake_the_world(monkeypatch, schemathesis_answering([200], 0), FakeServices().transport())
     url = options(tmp_path, chat_url="http://127.0.0.1:8000", reaper=True)
     assert fuzz(url, console=Console(Terminal(), tty=False)) == Tally(1, 0)
@@ -364,9 +365,9 @@ def test_an_exited_chat_fails_the_fuzz_at_once(
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    real_client = fuzz_module.httpx.Client
+    real_client = httpx.Client
     monkeypatch.setattr(
-        fuzz_module.httpx, "Client", lambda **kw: real_client(transport=httpx.MockTransport(refuse))
+        httpx, "Client", lambda **kw: real_client(transport=httpx.MockTransport(refuse))
     )
     stack = Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
     with pytest.raises(ServiceCrashed, match="chat exited with code 3"):

@@ -13,13 +13,13 @@ from typing import Any, cast
 import pytest
 from python_on_whales import DockerClient
 
-from smoke.options import FuzzOptions, Target
+from smoke.options import Target
 from smoke.report.console import Console
 from smoke.report.errors import ProjectInUse
 from smoke.stack import claim as guard
-from smoke.stack.claim import CLAIM_TOKEN, LABEL, Owner
-from smoke.stack.compose import Stack
-from tests.unit.fakes import FakeDocker, run_options
+from smoke.stack.claim import CLAIM_TOKEN, Owner
+from smoke.stack.compose import MARK_LABEL, Stack
+from tests.unit.fakes import FakeDocker
 
 
 def stack(docker: FakeDocker) -> Stack:
@@ -47,8 +47,17 @@ class Reapers:
 @pytest.fixture
 def reapers(monkeypatch: pytest.MonkeyPatch) -> Reapers:
     stand_in = Reapers()
-    monkeypatch.setattr(guard.reaper, "start", stand_in.start)
+    monkeypatch.setattr(guard.reaper_module, "start", stand_in.start)
     return stand_in
+
+
+def handle_of(
+    docker: FakeDocker, *, kept: bool = False, reaper: bool = True, out: io.StringIO | None = None
+) -> guard.Claim:
+    """The claim a run holds, as the lifecycle makes it."""
+    console = Console(out if out is not None else io.StringIO())
+    log_file = Path("e2e-compose.log")
+    return guard.Claim(stack(docker), kept=kept, reaper=reaper, log_file=log_file, console=console)
 
 
 def claim(docker: FakeDocker, *, exists: bool = False, kept: bool = False) -> tuple[bool, str]:
@@ -75,7 +84,7 @@ def test_a_free_project_is_claimed_with_this_runs_mark() -> None:
     docker = FakeDocker()
     assert claim(docker) == (False, "")
     labels = docker.volumes["p_smoke-run"]
-    assert labels[LABEL] == "p"
+    assert labels[MARK_LABEL] == "p"
     owner = Owner.from_labels(labels)
     assert owner is not None
     assert (owner.pid, owner.kept) == (os.getpid(), False)
@@ -169,24 +178,22 @@ def test_a_contended_take_over_is_in_use() -> None:
         claim(docker)
 
 
-def test_a_run_that_may_tear_down_starts_a_reaper_and_gives_the_project_up(
+def test_a_run_that_may_tear_down_starts_a_reaper_and_releases_it(
     reapers: Reapers,
 ) -> None:
     docker = FakeDocker()
     claim(docker)
-    handle = guard.Claim(stack(docker), run_options(reaper=True))
+    handle = handle_of(docker)
     handle.start()
-    handle.removed().result()
     handle.close()
     assert reapers.started == [("p", (Path("docker-compose.yml"),), Path("e2e-compose.log"))]
     assert reapers.released == 1
-    assert docker.volumes == {}
 
 
 def test_a_kept_run_gets_a_kept_mark_and_no_reaper(reapers: Reapers) -> None:
     docker = FakeDocker()
     claim(docker, kept=True)
-    handle = guard.Claim(stack(docker), run_options(keep="always", reaper=True))
+    handle = handle_of(docker, kept=True)
     handle.start()
     handle.kept()
     handle.close()
@@ -202,7 +209,7 @@ def test_kept_on_failure_turns_the_mark_kept_and_stands_the_reaper_down(
 ) -> None:
     docker = FakeDocker()
     claim(docker)
-    handle = guard.Claim(stack(docker), run_options(keep="on-failure", reaper=True))
+    handle = handle_of(docker)
     handle.start()
     handle.kept()
     assert reapers.released == 1
@@ -213,27 +220,26 @@ def test_kept_on_failure_turns_the_mark_kept_and_stands_the_reaper_down(
 
 
 def test_no_reaper_when_turned_off(reapers: Reapers) -> None:
-    handle = guard.Claim(stack(FakeDocker()), run_options(reaper=False))
+    handle = handle_of(FakeDocker(), reaper=False)
     handle.start()
     handle.close()
     assert reapers.started == []
 
 
-def test_a_fuzz_run_is_claimed_like_a_smoke(reapers: Reapers) -> None:
-    fuzz = FuzzOptions(Target("p", ()), False, 1.0, None, 1, None, Path("f.log"), reaper=True)
-    handle = guard.Claim(stack(FakeDocker()), fuzz)
-    handle.start()
-    handle.close()
-    assert reapers.started == [("p", (Path("docker-compose.yml"),), Path("f.log"))]
-
-
-def test_a_kept_mark_that_cannot_be_rewritten_is_no_failure(reapers: Reapers) -> None:
+def test_a_kept_mark_that_cannot_be_written_is_a_warning_saying_what_the_next_run_misses(
+    reapers: Reapers,
+) -> None:
     from tests.unit.fakes import docker_error
 
     docker = FakeDocker()
     claim(docker)
     docker.fail["volume create"] = docker_error("volume create")
-    handle = guard.Claim(stack(docker), run_options())
+    out = io.StringIO()
+    handle = handle_of(docker, out=out)
     handle.start()
-    handle.kept()
+    handle.kept()  # no exception: the stack is kept all the same
     handle.close()
+    assert reapers.released == 1
+    (line,) = out.getvalue().splitlines()
+    assert line.startswith("smoke: warning: could not mark the stack of project p as kept")
+    assert "may remove it as stale" in line

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from smoke.stack.claim import LABEL, Owner, judge, marker_name
+from smoke.stack.claim import Owner, judge
+from smoke.stack.compose import MARK_LABEL
 
 NOW = datetime.now(UTC)
 
@@ -24,11 +25,10 @@ def dead_owner(kept: bool = False, host: str | None = None) -> Owner:
 def test_labels_round_trip_and_name_the_project() -> None:
     owner = Owner.this_process(kept=True)
     labels = owner.labels("p1")
-    assert labels[LABEL] == "p1"
+    assert labels[MARK_LABEL] == "p1"
     assert Owner.from_labels(labels) == Owner(
         owner.pid, owner.process_start, owner.host, owner.started_at.replace(microsecond=0), True
     )
-    assert marker_name("p1") == "p1_smoke-run"
 
 
 @pytest.mark.parametrize(

@@ -206,7 +206,7 @@ def test_a_reap_writes_the_logs_with_a_note_then_removes_stack_and_mark(
     assert "db-1" in text
     assert PASSWORD not in text
     assert not docker.running
-    assert "compose down" in docker.calls
+    assert "container remove" in docker.calls
     assert "p_smoke-run" not in docker.volumes
     assert set(stopped) == {"p"}
 
@@ -264,6 +264,6 @@ def test_a_reap_ends_only_after_two_empty_looks_in_a_row(
     monkeypatch.setattr(reaper, "_stop_orphans", lambda project: None)
     monkeypatch.setattr(reaper, "_SETTLE_SECONDS", 0.0)
     reaper.reap("p", [Path("a.yml"), Path("b.yml")], tmp_path / "e2e.log", 1)
-    assert docker.calls.count("compose down") == 2
+    assert docker.calls.count("container remove") == 2
     assert next(looks) is True  # the seventh look was never needed
     assert made == [(Path("a.yml"), Path("b.yml"))]

@@ -26,11 +26,11 @@ from smoke.report.errors import (
     InternalError,
     Interrupted,
     ProxyCallFailed,
+    TeardownIncomplete,
     docker_verb,
 )
 from smoke.run import run_smoke
 from smoke.stack.compose import Stack
-from smoke.stack.teardown import TeardownIncomplete
 from tests.unit.fakes import PASSWORD, FakeDocker, FakeServices, docker_error, run_options
 
 

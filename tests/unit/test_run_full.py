@@ -27,7 +27,7 @@ from smoke.report.errors import (
     StackMismatch,
     Unreachable,
 )
-from smoke.stack.claim import Owner, marker_name
+from smoke.stack.claim import Owner
 from tests.unit.fakes import FakeDocker, FakeServices, FakeState, chat_openapi
 from tests.unit.test_run import run
 
@@ -168,7 +168,7 @@ def test_keep_on_failure_keeps_a_failing_stack_and_says_how_to_look(tmp_path: Pa
 
 
 def mark(docker: FakeDocker, owner: Owner) -> None:
-    docker.volumes[marker_name("p")] = owner.labels("p")
+    docker.volumes["p_smoke-run"] = owner.labels("p")
 
 
 def test_a_stale_stack_is_named_then_removed_before_the_run(tmp_path: Path) -> None:
@@ -401,7 +401,7 @@ def test_a_reused_kept_stack_gets_this_runs_mark(tmp_path: Path) -> None:
     mark(docker, earlier)
     output, error = run(tmp_path, docker, FakeServices(), keep="always")
     assert error is None, output
-    owner = Owner.from_labels(docker.volumes[marker_name("p")])
+    owner = Owner.from_labels(docker.volumes["p_smoke-run"])
     assert owner is not None
     assert (owner.pid, owner.kept) == (os.getpid(), True)
 

@@ -317,7 +317,6 @@ def test_a_step_summary_that_cannot_be_written_is_said(tmp_path: Path) -> None:
 def test_a_run_without_a_given_stack_makes_one_with_its_env(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smoke import run
 
     made: list[tuple[Target, object]] = []
 
@@ -325,7 +324,7 @@ def test_a_run_without_a_given_stack_makes_one_with_its_env(
         made.append((target, env))
         return Stack(target, docker=cast(DockerClient, FakeDocker()))
 
-    monkeypatch.setattr(run, "Stack", make)
+    monkeypatch.setattr("smoke.lifecycle.Stack", make)
     env = {"SMOKE_X": "1"}
     outcome = run_smoke(
         run_options(log_file=tmp_path / "e2e-compose.log"),
@@ -341,18 +340,18 @@ def test_a_run_without_a_given_stack_makes_one_with_its_env(
 def test_a_stale_stack_from_another_host_is_judged_by_the_duration_budget(tmp_path: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from smoke.stack.claim import Owner, marker_name
+    from smoke.stack.claim import Owner
 
     docker = FakeDocker(running=True)
     started = datetime.now(UTC) - timedelta(minutes=10)
     owner = Owner(4242, "", "elsewhere.example", started, False)
-    docker.volumes[marker_name("p")] = owner.labels("p")
+    docker.volumes["p_smoke-run"] = owner.labels("p")
     output, outcome = smoke(tmp_path, FakeServices(), docker=docker)
     assert isinstance(outcome, Outcome), output
     assert output.startswith("smoke: stale stack of project p")
     budget = Budgets(max_duration_seconds=3600)
     docker.running = True
-    docker.volumes[marker_name("p")] = owner.labels("p")
+    docker.volumes["p_smoke-run"] = owner.labels("p")
     _, error = smoke(tmp_path, FakeServices(), docker=docker, budgets=budget)
     assert type(error).__name__ == "ProjectInUse"
 
@@ -363,7 +362,7 @@ def test_a_url_run_starts_no_reaper_and_marks_nothing(
     from smoke.stack import claim as guard
 
     started: list[object] = []
-    monkeypatch.setattr(guard.reaper, "start", lambda *a: started.append(a))
+    monkeypatch.setattr(guard.reaper_module, "start", lambda *a: started.append(a))
     _, outcome = smoke(tmp_path, FakeServices(), reaper=True, **URLS)
     assert isinstance(outcome, Outcome)
     assert started == []
@@ -380,8 +379,11 @@ def test_a_run_claims_its_project_once_and_gives_it_up_after_the_teardown(
         ("volume inspect", ("p_smoke-run",)),
         ("volume list", ()),  # what `up` made, listed beside the checks
         ("volume list", ()),  # the teardown's check that nothing is left
-        ("volume remove", (["p_smoke-run"],)),
+        ("volume list", ()),  # the project's marks, once its stack is gone
+        ("volume remove", marks[-1][1]),
     ]
+    (removed,) = marks[-1][1]
+    assert [volume.name for volume in removed] == ["p_smoke-run"]
     assert docker.calls.index("volume remove") > docker.calls.index("container remove")
     assert docker.volumes == {}
 

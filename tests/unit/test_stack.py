@@ -22,9 +22,10 @@ from smoke.report.errors import (
     NoStackRunning,
     PortInUse,
     PortUnavailable,
+    TeardownIncomplete,
 )
 from smoke.stack.compose import Resources, ServiceState, Stack
-from smoke.stack.teardown import TeardownIncomplete, remove_stack
+from smoke.stack.teardown import remove_stack
 from tests.unit.fakes import PASSWORD, FakeDocker, FakeState, docker_error
 
 
@@ -219,20 +220,20 @@ def test_build_and_up_tell_compose_which_chat_and_keep_its_words() -> None:
 def test_marks_are_created_listed_and_removed() -> None:
     docker = FakeDocker()
     s = stack(docker)
-    assert s.claim_mark("p_smoke-run", {"io.contoso-smoke.run": "p", "x": "1"}) == {
+    assert s.claim_mark({"io.contoso-smoke.run": "p", "x": "1"}) == {
         "io.contoso-smoke.run": "p",
         "x": "1",
     }
     # The engine keeps the first creator's labels: the second claim reads them back.
-    assert s.claim_mark("p_smoke-run", {"io.contoso-smoke.run": "p", "x": "2"})["x"] == "1"
-    assert s.markers("io.contoso-smoke.run") == [{"io.contoso-smoke.run": "p", "x": "1"}]
-    s.remove_mark("p_smoke-run")
-    s.remove_mark("p_smoke-run")  # already gone: fine
-    assert s.markers("io.contoso-smoke.run") == []
-    s.claim_mark("p_smoke-run", {"io.contoso-smoke.run": "p"})
-    s.unmark("io.contoso-smoke.run")
-    assert s.markers("io.contoso-smoke.run") == []
-    s.unmark("io.contoso-smoke.run")  # nothing to remove: fine
+    assert s.claim_mark({"io.contoso-smoke.run": "p", "x": "2"})["x"] == "1"
+    assert s.markers() == [{"io.contoso-smoke.run": "p", "x": "1"}]
+    s.remove_mark()
+    s.remove_mark()  # already gone: fine
+    assert s.markers() == []
+    s.claim_mark({"io.contoso-smoke.run": "p"})
+    s.unmark()
+    assert s.markers() == []
+    s.unmark()  # nothing to remove: fine
 
 
 # -- teardown -------------------------------------------------------------------------
@@ -240,7 +241,7 @@ def test_marks_are_created_listed_and_removed() -> None:
 
 def test_teardown_removes_directly_and_checks_it_is_gone() -> None:
     docker = FakeDocker(running=True)
-    assert remove_stack(stack(docker)) == Resources()
+    assert remove_stack(stack(docker)).resources == Resources()  # not asked to describe
     assert "container remove" in docker.calls
     assert "compose down" not in docker.calls
     assert not docker.running
@@ -256,12 +257,12 @@ def test_teardown_falls_back_to_compose_down_when_direct_removal_fails() -> None
 
 def test_teardown_describes_what_it_removed_and_nothing_when_nothing() -> None:
     docker = FakeDocker(running=True)
-    assert remove_stack(stack(docker), describe=True).containers == (
+    assert remove_stack(stack(docker), describe=True).resources.containers == (
         "p-chat-1",
         "p-db-1",
         "p-web-1",
     )
-    assert remove_stack(stack(docker), describe=True) == Resources()
+    assert remove_stack(stack(docker), describe=True).resources == Resources()
     assert docker.calls.count("container remove") == 1
 
 

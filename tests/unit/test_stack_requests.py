@@ -129,16 +129,16 @@ def test_urls_ask_compose_for_the_container_port_of_each_service() -> None:
 def test_marks_are_volumes_named_and_labelled_for_the_project() -> None:
     docker = FakeDocker()
     s = stack(docker)
-    s.claim_mark("p_mark", {"io.contoso-smoke.run": "p"})
+    s.claim_mark({"io.contoso-smoke.run": "p"})
     assert asked(docker, "volume create") == [
-        (("p_mark",), {"labels": {"io.contoso-smoke.run": "p"}})
+        (("p_smoke-run",), {"labels": {"io.contoso-smoke.run": "p"}})
     ]
-    assert asked(docker, "volume inspect") == [(("p_mark",), {})]
+    assert asked(docker, "volume inspect") == [(("p_smoke-run",), {})]
     other = Stack(Target("q", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
-    other.unmark("io.contoso-smoke.run")  # another project's mark stays
-    assert "p_mark" in docker.volumes
-    s.unmark("io.contoso-smoke.run")
-    assert "p_mark" not in docker.volumes
+    other.unmark()  # another project's mark stays
+    assert "p_smoke-run" in docker.volumes
+    s.unmark()
+    assert "p_smoke-run" not in docker.volumes
 
 
 def test_an_image_size_is_of_the_plain_image_unless_asked() -> None:
@@ -293,7 +293,7 @@ def test_marks_are_read_for_this_project_only() -> None:
     docker = FakeDocker()
     docker.volumes["q_smoke-run"] = {"io.contoso-smoke.run": "q"}
     docker.volumes["p_smoke-run"] = {"io.contoso-smoke.run": "p"}
-    assert stack(docker).markers("io.contoso-smoke.run") == [{"io.contoso-smoke.run": "p"}]
+    assert stack(docker).markers() == [{"io.contoso-smoke.run": "p"}]
 
 
 def test_stopped_containers_count_as_the_stack() -> None:

@@ -1,0 +1,87 @@
+"""``nox -s fuzz`` / ``python -m smoke fuzz``: chat fuzzed against its own contract.
+
+Starts db and chat like the smoke does (or takes ``--chat-url``), waits for chat and
+its db, then runs Schemathesis (``smoke.checks.schemathesis``), inside the one
+lifecycle (``smoke.lifecycle``): the stack is torn down on every path.
+"""
+
+from __future__ import annotations
+
+from smoke import lifecycle
+from smoke.checks.probes import FixedEndpoints
+from smoke.checks.schemathesis import Tally, require_schemathesis, run_schemathesis
+from smoke.options import FuzzOptions
+from smoke.report.console import Console
+from smoke.report.errors import FuzzingFailed
+from smoke.stack.compose import CHAT, DB, Resources, Stack
+
+
+def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) -> Tally:
+    """Fuzz chat; raises ``FuzzingFailed`` when Schemathesis finds a failure."""
+    require_schemathesis()
+    where = (
+        f"project {options.target.project}" if options.uses_compose else f"chat {options.chat_url}"
+    )
+    checks = _FuzzChecks(options)
+
+    def report(ended: lifecycle.Ended) -> Tally:
+        tally = checks.tally
+        if isinstance(ended.failure, FuzzingFailed):
+            tally = Tally(ended.failure.requests, ended.failure.server_errors)
+        verdict = {"passed": "PASS", "failed": "FAIL"}.get(ended.result, "STOPPED")
+        said = (
+            ""
+            if ended.stack is None
+            else f"; {lifecycle.stack_said(ended.ending, options.target.project)}"
+        )
+        console.line(
+            f"{verdict}  fuzz: {tally.requests} requests, {tally.server_errors} server errors "
+            f"in {ended.duration:.1f}s{said}"
+        )
+        return tally
+
+    return lifecycle.run(
+        options,
+        checks,
+        console=console,
+        headline=[f"fuzz: chat against its own schema, {where}"],
+        fixed=FixedEndpoints("", str(options.chat_url)),
+        report=report,
+        stack=stack,
+    )
+
+
+class _FuzzChecks:
+    """db and chat up and healthy, then Schemathesis."""
+
+    def __init__(self, options: FuzzOptions) -> None:
+        self._options = options
+        self.tally = Tally(0, 0)
+
+    def prepare(self) -> None:
+        pass
+
+    def __call__(self, session: lifecycle.Session) -> None:
+        stack, steps, probe = session.stack, session.steps, session.probe
+        if stack is not None:
+            steps.run(
+                "compose up",
+                lambda: _up(stack, build=self._options.build, timeout=self._options.timeout),
+            )
+        steps.run("chat health", probe.chat_health)
+        steps.run("chat dependency health (db)", probe.chat_dependencies)
+        self.tally = steps.run(
+            "fuzz",
+            lambda: run_schemathesis(probe.url(CHAT, ""), self._options),
+            note=lambda t: f"{t.requests} requests, {t.server_errors} server errors",
+        )
+
+    def stop(self) -> Resources | None:
+        return None
+
+
+def _up(stack: Stack, *, build: bool, timeout: float) -> None:
+    """db and chat only: fuzzing needs no web."""
+    stack.up(build=build, install_local_stack=False, services=(DB, CHAT), timeout=timeout)
+    if build:
+        stack.images.remove_replaced()
