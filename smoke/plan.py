@@ -27,7 +27,8 @@ from typing import Any, Protocol
 
 from smoke.checks import browser
 from smoke.checks import contract as schema
-from smoke.checks.probes import QUESTION, Probe, validate_contract
+from smoke.checks.contract import validate_contract
+from smoke.checks.probes import QUESTION, Probe
 from smoke.options import RunOptions
 from smoke.report.errors import ContractDrift, SemanticMismatch
 from smoke.report.masking import excerpt

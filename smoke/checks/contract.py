@@ -20,6 +20,9 @@ from typing import Any
 
 import httpx
 
+from smoke.report.errors import ContractDrift
+from smoke.report.masking import excerpt
+
 ANSWER_FIELDS = ("answer", "response")
 
 
@@ -156,3 +159,14 @@ def fetch(get: Callable[[], httpx.Response]) -> dict[str, Any]:
     if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3."):
         raise NoSchema(f"GET {CONTRACT_PATH} is not an OpenAPI 3 document")
     return document
+
+
+def validate_contract(response: httpx.Response) -> tuple[str, dict[str, Any]]:
+    try:
+        return extract_answer(response.text)
+    except ContractViolation as exc:
+        raise ContractDrift(
+            f"response contract drift: {exc}",
+            status=response.status_code,
+            body=excerpt(response.text),
+        ) from None

@@ -353,11 +353,11 @@ def test_a_fuzz_by_url_starts_no_reaper(tmp_path: Path, monkeypatch: pytest.Monk
 def test_an_exited_chat_fails_the_fuzz_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smoke.checks import probes
+    from smoke.checks import waiting
     from smoke.report.errors import ServiceCrashed
     from tests.unit.fakes import FakeState
 
-    monkeypatch.setattr(probes, "ENGINE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(waiting, "ENGINE_AFTER_SECONDS", 0.0)
     docker = FakeDocker()
     docker.states["chat"] = FakeState("exited", 3)
     monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from smoke.checks import probes
-from smoke.checks.probes import FixedEndpoints, Probe, validate_contract
+from smoke.checks import probes, waiting
+from smoke.checks.contract import validate_contract
+from smoke.checks.probes import FixedEndpoints, Probe
 from smoke.report.errors import (
     ContractDrift,
     PageFailed,
@@ -56,8 +57,8 @@ def refused(request: httpx.Request) -> httpx.Response:
 
 @pytest.fixture(autouse=True)
 def ask_the_engine_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(probes, "ENGINE_AFTER_SECONDS", 0.0)
-    monkeypatch.setattr(probes, "ENGINE_EVERY_SECONDS", 0.0)
+    monkeypatch.setattr(waiting, "ENGINE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(waiting, "ENGINE_EVERY_SECONDS", 0.0)
 
 
 def test_a_non_200_proxy_answer_carries_status_and_body() -> None:
@@ -224,7 +225,7 @@ def test_a_crash_loop_points_at_that_services_logs() -> None:
 
 
 def test_the_engine_is_asked_sparingly(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(probes, "ENGINE_EVERY_SECONDS", 10.0)
+    monkeypatch.setattr(waiting, "ENGINE_EVERY_SECONDS", 10.0)
     engine = Engine(ServiceState("running", 0, 0, None, ""))
     with pytest.raises(ProxyCallFailed):
         probe(refused, timeout=0.25, watcher=engine).proxy_call()

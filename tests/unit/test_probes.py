@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from smoke.checks import probes
+from smoke.checks import probes, waiting
 from smoke.checks.probes import FixedEndpoints, Probe, Seen, excerpt
 from smoke.plan import EXPECTED_SKU, SEMANTIC_QUESTION, check_semantic_retrieval
 from smoke.report.errors import (
@@ -61,8 +61,8 @@ class Engine:
 
 @pytest.fixture(autouse=True)
 def ask_the_engine_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(probes, "ENGINE_AFTER_SECONDS", 0.0)
-    monkeypatch.setattr(probes, "ENGINE_EVERY_SECONDS", 0.0)
+    monkeypatch.setattr(waiting, "ENGINE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(waiting, "ENGINE_EVERY_SECONDS", 0.0)
 
 
 def refused(request: httpx.Request) -> httpx.Response:

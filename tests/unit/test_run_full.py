@@ -236,8 +236,8 @@ class listening:
 
 @pytest.fixture
 def fast_engine_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("smoke.checks.probes.ENGINE_AFTER_SECONDS", 0.0)
-    monkeypatch.setattr("smoke.checks.probes.ENGINE_EVERY_SECONDS", 0.0)
+    monkeypatch.setattr("smoke.checks.waiting.ENGINE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr("smoke.checks.waiting.ENGINE_EVERY_SECONDS", 0.0)
 
 
 def refuse(request: httpx.Request) -> None:
@@ -285,7 +285,7 @@ def test_a_healthy_chat_the_smoke_cannot_reach_is_unreachable_not_crashing(
 def test_a_running_chat_that_never_answers_is_a_timeout_saying_what_the_engine_saw(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("smoke.checks.probes.ENGINE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr("smoke.checks.waiting.ENGINE_AFTER_SECONDS", 0.0)
     docker = FakeDocker()
     docker.states["chat"] = FakeState(health="starting")
     output, error = run(tmp_path, docker, FakeServices(on_request=refuse), timeout=0.2)
