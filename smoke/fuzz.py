@@ -13,7 +13,8 @@ from smoke.checks.schemathesis import Tally, require_schemathesis, run_schemathe
 from smoke.options import FuzzOptions
 from smoke.report.console import Console
 from smoke.report.errors import FuzzingFailed
-from smoke.stack.compose import CHAT, DB, Resources, Stack
+from smoke.stack.compose import CHAT, DB, Stack
+from smoke.stack.state import Resources
 
 
 def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) -> Tally:

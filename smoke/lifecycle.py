@@ -34,7 +34,9 @@ from smoke.report.evidence import explain
 from smoke.report.files import write_logs
 from smoke.report.masking import Masker, excerpt
 from smoke.stack import claim as claims
-from smoke.stack.compose import Resources, Stack
+from smoke.stack import marks
+from smoke.stack.compose import Stack
+from smoke.stack.state import Resources
 from smoke.stack.teardown import remove_stack
 from smoke.steps import Result, StepResult, StepRunner
 
@@ -308,7 +310,7 @@ def prepare(
 def give_back(stack: Stack) -> None:
     """The run stops after claiming the project and before starting anything: the
     project is free again."""
-    stack.remove_mark()
+    marks.remove_mark(stack)
 
 
 def _give_up(stack: Stack, proposal: Future[claims.Proposal]) -> None:

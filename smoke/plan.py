@@ -32,7 +32,8 @@ from smoke.checks.probes import QUESTION, Probe
 from smoke.options import RunOptions
 from smoke.report.errors import ContractDrift, SemanticMismatch
 from smoke.report.masking import excerpt
-from smoke.stack.compose import Resources, Stack
+from smoke.stack.compose import Stack
+from smoke.stack.state import Resources
 
 TEARDOWN = "teardown"
 

@@ -20,7 +20,8 @@ from smoke.report.console import Console
 from smoke.report.errors import BudgetExceeded
 from smoke.report.files import publish_to_github, write_junit, write_metrics
 from smoke.report.masking import Masker
-from smoke.stack.compose import CHAT, WEB, Resources, Stack
+from smoke.stack.compose import CHAT, WEB, Stack
+from smoke.stack.state import Resources
 from smoke.steps import Outcome
 
 

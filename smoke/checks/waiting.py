@@ -21,7 +21,7 @@ from smoke.report.errors import PortUnavailable, ServiceCrashed, Unreachable
 from smoke.report.masking import excerpt
 
 if TYPE_CHECKING:
-    from smoke.stack.compose import ServiceState
+    from smoke.stack.state import ServiceState
 
 # Readiness polls start fast and back off, so a ready service is noticed within a
 # fraction of a second while a slow one is not flooded with requests.

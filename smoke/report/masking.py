@@ -86,3 +86,14 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """``text`` on one line, white space folded, cut to ``limit`` characters."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Env values under these names are secrets, masked wherever output is written:
+# names holding the first, or ending in the second (DATABASE_URL's password too).
+_SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN")
+_SECRET_NAME_ENDS = ("KEY", "PASS", "PWD", "CREDENTIALS", "AUTH")
+
+
+def is_secret_name(name: str) -> bool:
+    upper = name.upper()
+    return any(part in upper for part in _SECRET_NAME_PARTS) or upper.endswith(_SECRET_NAME_ENDS)

@@ -39,8 +39,10 @@ from python_on_whales.exceptions import DockerException
 
 from smoke.report.console import Console
 from smoke.report.errors import ProjectInUse
+from smoke.stack import marks
 from smoke.stack import reaper as reaper_module
-from smoke.stack.compose import MARK_LABEL, Stack
+from smoke.stack.compose import Stack
+from smoke.stack.marks import MARK_LABEL
 from smoke.stack.teardown import remove_stack
 
 _PID = "io.contoso-smoke.owner-pid"
@@ -163,7 +165,7 @@ def propose(stack: Stack, *, kept: bool) -> Proposal:
     whose labels it carries. Safe to run beside the other checks before ``up``."""
     mine = Owner.this_process(kept=kept).labels(stack.project)
     mine[CLAIM_TOKEN] = uuid.uuid4().hex
-    return mine, stack.claim_mark(mine)
+    return mine, marks.claim_mark(stack, mine)
 
 
 def claim(
@@ -213,7 +215,7 @@ def claim(
                 f"smoke: stale stack of project {stack.project} ({verdict.owner.describe()}; "
                 "that run died with no reaper to remove it): removing it"
             )
-        stack.remove_mark()  # a finished run's: take it over
+        marks.remove_mark(stack)  # a finished run's: take it over
     raise _in_use(stack, "another run took it over at the same moment")
 
 
@@ -252,8 +254,10 @@ class Claim:
         """The run ends with the stack up on purpose: mark it kept, stand the reaper down."""
         if not self._kept_from_start:
             try:
-                self._stack.remove_mark()
-                self._stack.claim_mark(Owner.this_process(kept=True).labels(self._stack.project))
+                marks.remove_mark(self._stack)
+                marks.claim_mark(
+                    self._stack, Owner.this_process(kept=True).labels(self._stack.project)
+                )
             except DockerException as exc:  # the mark is a courtesy to the next run
                 self._console.line(
                     f"smoke: warning: could not mark the stack of project {self._stack.project} "

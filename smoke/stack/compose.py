@@ -9,17 +9,14 @@ what it knows: where it is, and what state a service's container is in.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import socket
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from python_on_whales import DockerClient, Volume
+from python_on_whales import DockerClient
 from python_on_whales.client_config import ClientNotFoundError
-from python_on_whales.exceptions import DockerException, NoSuchVolume
+from python_on_whales.exceptions import DockerException
 
 from smoke import signals
 from smoke.options import Target
@@ -29,29 +26,22 @@ from smoke.report.errors import (
     ComposeMissing,
     ComposeTimedOut,
     DockerUnreachable,
-    EngineAddressUnreachable,
     NoStackRunning,
-    PortInUse,
     PortUnavailable,
 )
-from smoke.report.masking import url_password
-from smoke.stack.engine import Engine, is_loopback, locate
+from smoke.report.masking import is_secret_name, url_password
+from smoke.stack import ports
+from smoke.stack.engine import Engine, locate
 from smoke.stack.images import PROJECT_LABEL, SERVICE_LABEL, ProjectImages
+from smoke.stack.state import Resources, ServiceState, listens, named
 
 WEB, CHAT, DB = "web", "chat", "db"
 CONTAINER_PORTS = {WEB: 3000, CHAT: 8000}
 #: The local embedding stack's chat image has a tag of its own, so the two builds
 #: never overwrite each other (the compose file reads it from CHAT_IMAGE_TAG).
 LOCAL_CHAT_TAG = "local"
-#: The run mark's label; its value is the project (see smoke.stack.claim).
-MARK_LABEL = "io.contoso-smoke.run"
-# Env values under these names are secrets, masked wherever output is written:
-# names holding the first, or ending in the second (DATABASE_URL's password too).
-_SECRET_NAME_PARTS = ("PASSWORD", "SECRET", "TOKEN")
-_SECRET_NAME_ENDS = ("KEY", "PASS", "PWD", "CREDENTIALS", "AUTH")
 # Stop timeout for `down`: the services stop in well under a second.
 _DOWN_TIMEOUT_SECONDS = 5
-_PORT_PROBE_SECONDS = 1.0
 
 Filters = list[tuple[Literal["label"], str]]
 
@@ -62,92 +52,6 @@ def flavour_env(*, install_local_stack: bool) -> dict[str, str]:
         "CHAT_INSTALL_LOCAL_STACK": "1" if install_local_stack else "0",
         "CHAT_IMAGE_TAG": LOCAL_CHAT_TAG if install_local_stack else "lite",
     }
-
-
-@dataclass(frozen=True)
-class Resources:
-    """What exists of a compose project in the engine."""
-
-    containers: tuple[str, ...] = ()
-    networks: tuple[str, ...] = ()
-    volumes: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.containers or self.networks or self.volumes)
-
-    def describe(self) -> str:
-        parts = [
-            f"{len(items)} {kind}{'' if len(items) == 1 else 's'} ({', '.join(items)})"
-            for kind, items in (
-                ("container", self.containers),
-                ("network", self.networks),
-                ("volume", self.volumes),
-            )
-            if items
-        ]
-        return ", ".join(parts) if parts else "nothing"
-
-
-@dataclass(frozen=True)
-class ServiceState:
-    """What the engine says of a service's container."""
-
-    status: str  # created, running, restarting, exited, paused, dead
-    exit_code: int | None
-    restarts: int
-    health: str | None  # starting, healthy, unhealthy; None without a healthcheck
-    restart_policy: str  # "" or "no", always, unless-stopped, on-failure
-    #: The container, and when it last started: a change means it is not the same run.
-    container: str = ""
-    started_at: str = ""
-    oom_killed: bool = False
-    memory_limit: int = 0  # bytes; 0 without a limit
-    #: The last healthcheck's output, when it has one.
-    health_output: str = ""
-
-    @property
-    def will_restart(self) -> bool:
-        return self.status == "restarting" or self.restart_policy not in ("", "no")
-
-    @property
-    def gone_for_good(self) -> bool:
-        """Exited (or dead) with no restart policy that brings it back."""
-        return self.status in ("exited", "dead") and not self.will_restart
-
-    def same_run_as(self, other: ServiceState) -> bool:
-        """The same container, not restarted since ``other`` was seen."""
-        return (self.container, self.started_at, self.restarts) == (
-            other.container,
-            other.started_at,
-            other.restarts,
-        )
-
-    def ending(self) -> str:
-        """How the container ended, as the engine tells it: `exited with code 3`,
-        `was killed (exit code 137)`, `was OOM-killed (memory limit 64 MiB)`."""
-        if self.oom_killed:
-            limit = (
-                f"memory limit {self.memory_limit / 2**20:g} MiB"
-                if self.memory_limit
-                else "no memory limit of its own"
-            )
-            return f"was OOM-killed ({limit}, exit code {self.exit_code})"
-        if self.exit_code == 137:
-            return "was killed (exit code 137, SIGKILL)"
-        return f"exited with code {self.exit_code}"
-
-    def describe(self) -> str:
-        health = f", {self.health}" if self.health else ""
-        oom = ", OOM-killed" if self.oom_killed else ""
-        said = f"{self.status}{health}, exit code {self.exit_code}{oom}, {self.restarts} restarts"
-        if self.health_output:
-            said += f"; its healthcheck said: {' '.join(self.health_output.split())[:200]}"
-        return said
-
-
-def _is_secret_name(name: str) -> bool:
-    upper = name.upper()
-    return any(part in upper for part in _SECRET_NAME_PARTS) or upper.endswith(_SECRET_NAME_ENDS)
 
 
 def _stderr(exc: DockerException) -> str:
@@ -256,7 +160,7 @@ class Stack:
             for name, value in (service.get("environment") or {}).items():
                 if not value:
                     continue
-                if _is_secret_name(name):
+                if is_secret_name(name):
                     values.add(str(value))
                 password = url_password(str(value))
                 if password:
@@ -273,28 +177,9 @@ class Stack:
 
     def check_ports(self, *, reachable_only: bool = False) -> None:
         """Before `up`: the ports must be reachable from here and free on the engine's
-        host, so a run fails in one line rather than halfway through `up`.
-        ``reachable_only``: a kept stack being reused holds its ports itself."""
-        engine = self.engine()
-        published = list(self._published())
-        if engine.remote and not engine.probe_override:
-            on_loopback = sorted({ip for _, ip, _ in published if is_loopback(ip)})
-            if on_loopback:
-                raise EngineAddressUnreachable(
-                    f"the {engine.describe()} publishes ports on its own loopback "
-                    f"({', '.join(on_loopback)}), which this machine cannot reach",
-                    hint="set SMOKE_BIND_ADDRESS=0.0.0.0 (or an address of that host) and, "
-                    "if this machine reaches that host by another address, SMOKE_HOST",
-                )
-        if reachable_only or not engine.can_check_ports():
-            return
-        for service, ip, port in published:
-            if port == 0:
-                continue  # ephemeral: cannot collide
-            if engine.remote:
-                _ensure_nobody_listens(service, engine.probe_host(ip), port)
-            else:
-                _ensure_free(service, ip or "0.0.0.0", port)
+        host (see ``smoke.stack.ports``). ``reachable_only``: a kept stack being
+        reused holds its ports itself."""
+        ports.check(self.engine(), list(self._published()), reachable_only=reachable_only)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -408,22 +293,7 @@ class Stack:
         )
         if not containers:
             return None
-        container = containers[0]
-        state = container.state
-        policy = container.host_config.restart_policy
-        checks = (state.health.log or []) if state.health else []
-        return ServiceState(
-            status=state.status or "unknown",
-            exit_code=state.exit_code,
-            restarts=int(container.restart_count or 0),
-            health=state.health.status if state.health else None,
-            restart_policy=(policy.name or "") if policy else "",
-            container=str(container.id),
-            started_at=str(state.started_at or ""),
-            oom_killed=bool(state.oom_killed),
-            memory_limit=int(container.host_config.memory or 0),
-            health_output=(checks[-1].output or "").strip() if checks else "",
-        )
+        return ServiceState.of(containers[0])
 
     def listening(self, service: str) -> bool | None:
         """Whether something listens on the service's port inside its container, read
@@ -442,7 +312,7 @@ class Stack:
             except DockerException:
                 continue
             read_any = True
-            if _listens(str(text or ""), port):
+            if listens(str(text or ""), port):
                 return True
         return False if read_any else None
 
@@ -466,8 +336,8 @@ class Stack:
             networks = pool.submit(self.docker.network.list, filters=label)
             volumes = pool.submit(self.docker.volume.list, filters=label)
         return Resources(
-            containers=_named(containers.result(), names),
-            networks=_named(networks.result(), names),
+            containers=named(containers.result(), names),
+            networks=named(networks.result(), names),
             volumes=tuple(sorted(v.name for v in volumes.result())),  # a volume's id is its name
         )
 
@@ -495,87 +365,6 @@ class Stack:
             self.docker.network.remove(list(found.networks))
         if found.volumes:
             self.docker.volume.remove(list(found.volumes))
-
-    # -- the run mark (see smoke.stack.claim) -------------------------------------------
-
-    @property
-    def mark_name(self) -> str:
-        return f"{self.project}_smoke-run"
-
-    def markers(self) -> list[dict[str, str]]:
-        """Labels of the volumes carrying ``MARK_LABEL=<project>``: who runs the stack."""
-        volumes = self.docker.volume.list(filters=[("label", f"{MARK_LABEL}={self.project}")])
-        return [dict(volume.labels or {}) for volume in volumes]
-
-    def claim_mark(self, labels: Mapping[str, str]) -> dict[str, str]:
-        """Create the mark with ``labels`` unless it exists, and return the labels it
-        carries: the engine keeps the first creator's, atomically."""
-        self.docker.volume.create(self.mark_name, labels={**labels, MARK_LABEL: self.project})
-        return dict(self.docker.volume.inspect(self.mark_name).labels or {})
-
-    def remove_mark(self) -> None:
-        with contextlib.suppress(NoSuchVolume):  # already gone: so much the better
-            self.docker.volume.remove([self.mark_name])
-
-    def unmark(self) -> tuple[str, ...]:
-        """Remove every mark of the project, whoever wrote it; returns their names."""
-        volumes = self.docker.volume.list(filters=[("label", f"{MARK_LABEL}={self.project}")])
-        if volumes:
-            self.docker.volume.remove(list[Volume | str](volumes))
-        return tuple(sorted(volume.name for volume in volumes))
-
-
-def _listens(table: str, port: str) -> bool:
-    """Whether a `/proc/net/tcp` table has a socket in LISTEN (0A) on ``port`` (hex)."""
-    for row in table.splitlines()[1:]:
-        fields = row.split()
-        if len(fields) > 3 and fields[1].endswith(f":{port}") and fields[3] == "0A":
-            return True
-    return False
-
-
-def _named(found: list[Any], names: bool) -> tuple[str, ...]:
-    """Names (an inspect each) or ids; an object removed meanwhile is no longer there."""
-    if not names:
-        return tuple(sorted(item.id for item in found))
-    named = []
-    for item in found:
-        try:
-            named.append(item.name)
-        except DockerException:  # removed between the listing and the inspect
-            continue
-    return tuple(sorted(named))
-
-
-def _ensure_free(service: str, host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # Like a server would: TIME_WAIT leftovers do not count, a listener does.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno != errno.EADDRINUSE:
-                raise
-            raise _port_in_use(service, host, port) from None
-
-
-def _ensure_nobody_listens(service: str, host: str, port: int) -> None:
-    """On a remote engine's host a port cannot be bound from here; one that accepts a
-    connection is taken."""
-    try:
-        with socket.create_connection((host, port), timeout=_PORT_PROBE_SECONDS):
-            pass
-    except OSError:
-        return  # refused or filtered: nobody we can see listens there
-    raise _port_in_use(service, host, port)
-
-
-def _port_in_use(service: str, host: str, port: int) -> PortInUse:
-    return PortInUse(
-        f"port {host}:{port} for {service} is already in use",
-        hint=f"free it, or set SMOKE_{service.upper()}_PORT (0 picks a free port)",
-        port=port,
-    )
 
 
 @contextlib.contextmanager

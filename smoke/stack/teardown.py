@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from python_on_whales.exceptions import DockerException
 
 from smoke.report.errors import TeardownIncomplete
-from smoke.stack.compose import Resources, Stack
+from smoke.stack import marks
+from smoke.stack.compose import Stack
+from smoke.stack.state import Resources
 
 #: Removals tried before what is left is reported.
 ATTEMPTS = 3
@@ -71,8 +73,8 @@ def remove_stack(
         raise TeardownIncomplete(
             f"still present after {attempts} attempts: {(named or left).describe()}"
         )
-    marks: tuple[str, ...] = ()
+    unmarked: tuple[str, ...] = ()
     if mark:
         with contextlib.suppress(DockerException):  # with the stack gone, only a mark
-            marks = stack.unmark()
-    return Removed(before, marks)
+            unmarked = marks.unmark(stack)
+    return Removed(before, unmarked)

@@ -18,7 +18,8 @@ from smoke.report.console import Console
 from smoke.report.errors import ProjectInUse
 from smoke.stack import claim as guard
 from smoke.stack.claim import CLAIM_TOKEN, Owner
-from smoke.stack.compose import MARK_LABEL, Stack
+from smoke.stack.compose import Stack
+from smoke.stack.marks import MARK_LABEL
 from tests.unit.fakes import FakeDocker
 
 

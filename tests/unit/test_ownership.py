@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from smoke.stack.claim import Owner, judge
-from smoke.stack.compose import MARK_LABEL
+from smoke.stack.marks import MARK_LABEL
 
 NOW = datetime.now(UTC)
 

@@ -21,7 +21,7 @@ from smoke.report.errors import (
     StackMismatch,
     Unreachable,
 )
-from smoke.stack.compose import ServiceState
+from smoke.stack.state import ServiceState
 
 Handler = Callable[[httpx.Request], httpx.Response]
 EXITED = ServiceState("exited", 3, 0, None, "")

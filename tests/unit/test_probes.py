@@ -24,7 +24,7 @@ from smoke.report.errors import (
     StackMismatch,
     Unreachable,
 )
-from smoke.stack.compose import ServiceState
+from smoke.stack.state import ServiceState
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

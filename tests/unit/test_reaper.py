@@ -243,7 +243,7 @@ def test_a_reap_ends_only_after_two_empty_looks_in_a_row(
     from python_on_whales import DockerClient
 
     import smoke.stack.compose
-    from smoke.stack.compose import Resources
+    from smoke.stack.state import Resources
     from tests.unit.fakes import FakeDocker
 
     # What a killed `up` leaves: a container appears after a look found nothing.

@@ -24,7 +24,9 @@ from smoke.report.errors import (
     PortUnavailable,
     TeardownIncomplete,
 )
-from smoke.stack.compose import Resources, ServiceState, Stack
+from smoke.stack import marks
+from smoke.stack.compose import Stack
+from smoke.stack.state import Resources, ServiceState
 from smoke.stack.teardown import remove_stack
 from tests.unit.fakes import PASSWORD, FakeDocker, FakeState, docker_error
 
@@ -220,20 +222,20 @@ def test_build_and_up_tell_compose_which_chat_and_keep_its_words() -> None:
 def test_marks_are_created_listed_and_removed() -> None:
     docker = FakeDocker()
     s = stack(docker)
-    assert s.claim_mark({"io.contoso-smoke.run": "p", "x": "1"}) == {
+    assert marks.claim_mark(s, {"io.contoso-smoke.run": "p", "x": "1"}) == {
         "io.contoso-smoke.run": "p",
         "x": "1",
     }
     # The engine keeps the first creator's labels: the second claim reads them back.
-    assert s.claim_mark({"io.contoso-smoke.run": "p", "x": "2"})["x"] == "1"
-    assert s.markers() == [{"io.contoso-smoke.run": "p", "x": "1"}]
-    s.remove_mark()
-    s.remove_mark()  # already gone: fine
-    assert s.markers() == []
-    s.claim_mark({"io.contoso-smoke.run": "p"})
-    s.unmark()
-    assert s.markers() == []
-    s.unmark()  # nothing to remove: fine
+    assert marks.claim_mark(s, {"io.contoso-smoke.run": "p", "x": "2"})["x"] == "1"
+    assert marks.markers(s) == [{"io.contoso-smoke.run": "p", "x": "1"}]
+    marks.remove_mark(s)
+    marks.remove_mark(s)  # already gone: fine
+    assert marks.markers(s) == []
+    marks.claim_mark(s, {"io.contoso-smoke.run": "p"})
+    marks.unmark(s)
+    assert marks.markers(s) == []
+    marks.unmark(s)  # nothing to remove: fine
 
 
 # -- teardown -------------------------------------------------------------------------
@@ -327,10 +329,10 @@ TCP_TABLE = (
     [("1F40", True), ("0BB8", False), ("1F41", False), ("0A", False)],
 )
 def test_a_listener_is_read_from_the_kernels_table(port: str, listens: bool) -> None:
-    from smoke.stack.compose import _listens
+    from smoke.stack.state import listens as reads_listener
 
-    assert _listens(TCP_TABLE, port) is listens
-    assert _listens(TCP_TABLE.splitlines()[0], "1F40") is False  # the header alone
+    assert reads_listener(TCP_TABLE, port) is listens
+    assert reads_listener(TCP_TABLE.splitlines()[0], "1F40") is False  # the header alone
 
 
 def test_listening_asks_inside_the_container_and_may_not_know() -> None:

@@ -22,7 +22,9 @@ from smoke.report.errors import (
     NoStackRunning,
     PortInUse,
 )
-from smoke.stack.compose import Resources, Stack
+from smoke.stack import marks
+from smoke.stack.compose import Stack
+from smoke.stack.state import Resources
 from tests.unit.fakes import FakeDocker, FakeState, docker_error
 
 
@@ -129,15 +131,15 @@ def test_urls_ask_compose_for_the_container_port_of_each_service() -> None:
 def test_marks_are_volumes_named_and_labelled_for_the_project() -> None:
     docker = FakeDocker()
     s = stack(docker)
-    s.claim_mark({"io.contoso-smoke.run": "p"})
+    marks.claim_mark(s, {"io.contoso-smoke.run": "p"})
     assert asked(docker, "volume create") == [
         (("p_smoke-run",), {"labels": {"io.contoso-smoke.run": "p"}})
     ]
     assert asked(docker, "volume inspect") == [(("p_smoke-run",), {})]
     other = Stack(Target("q", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
-    other.unmark()  # another project's mark stays
+    marks.unmark(other)  # another project's mark stays
     assert "p_smoke-run" in docker.volumes
-    s.unmark()
+    marks.unmark(s)
     assert "p_smoke-run" not in docker.volumes
 
 
@@ -293,7 +295,7 @@ def test_marks_are_read_for_this_project_only() -> None:
     docker = FakeDocker()
     docker.volumes["q_smoke-run"] = {"io.contoso-smoke.run": "q"}
     docker.volumes["p_smoke-run"] = {"io.contoso-smoke.run": "p"}
-    assert stack(docker).markers() == [{"io.contoso-smoke.run": "p"}]
+    assert marks.markers(stack(docker)) == [{"io.contoso-smoke.run": "p"}]
 
 
 def test_stopped_containers_count_as_the_stack() -> None:

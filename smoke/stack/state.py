@@ -1,0 +1,132 @@
+"""What the engine says: of a compose project (its resources) and of a service's
+container (status, exit code, restarts, health and its last output, OOM), the one
+view every diagnosis asks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from python_on_whales.exceptions import DockerException
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What exists of a compose project in the engine."""
+
+    containers: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.containers or self.networks or self.volumes)
+
+    def describe(self) -> str:
+        parts = [
+            f"{len(items)} {kind}{'' if len(items) == 1 else 's'} ({', '.join(items)})"
+            for kind, items in (
+                ("container", self.containers),
+                ("network", self.networks),
+                ("volume", self.volumes),
+            )
+            if items
+        ]
+        return ", ".join(parts) if parts else "nothing"
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """What the engine says of a service's container."""
+
+    status: str  # created, running, restarting, exited, paused, dead
+    exit_code: int | None
+    restarts: int
+    health: str | None  # starting, healthy, unhealthy; None without a healthcheck
+    restart_policy: str  # "" or "no", always, unless-stopped, on-failure
+    #: The container, and when it last started: a change means it is not the same run.
+    container: str = ""
+    started_at: str = ""
+    oom_killed: bool = False
+    memory_limit: int = 0  # bytes; 0 without a limit
+    #: The last healthcheck's output, when it has one.
+    health_output: str = ""
+
+    @classmethod
+    def of(cls, container: Any) -> ServiceState:
+        """From python-on-whales' inspection of the container."""
+        state = container.state
+        policy = container.host_config.restart_policy
+        checks = (state.health.log or []) if state.health else []
+        return cls(
+            status=state.status or "unknown",
+            exit_code=state.exit_code,
+            restarts=int(container.restart_count or 0),
+            health=state.health.status if state.health else None,
+            restart_policy=(policy.name or "") if policy else "",
+            container=str(container.id),
+            started_at=str(state.started_at or ""),
+            oom_killed=bool(state.oom_killed),
+            memory_limit=int(container.host_config.memory or 0),
+            health_output=(checks[-1].output or "").strip() if checks else "",
+        )
+
+    @property
+    def will_restart(self) -> bool:
+        return self.status == "restarting" or self.restart_policy not in ("", "no")
+
+    @property
+    def gone_for_good(self) -> bool:
+        """Exited (or dead) with no restart policy that brings it back."""
+        return self.status in ("exited", "dead") and not self.will_restart
+
+    def same_run_as(self, other: ServiceState) -> bool:
+        """The same container, not restarted since ``other`` was seen."""
+        return (self.container, self.started_at, self.restarts) == (
+            other.container,
+            other.started_at,
+            other.restarts,
+        )
+
+    def ending(self) -> str:
+        """How the container ended, as the engine tells it: `exited with code 3`,
+        `was killed (exit code 137)`, `was OOM-killed (memory limit 64 MiB)`."""
+        if self.oom_killed:
+            limit = (
+                f"memory limit {self.memory_limit / 2**20:g} MiB"
+                if self.memory_limit
+                else "no memory limit of its own"
+            )
+            return f"was OOM-killed ({limit}, exit code {self.exit_code})"
+        if self.exit_code == 137:
+            return "was killed (exit code 137, SIGKILL)"
+        return f"exited with code {self.exit_code}"
+
+    def describe(self) -> str:
+        health = f", {self.health}" if self.health else ""
+        oom = ", OOM-killed" if self.oom_killed else ""
+        said = f"{self.status}{health}, exit code {self.exit_code}{oom}, {self.restarts} restarts"
+        if self.health_output:
+            said += f"; its healthcheck said: {' '.join(self.health_output.split())[:200]}"
+        return said
+
+
+def listens(table: str, port: str) -> bool:
+    """Whether a `/proc/net/tcp` table has a socket in LISTEN (0A) on ``port`` (hex)."""
+    for row in table.splitlines()[1:]:
+        fields = row.split()
+        if len(fields) > 3 and fields[1].endswith(f":{port}") and fields[3] == "0A":
+            return True
+    return False
+
+
+def named(found: list[Any], names: bool) -> tuple[str, ...]:
+    """Names (an inspect each) or ids; an object removed meanwhile is no longer there."""
+    if not names:
+        return tuple(sorted(item.id for item in found))
+    named = []
+    for item in found:
+        try:
+            named.append(item.name)
+        except DockerException:  # removed between the listing and the inspect
+            continue
+    return tuple(sorted(named))
