@@ -18,7 +18,6 @@ from python_on_whales.exceptions import DockerException
 from smoke.commands import build_images, teardown_stack, write_stack_logs
 from smoke.fuzz import fuzz
 from smoke.options import (
-    DEFAULT_LOG_FILE,
     BuildOptions,
     FuzzOptions,
     LogsOptions,
@@ -27,6 +26,7 @@ from smoke.options import (
     check_files_exist,
     parse,
 )
+from smoke.parser import DEFAULT_LOG_FILE
 from smoke.report.console import Console
 from smoke.report.errors import (
     EXIT_CHECK_FAILED,

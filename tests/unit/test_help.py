@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from smoke.options import build_parser
+from smoke.parser import build_parser
 
 HELP = Path(__file__).parent / "help"
 COMMANDS = ("run", "fuzz", "build", "logs", "teardown")
@@ -49,3 +49,34 @@ def test_default_project_in_help_follows_compose_project_name(
     monkeypatch.setenv("COLUMNS", "100")
     parser = build_parser({"COMPOSE_PROJECT_NAME": "mine"})
     assert parser.parse_args(["teardown"]).project == "mine"
+
+
+@pytest.mark.parametrize(
+    ("profile", "hidden", "kept"),
+    [
+        ("lite", ["--profile", "--install-local-stack", "--no-browser", "--screenshot"], []),
+        ("full", ["--profile"], ["--install-local-stack", "--no-browser", "--screenshot"]),
+    ],
+)
+def test_each_smoke_session_shows_only_the_options_it_takes(
+    profile: str, hidden: list[str], kept: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`nox -s smoke_lite -- --help` as the session runs it: `run --profile lite --help`."""
+    from smoke.options import parse
+
+    with pytest.raises(SystemExit):
+        parse(["run", "--profile", profile, "--help"], env={"NOX_CURRENT_SESSION": "s"})
+    text = capsys.readouterr().out
+    assert text.startswith("usage: nox -s s --")
+    for option in hidden:
+        assert option not in text
+    for option in [*kept, "--keep-stack", "--no-build", "--timeout", "--web-url"]:
+        assert option in text
+
+
+def test_a_hidden_option_given_to_the_lite_session_is_still_refused_saying_why() -> None:
+    from smoke.options import parse
+    from smoke.report.errors import UsageError
+
+    with pytest.raises(UsageError, match="does not apply to the lite profile"):
+        parse(["run", "--profile", "lite", "--install-local-stack"], env={})
