@@ -9,6 +9,7 @@ posargs unchanged to the smoke package, which parses and validates them:
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 import nox
@@ -29,7 +30,7 @@ NO_DEPS_REQUIREMENTS = ("chat/requirements-local-nodeps.txt",)
 TEST_REQUIREMENTS = (
     "pytest==9.2.0",
     "pytest-timeout==2.4.0",
-    "nox==2026.10.20",
+    "nox[uv]==2026.10.20",
     "pyyaml==6.0.3",
     "zizmor==1.32.0",
     "openapi-spec-validator==0.9.0",
@@ -37,12 +38,12 @@ TEST_REQUIREMENTS = (
 )
 # The sessions the tests drive as a user would; their venvs are made before the tests
 # run side by side, so two workers never build the same venv at once.
-SESSIONS_UNDER_TEST = ("smoke", "smoke_lite", "fuzz", "build", "logs", "teardown", "bench")
+SESSIONS_UNDER_TEST = ("smoke", "smoke_lite", "fuzz", "bench")
 # Test modules run on two workers, a module per worker at a time (a module's
 # fixtures, such as the second engine, exist once).
 PARALLEL = ("-n", "2", "--dist", "loadfile")
 BENCH_REQUIREMENTS = (
-    "nox==2026.10.20",
+    "nox[uv]==2026.10.20",
     "testcontainers==4.15.0",
     "matplotlib==3.11.2",
     "psycopg[binary]==3.3.9",
@@ -50,7 +51,7 @@ BENCH_REQUIREMENTS = (
 LINT_REQUIREMENTS = (
     "ruff==0.17.6",
     "mypy==2.4.1",
-    "nox==2026.10.20",
+    "nox[uv]==2026.10.20",
     "pytest==9.2.0",
     "types-jsonschema==4.26.0.20261006",
 )
@@ -60,22 +61,33 @@ INTERRUPT_TIMEOUT_SECONDS = 60.0
 TERMINATE_TIMEOUT_SECONDS = 15.0
 
 
+STAMP = ".contoso-smoke-installed"
+# build, logs and teardown run in smoke_lite's venv: right after a smoke, a cleanup
+# builds no environment of its own.
+SHARED_VENV = ROOT / ".nox" / "smoke_lite"
+SMOKE_LITE_EXTRAS = "contract"
+
+
+def _digest(args: tuple[str, ...], no_deps: tuple[str, ...]) -> str:
+    digest = hashlib.sha256("\0".join((*args, "--no-deps", *no_deps)).encode())
+    for name in ("pyproject.toml", *SERVICE_REQUIREMENTS, *NO_DEPS_REQUIREMENTS):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
 def install(session: nox.Session, *args: str, no_deps: tuple[str, ...] = ()) -> None:
     """Install into the reused venv only when what it asks for has changed.
 
     The package is installed editable, so code changes need no reinstall and a warm
     session spends its time in the smoke, not in pip.
     """
-    digest = hashlib.sha256("\0".join((*args, "--no-deps", *no_deps)).encode())
-    for name in ("pyproject.toml", *SERVICE_REQUIREMENTS, *NO_DEPS_REQUIREMENTS):
-        digest.update((ROOT / name).read_bytes())
-    stamp = Path(session.virtualenv.location) / ".contoso-smoke-installed"
-    if stamp.is_file() and stamp.read_text() == digest.hexdigest():
+    stamp = Path(session.virtualenv.location) / STAMP
+    if stamp.is_file() and stamp.read_text() == _digest(args, no_deps):
         return
     session.install(*args)
     if no_deps:
         session.install("--no-deps", *no_deps)
-    stamp.write_text(digest.hexdigest())
+    stamp.write_text(_digest(args, no_deps))
 
 
 def smoke_cli(session: nox.Session, *args: str, extras: str = "contract") -> None:
@@ -100,7 +112,25 @@ def smoke(session: nox.Session) -> None:
 @nox.session(default=False)
 def smoke_lite(session: nox.Session) -> None:
     """Contract-only smoke with the minimal chat image: the runbook's six steps."""
-    smoke_cli(session, "run", "--profile", "lite")
+    smoke_cli(session, "run", "--profile", "lite", extras=SMOKE_LITE_EXTRAS)
+
+
+def shared_smoke_cli(session: nox.Session, command: str) -> None:
+    """A smoke command in smoke_lite's venv, made or refreshed first only when needed."""
+    stamp = SHARED_VENV / STAMP
+    wanted = _digest(("-e", f".[{SMOKE_LITE_EXTRAS}]"), ())
+    if not stamp.is_file() or stamp.read_text() != wanted:
+        session.run(sys.executable, "-m", "nox", "-s", "smoke_lite", "--install-only")
+    session.run(
+        str(SHARED_VENV / "bin" / "python"),
+        "-m",
+        "smoke",
+        command,
+        *session.posargs,
+        external=True,
+        interrupt_timeout=INTERRUPT_TIMEOUT_SECONDS,
+        terminate_timeout=TERMINATE_TIMEOUT_SECONDS,
+    )
 
 
 @nox.session(default=False)
@@ -109,22 +139,22 @@ def fuzz(session: nox.Session) -> None:
     smoke_cli(session, "fuzz", extras="fuzz")
 
 
-@nox.session(default=False)
+@nox.session(default=False, venv_backend="none")
 def build(session: nox.Session) -> None:
     """Build or rebuild the project's images (<project>-chat, <project>-web)."""
-    smoke_cli(session, "build")
+    shared_smoke_cli(session, "build")
 
 
-@nox.session(default=False)
+@nox.session(default=False, venv_backend="none")
 def logs(session: nox.Session) -> None:
     """Write the kept stack's compose logs to e2e-compose.log."""
-    smoke_cli(session, "logs")
+    shared_smoke_cli(session, "logs")
 
 
-@nox.session(default=False)
+@nox.session(default=False, venv_backend="none")
 def teardown(session: nox.Session) -> None:
     """Remove the stack: containers, networks, volumes, orphans; --images also its images."""
-    smoke_cli(session, "teardown")
+    shared_smoke_cli(session, "teardown")
 
 
 @nox.session(default=False)

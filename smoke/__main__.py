@@ -12,7 +12,14 @@ def entry() -> None:
     # A short-lived command: collecting while python-on-whales' models load costs
     # more than it frees.
     gc.disable()
-    from smoke.cli import main
+    try:
+        from smoke.cli import main
+    except ModuleNotFoundError as exc:  # run outside the venv nox makes for it
+        sys.stderr.write(
+            f"smoke: error: {exc.name} is not installed in this Python; run the smoke "
+            "through nox (`nox -s smoke_lite -- ...`), or `pip install -e .` first\n"
+        )
+        sys.exit(2)
 
     status = main()
     sys.stdout.flush()

@@ -181,6 +181,12 @@ def run(
             except CheckFailed as exc:
                 failure = exc
                 explain(exc, stack, console, masker)
+                if stack is None:
+                    console.detail(
+                        "no log lines: this run checks a stack it did not start "
+                        "(--web-url/--chat-url), so it reads no logs; a kept stack's: "
+                        "`nox -s logs`"
+                    )
                 raise
             finally:
                 # The shield first: a signal now must not skip the teardown below.
