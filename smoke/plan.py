@@ -25,6 +25,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import httpx
+
 from smoke.checks import browser
 from smoke.checks import contract as schema
 from smoke.checks.contract import validate_contract
@@ -202,23 +204,59 @@ def dropped_steps(options: RunOptions) -> list[tuple[str, str]]:
     return [(step.name, why) for step in STEPS if (why := step.dropped(options))]
 
 
-#: Shares no word with BAG-001's name, category or description (a test holds this).
-SEMANTIC_QUESTION = "cozy bedding for chilly nights outdoors"
-EXPECTED_SKU = "BAG-001"
+#: Questions in other words than their products' (each shares no word with its
+#: product's name, category or description: a test holds this), and the product
+#: each means. The pinned model ranks each first by 0.1 or more.
+PARAPHRASES = (
+    ("cozy bedding for chilly nights outdoors", "BAG-001"),
+    ("shoes that keep my feet dry on muddy paths", "BOOT-001"),
+    ("keep me dry in stormy weather", "JACKET-001"),
+)
+#: How far the meant product must score above the next one: ranking by meaning, not
+#: a near tie that a neighbouring product could win.
+MIN_MARGIN = 0.05
 
 
 def check_semantic_retrieval(probe: Probe) -> str:
-    response = probe.proxy_call(SEMANTIC_QUESTION)
+    """Each paraphrase finds its product first, by ``MIN_MARGIN`` over the second
+    when chat reports its scores."""
+    margins: list[float] = []
+    for question, sku in PARAPHRASES:
+        response = probe.proxy_call(question)
+        ranking, scores = _ranking(response)
+        if not isinstance(ranking, list) or ranking[:1] != [sku]:
+            raise SemanticMismatch(
+                f'asked "{question}" (no word in common with {sku}): expected '
+                f"{sku} first in sources, got {ranking!r}",
+                status=response.status_code,
+                body=excerpt(response.text),
+            )
+        if len(scores) >= 2:
+            margin = round(scores[0] - scores[1], 4)  # chat reports 4 decimals
+            if margin < MIN_MARGIN:
+                raise SemanticMismatch(
+                    f'asked "{question}": {sku} first by {margin:.3f} only (scores '
+                    f"{scores[:2]}); retrieval by meaning should lead by {MIN_MARGIN} or more",
+                    status=response.status_code,
+                    body=excerpt(response.text),
+                )
+            margins.append(margin)
+    said = f"{len(PARAPHRASES)} paraphrases, each its product first"
+    return said + (f" (margins {', '.join(f'{m:.2f}' for m in margins)})" if margins else "")
+
+
+def _ranking(response: httpx.Response) -> tuple[Any, list[float]]:
+    """The answer's sources and, when chat reports them, their scores."""
     try:
         payload: Any = response.json()
-        ranking = payload.get("sources") if isinstance(payload, dict) else None
     except ValueError:
-        ranking = None
-    if not isinstance(ranking, list) or ranking[:1] != [EXPECTED_SKU]:
-        raise SemanticMismatch(
-            f'asked "{SEMANTIC_QUESTION}" (no word in common with {EXPECTED_SKU}): expected '
-            f"{EXPECTED_SKU} first in sources, got {ranking!r}",
-            status=response.status_code,
-            body=excerpt(response.text),
-        )
-    return f"{EXPECTED_SKU} first"
+        return None, []
+    if not isinstance(payload, dict):
+        return None, []
+    scores = payload.get("scores")
+    numbers = (
+        [float(s) for s in scores]
+        if isinstance(scores, list) and all(isinstance(s, int | float) for s in scores)
+        else []
+    )
+    return payload.get("sources"), numbers

@@ -10,8 +10,8 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from .catalog import load_retriever
 from .embeddings import ModelFileError
+from .retrieval import load_retriever
 from .settings import Settings
 
 

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .catalog import Retriever, compose_answer, make_retriever
+from .catalog import compose_answer
 from .db import Database, DatabaseUnavailable
 from .models import (
     MAX_QUESTION_CHARS,
@@ -41,6 +41,7 @@ from .models import (
     Message,
 )
 from .openapi import Operation, Reply, document
+from .retrieval import Retriever, make_retriever
 from .settings import Settings
 
 log = logging.getLogger("contoso_chat")
@@ -205,9 +206,12 @@ def create_app(
         ranked = await retriever.rank(question, await db.products())
         text = compose_answer(question, ranked)
         sources = [product.sku for product, _ in ranked[:SOURCES]]
+        scores = [round(score, 4) for _, score in ranked[:SOURCES]]
         conversation_id = conversation_id or uuid.uuid4()
         await db.record_exchange(conversation_id, question, text, sources)
-        return answer(ChatAnswer(answer=text, conversation_id=conversation_id, sources=sources))
+        return answer(
+            ChatAnswer(answer=text, conversation_id=conversation_id, sources=sources, scores=scores)
+        )
 
     async def conversation(request: Request) -> JSONResponse:
         try:

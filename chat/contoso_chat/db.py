@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .catalog import CATALOG, Product, Retriever
+from .catalog import CATALOG, Product
+from .retrieval import Retriever
 from .settings import Settings
 
 if TYPE_CHECKING:

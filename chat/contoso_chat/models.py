@@ -38,6 +38,11 @@ class ChatAnswer(BaseModel):
     answer: str = Field(min_length=1, description="The answer, composed from the top products.")
     conversation_id: uuid.UUID
     sources: list[str] = Field(description="SKUs of the products the answer used, best first.")
+    scores: list[float] = Field(
+        default_factory=list,
+        description="Each source's retrieval score, in the same order: cosine similarity "
+        "with the local stack, summed IDF weight of shared words with the minimal one.",
+    )
 
 
 class ErrorBody(BaseModel):

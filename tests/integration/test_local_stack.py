@@ -1,4 +1,4 @@
-"""The local LLM/vector stack, for real: CHAT_INSTALL_LOCAL_STACK=1 builds chat with
+"""The local embedding stack, for real: CHAT_INSTALL_LOCAL_STACK=1 builds chat with
 its embedding model under a tag of its own, the full smoke checks retrieval by
 meaning, a corrupt model stops chat under `chat health`, and the lite image stays
 without any of it."""
@@ -12,7 +12,7 @@ import httpx
 import pytest
 from python_on_whales import DockerClient
 
-from smoke.plan import EXPECTED_SKU, SEMANTIC_QUESTION
+from smoke.plan import PARAPHRASES as SMOKE_PARAPHRASES
 from tests.conftest import COMPOSE_FILE, leftovers
 from tests.integration.faultkit import run_fault
 from tests.integration.smoke_cli import nox
@@ -21,11 +21,12 @@ from tests.services.test_embeddings import PARAPHRASES, words
 pytestmark = pytest.mark.docker
 
 
-def test_the_smoke_question_shares_no_word_with_its_product() -> None:
+@pytest.mark.parametrize(("question", "sku"), SMOKE_PARAPHRASES)
+def test_the_smokes_questions_share_no_word_with_their_products(question: str, sku: str) -> None:
     from contoso_chat.catalog import CATALOG
 
-    product = next(p for p in CATALOG if p.sku == EXPECTED_SKU)
-    assert not words(SEMANTIC_QUESTION) & words(product.text)
+    product = next(p for p in CATALOG if p.sku == sku)
+    assert not words(question) & words(product.text)
 
 
 def test_local_stack_env_var_builds_and_checks_it(clean_project: str) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from contoso_chat.catalog import CATALOG, IdfRanker, compose_answer, tokenize
+from contoso_chat.catalog import CATALOG, compose_answer
+from contoso_chat.retrieval import IdfRanker, tokenize
 
 
 def test_tokenize_drops_stopwords_and_folds_plurals() -> None:

@@ -3,10 +3,12 @@ on a step's line, and what each contract failure carries."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from smoke.report.errors import ContractDrift, ImagesMissing
@@ -103,11 +105,21 @@ def test_the_dependency_step_notes_dbs_latency(tmp_path: Path) -> None:
 
 def test_the_local_stack_step_notes_the_model(tmp_path: Path) -> None:
     health = {"status": "ok", "stack": "local", "model": "all-MiniLM-L6-v2", "dimension": 384}
-    body = {"answer": "Try the bag.", "conversation_id": "c1", "sources": ["BAG-001"]}
+    from smoke.plan import PARAPHRASES
+
+    meant = dict(PARAPHRASES)
+    services = FakeServices(health=health)
+
+    def by_meaning(request: httpx.Request) -> None:
+        if request.url.path == "/api/chat/service":
+            sku = meant.get(json.loads(request.content)["question"], "TENT-002")
+            services.chat_body = {"answer": "a", "conversation_id": "c1", "sources": [sku]}
+
+    services.on_request = by_meaning
     output, _ = run(
         tmp_path,
         FakeDocker(),
-        FakeServices(health=health, chat_body=body),
+        services,
         profile="full",
         browser=False,
         install_local_stack=True,
@@ -115,7 +127,7 @@ def test_the_local_stack_step_notes_the_model(tmp_path: Path) -> None:
     line = next(x for x in output.splitlines() if "✓ chat local stack" in x)
     assert line.endswith("  all-MiniLM-L6-v2, 384 dimensions")
     line = next(x for x in output.splitlines() if "✓ semantic retrieval" in x)
-    assert line.endswith("  BAG-001 first")
+    assert line.endswith(f"  {len(PARAPHRASES)} paraphrases, each its product first")
 
 
 def test_schema_drift_shows_the_body_web_returned(tmp_path: Path) -> None:

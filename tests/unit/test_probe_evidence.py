@@ -183,7 +183,7 @@ def test_contract_drift_carries_the_body_web_returned() -> None:
 
 
 def test_semantic_retrieval_asks_its_own_question_and_shows_the_answer() -> None:
-    from smoke.plan import SEMANTIC_QUESTION, check_semantic_retrieval
+    from smoke.plan import PARAPHRASES, check_semantic_retrieval
     from smoke.report.errors import SemanticMismatch
 
     asked: list[bytes] = []
@@ -194,7 +194,7 @@ def test_semantic_retrieval_asks_its_own_question_and_shows_the_answer() -> None
 
     with pytest.raises(SemanticMismatch) as caught:
         check_semantic_retrieval(probe(web))
-    assert asked == [f'{{"question":"{SEMANTIC_QUESTION}"}}'.encode()]
+    assert asked == [f'{{"question":"{PARAPHRASES[0][0]}"}}'.encode()]
     assert (caught.value.status, caught.value.body) == (
         200,
         '{"answer":"a","sources":["TENT-001"]}',

@@ -3,6 +3,7 @@ MockTransport, and the engine stood in for where a wait asks it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from smoke.checks import probes, waiting
 from smoke.checks.probes import FixedEndpoints, Probe, Seen, excerpt
-from smoke.plan import EXPECTED_SKU, SEMANTIC_QUESTION, check_semantic_retrieval
+from smoke.plan import MIN_MARGIN, PARAPHRASES, check_semantic_retrieval
 from smoke.report.errors import (
     ChatHealthTimeout,
     DependencyFailure,
@@ -338,26 +339,72 @@ def test_the_stack_chat_reports() -> None:
         probe(lambda r: httpx.Response(200, json={"stack": "minimal"})).local_stack("local")
 
 
-def test_semantic_retrieval_wants_the_product_first() -> None:
-    def ranked(*skus: str) -> Handler:
-        return lambda r: httpx.Response(200, json={"answer": "a", "sources": list(skus)})
+def answering(scores: dict[str, list[float]] | None = None, **skus: list[str]) -> Handler:
+    """web answering each paraphrase with the sources (and scores) given for its product."""
+    meant = dict(PARAPHRASES)
 
+    def handler(request: httpx.Request) -> httpx.Response:
+        sku = meant[json.loads(request.content)["question"]]
+        body: dict[str, object] = {"answer": "a", "sources": skus.get(sku, [sku, "TENT-001"])}
+        if scores is not None:
+            body["scores"] = scores.get(sku, [0.6, 0.3])
+        return httpx.Response(200, json=body)
+
+    return handler
+
+
+def test_semantic_retrieval_asks_every_paraphrase_and_notes_the_margins() -> None:
+    asked: list[str] = []
+    handler = answering(scores={})
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        asked.append(json.loads(request.content)["question"])
+        return handler(request)
+
+    note = check_semantic_retrieval(probe(recording))
+    assert asked == [question for question, _ in PARAPHRASES]
+    assert len(asked) >= 3
     assert (
-        check_semantic_retrieval(probe(ranked(EXPECTED_SKU, "TENT-001"))) == f"{EXPECTED_SKU} first"
+        note
+        == f"{len(PARAPHRASES)} paraphrases, each its product first (margins "
+        + ", ".join(["0.30"] * len(PARAPHRASES))
+        + ")"
     )
-    for handler, got in (
-        (ranked("TENT-001", EXPECTED_SKU), f"['TENT-001', '{EXPECTED_SKU}']"),
-        (ranked(), "[]"),
-        (lambda r: httpx.Response(200, json={"answer": "a", "sources": "BAG-001"}), "'BAG-001'"),
-        (lambda r: httpx.Response(200, json=["x"]), "None"),
-        (lambda r: httpx.Response(200, text="no json"), "None"),
+    # A chat that reports no scores is held to the order alone.
+    assert check_semantic_retrieval(probe(answering())) == (
+        f"{len(PARAPHRASES)} paraphrases, each its product first"
+    )
+
+
+def test_semantic_retrieval_wants_each_product_first() -> None:
+    question, sku = PARAPHRASES[1]
+    for sources, got in (
+        (["TENT-001", sku], f"['TENT-001', '{sku}']"),
+        ([], "[]"),
+        ("BAG-001", "'BAG-001'"),
     ):
         with pytest.raises(SemanticMismatch) as caught:
-            check_semantic_retrieval(probe(handler))
+            check_semantic_retrieval(probe(answering(**{sku: sources})))  # type: ignore[arg-type]
         assert str(caught.value) == (
-            f'asked "{SEMANTIC_QUESTION}" (no word in common with {EXPECTED_SKU}): expected '
-            f"{EXPECTED_SKU} first in sources, got {got}"
+            f'asked "{question}" (no word in common with {sku}): expected '
+            f"{sku} first in sources, got {got}"
         )
+    for handler in (
+        lambda r: httpx.Response(200, json=["x"]),
+        lambda r: httpx.Response(200, text="no json"),
+    ):
+        with pytest.raises(SemanticMismatch, match=r"got None$"):
+            check_semantic_retrieval(probe(handler))
+
+
+def test_semantic_retrieval_wants_a_lead_not_a_near_tie() -> None:
+    question, sku = PARAPHRASES[2]
+    near_tie = [0.40, 0.40 - MIN_MARGIN / 2]
+    with pytest.raises(SemanticMismatch) as caught:
+        check_semantic_retrieval(probe(answering(scores={sku: near_tie})))
+    assert str(caught.value).startswith(f'asked "{question}": {sku} first by 0.025 only')
+    just_enough = [0.40, 0.40 - MIN_MARGIN]
+    assert check_semantic_retrieval(probe(answering(scores={sku: just_enough})))
 
 
 def test_a_port_looked_up_again_only_after_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
