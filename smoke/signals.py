@@ -8,7 +8,6 @@ SIGTERM. Deaths no handler sees (kill -9, a crash) are the reaper's job.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
 import time
@@ -19,7 +18,9 @@ from typing import Any
 from smoke.report.errors import Interrupted
 
 _HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-_WATCH_SECONDS = 0.1  # how often the shield's watcher looks whether it may stop
+#: Sent to the shield's watcher thread alone, to end its wait at once.
+_WAKE = signal.SIGUSR2
+_WATCH_SECONDS = 1.0  # a bound only: the watcher is woken when the shield ends
 _Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
@@ -56,12 +57,20 @@ def shielded(on_signal: Callable[[str], None] | None = None) -> Iterator[None]:
         return
     shield = _Shield(on_signal)
     with _handlers(shield.handle):
-        before = signal.pthread_sigmask(signal.SIG_BLOCK, _HANDLED)
-        threading.Thread(target=shield.watch, name="shield", daemon=True).start()
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, (*_HANDLED, _WAKE))
+        watcher = threading.Thread(target=shield.watch, name="shield", daemon=True)
+        watcher.start()
         try:
             yield
         finally:
-            shield.done.set()  # not joined: it ends within _WATCH_SECONDS, off the run's time
+            # The watcher is woken and joined while the signals are still blocked, so
+            # every signal that came during the shield is this shield's, told once,
+            # and none is left to a watcher that outlives it.
+            shield.done.set()
+            if watcher.ident is not None:
+                signal.pthread_kill(watcher.ident, _WAKE)
+            watcher.join()
+            shield.drain()
             signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
@@ -74,18 +83,22 @@ class _Shield:
     def handle(self, signum: int, frame: FrameType | None) -> None:
         self._tell(signum)
 
-    def watch(self) -> None:
-        while not self.done.is_set():
-            got = signal.sigtimedwait(_HANDLED, _WATCH_SECONDS)
+    def drain(self) -> None:
+        """Take the signals still pending, without waiting."""
+        for _ in range(len(_HANDLED)):  # each pends at most once
+            got = signal.sigtimedwait(_HANDLED, 0)
             if got is None:
-                continue
-            if self.done.is_set():  # taken just after the shield: it is not this one's
-                os.kill(os.getpid(), got.si_signo)
                 return
             self._tell(got.si_signo)
 
+    def watch(self) -> None:
+        while not self.done.is_set():
+            got = signal.sigtimedwait((*_HANDLED, _WAKE), _WATCH_SECONDS)
+            if got is not None and got.si_signo != _WAKE:
+                self._tell(got.si_signo)
+
     def _tell(self, signum: int) -> None:
-        told_now = not self.done.is_set() and self._told.acquire(blocking=False)
+        told_now = self._told.acquire(blocking=False)
         if told_now and self._on_signal is not None:
             self._on_signal(signal.Signals(signum).name)
 

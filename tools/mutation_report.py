@@ -2,7 +2,7 @@
 
 Runs `mutmut run` (configured in [tool.mutmut] of pyproject.toml: smoke/ mutated,
 tests/unit judging), reads each mutant's result from mutmut's own records
-(mutants/smoke/*.meta), and prints, per module, how many mutants the tests killed.
+(mutants/smoke/**/*.meta), and prints, per module, how many mutants the tests killed.
 Mutants listed in docs/mutation.md as equivalent to the original (each with the
 reason) leave the count. The table is written back into docs/mutation.md. Exit 1
 when a target is missed, so a scheduled run says so.
@@ -26,8 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS = ROOT / "mutants" / "smoke"
 DOC = ROOT / "docs" / "mutation.md"
-TARGET_OVERALL = 0.85
-TARGETS = {name: 0.95 for name in ("run", "signals", "teardown", "masking", "reports")}
+TARGET_OVERALL = 0.95
+#: The modules every run depends on to end well: each held to the overall target too.
+TARGETS = {
+    name: 0.95
+    for name in ("run", "lifecycle", "signals", "stack.teardown", "report.masking", "report.files")
+}
 KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault"})
 _TABLE_START, _TABLE_END = "<!-- table -->", "<!-- /table -->"
 _EQUIVALENT = re.compile(r"^- `(smoke\.[^`]+__mutmut_\d+)`")
@@ -65,8 +69,8 @@ def status(exit_code: int | None) -> str:
 def scores() -> dict[str, Score]:
     skip = equivalents()
     table: dict[str, Score] = {}
-    for meta in sorted(RECORDS.glob("*.py.meta")):
-        module = meta.name.removesuffix(".py.meta")
+    for meta in sorted(RECORDS.rglob("*.py.meta")):  # smoke/ and its layers
+        module = str(meta.relative_to(RECORDS)).removesuffix(".py.meta").replace("/", ".")
         score = table.setdefault(module, Score())
         for key, code in json.loads(meta.read_text())["exit_code_by_key"].items():
             if key in skip:

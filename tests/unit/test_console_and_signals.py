@@ -327,3 +327,16 @@ def test_when_stderr_is_gone_too_the_rest_is_dropped(monkeypatch: pytest.MonkeyP
     console = Console(broken, tty=False, env={})
     console.line("nobody reads this")  # no exception: the run goes on
     console.detail("nor this")
+
+
+def test_a_signal_during_a_shield_is_never_raised_again_after_it() -> None:
+    """A shield's watcher does not outlive it: a Ctrl-C told in one shield is not
+    delivered again later, outside any handler, as a KeyboardInterrupt."""
+    told: list[str] = []
+    for _ in range(20):
+        with signals.shielded(told.append):
+            os.kill(os.getpid(), signal.SIGINT)
+        with signals.shielded():
+            pass
+    time.sleep(0.2)  # a late re-delivery would raise KeyboardInterrupt by now
+    assert told == ["SIGINT"] * 20

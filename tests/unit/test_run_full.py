@@ -324,15 +324,19 @@ def test_a_wrong_db_password_fails_the_dependency_step_at_once(tmp_path: Path) -
 
 def test_a_second_ctrl_c_during_teardown_does_not_stop_it(tmp_path: Path) -> None:
     docker = FakeDocker()
-    original_down = docker.compose.down
+    original_remove = docker.container.remove
+    pressed: list[bool] = []
 
-    def down_interrupted(**kwargs: Any) -> None:
+    def remove_interrupted(*args: Any, **kwargs: Any) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C again
-        original_down(**kwargs)
+        pressed.append(True)
+        original_remove(*args, **kwargs)
 
-    docker.compose.down = down_interrupted
+    docker.container.remove = remove_interrupted
     output, error = run(tmp_path, docker, FakeServices())
+    assert pressed  # the teardown's removal was the one interrupted
     assert error is None, output
+    assert "SIGINT received: finishing the logs and teardown first" in output
     assert not docker.running
     assert "✓ teardown" in output
 
