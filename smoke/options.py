@@ -41,6 +41,11 @@ class Target:
     compose_files: tuple[Path, ...]
     #: Env variables whose values are secrets too (--secret), besides the model's own.
     secret_names: tuple[str, ...] = ()
+    #: Compose profiles to enable (--compose-profile, else COMPOSE_PROFILES).
+    profiles: tuple[str, ...] = ()
+    #: Env files, with compose's meaning: given, they replace the default `.env`
+    #: (--env-file, else COMPOSE_ENV_FILES).
+    env_files: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,8 @@ def parse(
         project=args.project,
         compose_files=tuple(args.compose_file or default_compose_files(env)),
         secret_names=_secret_names(args.secret or (), env),
+        profiles=tuple(args.compose_profile or _listed(env, "COMPOSE_PROFILES")),
+        env_files=tuple(args.env_file or map(Path, _listed(env, "COMPOSE_ENV_FILES"))),
     )
     if args.command == "build":
         return BuildOptions(
@@ -272,10 +279,21 @@ def default_compose_files(env: Mapping[str, str]) -> list[Path]:
     return named or [Path(DEFAULT_COMPOSE_FILE)]
 
 
+def _listed(env: Mapping[str, str], name: str) -> list[str]:
+    """A comma-separated compose variable (COMPOSE_PROFILES, COMPOSE_ENV_FILES)."""
+    return [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+
+
 def check_files_exist(target: Target) -> None:
     missing = [str(p) for p in target.compose_files if not p.is_file()]
     if missing:
         raise UsageError(
             f"compose file not found: {', '.join(missing)}; "
             "run from the repository root or pass --compose-file PATH"
+        )
+    missing = [str(p) for p in target.env_files if not p.is_file()]
+    if missing:
+        raise UsageError(
+            f"env file not found: {', '.join(missing)}; pass an existing --env-file PATH "
+            "(or fix COMPOSE_ENV_FILES)"
         )

@@ -123,6 +123,20 @@ def _target_parent(env: Mapping[str, str]) -> _Parser:
         f"(default: $COMPOSE_FILE as compose reads it, else {DEFAULT_COMPOSE_FILE})",
     )
     parent.add_argument(
+        "--compose-profile",
+        action="append",
+        metavar="NAME",
+        help="enable a compose profile; repeatable (default: $COMPOSE_PROFILES)",
+    )
+    parent.add_argument(
+        "--env-file",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help="compose env file, replacing the default .env as in compose; repeatable "
+        "(default: $COMPOSE_ENV_FILES)",
+    )
+    parent.add_argument(
         "--secret",
         action="append",
         type=_env_name,

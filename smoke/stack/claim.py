@@ -248,6 +248,8 @@ class Claim:
                 target.compose_files,
                 self._log_file,
                 secret_names=target.secret_names,
+                profiles=target.profiles,
+                env_files=target.env_files,
             )
 
     def kept(self) -> None:

@@ -70,6 +70,8 @@ class Stack:
         self.docker = docker or DockerClient(
             compose_files=list(target.compose_files),
             compose_project_name=target.project,
+            compose_profiles=list(target.profiles),
+            compose_env_files=list(target.env_files),
         )
         self._env = os.environ if env is None else env
         self._config: dict[str, Any] | None = None

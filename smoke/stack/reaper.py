@@ -55,6 +55,8 @@ def start(
     log_file: Path,
     *,
     secret_names: Sequence[str] = (),
+    profiles: Sequence[str] = (),
+    env_files: Sequence[Path] = (),
     python: str = sys.executable,
 ) -> Reaper:
     """Start the watchdog for this process; it costs a fork and an exec, no docker call."""
@@ -73,6 +75,10 @@ def start(
         command += ["--compose-file", str(path.resolve())]
     for name in secret_names:  # the values stay in the environment it inherits
         command += ["--secret", name]
+    for profile in profiles:
+        command += ["--compose-profile", profile]
+    for env_file in env_files:
+        command += ["--env-file", str(env_file.resolve())]
     try:
         process = subprocess.Popen(
             command,
@@ -121,6 +127,9 @@ def reap(
     log_file: Path,
     owner: int,
     secret_names: Sequence[str] = (),
+    *,
+    profiles: Sequence[str] = (),
+    env_files: Sequence[Path] = (),
 ) -> None:
     from smoke.options import Target
     from smoke.report.errors import SmokeError
@@ -130,7 +139,14 @@ def reap(
     from smoke.stack.teardown import remove_stack
 
     _stop_orphans(project)
-    stack = Stack(Target(project, tuple(compose_files), tuple(secret_names)))
+    target = Target(
+        project,
+        tuple(compose_files),
+        tuple(secret_names),
+        profiles=tuple(profiles),
+        env_files=tuple(env_files),
+    )
+    stack = Stack(target)
     note = f"reaper: the smoke run (PID {owner}) died before its teardown; removing the stack"
     try:
         write_logs(stack, log_file, Masker(stack.secrets()))
@@ -157,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--compose-file", type=Path, action="append", required=True)
     parser.add_argument("--log-file", type=Path, required=True)
     parser.add_argument("--secret", action="append", default=[])
+    parser.add_argument("--compose-profile", action="append", default=[])
+    parser.add_argument("--env-file", type=Path, action="append", default=[])
     args = parser.parse_args(argv)
     for sig in (signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)  # a reaper that a terminal can stop is no reaper
@@ -168,7 +186,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
     if got == _RELEASE:
         return 0
-    reap(args.project, args.compose_file, args.log_file, args.owner, args.secret)
+    reap(
+        args.project,
+        args.compose_file,
+        args.log_file,
+        args.owner,
+        args.secret,
+        profiles=args.compose_profile,
+        env_files=args.env_file,
+    )
     return 0
 
 

@@ -19,7 +19,7 @@ from smoke.stack import reaper
 def watchdog(monkeypatch: pytest.MonkeyPatch) -> tuple[int, threading.Thread, list[Any]]:
     """The reaper's main() on a thread, reading the pipe; what it reaped is recorded."""
     reaped: list[Any] = []
-    monkeypatch.setattr(reaper, "reap", lambda *args: reaped.append(args))
+    monkeypatch.setattr(reaper, "reap", lambda *args, **kwargs: reaped.append((*args, kwargs)))
     read_fd, write_fd = os.pipe()
     argv = [
         "--fd",
@@ -36,6 +36,10 @@ def watchdog(monkeypatch: pytest.MonkeyPatch) -> tuple[int, threading.Thread, li
         "b.yml",
         "--secret",
         "API_KEY",
+        "--compose-profile",
+        "extra",
+        "--env-file",
+        "ci.env",
     ]
     thread = threading.Thread(target=reaper.main, args=(argv,), daemon=True)
     monkeypatch.setattr(reaper.signal, "signal", lambda *args: None)  # not the main thread
@@ -58,7 +62,9 @@ def test_a_closed_pipe_means_the_run_died_and_the_stack_is_reaped(
     write_fd, thread, reaped = watchdog(monkeypatch)
     os.close(write_fd)  # what the kernel does when the run dies, however it dies
     thread.join(timeout=5)
-    assert reaped == [("p1", [Path("a.yml"), Path("b.yml")], Path("x.log"), 4242, ["API_KEY"])]
+    options = {"profiles": ["extra"], "env_files": [Path("ci.env")]}
+    files = [Path("a.yml"), Path("b.yml")]
+    assert reaped == [("p1", files, Path("x.log"), 4242, ["API_KEY"], options)]
 
 
 def test_the_run_side_releases_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -71,13 +77,21 @@ def test_the_run_side_releases_once(monkeypatch: pytest.MonkeyPatch, tmp_path: P
             self.fd = kwargs["pass_fds"][0]
 
     monkeypatch.setattr(reaper.subprocess, "Popen", Process)
-    handle = reaper.start("p1", [Path("docker-compose.yml")], tmp_path / "e2e.log")
+    handle = reaper.start(
+        "p1",
+        [Path("docker-compose.yml")],
+        tmp_path / "e2e.log",
+        profiles=("extra",),
+        env_files=(Path("ci.env"),),
+    )
     (command,) = started
     assert command[1:4] == ["-m", "smoke.stack.reaper", "--fd"]
     assert command[command.index("--owner") + 1] == str(os.getpid())
     assert command[command.index("--project") + 1] == "p1"
     assert command[command.index("--log-file") + 1] == str((tmp_path / "e2e.log").resolve())
     assert command[command.index("--compose-file") + 1] == str(Path("docker-compose.yml").resolve())
+    assert command[command.index("--compose-profile") + 1] == "extra"
+    assert command[command.index("--env-file") + 1] == str(Path("ci.env").resolve())
     handle.release()
     handle.release()  # a second release is harmless
 
@@ -85,7 +99,9 @@ def test_the_run_side_releases_once(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 def test_orphaned_compose_commands_of_the_project_are_found_and_stopped() -> None:
     if not Path("/proc").is_dir():
         pytest.skip("no /proc here")
-    # Processes whose command lines look like compose working on two projects.
+    # Processes whose command lines look like compose working on two projects (names
+    # of this test run's own: the same test may run beside it, under mutmut say).
+    project, other_project = f"p-orphan-{os.getpid()}", f"p-other-{os.getpid()}"
     mine = subprocess.Popen(
         [
             sys.executable,
@@ -93,19 +109,19 @@ def test_orphaned_compose_commands_of_the_project_are_found_and_stopped() -> Non
             "import time; time.sleep(60)",
             "compose",
             "--project-name",
-            "p-orphan",
+            project,
             "up",
         ]
     )
     other = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", "compose", "-p", "p-other", "up"]
+        [sys.executable, "-c", "import time; time.sleep(60)", "compose", "-p", other_project, "up"]
     )
     try:
         deadline = time.monotonic() + 5
-        while mine.pid not in reaper._orphaned_compose("p-orphan") and time.monotonic() < deadline:
+        while mine.pid not in reaper._orphaned_compose(project) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert reaper._orphaned_compose("p-orphan") == [mine.pid]
-        reaper._stop_orphans("p-orphan")
+        assert reaper._orphaned_compose(project) == [mine.pid]
+        reaper._stop_orphans(project)
         assert mine.wait(timeout=5) == -9
         assert other.poll() is None  # another project's compose is left alone
     finally:
@@ -116,7 +132,7 @@ def test_orphaned_compose_commands_of_the_project_are_found_and_stopped() -> Non
 
 def test_the_watchdog_ignores_the_terminals_signals(monkeypatch: pytest.MonkeyPatch) -> None:
     installed: list[tuple[Any, Any]] = []
-    monkeypatch.setattr(reaper, "reap", lambda *args: None)
+    monkeypatch.setattr(reaper, "reap", lambda *args, **kwargs: None)
     monkeypatch.setattr(reaper.signal, "signal", lambda *args: installed.append(args))
     read_fd, write_fd = os.pipe()
     os.write(write_fd, reaper._RELEASE)
