@@ -20,7 +20,7 @@ its product's (no word in common) finds that product first, through web's proxy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -31,10 +31,12 @@ from smoke.checks import browser
 from smoke.checks import contract as schema
 from smoke.checks.contract import validate_contract
 from smoke.checks.probes import QUESTION, Probe
+from smoke.checks.services import failed_job, wait_for
 from smoke.options import RunOptions
-from smoke.report.errors import ContractDrift, SemanticMismatch
+from smoke.report.errors import ComposeFailed, ContractDrift, SemanticMismatch
 from smoke.report.masking import excerpt
 from smoke.stack.compose import Stack
+from smoke.stack.services import extra_services
 from smoke.stack.state import Resources
 
 TEARDOWN = "teardown"
@@ -57,6 +59,8 @@ class Context:
     results: dict[str, Any] = field(default_factory=dict)
     #: Work a step starts for a later one, off the critical path.
     pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))
+    #: The waits for the services a team's compose file adds, side by side.
+    waits: ThreadPoolExecutor | None = None
     background: dict[str, Future[Any]] = field(default_factory=dict)
 
 
@@ -73,6 +77,8 @@ class Step:
     prepare: Callable[[], Closeable] | None = None
     #: Why a run that would have the step goes without it, said in the summary.
     dropped: Callable[[RunOptions], str | None] = lambda options: None
+    #: Steps this one's outcome adds right after it (one per extra service after `up`).
+    then: Callable[[Context], Sequence[Step]] | None = None
 
 
 @dataclass(frozen=True)
@@ -92,15 +98,41 @@ def _local(options: RunOptions) -> bool:
 
 def _compose_up(ctx: Context) -> None:
     assert ctx.stack is not None
-    ctx.stack.up(
-        build=ctx.options.build,
-        install_local_stack=ctx.options.install_local_stack,
-        timeout=ctx.options.timeout,
-    )
+    try:
+        ctx.stack.up(
+            build=ctx.options.build,
+            install_local_stack=ctx.options.install_local_stack,
+            timeout=ctx.options.timeout,
+        )
+    except ComposeFailed as failure:
+        # `up` stops when a job others wait for fails: the engine names it, not stderr.
+        job = failed_job(ctx.stack, extra_services(ctx.stack.config()))
+        if job is None:
+            raise
+        raise job from failure
     # What `up` made, listed off the critical path: the teardown removes it directly.
     ctx.background["resources"] = ctx.pool.submit(ctx.stack.resources, names=False)
     if ctx.options.build:  # the images this build replaced, off the critical path too
         ctx.background["replaced images"] = ctx.pool.submit(ctx.stack.images.remove_replaced)
+
+
+def _extra_steps(ctx: Context) -> list[Step]:
+    """A step per service beyond the runbook's three; their waits start together now."""
+    assert ctx.stack is not None
+    extras = extra_services(ctx.stack.config())
+    if not extras:
+        return []
+    stack, timeout = ctx.stack, ctx.options.timeout
+    ctx.waits = ThreadPoolExecutor(max_workers=len(extras), thread_name_prefix="wait")
+    waiting = {extra: ctx.waits.submit(wait_for, stack, extra, timeout) for extra in extras}
+    return [
+        Step(f"{extra.kind} {extra.name}", _awaiting(done), note=str)
+        for extra, done in waiting.items()
+    ]
+
+
+def _awaiting(done: Future[str]) -> Callable[[Context], str]:
+    return lambda ctx: done.result()
 
 
 def listed_resources(ctx: Context) -> Resources | None:
@@ -161,7 +193,7 @@ def _persisted(ctx: Context) -> None:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("compose up", _compose_up, lambda options: options.uses_compose),
+    Step("compose up", _compose_up, lambda options: options.uses_compose, then=_extra_steps),
     Step("chat health", lambda ctx: ctx.probe.chat_health()),
     Step("chat dependency health (db)", _dependencies, note=_db_latency),
     Step("web -> chat proxy call", lambda ctx: ctx.probe.proxy_call()),

@@ -93,9 +93,10 @@ class _PlanChecks:
         context = Context(self._options, session.probe, session.stack, dict[str, Any](self._needs))
         self._context = context
         for step in steps_for(self._options):
-            context.results[step.name] = session.steps.run(
-                step.name, functools.partial(step.action, context), note=step.note
-            )
+            for run_now in (step, *(step.then(context) if step.then else ())):
+                context.results[run_now.name] = session.steps.run(
+                    run_now.name, functools.partial(run_now.action, context), note=run_now.note
+                )
 
     def stop(self) -> Resources | None:
         for need in self._needs.values():
@@ -103,6 +104,8 @@ class _PlanChecks:
         if self._context is None:
             return None
         self._context.pool.shutdown(wait=False, cancel_futures=True)
+        if self._context.waits is not None:
+            self._context.waits.shutdown(wait=False, cancel_futures=True)
         return listed_resources(self._context)
 
 

@@ -21,6 +21,8 @@ in one place. Context is passed as keyword-only arguments and kept as data.
     * ComposeTimedOut ......... up did not finish within --timeout
     * ChatHealthTimeout
     * ServiceCrashed .......... the engine says the container exited or crash-loops
+    * InitJobFailed ........... a one-shot job exited non-zero, or never finished
+    * ServiceNotReady ......... an extra service turned unhealthy, or never got ready
     * Unreachable ............. the engine says it is healthy; the smoke cannot reach it
     * DependencyFailure
     * ProxyCallFailed
@@ -165,6 +167,22 @@ class ChatHealthTimeout(CheckFailed):
 class ServiceCrashed(CheckFailed):
     failure_class = "service crashed"
     hint = "the container exits at start; its own last words are in the log lines below"
+
+
+class InitJobFailed(CheckFailed):
+    failure_class = "init job failed"
+    hint = (
+        "a one-shot job the stack needs (a migration, a seed) failed: its own last "
+        "words are in the log lines below"
+    )
+
+
+class ServiceNotReady(CheckFailed):
+    failure_class = "service not ready"
+    hint = (
+        "a service of the compose file never got ready: what the engine and its "
+        "healthcheck said is above, its log lines below"
+    )
 
 
 class Unreachable(CheckFailed):
