@@ -14,7 +14,15 @@ import httpx
 from smoke import lifecycle
 from smoke.checks.probes import FixedEndpoints
 from smoke.options import RunOptions
-from smoke.plan import Closeable, Context, dropped_steps, listed_resources, planned_steps, steps_for
+from smoke.plan import (
+    Closeable,
+    Context,
+    Step,
+    dropped_steps,
+    listed_resources,
+    planned_steps,
+    steps_for,
+)
 from smoke.report.budgets import evaluate
 from smoke.report.console import Console
 from smoke.report.errors import BudgetExceeded
@@ -22,7 +30,7 @@ from smoke.report.files import publish_to_github, write_junit, write_metrics
 from smoke.report.masking import Masker
 from smoke.stack.compose import CHAT, WEB, Stack
 from smoke.stack.state import Resources
-from smoke.steps import Outcome
+from smoke.steps import Outcome, StepRunner
 
 
 def run_smoke(
@@ -93,10 +101,9 @@ class _PlanChecks:
         context = Context(self._options, session.probe, session.stack, dict[str, Any](self._needs))
         self._context = context
         for step in steps_for(self._options):
-            for run_now in (step, *(step.then(context) if step.then else ())):
-                context.results[run_now.name] = session.steps.run(
-                    run_now.name, functools.partial(run_now.action, context), note=run_now.note
-                )
+            _run_step(step, context, session.steps)
+            for added in step.then(context) if step.then else ():  # once the step is done
+                _run_step(added, context, session.steps)
 
     def stop(self) -> Resources | None:
         for need in self._needs.values():
@@ -107,6 +114,12 @@ class _PlanChecks:
         if self._context.waits is not None:
             self._context.waits.shutdown(wait=False, cancel_futures=True)
         return listed_resources(self._context)
+
+
+def _run_step(step: Step, context: Context, steps: StepRunner) -> None:
+    context.results[step.name] = steps.run(
+        step.name, functools.partial(step.action, context), note=step.note
+    )
 
 
 def _outcome(options: RunOptions, ended: lifecycle.Ended, env: Mapping[str, str]) -> Outcome:
