@@ -10,10 +10,12 @@ from __future__ import annotations
 from smoke import lifecycle
 from smoke.checks.probes import FixedEndpoints
 from smoke.checks.schemathesis import Tally, require_schemathesis, run_schemathesis
+from smoke.checks.services import failed_job
 from smoke.options import FuzzOptions
 from smoke.report.console import Console
-from smoke.report.errors import FuzzingFailed
+from smoke.report.errors import ComposeFailed, FuzzingFailed
 from smoke.stack.compose import CHAT, DB, Stack
+from smoke.stack.services import extra_services
 from smoke.stack.state import Resources
 
 
@@ -82,7 +84,13 @@ class _FuzzChecks:
 
 
 def _up(stack: Stack, *, build: bool, timeout: float) -> None:
-    """db and chat only: fuzzing needs no web."""
-    stack.up(build=build, install_local_stack=False, services=(DB, CHAT), timeout=timeout)
+    """db and chat only (and the jobs they wait for): fuzzing needs no web."""
+    try:
+        stack.up(build=build, install_local_stack=False, services=(DB, CHAT), timeout=timeout)
+    except ComposeFailed as failure:
+        job = failed_job(stack, extra_services(stack.config()))
+        if job is None:
+            raise
+        raise job from failure
     if build:
         stack.images.remove_replaced()

@@ -126,21 +126,23 @@ def test_an_env_file_moving_chats_port_is_honoured_by_up_probes_and_teardown(
     moved = tmp_path / "chat-port.env"
     moved.write_text(f"SMOKE_CHAT_PORT={port}\n")
     # An explicit env file replaces the default .env: pass that one too, if there is one.
-    files = [ROOT / ".env"] if (ROOT / ".env").is_file() else []
+    env_files = [ROOT / ".env"] if (ROOT / ".env").is_file() else []
     env = smoke_env()
     env.pop("SMOKE_CHAT_PORT")  # the shell would win over the file
-    args = [sys.executable, "-m", "smoke", "run", "--profile", "lite", "--project", clean_project]
-    for path in (*files, moved):
-        args += ["--env-file", str(path)]
-    kept = subprocess.run(
-        [*args, "--keep-stack", "--log-file", str(tmp_path / "e2e.log")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+
+    def smoke(command: str, *args: str) -> subprocess.CompletedProcess[str]:
+        files = [word for path in (*env_files, moved) for word in ("--env-file", str(path))]
+        return subprocess.run(
+            [sys.executable, "-m", "smoke", command, "--project", clean_project, *files, *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    kept = smoke("run", "--profile", "lite", "--keep-stack", "--log-file", str(tmp_path / "e.log"))
     try:
         assert kept.returncode == 0, kept.stdout + kept.stderr
         chat = DockerClient().container.list(
@@ -152,16 +154,7 @@ def test_an_env_file_moving_chats_port_is_honoured_by_up_probes_and_teardown(
         published = chat[0].network_settings.ports["8000/tcp"]
         assert [binding["HostPort"] for binding in published] == [str(port)]
     finally:
-        teardown = subprocess.run(
-            [sys.executable, "-m", "smoke", "teardown", "--project", clean_project]
-            + [word for path in (*files, moved) for word in ("--env-file", str(path))],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        teardown = smoke("teardown")
     assert teardown.returncode == 0, teardown.stdout + teardown.stderr
     assert "teardown: removed" in teardown.stdout
     assert leftovers(clean_project) == []
