@@ -64,6 +64,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         require_docker()
 
 
+#: The runbook's checks, in its order; a lite run is `compose up`, these, `teardown`.
+RUNBOOK_CHECKS = (
+    "chat health",
+    "chat dependency health (db)",
+    "web -> chat proxy call",
+    "response contract",
+)
+#: A lite run's steps, as the console lists them.
+RUNBOOK_STEPS = ("compose up", *RUNBOOK_CHECKS, "teardown")
+
+
 @pytest.fixture(scope="session")
 def docker_engine() -> None:
     """For fixtures that need the engine whichever test asks for them."""

@@ -9,19 +9,10 @@ import httpx
 import pytest
 from python_on_whales import DockerClient
 
-from tests.conftest import COMPOSE_FILE, leftovers
+from tests.conftest import COMPOSE_FILE, RUNBOOK_STEPS, leftovers
 from tests.integration.smoke_cli import nox, smoke
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
-
-RUNBOOK_STEPS = (
-    "compose up",
-    "chat health",
-    "chat dependency health (db)",
-    "web -> chat proxy call",
-    "response contract",
-    "teardown",
-)
 
 
 def passed_steps(output: str) -> list[str]:

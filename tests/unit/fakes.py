@@ -16,12 +16,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import httpx
+from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException, NoSuchVolume
 
 from smoke.options import RunOptions, Target
+from smoke.stack.compose import Stack
 
 PASSWORD = "s3cret-pass"  # a fake secret the tests look for
 TARGET = Target("p", (Path("docker-compose.yml"),))
@@ -470,3 +472,13 @@ def chat_openapi() -> dict[str, Any]:
             }
         },
     }
+
+
+def stack(docker: FakeDocker, **env: str) -> Stack:
+    """Project p of docker-compose.yml on the fake engine; ``env`` as the process's
+    environment (none given: the real one)."""
+    return Stack(
+        Target("p", (Path("docker-compose.yml"),)),
+        docker=cast(DockerClient, docker),
+        env=env or None,
+    )

@@ -5,17 +5,14 @@ from __future__ import annotations
 import io
 import time
 from pathlib import Path
-from typing import cast
 
 import pytest
-from python_on_whales import DockerClient
 
 from smoke.commands import build_images, teardown_stack, write_stack_logs
 from smoke.options import BuildOptions, LogsOptions, Target, TeardownOptions
 from smoke.report.console import Console
 from smoke.report.errors import ComposeFailed, NoStackRunning
-from smoke.stack.compose import Stack
-from tests.unit.fakes import PASSWORD, FakeDocker, FakeImage, docker_error
+from tests.unit.fakes import PASSWORD, FakeDocker, FakeImage, docker_error, stack
 
 TARGET = Target("p", (Path("docker-compose.yml"),))
 
@@ -24,10 +21,6 @@ class Terminal(io.StringIO):
     @property
     def encoding(self) -> str:
         return "utf-8"
-
-
-def stack(docker: FakeDocker) -> Stack:
-    return Stack(TARGET, docker=cast(DockerClient, docker))
 
 
 @pytest.mark.parametrize(

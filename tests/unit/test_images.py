@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import cast
-
 import pytest
-from python_on_whales import DockerClient
 
-from smoke.options import Target
 from smoke.report.errors import ImageNotOwned, ImagesMissing
-from smoke.stack.compose import Stack
-from tests.unit.fakes import FakeDocker, FakeImage
-
-
-def stack(docker: FakeDocker) -> Stack:
-    return Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+from tests.unit.fakes import FakeDocker, FakeImage, stack
 
 
 def test_built_images_are_the_projects_own_and_the_local_chat_has_its_tag() -> None:

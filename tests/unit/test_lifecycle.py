@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any, cast
-
-from python_on_whales import DockerClient
+from typing import Any
 
 from smoke import lifecycle
-from smoke.options import Target
 from smoke.report.console import Console
 from smoke.report.errors import InternalError
 from smoke.report.masking import Masker
-from smoke.stack.compose import Stack
-from tests.unit.fakes import PASSWORD, FakeDocker, docker_error
-
-
-def stack(docker: FakeDocker) -> Stack:
-    return Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+from tests.unit.fakes import PASSWORD, FakeDocker, docker_error, stack
 
 
 def flaky_logs(docker: FakeDocker, failures: int) -> None:

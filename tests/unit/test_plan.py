@@ -7,14 +7,10 @@ from typing import Any
 import pytest
 
 from smoke.plan import STEPS, dropped_steps, planned_steps
+from tests.conftest import RUNBOOK_CHECKS
 from tests.unit.fakes import run_options as options
 
-RUNBOOK = (
-    "chat health",
-    "chat dependency health (db)",
-    "web -> chat proxy call",
-    "response contract",
-)
+RUNBOOK = RUNBOOK_CHECKS
 
 
 URLS = {"web_url": "http://w", "chat_url": "http://c"}

@@ -31,6 +31,7 @@ from smoke.report.errors import (
 )
 from smoke.run import run_smoke
 from smoke.stack.compose import Stack
+from tests.conftest import RUNBOOK_STEPS
 from tests.unit.fakes import PASSWORD, FakeDocker, FakeServices, docker_error, run_options
 
 
@@ -70,14 +71,7 @@ def test_pass_runs_the_runbook_steps_then_tears_down(tmp_path: Path) -> None:
     assert error is None
     assert docker.calls.index("compose logs") < docker.calls.index("container remove")
     assert not docker.running
-    for step in (
-        "compose up",
-        "chat health",
-        "chat dependency health (db)",
-        "web -> chat proxy call",
-        "response contract",
-        "teardown",
-    ):
+    for step in RUNBOOK_STEPS:
         assert f"✓ {step}" in output
     assert "PASS  smoke lite: 6 steps" in output
 

@@ -25,13 +25,7 @@ from smoke.report.errors import (
 from smoke.stack import marks
 from smoke.stack.compose import Stack
 from smoke.stack.state import Resources
-from tests.unit.fakes import FakeDocker, FakeState, docker_error
-
-
-def stack(docker: FakeDocker, **env: str) -> Stack:
-    return Stack(
-        Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker), env=env
-    )
+from tests.unit.fakes import FakeDocker, FakeState, docker_error, stack
 
 
 def asked(docker: FakeDocker, name: str) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:

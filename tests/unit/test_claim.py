@@ -8,23 +8,16 @@ import os
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from python_on_whales import DockerClient
 
-from smoke.options import Target
 from smoke.report.console import Console
 from smoke.report.errors import ProjectInUse
 from smoke.stack import claim as guard
 from smoke.stack.claim import CLAIM_TOKEN, Owner
-from smoke.stack.compose import Stack
 from smoke.stack.marks import MARK_LABEL
-from tests.unit.fakes import FakeDocker
-
-
-def stack(docker: FakeDocker) -> Stack:
-    return Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+from tests.unit.fakes import FakeDocker, stack
 
 
 class Reapers:

@@ -1,0 +1,70 @@
+"""The reports a run writes: JUnit, metrics, the GitHub step summary and annotation."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from smoke.report.budgets import Budgets, evaluate
+from smoke.report.errors import ContractDrift
+from smoke.report.files import junit_tree, metrics_lines, publish_to_github
+from smoke.steps import Outcome, StepResult
+
+
+def failed_outcome() -> Outcome:
+    failure = ContractDrift(
+        "response contract drift: no 'answer' or 'response' field",
+        step="response contract",
+        elapsed=0.0,
+    )
+    return Outcome(
+        result="failed",
+        profile="lite",
+        project="p",
+        planned_steps=("compose up", "chat health", "response contract", "teardown"),
+        steps=(
+            StepResult("compose up", True, 2.0),
+            StepResult("chat health", True, 0.1),
+            StepResult("response contract", False, 0.0, failure),
+            StepResult("teardown", True, 1.0),
+        ),
+        duration=3.2,
+        budgets=Budgets(),
+        failure=failure,
+        verdicts=tuple(evaluate(Budgets(), duration=3.2, chat_image=None, web_image=None)),
+    )
+
+
+def test_junit_has_one_case_per_step_and_the_failure_class() -> None:
+    root = junit_tree(failed_outcome(), str).getroot()
+    suite = root.find("testsuite")
+    assert suite is not None
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert list(cases)[:4] == ["compose up", "chat health", "response contract", "teardown"]
+    failure = cases["response contract"].find("failure")
+    assert failure is not None
+    assert failure.get("type") == "response contract drift"
+    assert "hint:" in (failure.text or "")
+    assert suite.get("failures") == "1"
+    ET.fromstring(ET.tostring(root))  # well-formed
+
+
+def test_metrics_name_the_failure() -> None:
+    metrics = dict(line.split("=", 1) for line in metrics_lines(failed_outcome()))
+    assert metrics["result"] == "failed"
+    assert metrics["failed_step"] == "response contract"
+    assert metrics["failure_class"] == "response contract drift"
+    assert metrics["step_response_contract_seconds"] == "0.000"
+
+
+def test_github_summary_and_annotation(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    annotation = publish_to_github(
+        failed_outcome(),
+        str,
+        {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)},
+    )
+    assert annotation is not None
+    assert annotation.startswith("::error title=smoke: response contract::response contract drift")
+    assert "| response contract | ❌ |" in summary.read_text()
+    assert publish_to_github(failed_outcome(), str, {}) is None

@@ -1,0 +1,25 @@
+"""The run mark: a volume per project, created once, listed, removed."""
+
+from __future__ import annotations
+
+from smoke.stack import marks
+from tests.unit.fakes import FakeDocker, stack
+
+
+def test_marks_are_created_listed_and_removed() -> None:
+    docker = FakeDocker()
+    s = stack(docker)
+    assert marks.claim_mark(s, {"io.contoso-smoke.run": "p", "x": "1"}) == {
+        "io.contoso-smoke.run": "p",
+        "x": "1",
+    }
+    # The engine keeps the first creator's labels: the second claim reads them back.
+    assert marks.claim_mark(s, {"io.contoso-smoke.run": "p", "x": "2"})["x"] == "1"
+    assert marks.markers(s) == [{"io.contoso-smoke.run": "p", "x": "1"}]
+    marks.remove_mark(s)
+    marks.remove_mark(s)  # already gone: fine
+    assert marks.markers(s) == []
+    marks.claim_mark(s, {"io.contoso-smoke.run": "p"})
+    marks.unmark(s)
+    assert marks.markers(s) == []
+    marks.unmark(s)  # nothing to remove: fine

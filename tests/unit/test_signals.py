@@ -1,0 +1,159 @@
+"""How signals become exceptions while checks run, or are held off while the stack is
+removed; the deadline on compose up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+
+import pytest
+
+from smoke import signals
+from smoke.report.errors import Interrupted
+
+
+@pytest.mark.parametrize(
+    ("sig", "name", "status"),
+    [
+        (signal.SIGINT, "SIGINT", 130),
+        (signal.SIGTERM, "SIGTERM", 143),
+        (signal.SIGHUP, "SIGHUP", 129),
+    ],
+)
+def test_signals_become_interrupted_and_handlers_are_restored(
+    sig: int, name: str, status: int
+) -> None:
+    def signalled() -> None:
+        with signals.interruptible():
+            os.kill(os.getpid(), sig)
+            time.sleep(1)  # the handler raises before this ends
+
+    before = signal.getsignal(sig)
+    with pytest.raises(Interrupted) as caught:
+        signalled()
+    assert (caught.value.signal_name, caught.value.exit_code) == (name, status)
+    assert signal.getsignal(sig) == before
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_shielded_blocks_ignore_the_signals(sig: int) -> None:
+    with signals.interruptible(), signals.shielded():
+        assert sig in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        os.kill(os.getpid(), sig)
+        time.sleep(0.15)  # nothing raised, nothing ended
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_in_a_shield_is_answered_once_and_stops_nothing(sig: int) -> None:
+    told: list[str] = []
+    with signals.interruptible(), signals.shielded(told.append):
+        os.kill(os.getpid(), sig)
+        os.kill(os.getpid(), sig)
+        deadline = time.monotonic() + 2
+        while not told and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.15)
+    assert told == [signal.Signals(sig).name]
+    assert sig not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # unblocked after
+
+
+def test_a_child_started_in_a_shield_outlives_a_signal_to_its_group() -> None:
+    """What Ctrl-C in a terminal does: the whole process group gets SIGINT. docker's
+    own children must finish the teardown."""
+    import subprocess
+
+    script = (
+        "import os, signal, subprocess, sys, threading, time\n"
+        "from smoke import signals\n"
+        "with signals.shielded(lambda name: print('told', name, flush=True)):\n"
+        "    threading.Timer(0.3, os.killpg, (0, signal.SIGINT)).start()\n"
+        "    child = subprocess.run(['sleep', '1'])\n"
+        "print('child exit', child.returncode, flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        start_new_session=True,  # its own group, so the test runner is not signalled
+        check=False,
+    )
+    assert done.stdout.splitlines() == ["told SIGINT", "child exit 0"], done.stderr
+
+
+def test_off_the_main_thread_nothing_is_installed() -> None:
+    seen: list[object] = []
+
+    def work() -> None:
+        with signals.interruptible():
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    before = signal.getsignal(signal.SIGTERM)
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert seen == [before]
+
+
+def test_a_deadline_raises_timeout_and_puts_everything_back() -> None:
+    before = signal.getsignal(signal.SIGALRM)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError), signals.deadline(0.1):
+        time.sleep(2)
+    assert time.monotonic() - started < 1
+    assert signal.getsignal(signal.SIGALRM) == before
+    signal.setitimer(signal.ITIMER_REAL, 0)  # the test runner's own alarm, aside
+    with signals.deadline(0.5):
+        pass  # done in time: no alarm left behind
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_an_earlier_alarm_keeps_ticking_after_a_deadline() -> None:
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        with signals.deadline(0.2):
+            pass
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 29 < left <= 30
+        assert fired == []
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_no_deadline_without_seconds_or_off_the_main_thread() -> None:
+    before = signal.getitimer(signal.ITIMER_REAL)[0]
+    with signals.deadline(None):
+        assert signal.getitimer(signal.ITIMER_REAL)[0] <= before
+    seen: list[tuple[float, float]] = []
+
+    def work() -> None:
+        with signals.deadline(0.1):
+            seen.append(signal.getitimer(signal.ITIMER_REAL))
+
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    try:
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, before)
+    assert seen == [(0.0, 0.0)]
+
+
+def test_a_signal_during_a_shield_is_never_raised_again_after_it() -> None:
+    """A shield's watcher does not outlive it: a Ctrl-C told in one shield is not
+    delivered again later, outside any handler, as a KeyboardInterrupt."""
+    told: list[str] = []
+    for _ in range(20):
+        with signals.shielded(told.append):
+            os.kill(os.getpid(), signal.SIGINT)
+        with signals.shielded():
+            pass
+    time.sleep(0.2)  # a late re-delivery would raise KeyboardInterrupt by now
+    assert told == ["SIGINT"] * 20

@@ -1,0 +1,63 @@
+"""What the engine says of a service: its state, and whether it listens inside its container."""
+
+from __future__ import annotations
+
+import pytest
+
+from smoke.stack.state import ServiceState
+from tests.unit.fakes import FakeDocker, FakeState, stack
+
+TCP_TABLE = (
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+    "   0: 0100007F:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0\n"
+    "   1: 00000000:0BB8 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0\n"
+)
+
+
+def test_the_engines_view_of_a_service() -> None:
+    docker = FakeDocker(running=True)
+    docker.states["chat"] = FakeState("restarting", 3, restarts=2, restart_policy="always")
+    assert stack(docker).state("chat") == ServiceState(
+        "restarting", 3, 2, None, "always", "id-chat", "2026-11-25T12:00:00Z"
+    )
+    docker.states["chat"] = FakeState(
+        "exited", 137, health="unhealthy", health_output="wget: not found\n", oom_killed=True
+    )
+    docker.states["chat"].memory = 64 * 2**20
+    oom = stack(docker).state("chat")
+    assert oom is not None
+    assert (oom.oom_killed, oom.memory_limit, oom.health_output) == (
+        True,
+        64 * 2**20,
+        "wget: not found",
+    )
+    assert oom.ending() == "was OOM-killed (memory limit 64 MiB, exit code 137)"
+    assert oom.describe() == (
+        "exited, unhealthy, exit code 137, OOM-killed, 0 restarts; "
+        "its healthcheck said: wget: not found"
+    )
+    assert stack(FakeDocker()).state("chat") is None  # no container yet
+    exited = ServiceState("exited", 3, 0, None, "")
+    assert exited.gone_for_good
+    assert not ServiceState("exited", 3, 0, None, "on-failure").gone_for_good
+    assert not ServiceState("restarting", 3, 1, None, "no").gone_for_good
+    assert not ServiceState("running", None, 0, "healthy", "").gone_for_good
+    assert ServiceState("dead", 137, 0, None, "no").gone_for_good
+    assert exited.describe() == "exited, exit code 3, 0 restarts"
+    assert exited.ending() == "exited with code 3"
+    assert ServiceState("exited", 137, 0, None, "").ending() == (
+        "was killed (exit code 137, SIGKILL)"
+    )
+    healthy = ServiceState("running", None, 1, "healthy", "")
+    assert healthy.describe() == "running, healthy, exit code None, 1 restarts"
+
+
+@pytest.mark.parametrize(
+    ("port", "listens"),
+    [("1F40", True), ("0BB8", False), ("1F41", False), ("0A", False)],
+)
+def test_a_listener_is_read_from_the_kernels_table(port: str, listens: bool) -> None:
+    from smoke.stack.state import listens as reads_listener
+
+    assert reads_listener(TCP_TABLE, port) is listens
+    assert reads_listener(TCP_TABLE.splitlines()[0], "1F40") is False  # the header alone
