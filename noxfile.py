@@ -161,7 +161,7 @@ def teardown(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmark the smoke against raw compose, testcontainers and a pytest-docker flow."""
     install(session, "-e", ".[contract,browser]", *BENCH_REQUIREMENTS)
-    session.run("python", "bench/bench.py", *session.posargs)
+    session.run("python", "-m", "bench", *session.posargs)
 
 
 @nox.session

@@ -10,6 +10,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 
 from smoke.report.budgets import format_size
@@ -178,6 +179,16 @@ def _sort_key(line: str) -> str | None:
         return None
     whole, fraction = match.groups()
     return f"{whole}.{(fraction or '').ljust(9, '0')}"  # docker trims trailing zeros
+
+
+def logged_at(line: str) -> float | None:
+    """When a `compose logs --timestamps` line was written, in epoch seconds; None
+    for a line without a timestamp."""
+    match = _STAMPED.match(line)
+    if not match:
+        return None
+    whole, fraction = match.groups()
+    return datetime.fromisoformat(whole + "+00:00").timestamp() + float(f"0.{fraction or 0}")
 
 
 def chronological(text: str) -> str:

@@ -1,25 +1,13 @@
-"""Benchmark the smoke against raw compose and its peers, on one machine, in one run.
-
-    nox -s bench                    # 5 runs of each, plus a cold run
-    nox -s bench -- --runs 1 --skip-cold
-
-Every lite scenario does the same work on the same stack: start it, make the same
-three HTTP checks (chat /health, chat /health/dependencies, web's proxied question),
-and remove it. Scenarios are interleaved run by run, so drift on the machine hits all
-of them alike; each figure is the median of the runs. Beside them: the physical
-floor (db alone ready, one service alone ready, `down` of the bare stack), the full
-profile with its browser step, the local stack (model ready, retrieval latency, the
-full smoke warm), and a cold run with the image sizes. Results go to Markdown and
-JSON (and a PNG when matplotlib is installed) under --out.
+"""The scenarios the benchmark times, each a callable that returns a ``Sample``: the
+harness, raw compose, its peers, the floor, the full profile, the local stack, an
+earlier release, a cold run.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -28,31 +16,63 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import httpx
 from python_on_whales import DockerClient
 
+from smoke.checks.probes import QUESTION as SMOKE_QUESTION
+from smoke.plan import PARAPHRASES
+from smoke.report.files import logged_at
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
 WEB_PORT, CHAT_PORT, DB_PORT = 13000, 18000, 15432  # fixed and unusual: curl needs no lookup
+
+
 WEB = f"http://127.0.0.1:{WEB_PORT}"
+
+
 CHAT = f"http://127.0.0.1:{CHAT_PORT}"
-QUESTION = {"question": "Which tent is best for stargazing?"}
+
+
+QUESTION = {"question": SMOKE_QUESTION}  # the smoke's own
+
+
 ENV = {**os.environ, "SMOKE_WEB_PORT": str(WEB_PORT), "SMOKE_CHAT_PORT": str(CHAT_PORT)}
-for _name in ("NOX_CURRENT_SESSION", "KEEP_STACK", "CHAT_INSTALL_LOCAL_STACK", "CHAT_IMAGE_TAG"):
-    ENV.pop(_name, None)
+
+
 READY_LINE = "Application startup complete."
-RFC3339 = re.compile(r"^\S+\s+\|\s+(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z\s+(.*)$")
+
+
 DB_PUBLISHED = ROOT / "tests/compose/db-published.yml"
+
+
 RAW = "raw compose (up --wait, curl, down -v)"
+
+
 HARNESS = "harness: python -m smoke run --profile lite"
+
+
 NO_REAPER = "harness, --no-reaper"
+
+
 NOX_LITE = "nox -s smoke_lite (reused venv)"
+
+
 FULL = "harness: --profile full (browser)"
+
+
 LOCAL = "harness: --profile full --install-local-stack"
+
+
 EARLIER = "earlier release's harness and stack, --no-build, at"
+
+
 NEW_PROJECT_BUILD = "a new project's first build (smoke build, cache warm)"
+
+
 # Images are the project's own (<project>-<service>): each project the bench runs
 # builds its images before timing, from the build cache. (flag, projects)
 WARM_BUILDS = (
@@ -60,28 +80,10 @@ WARM_BUILDS = (
     ((), ("bench-pytest-docker", "bench-full", "bench-tc")),
     (("--install-local-stack",), ("bench-full-local", "bench-local")),
 )
-# Paraphrases the local stack must place first (as tests/services/test_embeddings.py).
-RETRIEVAL_QUESTIONS = (
-    "something to cook dinner on",
-    "help me see in the dark",
-    "keep me dry in stormy weather",
-    "shelter under the night sky",
-    "shoes that keep my feet dry on muddy paths",
-    "cozy bedding for chilly nights outdoors",
-)
 
-TARGETS = {
-    "harness / raw": 0.5,
-    "harness (s)": 2.8,
-    "nox smoke_lite / raw": 1.25,
-    "compose up (s)": 1.5,
-    "teardown (s)": 0.6,
-    "readiness lag (s)": 0.3,
-    "reaper cost (s)": 0.05,
-    "browser step (s)": 2.0,
-    "model ready (s)": 1.5,
-    "retrieval p95 (ms)": 50.0,
-}
+
+# Paraphrases the local stack must place first: the smoke's own semantic step's.
+RETRIEVAL_QUESTIONS = tuple(question for question, _ in PARAPHRASES)
 
 
 @dataclass
@@ -127,19 +129,10 @@ def http_checks(client: httpx.Client) -> None:
         response.raise_for_status()
 
 
-def epoch(log_line: str) -> float | None:
-    match = RFC3339.match(log_line)
-    if not match:
-        return None
-    whole, fraction, _ = match.groups()
-    base = datetime.fromisoformat(whole + "+00:00").timestamp()
-    return base + float(fraction or 0)
-
-
 def chat_ready_at(logs: str) -> float | None:
     for line in logs.splitlines():
         if line.startswith("chat") and READY_LINE in line:
-            return epoch(line)
+            return logged_at(line)
     return None
 
 
@@ -165,9 +158,6 @@ def answers(url: str) -> Callable[[], bool]:
             return False
 
     return check
-
-
-# -- scenarios ------------------------------------------------------------------------
 
 
 def harness(*extra: str, project: str = "bench-harness") -> Callable[[], Sample]:
@@ -309,9 +299,6 @@ def pytest_docker_style() -> Sample:
     return Sample(time.monotonic() - started)
 
 
-# -- the physical floor -------------------------------------------------------------------
-
-
 def floor() -> Sample:
     """What no harness can beat: db alone ready, one service alone ready, a `down`
     of the bare stack (no harness, no checks)."""
@@ -360,9 +347,6 @@ def db_accepts() -> bool:
     return True
 
 
-# -- the local stack -----------------------------------------------------------------------
-
-
 def local_stack_figures(runs: int) -> dict[str, float]:
     """Model ready after the chat container starts (median and slowest of ``runs``
     fresh starts beside a fresh db), and retrieval latency over 100 questions, on a
@@ -399,9 +383,6 @@ def local_stack_figures(runs: int) -> dict[str, float]:
     finally:
         run(compose(project, "down", "-v"), env=env)
     return figures
-
-
-# -- an earlier release, in the same run ---------------------------------------------
 
 
 def earlier_release(rev: str, workdir: Path) -> Callable[[], Sample]:
@@ -453,9 +434,6 @@ SCENARIOS: dict[str, Callable[[], Sample]] = {
 }
 
 
-# -- cold run and sizes -----------------------------------------------------------------
-
-
 def base_image() -> str:
     dotenv = ROOT / ".env"
     if "SMOKE_PYTHON_IMAGE" in os.environ:
@@ -485,231 +463,3 @@ def cold_run() -> dict[str, float]:
     sizes["chat_local_image_bytes"] = float(docker.image.inspect("bench-cold-chat:local").size)
     run(smoke("teardown", "--project", "bench-cold", "--images"))
     return sizes
-
-
-# -- report ---------------------------------------------------------------------------
-
-
-def machine() -> dict[str, str]:
-    docker = DockerClient()
-    info = docker.system.info()
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    mem_kb = int(
-        next(
-            line.split()[1]
-            for line in Path("/proc/meminfo").read_text().splitlines()
-            if line.startswith("MemTotal")
-        )
-    )
-    return {
-        "cpu": f"{os.cpu_count()} × {cpu}",
-        "memory": f"{mem_kb / 1024 / 1024:.0f} GiB",
-        "kernel": platform.release(),
-        "docker engine": str(info.server_version),
-        "compose": docker.compose.version().split()[-1],
-        "storage driver": str(info.driver),
-        "python": platform.python_version(),
-        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
-    }
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-def part(samples: list[Sample], name: str) -> float:
-    return median([s.parts[name] for s in samples if name in s.parts])
-
-
-def summarize(
-    samples: dict[str, list[Sample]], local: dict[str, float], cold: dict[str, float] | None
-) -> dict[str, object]:
-    totals = {name: median([s.total for s in runs]) for name, runs in samples.items()}
-    raw = totals[RAW]
-    harness_runs = samples[HARNESS]
-    step_names = list(dict.fromkeys(k for s in harness_runs for k in s.parts))
-    steps = {k: part(harness_runs, k) for k in step_names if k != "readiness_lag"}
-    floor_runs = samples["floor: db alone, a service alone, bare down"]
-    figures: dict[str, float] = {
-        "harness (s)": totals[HARNESS],
-        "harness / raw": totals[HARNESS] / raw,
-        "harness --no-build / raw": totals["harness, --no-build"] / raw,
-        "nox smoke_lite / raw": totals[NOX_LITE] / raw,
-        "nox overhead (s)": totals[NOX_LITE] - totals[HARNESS],
-        "reaper cost (s)": totals[HARNESS] - totals[NO_REAPER],
-        "compose up (s)": steps.get("compose_up", float("nan")),
-        "teardown (s)": steps.get("teardown", float("nan")),
-        "raw down -v (s)": part(samples[RAW], "teardown"),
-        "readiness lag (s)": part(harness_runs, "readiness_lag"),
-        "raw readiness lag (s)": part(samples[RAW], "readiness_lag"),
-        "floor: db alone ready (s)": part(floor_runs, "db_alone_ready"),
-        "floor: a service alone ready (s)": part(floor_runs, "service_alone_ready"),
-        "floor: down of the bare stack (s)": part(floor_runs, "bare_down"),
-        "browser step (s)": part(samples[FULL], "web_page_browser"),
-        "full smoke, local stack (s)": totals[LOCAL],
-        "new project's first build (s)": totals[NEW_PROJECT_BUILD],
-        **{
-            f"harness --no-build / {name.removeprefix(EARLIER).strip()}": (
-                totals["harness, --no-build"] / value
-            )
-            for name, value in totals.items()
-            if name.startswith(EARLIER)
-        },
-        "semantic retrieval step (s)": part(samples[LOCAL], "semantic_retrieval"),
-    }
-    if local:
-        figures["model ready (s)"] = local["model_ready_seconds"]
-        figures["model ready, slowest (s)"] = local["model_ready_slowest_seconds"]
-        figures["retrieval median (ms)"] = local["retrieval_median_ms"]
-        figures["retrieval p95 (ms)"] = local["retrieval_p95_ms"]
-    return {"totals": totals, "figures": figures, "harness_steps": steps, "cold": cold}
-
-
-def markdown(summary: dict[str, object], info: dict[str, str], runs: int) -> str:
-    totals = summary["totals"]
-    figures = summary["figures"]
-    steps = summary["harness_steps"]
-    cold = summary["cold"]
-    assert isinstance(totals, dict)
-    assert isinstance(figures, dict)
-    assert isinstance(steps, dict)
-    raw = totals[RAW]
-    out = [
-        "# contoso-smoke benchmark",
-        "",
-        "Machine: " + "; ".join(f"{k} {v}" for k, v in info.items()),
-        "",
-        f"Warm runs (images built), median of {runs} interleaved runs each:",
-        "",
-        "| scenario | median (s) | × raw |",
-        "| --- | ---: | ---: |",
-    ]
-    out += [f"| {name} | {value:.2f} | {value / raw:.2f} |" for name, value in totals.items()]
-    out += ["", "| figure | value | target | met |", "| --- | ---: | ---: | --- |"]
-    for name, value in figures.items():
-        target = TARGETS.get(name)
-        met = "" if target is None else ("yes" if value <= target else "**no**")
-        shown = f"{value:.1f}" if name.endswith("(ms)") else f"{value:.2f}"
-        out.append(f"| {name} | {shown} | {'' if target is None else f'≤ {target:g}'} | {met} |")
-    out += ["", "Harness steps, lite (median seconds):", "", "| step | seconds |", "| --- | ---: |"]
-    out += [f"| {name} | {value:.3f} |" for name, value in steps.items()]
-    if isinstance(cold, dict):
-        mb = 1e6
-        base = cold["base_image_bytes"]
-
-        def size_row(name: str, key: str, allowance: float) -> str:
-            ok = cold[key] <= base + allowance * mb
-            target = f"≤ base + {allowance:g}"
-            return f"| {name} | {cold[key] / mb:.1f} | {target} | {'yes' if ok else '**no**'} |"
-
-        out += [
-            "",
-            "Cold run (no contoso image or build cache) and image sizes (decimal MB):",
-            "",
-            "| figure | value | target | met |",
-            "| --- | ---: | ---: | --- |",
-            f"| cold run (s) | {cold['cold_run_seconds']:.1f} | | |",
-            f"| base image | {base / mb:.1f} | | |",
-            size_row("chat lite", "chat_lite_image_bytes", 100),
-            size_row("chat local", "chat_local_image_bytes", 250),
-            size_row("web", "web_image_bytes", 60),
-        ]
-    return "\n".join(out) + "\n"
-
-
-def plot(summary: dict[str, object], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    totals = summary["totals"]
-    steps = summary["harness_steps"]
-    assert isinstance(totals, dict)
-    assert isinstance(steps, dict)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
-    names = list(totals)
-    left.barh(names, [totals[n] for n in names], color="#4C72B0")
-    left.invert_yaxis()
-    left.set_xlabel("median seconds")
-    left.set_title("Whole run, warm")
-    right.barh(list(steps), list(steps.values()), color="#55A868")
-    right.invert_yaxis()
-    right.set_xlabel("median seconds")
-    right.set_title("Harness steps (lite)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return True
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nox -s bench --", description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="runs per scenario (default 5)")
-    parser.add_argument("--skip-cold", action="store_true", help="skip the cold run")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results", help="results folder")
-    parser.add_argument(
-        "--against",
-        metavar="REV",
-        help="also time the harness and stack of an earlier commit, e.g. 360e269",
-    )
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
-
-    for flags, projects in WARM_BUILDS:  # warm: each project's images built before timing
-        for project in projects:
-            run(smoke("build", "--project", project, *flags))
-    scenarios = dict(SCENARIOS)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-    if args.against:
-        scenarios[f"{EARLIER} {args.against}"] = earlier_release(args.against, workdir)
-    samples: dict[str, list[Sample]] = {name: [] for name in scenarios}
-    for index in range(args.runs):
-        for name, scenario in scenarios.items():
-            sample = scenario()
-            samples[name].append(sample)
-            print(f"run {index + 1}/{args.runs}  {name}: {sample.total:.2f}s", flush=True)
-    local = local_stack_figures(args.runs)
-    info = machine()
-    # Warm results first, so a failing cold run loses nothing.
-    write_results(args.out, samples, local, None, info, args.runs)
-    if not args.skip_cold:
-        write_results(args.out, samples, local, cold_run(), info, args.runs)
-    print()
-    print((args.out / "bench.md").read_text())
-    print(f"results: {args.out}/ (bench.md, bench.json, bench.png with matplotlib)")
-    return 0
-
-
-def write_results(
-    out: Path,
-    samples: dict[str, list[Sample]],
-    local: dict[str, float],
-    cold: dict[str, float] | None,
-    info: dict[str, str],
-    runs: int,
-) -> None:
-    summary = summarize(samples, local, cold)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.md").write_text(markdown(summary, info, runs))
-    samples_json = {
-        name: [{"total": s.total, **s.parts} for s in samples_of]
-        for name, samples_of in samples.items()
-    }
-    document = {"machine": info, "runs": runs, **summary, "local": local}
-    document["samples"] = samples_json
-    (out / "bench.json").write_text(json.dumps(document, indent=2))
-    plot(summary, out / "bench.png")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

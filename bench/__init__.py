@@ -1,0 +1,1 @@
+"""The benchmark behind ``nox -s bench`` (``python -m bench``): scenarios, figures, report."""
