@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-LOCAL_SCHEMES = frozenset({"unix", "npipe", "fd"})
 REMOTE_SCHEMES = frozenset({"tcp", "ssh", "http", "https"})
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 _ANY_ADDRESS = frozenset({"0.0.0.0", "::", ""})
