@@ -27,7 +27,7 @@ from python_on_whales.exceptions import DockerException
 
 from smoke import signals
 from smoke.checks.probes import Endpoints, Probe
-from smoke.options import Keep, Target
+from smoke.options import Keep
 from smoke.report.console import Console
 from smoke.report.errors import CheckFailed, InternalError, Interrupted, TeardownIncomplete
 from smoke.report.evidence import explain
@@ -37,6 +37,7 @@ from smoke.stack import claim as claims
 from smoke.stack import marks
 from smoke.stack.compose import Stack
 from smoke.stack.state import Resources
+from smoke.stack.target import Target
 from smoke.stack.teardown import remove_stack
 from smoke.steps import Result, StepResult, StepRunner
 

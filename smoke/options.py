@@ -22,6 +22,7 @@ from smoke.parser import (
 )
 from smoke.report.budgets import Budgets, from_pyproject
 from smoke.report.errors import UsageError
+from smoke.stack.target import Target
 
 Profile = Literal["lite", "full"]
 #: When the stack stays up after a run: never, always (--keep-stack), or only when
@@ -31,21 +32,6 @@ Keep = Literal["never", "always", "on-failure"]
 FUZZ_MAX_RUN_SECONDS = 3600.0
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
-
-
-@dataclass(frozen=True)
-class Target:
-    """Which compose stack a command acts on."""
-
-    project: str
-    compose_files: tuple[Path, ...]
-    #: Env variables whose values are secrets too (--secret), besides the model's own.
-    secret_names: tuple[str, ...] = ()
-    #: Compose profiles to enable (--compose-profile, else COMPOSE_PROFILES).
-    profiles: tuple[str, ...] = ()
-    #: Env files, with compose's meaning: given, they replace the default `.env`
-    #: (--env-file, else COMPOSE_ENV_FILES).
-    env_files: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -5,22 +5,25 @@ from __future__ import annotations
 
 from smoke.report.console import Console
 from smoke.report.errors import CheckFailed, ComposeFailed
-from smoke.report.files import chronological
+from smoke.report.files import LogSource, chronological
 from smoke.report.masking import Masker, excerpt, split_lines
-from smoke.stack.compose import Stack
 
 LOG_TAIL_LINES = 20
 STDERR_TAIL_LINES = 15
 
 
-def explain(failure: CheckFailed, stack: Stack | None, console: Console, masker: Masker) -> None:
+def explain(
+    failure: CheckFailed, stack: LogSource | None, console: Console, masker: Masker
+) -> None:
     """The failing step's message, its hint and the evidence, on the console. Much of
     it is a service's or compose's text: shown as untrusted."""
     with console.untrusted():
         _explain(failure, stack, console, masker)
 
 
-def _explain(failure: CheckFailed, stack: Stack | None, console: Console, masker: Masker) -> None:
+def _explain(
+    failure: CheckFailed, stack: LogSource | None, console: Console, masker: Masker
+) -> None:
     console.detail(masker(str(failure)))
     if failure.body and failure.body not in str(failure):
         seen = f"HTTP {failure.status}: " if failure.status else ""

@@ -12,10 +12,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from smoke.report.budgets import format_size
 from smoke.report.masking import Masker, split_lines
-from smoke.stack.compose import Stack
 from smoke.steps import Outcome, step_key
 
 
@@ -210,7 +210,13 @@ def chronological(text: str) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def write_logs(stack: Stack, path: Path, masker: Masker) -> int:
+class LogSource(Protocol):
+    """What the report layer asks of a stack: its services' logs."""
+
+    def logs(self, services: tuple[str, ...] = (), *, tail: int | None = None) -> str: ...
+
+
+def write_logs(stack: LogSource, path: Path, masker: Masker) -> int:
     """Write the whole stack's logs, masked and in time order; return the line count."""
     text = chronological(masker(stack.logs()))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,6 @@ from python_on_whales.client_config import ClientNotFoundError
 from python_on_whales.exceptions import DockerException
 
 from smoke import signals
-from smoke.options import Target
 from smoke.report.errors import (
     ComposeConfigInvalid,
     ComposeFailed,
@@ -34,6 +33,7 @@ from smoke.stack import ports
 from smoke.stack.engine import Engine, locate
 from smoke.stack.images import PROJECT_LABEL, SERVICE_LABEL, ProjectImages
 from smoke.stack.state import Resources, ServiceState, listens, named
+from smoke.stack.target import Target
 
 WEB, CHAT, DB = "web", "chat", "db"
 CONTAINER_PORTS = {WEB: 3000, CHAT: 8000}

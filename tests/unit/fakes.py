@@ -22,8 +22,9 @@ import httpx
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException, NoSuchVolume
 
-from smoke.options import RunOptions, Target
+from smoke.options import RunOptions
 from smoke.stack.compose import Stack
+from smoke.stack.target import Target
 
 PASSWORD = "s3cret-pass"  # a fake secret the tests look for
 TARGET = Target("p", (Path("docker-compose.yml"),))

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from smoke.commands import build_images, teardown_stack, write_stack_logs
-from smoke.options import BuildOptions, LogsOptions, Target, TeardownOptions
+from smoke.options import BuildOptions, LogsOptions, TeardownOptions
 from smoke.report.console import Console
 from smoke.report.errors import ComposeFailed, NoStackRunning
+from smoke.stack.target import Target
 from tests.unit.fakes import PASSWORD, FakeDocker, FakeImage, docker_error, stack
 
 TARGET = Target("p", (Path("docker-compose.yml"),))

@@ -13,7 +13,6 @@ import pytest
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 
-from smoke.options import Target
 from smoke.report.errors import (
     ComposeConfigInvalid,
     ComposeFailed,
@@ -25,6 +24,7 @@ from smoke.report.errors import (
 from smoke.stack import marks
 from smoke.stack.compose import Stack
 from smoke.stack.state import Resources
+from smoke.stack.target import Target
 from tests.unit.fakes import FakeDocker, FakeState, docker_error, stack
 
 

@@ -16,10 +16,11 @@ from python_on_whales import DockerClient
 from smoke.checks import schemathesis as fuzz_module
 from smoke.checks.schemathesis import CHECKS, HAR_NAME, Tally, schemathesis_command
 from smoke.fuzz import fuzz
-from smoke.options import FuzzOptions, Target
+from smoke.options import FuzzOptions
 from smoke.report.console import Console
 from smoke.report.errors import FuzzingFailed, Interrupted, ToolMissing
 from smoke.stack.compose import Stack
+from smoke.stack.target import Target
 from tests.unit.fakes import FakeDocker
 
 

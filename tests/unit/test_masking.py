@@ -8,9 +8,9 @@ from typing import cast
 
 from python_on_whales import DockerClient
 
-from smoke.options import Target
 from smoke.report.masking import MASK, Masker
 from smoke.stack.compose import Stack
+from smoke.stack.target import Target
 from tests.unit.fakes import PASSWORD, FakeDocker, stack
 
 

@@ -319,7 +319,8 @@ def test_a_url_that_cannot_be_parsed_is_a_usage_error() -> None:
 
 
 def test_missing_compose_files_are_all_named(tmp_path: Path) -> None:
-    from smoke.options import Target, check_files_exist
+    from smoke.options import check_files_exist
+    from smoke.stack.target import Target
 
     present = tmp_path / "docker-compose.yml"
     present.write_text("services: {}\n")

@@ -12,7 +12,7 @@ import pytest
 from python_on_whales import DockerClient
 
 import smoke.cli as cli
-from smoke.options import RunOptions, Target
+from smoke.options import RunOptions
 from smoke.report.console import Console
 from smoke.report.errors import (
     ChatHealthTimeout,
@@ -31,6 +31,7 @@ from smoke.report.errors import (
 )
 from smoke.run import run_smoke
 from smoke.stack.compose import Stack
+from smoke.stack.target import Target
 from tests.conftest import RUNBOOK_STEPS
 from tests.unit.fakes import PASSWORD, FakeDocker, FakeServices, docker_error, run_options
 

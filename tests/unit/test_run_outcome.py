@@ -14,12 +14,12 @@ import httpx
 import pytest
 from python_on_whales import DockerClient
 
-from smoke.options import Target
 from smoke.report.budgets import Budgets
 from smoke.report.console import Console
 from smoke.report.errors import BudgetExceeded, DependencyFailure, InternalError
 from smoke.run import run_smoke
 from smoke.stack.compose import Stack
+from smoke.stack.target import Target
 from smoke.steps import Outcome
 from tests.unit.fakes import FakeDocker, FakeServices, run_options
 from tests.unit.test_run import Terminal
