@@ -90,6 +90,22 @@ class FakeImage:
     service: str
 
 
+class Inspected(SimpleNamespace):
+    """A listed object: as in python-on-whales, reading its name costs an inspect."""
+
+    def __init__(self, calls: list[str], inspect: str, **fields: Any) -> None:
+        super().__init__(**fields)
+        object.__setattr__(self, "_calls", calls)
+        object.__setattr__(self, "_inspect", inspect)
+
+    def __getattribute__(self, attr: str) -> Any:
+        if attr == "name":
+            object.__getattribute__(self, "_calls").append(
+                object.__getattribute__(self, "_inspect")
+            )
+        return object.__getattribute__(self, attr)
+
+
 @dataclass
 class FakeDocker:
     calls: list[str] = field(default_factory=list)
@@ -267,7 +283,9 @@ class FakeDocker:
             if state.status != "running" and not all:
                 continue  # `docker ps` without --all lists running containers only
             found.append(
-                SimpleNamespace(
+                Inspected(
+                    self.calls,
+                    "container inspect",
                     name=f"{self.project}-{service}-1",
                     id=f"id-{service}",
                     state=SimpleNamespace(
@@ -306,7 +324,9 @@ class FakeDocker:
         project = _labels(filters).get("com.docker.compose.project", self.project)
         if not self.running or project != self.project:
             return []
-        return [SimpleNamespace(name=f"{self.project}_default", id="id-net")]
+        return [
+            Inspected(self.calls, "network inspect", name=f"{self.project}_default", id="id-net")
+        ]
 
     def _volume_list(self, filters: Any = None) -> list[Any]:
         wanted = _labels(filters)

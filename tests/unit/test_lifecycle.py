@@ -7,6 +7,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from smoke import lifecycle
 from smoke.report.console import Console
 from smoke.report.errors import InternalError
@@ -76,3 +78,182 @@ def test_the_summary_words_for_each_ending_of_a_stack() -> None:
     assert lifecycle.stack_said("untouched", "p") == (
         "stack NOT removed (its reaper will): `nox -s teardown -- --project p`"
     )
+
+
+# -- the one lifecycle, as run_smoke and fuzz use it ----------------------------------
+
+
+def smoke_run(
+    tmp_path: Path, docker: FakeDocker, services: Any = None, **overrides: Any
+) -> tuple[str, BaseException | None]:
+    from smoke.run import run_smoke
+    from tests.unit.fakes import FakeServices, run_options
+
+    out = io.StringIO()
+    error: BaseException | None = None
+    try:
+        run_smoke(
+            run_options(log_file=tmp_path / "e2e.log", **overrides),
+            console=Console(out, tty=False),
+            stack=stack(docker) if "web_url" not in overrides else None,
+            transport=(services or FakeServices()).transport(),
+        )
+    except BaseException as exc:  # what escaped is what the test looks at
+        error = exc
+    return out.getvalue(), error
+
+
+class Reapers:
+    def __init__(self) -> None:
+        self.started: list[tuple[Any, ...]] = []
+        self.released = 0
+
+    def start(self, project: str, files: Any, log_file: Path, **kwargs: Any) -> Any:
+        self.started.append((project, log_file))
+        reapers = self
+
+        class Handle:
+            def release(self) -> None:
+                reapers.released += 1
+
+        return Handle()
+
+
+def test_the_claim_gets_the_runs_reaper_wish_its_log_file_and_its_keeping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smoke.stack import claim
+
+    reapers = Reapers()
+    monkeypatch.setattr(claim.reaper_module, "start", reapers.start)
+    _, error = smoke_run(tmp_path, FakeDocker(), reaper=True)
+    assert error is None
+    assert reapers.started == [("p", tmp_path / "e2e.log")]
+    assert reapers.released == 1
+    _, error = smoke_run(tmp_path, FakeDocker(), reaper=False)
+    assert reapers.started == [("p", tmp_path / "e2e.log")]  # none this time
+    _, error = smoke_run(tmp_path, FakeDocker(), reaper=True, keep="always")
+    assert error is None
+    assert len(reapers.started) == 1  # a kept stack gets none
+
+
+def test_a_kept_mark_that_cannot_be_written_is_said_on_the_runs_console(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.fakes import FakeServices
+
+    docker = FakeDocker()
+    real_create = docker.volume.create
+    created: list[str] = []
+
+    def create_once(*args: Any, **kwargs: Any) -> Any:
+        created.append(args[0])
+        if len(created) > 1:  # the run's claim succeeds; turning it "kept" fails
+            raise docker_error("volume create")
+        return real_create(*args, **kwargs)
+
+    docker.volume.create = create_once
+    output, error = smoke_run(
+        tmp_path, docker, FakeServices(proxy_status=500), keep="on-failure", reaper=False
+    )
+    assert error is not None
+    assert "smoke: warning: could not mark the stack of project p as kept" in output
+
+
+def test_a_bug_outside_any_step_is_an_error_with_its_name(tmp_path: Path) -> None:
+    from smoke.checks.probes import FixedEndpoints
+    from tests.unit.fakes import run_options
+
+    class Buggy:
+        def prepare(self) -> None:
+            pass
+
+        def __call__(self, session: lifecycle.Session) -> None:
+            raise RuntimeError("boom")
+
+        def stop(self) -> None:
+            return None
+
+    ended: list[lifecycle.Ended] = []
+    options = run_options(web_url="http://w", chat_url="http://c", log_file=tmp_path / "l")
+    with pytest.raises(RuntimeError):
+        lifecycle.run(
+            options,
+            Buggy(),
+            console=Console(io.StringIO(), tty=False),
+            headline=["smoke: x"],
+            fixed=FixedEndpoints("http://w", "http://c"),
+            report=ended.append,
+        )
+    (end,) = ended
+    assert (end.result, end.stopped_by, end.failure) == ("error", "RuntimeError: boom", None)
+    assert (end.ending, end.stack, end.storage_driver) == ("untouched", None, None)
+
+
+def test_a_teardown_that_errors_leaves_the_stack_to_the_reaper_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smoke.stack import claim
+
+    reapers = Reapers()
+    monkeypatch.setattr(claim.reaper_module, "start", reapers.start)
+    docker = FakeDocker()
+    docker.fail["container remove"] = docker_error("container remove", 1, "engine gone")
+    docker.fail["compose down"] = docker_error("compose down", 1, "engine gone")
+    output, error = smoke_run(tmp_path, docker, reaper=True)
+    assert type(error).__name__ == "DockerCallFailed"
+    assert "stack NOT removed (its reaper will)" in output
+    assert reapers.started
+    assert reapers.released == 0  # the reaper stays on watch: it removes the stack
+
+
+def test_a_url_run_that_fails_says_it_read_no_logs(tmp_path: Path) -> None:
+    from tests.unit.fakes import FakeServices
+
+    output, error = smoke_run(
+        tmp_path,
+        FakeDocker(),
+        FakeServices(proxy_status=502),
+        web_url="http://127.0.0.1:3000",
+        chat_url="http://127.0.0.1:8000",
+    )
+    assert error is not None
+    assert (
+        "    no log lines: this run checks a stack it did not start (--web-url/--chat-url), "
+        "so it reads no logs; a kept stack's: `nox -s logs`"
+    ) in output
+
+
+def test_a_run_made_without_an_env_reads_the_process_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from smoke.stack.compose import Stack
+    from tests.unit.fakes import FakeServices, run_options
+
+    made: list[object] = []
+
+    def make(target: Any, *, env: object) -> Stack:
+        made.append(env)
+        return stack(FakeDocker())
+
+    monkeypatch.setattr("smoke.lifecycle.Stack", make)
+    from smoke.run import run_smoke
+
+    run_smoke(
+        run_options(log_file=tmp_path / "e2e.log"),
+        console=Console(io.StringIO(), tty=False),
+        transport=FakeServices().transport(),
+    )
+    assert made == [os.environ]
+
+
+def test_no_build_with_the_local_stack_needs_the_local_image(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    del docker.images["p-chat:local"]  # the minimal chat alone was built
+    _, error = smoke_run(tmp_path, docker, build=False, install_local_stack=True, profile="full")
+    assert type(error).__name__ == "ImagesMissing"
+    assert "p-chat:local" in str(error)
+    _, error = smoke_run(tmp_path, docker, build=False, browser=False)  # lite: what it has
+    assert error is None

@@ -102,3 +102,11 @@ def test_the_password_inside_a_url_is_found() -> None:
     assert url_password("https://example.test/a:b@c") is None
     assert url_password("no url here") is None
     assert url_password("postgresql://app@db/x") is None  # a user alone is no secret
+
+
+def test_a_secret_that_begins_another_does_not_cut_the_longer_one_short() -> None:
+    """Longest first: were "pass" tried first where both match, " word" would show."""
+    from smoke.report.masking import MASK, Masker
+
+    masked = Masker(["pass", "pass word"])("the value is pass word, and pass alone")
+    assert masked == f"the value is {MASK}, and {MASK} alone"

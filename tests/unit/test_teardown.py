@@ -52,3 +52,26 @@ def test_teardown_retries_then_says_what_is_left() -> None:
         "1 network (p_default)"
     )
     assert caught.value.failure_class == "teardown incomplete"
+
+
+def test_the_mark_goes_with_the_stack_unless_kept_and_a_stuck_mark_is_only_a_mark() -> None:
+    from smoke.stack import marks
+
+    docker = FakeDocker(running=True)
+    marks.claim_mark(stack(docker), {"x": "1"})
+    kept = remove_stack(stack(docker), mark=False)
+    assert kept.marks == ()
+    assert marks.markers(stack(docker)) == [{"x": "1", "io.contoso-smoke.run": "p"}]
+    assert remove_stack(stack(docker)).marks == ("p_smoke-run",)
+    assert marks.markers(stack(docker)) == []
+    marks.claim_mark(stack(docker), {"x": "2"})
+    docker.fail["volume remove"] = docker_error("volume remove")
+    assert remove_stack(stack(docker)).marks == ()  # with the stack gone, only a mark
+
+
+def test_the_teardown_lists_by_id_never_inspecting_each_thing() -> None:
+    docker = FakeDocker(running=True)
+    remove_stack(stack(docker))
+    listings = [kwargs for name, _, kwargs in docker.asked if name == "container list"]
+    assert listings
+    assert not any("inspect" in name for name in docker.calls)
