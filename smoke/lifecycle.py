@@ -266,9 +266,9 @@ def prepare(
     console: Console,
     *,
     max_run_seconds: float,
-    prebuilt: bool = False,
-    install_local_stack: bool = False,
-    kept: bool = False,
+    prebuilt: bool,
+    install_local_stack: bool,
+    kept: bool,
 ) -> Prepared:
     """Engine, Compose, the compose model, this project's claim and the ports, checked
     before anything starts; with ``prebuilt`` (--no-build), that this project has

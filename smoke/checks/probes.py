@@ -98,10 +98,8 @@ class Probe:
         fatal: Callable[[httpx.Response], str | None] = lambda response: None,
         depends_on: tuple[str, ...] = (),
     ) -> httpx.Response:
-        seen = Seen(None, "no answer yet")
         engine = EngineView(self.watcher, service, *depends_on)
-        elapsed = 0.0
-        for attempt in attempts(self.timeout):
+        for attempt in attempts(self.timeout):  # at least once: `seen` is always set
             could_not_connect = False
             where = service
             try:
@@ -183,8 +181,7 @@ class Probe:
     def proxy_call(self, question: str = QUESTION) -> httpx.Response:
         """POST through web's proxy; retries only while web is not listening yet."""
         engine = EngineView(self.watcher, "web")
-        last = "no answer yet"
-        for attempt in attempts(self.timeout):
+        for attempt in attempts(self.timeout):  # at least once: `last` is always set
             where = "web"
             could_not_connect = False
             try:

@@ -257,3 +257,15 @@ def test_no_build_with_the_local_stack_needs_the_local_image(tmp_path: Path) -> 
     assert "p-chat:local" in str(error)
     _, error = smoke_run(tmp_path, docker, build=False, browser=False)  # lite: what it has
     assert error is None
+
+
+def test_logs_that_cannot_be_written_are_said_in_one_short_line(tmp_path: Path) -> None:
+    where = tmp_path / ("a-folder-not-a-file-" * 8)
+    where.mkdir()  # a folder where the log file should be
+    out = io.StringIO()
+    lifecycle.capture_logs(stack(FakeDocker(running=True)), where, Masker(), Console(out))
+    (line,) = out.getvalue().splitlines()
+    said = line.split(f"could not write {where}: ", 1)[1]
+    assert said.startswith("[Errno 21] Is a directory")
+    assert len(said) == 160
+    assert said.endswith("…")

@@ -428,3 +428,38 @@ def test_a_port_looked_up_again_only_after_a_while(monkeypatch: pytest.MonkeyPat
     p.forget("chat")
     p.url("chat", "/")
     assert len(lookups) == 3
+
+
+def test_each_request_of_a_wait_is_bounded_by_what_is_left_and_two_seconds() -> None:
+    """A poll never hangs past the wait (nor for long on one stuck request); a call
+    through web's proxy may take what is left of the wait, but not nothing."""
+    asked: list[tuple[str, float]] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        asked.append((request.url.path, request.extensions["timeout"]["read"]))
+        return httpx.Response(200, json={"status": "ok", "answer": "a"})
+
+    probe(record, timeout=30).chat_health()
+    probe(record, timeout=0.5).chat_health()
+    probe(record, timeout=30).proxy_call()
+    probe(record, timeout=0.01).proxy_call()
+    (_, long_wait), (_, short_wait), (_, long_call), (_, short_call) = asked
+    assert long_wait == 2.0
+    assert 0.1 <= short_wait <= 0.5
+    assert 29 < long_call <= 30
+    assert short_call == 0.1
+
+
+def test_a_wait_that_never_gets_an_answer_says_what_it_saw_last() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with pytest.raises(ChatHealthTimeout) as caught:
+        probe(refuse, timeout=0.2).chat_health()
+    assert "last seen: ConnectError: connection refused" in str(caught.value)
+    assert (caught.value.status, caught.value.body) == (None, "ConnectError: connection refused")
+    with pytest.raises(ProxyCallFailed) as refused:
+        probe(refuse, timeout=0.2).proxy_call()
+    assert str(refused.value) == (
+        "web did not accept the call within 0.2s: ConnectError: connection refused"
+    )

@@ -424,3 +424,26 @@ def test_no_browser_stops_the_full_run_and_gives_the_project_back(
     assert isinstance(error, ToolMissing)
     assert "compose up" not in docker.calls
     assert docker.volumes == {}
+
+
+def test_an_in_flight_schema_fetch_never_holds_up_the_teardown(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    release = threading.Event()
+
+    def slow_schema(request: httpx.Request) -> None:
+        if request.url.path == "/openapi.json":
+            release.wait(5)  # chat hangs on its contract while the proxy call fails
+
+    started = time.monotonic()
+    try:
+        output, error = run(
+            tmp_path, FakeDocker(), FakeServices(proxy_status=500, on_request=slow_schema)
+        )
+        took = time.monotonic() - started
+    finally:
+        release.set()
+    assert error is not None
+    assert "✓ teardown" in output
+    assert took < 3  # not the 5 s the fetch would take
