@@ -172,6 +172,26 @@ def test_a_contended_take_over_is_in_use() -> None:
         claim(docker)
 
 
+def test_a_mark_that_keeps_coming_back_is_contention_said_as_such() -> None:
+    """Each dead run's mark taken over is replaced by another at once: the project is
+    contended, and the run stops saying so."""
+    docker = FakeDocker()
+    docker.volumes["p_smoke-run"] = mark_of(dead_owner())
+    original = docker._volume_remove
+
+    def remove_then_another_dead_mark(volumes: list[Any]) -> None:
+        original(volumes)
+        docker.volumes["p_smoke-run"] = mark_of(dead_owner())
+
+    docker.volume.remove = remove_then_another_dead_mark
+    with pytest.raises(ProjectInUse) as caught:
+        claim(docker)
+    assert str(caught.value) == (
+        "project p is in use by a running smoke (another run took it over at the same moment)"
+    )
+    assert caught.value.hint == "wait for it to finish, or give this run another --project"
+
+
 def test_a_run_that_may_tear_down_starts_a_reaper_and_releases_it(
     reapers: Reapers,
 ) -> None:

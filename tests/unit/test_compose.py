@@ -140,6 +140,10 @@ def test_up_is_bounded_and_says_what_compose_waits_for(monkeypatch: pytest.Monke
         "running, unhealthy, exit code 0, 0 restarts; its healthcheck said: wget: not found"
     )
     assert caught.value.failure_class == "compose up timeout"
+    assert caught.value.hint == (
+        "compose waits for the health of the services others depend on: see what the "
+        "engine says of them above, and their log lines below"
+    )
 
 
 def test_a_failed_up_names_a_missing_base_image_only_when_one_is_missing() -> None:

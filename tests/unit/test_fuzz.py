@@ -92,7 +92,14 @@ def schemathesis_answering(statuses: list[int], returncode: int) -> Any:
     """Schemathesis as a stand-in: writes its HAR record, exits with ``returncode``."""
 
     def schemathesis(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        # Run in a folder of its own, away from the checkout, and never raising on a
+        # failure: its exit code is judged with its record.
+        workdir = Path(kwargs["cwd"])
+        assert workdir.is_dir()
+        assert Path.cwd() not in (workdir, *workdir.parents)
         har(Path(command[command.index("--report-har-path") + 1]), statuses)
+        if kwargs.get("check") and returncode:
+            raise subprocess.CalledProcessError(returncode, command)
         return subprocess.CompletedProcess(command, returncode)
 
     return schemathesis
@@ -392,3 +399,13 @@ def test_a_fuzz_with_no_request_fails_naming_why(
     assert isinstance(error, FuzzingFailed), output
     assert str(error) == "Schemathesis sent no request (exit 0)"
     assert "FAIL  fuzz: 0 requests, 0 server errors" in output
+
+
+def test_the_fuzz_record_goes_beside_a_log_file_in_folders_not_made_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean = schemathesis_answering([200], 0)
+    log_file = tmp_path / "ci" / "artifacts" / "e2e-compose.log"
+    output, _, error = run_fuzz(tmp_path, monkeypatch, clean, log_file=log_file)
+    assert error is None, output
+    assert (log_file.parent / HAR_NAME).is_file()

@@ -36,11 +36,16 @@ def test_help_is_the_documented_text(command: str | None, monkeypatch: pytest.Mo
     assert text == golden.read_text(encoding="utf-8")
 
 
-def test_help_under_nox_shows_the_session_to_type(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_under_nox_shows_the_session_to_type(
+    command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "100")
-    text = help_text("run", {"NOX_CURRENT_SESSION": "smoke_lite"})
-    assert text.startswith("usage: nox -s smoke_lite -- [-h] [--project NAME]")
-    assert help_text("run", {}).startswith("usage: python -m smoke run [-h] [--project NAME]")
+    text = help_text(command, {"NOX_CURRENT_SESSION": f"s-{command}"})
+    assert text.startswith(f"usage: nox -s s-{command} -- [-h] [--project NAME]")
+    assert help_text(command, {}).startswith(
+        f"usage: python -m smoke {command} [-h] [--project NAME]"
+    )
 
 
 def test_default_project_in_help_follows_compose_project_name(
