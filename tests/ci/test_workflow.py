@@ -65,6 +65,8 @@ def test_smoke_job_shape() -> None:
     job = workflow["jobs"]["smoke"]
     assert job["name"] == "Integration E2E Smoke"
     assert job["needs"] == "changes"
+    (smoke,) = [s["run"] for s in job["steps"] if s.get("name") == "Smoke (lite)"]
+    assert "--strict-contract" in smoke.split()  # a chat that stops publishing fails
     assert "timeout-minutes" in job
     assert workflow["permissions"] == {"contents": "read"}
     assert "concurrency" in workflow
