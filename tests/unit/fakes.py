@@ -334,7 +334,6 @@ class FakeDocker:
             SimpleNamespace(name=name, labels=labels)
             for name, labels in self.volumes.items()
             if all(labels.get(k) == v for k, v in wanted.items())
-            and "com.docker.compose.project" not in wanted
         ]
 
     def _volume_create(self, name: str, labels: dict[str, str] | None = None) -> None:

@@ -157,7 +157,10 @@ def test_a_failed_up_names_a_missing_base_image_only_when_one_is_missing() -> No
     docker.base_images.clear()
     with pytest.raises(ComposeFailed) as caught:
         stack(docker).up(build=False, install_local_stack=False)
-    assert caught.value.hint.startswith("compose could not get python:3.12-slim: set ")
+    assert caught.value.hint == (
+        "compose could not get python:3.12-slim: set SMOKE_PYTHON_IMAGE / SMOKE_DB_IMAGE to "
+        "images this engine has, or run `bash .ci/setup` to build local ones"
+    )
     assert caught.value.stderr == "Error: boom"
 
 

@@ -247,6 +247,24 @@ def test_a_stack_drives_compose_with_its_files_and_project() -> None:
     config = made.docker.client_config
     assert config.compose_files == [Path("a.yml"), Path("b.yml")]
     assert config.compose_project_name == "proj"
+    assert config.compose_profiles == []
+    with_options = Target("p", (Path("a.yml"),), profiles=("extra",), env_files=(Path("ci.env"),))
+    config = Stack(with_options).docker.client_config
+    assert config.compose_profiles == ["extra"]
+    assert config.compose_env_files == [Path("ci.env")]
+
+
+def test_secrets_skip_empty_values_and_go_on() -> None:
+    docker = FakeDocker()
+    model = docker.fixed_model()
+    model["services"]["chat"]["environment"] = {"A_PASSWORD": "", "B_PASSWORD": "s3cret-b"}
+    assert "s3cret-b" in stack(docker).secrets()
+
+
+def test_the_project_listing_includes_its_volumes_by_name() -> None:
+    docker = FakeDocker(running=True)
+    docker.volumes["p_data"] = {"com.docker.compose.project": "p"}
+    assert stack(docker).resources(names=False).volumes == ("p_data",)
 
 
 def test_without_an_env_the_stack_reads_the_process_env(monkeypatch: pytest.MonkeyPatch) -> None:

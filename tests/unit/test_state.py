@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from smoke.stack.state import ServiceState
-from tests.unit.fakes import FakeDocker, FakeState, stack
+from tests.unit.fakes import FakeDocker, FakeState, docker_error, stack
 
 TCP_TABLE = (
     "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
@@ -61,3 +61,51 @@ def test_a_listener_is_read_from_the_kernels_table(port: str, listens: bool) -> 
 
     assert reads_listener(TCP_TABLE, port) is listens
     assert reads_listener(TCP_TABLE.splitlines()[0], "1F40") is False  # the header alone
+
+
+def test_an_oom_kill_without_a_limit_of_its_own_says_so() -> None:
+    state = ServiceState("exited", 137, 0, None, "no", oom_killed=True)
+    assert state.ending() == "was OOM-killed (no memory limit of its own, exit code 137)"
+
+
+def test_the_healthchecks_words_are_cut_at_200_characters() -> None:
+    state = ServiceState("running", 0, 0, "unhealthy", "no", health_output="x" * 300)
+    said = state.describe().split("its healthcheck said: ", 1)[1]
+    assert said == "x" * 200
+
+
+def test_a_four_field_listen_row_counts() -> None:
+    from smoke.stack.state import listens
+
+    assert listens("sl local rem st\n 0: 00000000:1F40 00000000:0000 0A\n", "1F40") is True
+    assert listens("sl local rem st\n 0: 00000000:1F40 00000000:0000\n", "1F40") is False
+
+
+def test_a_thing_removed_between_listing_and_naming_is_skipped_not_the_rest() -> None:
+    from types import SimpleNamespace
+
+    from smoke.stack.state import named
+    from tests.unit.fakes import docker_error
+
+    class Gone:
+        id = "id-gone"
+
+        @property
+        def name(self) -> str:
+            raise docker_error("container inspect", 1, "No such container")
+
+    found = [SimpleNamespace(name="a", id="1"), Gone(), SimpleNamespace(name="c", id="3")]
+    assert named(found, True) == ("a", "c")
+    assert named(found, False) == ("1", "3", "id-gone")
+
+
+def test_a_listener_in_the_ipv6_table_is_found_when_the_ipv4_one_cannot_be_read() -> None:
+    docker = FakeDocker(running=True)
+
+    def execute(container: str, command: list[str]) -> str:
+        if command[-1] == "/proc/net/tcp":
+            raise docker_error("exec", 1, "no such file")
+        return "sl local rem st\n 0: 00000000000000000000000000000000:1F40 0:0 0A x\n"
+
+    docker.container.execute = execute
+    assert stack(docker).listening("chat") is True
