@@ -168,3 +168,13 @@ def test_a_build_is_timed_builds_the_stack_asked_for_and_quotes_compose(
     assert lines[1].startswith("  ✗ build")
     assert 0 <= float(lines[1].split()[-1].rstrip("s")) < 5
     assert lines[-3:] == ["    compose said:", "      one", "      two"]
+
+
+def test_teardown_counts_a_single_image_as_one() -> None:
+    docker = FakeDocker(running=False)
+    del docker.images["p-chat:local"], docker.images["p-web:latest"]
+    out = Terminal()
+    teardown_stack(TeardownOptions(TARGET, images=True), console=Console(out), stack=stack(docker))
+    assert out.getvalue().splitlines()[-1] == (
+        "teardown: removed 1 image (p-chat:lite) of project p"
+    )

@@ -402,7 +402,13 @@ def test_semantic_retrieval_wants_a_lead_not_a_near_tie() -> None:
     near_tie = [0.40, 0.40 - MIN_MARGIN / 2]
     with pytest.raises(SemanticMismatch) as caught:
         check_semantic_retrieval(probe(answering(scores={sku: near_tie})))
-    assert str(caught.value).startswith(f'asked "{question}": {sku} first by 0.025 only')
+    assert str(caught.value) == (
+        f'asked "{question}": {sku} first by 0.025 only (scores [0.4, 0.375]); retrieval by '
+        f"meaning should lead by {MIN_MARGIN} or more"
+    )
+    assert caught.value.status == 200
+    assert caught.value.body is not None
+    assert f'"sources":["{sku}","TENT-001"]' in caught.value.body
     just_enough = [0.40, 0.40 - MIN_MARGIN]
     assert check_semantic_retrieval(probe(answering(scores={sku: just_enough})))
 
