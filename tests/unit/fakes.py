@@ -10,6 +10,7 @@ error).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -276,7 +277,8 @@ class FakeDocker:
             return []  # the engine holds only one project's stack
         wanted = labels.get("com.docker.compose.service")
         found = []
-        for service in SERVICES:
+        extra = [name for name in self.states if name not in SERVICES]  # a team's own
+        for service in (*SERVICES, *extra):
             if wanted and service != wanted:
                 continue
             state = self.states.get(service, FakeState())
@@ -502,3 +504,11 @@ def stack(docker: FakeDocker, **env: str) -> Stack:
         docker=cast(DockerClient, docker),
         env=env or None,
     )
+
+
+class Terminal(io.StringIO):
+    """What a UTF-8 terminal or CI log would receive."""
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 from pathlib import Path
 
@@ -13,15 +12,9 @@ from smoke.options import BuildOptions, LogsOptions, TeardownOptions
 from smoke.report.console import Console
 from smoke.report.errors import ComposeFailed, NoStackRunning
 from smoke.stack.target import Target
-from tests.unit.fakes import PASSWORD, FakeDocker, FakeImage, docker_error, stack
+from tests.unit.fakes import PASSWORD, FakeDocker, FakeImage, Terminal, docker_error, stack
 
 TARGET = Target("p", (Path("docker-compose.yml"),))
-
-
-class Terminal(io.StringIO):
-    @property
-    def encoding(self) -> str:
-        return "utf-8"
 
 
 @pytest.mark.parametrize(

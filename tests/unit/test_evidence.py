@@ -3,7 +3,6 @@ failing services' log lines, and no secret anywhere a failure is written."""
 
 from __future__ import annotations
 
-import io
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,15 +13,9 @@ from smoke.report.evidence import LOG_TAIL_LINES, explain
 from smoke.report.files import publish_to_github, write_junit, write_metrics
 from smoke.report.masking import MASK, Masker
 from smoke.steps import Outcome, StepResult
-from tests.unit.fakes import FakeDocker, docker_error, stack
+from tests.unit.fakes import FakeDocker, Terminal, docker_error, stack
 
 SECRETS = ("pw-Secr3t", "api-secret-77", "tok-99")
-
-
-class Terminal(io.StringIO):
-    @property
-    def encoding(self) -> str:
-        return "utf-8"
 
 
 def test_the_evidence_block_has_message_body_class_hint_and_log_tail_in_time_order() -> None:

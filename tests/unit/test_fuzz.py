@@ -3,7 +3,6 @@ what it counts, and that the stack goes on every path."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 from pathlib import Path
@@ -21,7 +20,7 @@ from smoke.report.console import Console
 from smoke.report.errors import FuzzingFailed, Interrupted, ToolMissing
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
-from tests.unit.fakes import FakeDocker
+from tests.unit.fakes import FakeDocker, Terminal
 
 
 def options(tmp_path: Path, **overrides: Any) -> FuzzOptions:
@@ -80,12 +79,6 @@ def test_the_schemathesis_command(tmp_path: Path) -> None:
     assert junit[junit.index("--report") + 1] == "har,junit"
     assert junit[junit.index("--report-junit-path") + 1] == str(tmp_path / "j.xml")
     assert "--seed" not in junit
-
-
-class Terminal(io.StringIO):
-    @property
-    def encoding(self) -> str:
-        return "utf-8"
 
 
 def schemathesis_answering(statuses: list[int], returncode: int) -> Any:

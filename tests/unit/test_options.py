@@ -345,3 +345,44 @@ def test_secret_names_are_checked_and_kept_once() -> None:
         parse(["run", "--secret", "GONE"], env={})
     with pytest.raises(UsageError, match=r"argument --secret: '1X' is not an env variable name"):
         parse(["run", "--secret", "1X"], env={})
+
+
+def test_compose_profiles_and_env_files_come_from_flags_else_composes_variables() -> None:
+    flags = run_options("--compose-profile", "a", "--compose-profile", "b", "--env-file", "x.env")
+    assert flags.target.profiles == ("a", "b")
+    assert flags.target.env_files == (Path("x.env"),)
+    from_env = run_options(COMPOSE_PROFILES="extra, debug", COMPOSE_ENV_FILES="ci.env,mine.env")
+    assert from_env.target.profiles == ("extra", "debug")
+    assert from_env.target.env_files == (Path("ci.env"), Path("mine.env"))
+    both = run_options("--compose-profile", "a", COMPOSE_PROFILES="extra")
+    assert both.target.profiles == ("a",)  # the flag wins, as in compose
+    assert run_options().target.profiles == ()
+    assert run_options().target.env_files == ()
+
+
+def test_every_command_takes_compose_profiles_and_env_files() -> None:
+    for command in ("build", "logs", "teardown", "fuzz"):
+        options = parse([command, "--compose-profile", "extra", "--env-file", "ci.env"], env={})
+        assert options.target.profiles == ("extra",), command
+        assert options.target.env_files == (Path("ci.env"),), command
+    teardown = parse(["teardown", "--images"], env={})
+    assert isinstance(teardown, TeardownOptions)
+    assert teardown.images is True
+    assert parse(["teardown"], env={}).images is False  # type: ignore[union-attr]
+
+
+def test_a_missing_env_file_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    from smoke.options import check_files_exist
+    from smoke.stack.target import Target
+
+    compose = tmp_path / "docker-compose.yml"
+    compose.write_text("services: {}\n")
+    there = tmp_path / "ci.env"
+    there.write_text("")
+    check_files_exist(Target("p", (compose,), env_files=(there,)))  # all there: fine
+    with pytest.raises(UsageError) as caught:
+        check_files_exist(Target("p", (compose,), env_files=(there, tmp_path / "gone.env")))
+    assert str(caught.value) == (
+        f"env file not found: {tmp_path / 'gone.env'}; pass an existing --env-file PATH "
+        "(or fix COMPOSE_ENV_FILES)"
+    )

@@ -3,7 +3,6 @@ down (after writing the logs) unless it is kept, and each fault has its class.""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,15 +32,7 @@ from smoke.run import run_smoke
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
 from tests.conftest import RUNBOOK_STEPS
-from tests.unit.fakes import PASSWORD, FakeDocker, FakeServices, docker_error, run_options
-
-
-class Terminal(io.StringIO):
-    """What a UTF-8 terminal or CI log would receive."""
-
-    @property
-    def encoding(self) -> str:
-        return "utf-8"
+from tests.unit.fakes import PASSWORD, FakeDocker, FakeServices, Terminal, docker_error, run_options
 
 
 def options(tmp_path: Path, **overrides: Any) -> RunOptions:

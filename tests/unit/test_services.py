@@ -104,3 +104,75 @@ def test_the_job_that_stopped_compose_up_is_named_from_the_engine() -> None:
     assert str(job) == "job migrate exited with code 2, so compose up stopped"
     assert failed_job(Engine(replace(failed, exit_code=0)), extras) is None
     assert failed_job(Engine(None), extras) is None
+
+
+class Clock:
+    """time.monotonic for the waits: each look at the engine takes 0.5 s."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_waits_say_how_long_they_took_and_name_the_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from smoke.checks import services
+
+    clock = Clock()
+    monkeypatch.setattr(services.time, "monotonic", clock)
+
+    class Slow(Engine):
+        def state(self, service: str) -> ServiceState | None:
+            clock.now += 0.5
+            assert service == self.name
+            return super().state(service)
+
+    def slow(name: str, *states: ServiceState | None) -> Slow:
+        engine = Slow(*states)
+        engine.name = name  # type: ignore[attr-defined]
+        return engine
+
+    dead = replace(RUNNING, status="dead", exit_code=0)
+    assert wait_for(slow("seed", RUNNING, dead), ExtraService("seed", "job"), 30) == (
+        "exited 0 after 1.00s"
+    )
+    with pytest.raises(ServiceCrashed) as crashed:
+        wait_for(
+            slow("w", replace(RUNNING, status="exited", exit_code=3)),
+            ExtraService("w", "running"),
+            30,
+        )
+    assert str(crashed.value) == "w exited with code 3 after 0.50s"
+    assert crashed.value.services == ("w",)
+    with pytest.raises(ServiceNotReady) as unhealthy:
+        wait_for(slow("c", replace(RUNNING, health="unhealthy")), ExtraService("c", "healthy"), 30)
+    assert unhealthy.value.services == ("c",)
+
+
+def test_a_wait_past_its_timeout_names_what_it_wanted() -> None:
+    created = replace(RUNNING, status="created")
+    with pytest.raises(ServiceNotReady) as caught:
+        wait_for(Engine(created), ExtraService("worker", "running"), timeout=0.2)
+    assert str(caught.value).startswith("service worker not running after 0.2s (--timeout); ")
+    assert caught.value.services == ("worker",)
+    with pytest.raises(InitJobFailed) as never:
+        wait_for(Engine(None), ExtraService("migrate", "job"), timeout=0.2)
+    assert str(never.value) == ("job migrate not done after 0.2s (--timeout); it has no container")
+    assert never.value.services == ("migrate",)
+
+
+def test_only_jobs_are_asked_about_when_up_stops() -> None:
+    asked: list[str] = []
+
+    class Recording(Engine):
+        def state(self, service: str) -> ServiceState | None:
+            asked.append(service)
+            return super().state(service)
+
+    failed = replace(RUNNING, status="exited", exit_code=1)
+    extras = (ExtraService("cache", "healthy"), ExtraService("migrate", "job"))
+    assert failed_job(Recording(failed), extras) is not None
+    assert asked == ["migrate"]
