@@ -257,8 +257,6 @@ def _finish(
 class Prepared:
     storage_driver: str
     masker: Masker
-    #: Whether a stack found in the project is reused (kept, or made by hand).
-    reused: bool
 
 
 def prepare(
@@ -311,7 +309,7 @@ def prepare(
     except BaseException:
         give_back(stack)
         raise
-    return Prepared(driver, Masker(stack.secrets()), reused=reused)
+    return Prepared(driver, Masker(stack.secrets()))
 
 
 def give_back(stack: Stack) -> None:

@@ -53,12 +53,12 @@ def remove_stack(
     """
     before = stack.resources() if describe else Resources()
     left = known or stack.resources(names=False)
-    confirmed = settle_seconds is None
+    confirmed = settle_seconds is None  # without a settle time, one empty listing will do
     for _ in range(attempts):
         if not left:
-            if confirmed or settle_seconds is None:
+            if confirmed:
                 break
-            time.sleep(settle_seconds)
+            time.sleep(settle_seconds or 0)
             confirmed, left = True, stack.resources(names=False)
             continue
         before_each()

@@ -269,3 +269,13 @@ def test_logs_that_cannot_be_written_are_said_in_one_short_line(tmp_path: Path) 
     assert said.startswith("[Errno 21] Is a directory")
     assert len(said) == 160
     assert said.endswith("…")
+
+
+def test_a_kept_run_marks_its_stack_kept_from_the_start(tmp_path: Path) -> None:
+    from smoke.stack import marks
+
+    docker = FakeDocker()
+    _, error = smoke_run(tmp_path, docker, keep="always", reaper=False)
+    assert error is None
+    (mark,) = marks.markers(stack(docker))
+    assert mark["io.contoso-smoke.kept"] == "1"

@@ -283,3 +283,16 @@ def test_a_reap_ends_only_after_two_empty_looks_in_a_row(
     assert docker.calls.count("container remove") == 2
     assert next(looks) is True  # the seventh look was never needed
     assert made == [(Path("a.yml"), Path("b.yml"))]
+
+
+def test_a_watchdog_told_no_profiles_or_env_files_reaps_with_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reaped: list[Any] = []
+    monkeypatch.setattr(reaper, "reap", lambda *args, **kwargs: reaped.append(kwargs))
+    monkeypatch.setattr(reaper.signal, "signal", lambda *args: None)
+    read_fd, write_fd = os.pipe()
+    os.close(write_fd)  # the run is gone
+    argv = ["--fd", str(read_fd), "--owner", "1", "--project", "p", "--log-file", "x"]
+    assert reaper.main([*argv, "--compose-file", "a.yml"]) == 0
+    assert reaped == [{"profiles": [], "env_files": []}]

@@ -70,8 +70,25 @@ def test_the_mark_goes_with_the_stack_unless_kept_and_a_stuck_mark_is_only_a_mar
 
 
 def test_the_teardown_lists_by_id_never_inspecting_each_thing() -> None:
-    docker = FakeDocker(running=True)
+    docker = FakeDocker(running=True, stubborn_downs=1)  # one removal leaves a container
     remove_stack(stack(docker))
-    listings = [kwargs for name, _, kwargs in docker.asked if name == "container list"]
-    assert listings
+    assert docker.calls.count("container list") == 3  # before, after each removal
+    assert docker.calls.count("container remove") == 2
     assert not any("inspect" in name for name in docker.calls)
+
+
+def test_a_settle_time_asks_for_a_second_empty_listing_and_no_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from smoke.stack import teardown
+
+    slept: list[float] = []
+    monkeypatch.setattr(teardown.time, "sleep", slept.append)
+    docker = FakeDocker(running=True)
+    remove_stack(stack(docker), settle_seconds=0.3)
+    assert slept == [0.3]  # after the removal: one look a moment later
+    assert docker.calls.count("container list") == 3
+    plain = FakeDocker(running=True)
+    remove_stack(stack(plain))
+    assert plain.calls.count("container list") == 2  # no settle time: one empty look
+    assert slept == [0.3]
