@@ -58,7 +58,8 @@ def remove_stack(
         if not left:
             if confirmed:
                 break
-            time.sleep(settle_seconds or 0)
+            assert settle_seconds is not None  # unconfirmed only with a settle time
+            time.sleep(settle_seconds)
             confirmed, left = True, stack.resources(names=False)
             continue
         before_each()

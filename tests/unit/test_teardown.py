@@ -91,4 +91,7 @@ def test_a_settle_time_asks_for_a_second_empty_listing_and_no_more(
     plain = FakeDocker(running=True)
     remove_stack(stack(plain))
     assert plain.calls.count("container list") == 2  # no settle time: one empty look
+    empty = FakeDocker(running=False)
+    remove_stack(stack(empty))
+    assert empty.calls.count("container list") == 1  # nothing there: one look in all
     assert slept == [0.3]
