@@ -24,6 +24,7 @@ from tests.integration.faultkit import (
     start_fault,
     wait_until_gone,
 )
+from tests.integration.smoke_cli import nox
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
 
@@ -89,10 +90,20 @@ def test_a_profiles_service_runs_only_with_its_profile(clean_project: str, tmp_p
     without = run_fault(clean_project, tmp_path, "extra-profile")
     assert without.returncode == 0, without.output
     assert "service worker" not in without.output
-    with_profile = run_fault(clean_project, tmp_path, "extra-profile", COMPOSE_PROFILES="extra")
+    # As the issue has it: `COMPOSE_PROFILES=extra nox -s smoke_lite`.
+    files = "docker-compose.yml:tests/compose/extra-profile.yml"
+    log = tmp_path / "profile.log"
+    with_profile = nox(
+        "smoke_lite",
+        "--project",
+        clean_project,
+        "--log-file",
+        str(log),
+        env={"COMPOSE_PROFILES": "extra", "COMPOSE_FILE": files},
+    )
     assert with_profile.returncode == 0, with_profile.output
     assert "running after" in step_line(with_profile.output, "service worker")
-    assert "worker: up" in with_profile.log
+    assert "worker: up" in log.read_text()
     flag = run_fault(clean_project, tmp_path, "extra-profile", args=("--compose-profile", "extra"))
     assert flag.returncode == 0, flag.output
     assert "service worker" in flag.output
