@@ -169,17 +169,22 @@ def harness(*extra: str, project: str = "bench-harness") -> Callable[[], Sample]
             run(smoke("run", "--profile", "lite", *args, str(metrics_file), *extra))
             total = time.monotonic() - started
             values = metrics(metrics_file)
-            parts = {
-                k.removeprefix("step_").removesuffix("_seconds"): float(v)
-                for k, v in values.items()
-                if k.startswith("step_") and k.endswith("_seconds")
-            }
+            parts = step_seconds(values)
             ready = chat_ready_at(log.read_text())
             if ready is not None:
                 parts["readiness_lag"] = float(values["step_chat_health_finished_at"]) - ready
             return Sample(total, parts)
 
     return scenario
+
+
+def step_seconds(values: dict[str, str]) -> dict[str, float]:
+    """Each step's seconds from a run's metrics file (`step_<name>_seconds=…`)."""
+    return {
+        k.removeprefix("step_").removesuffix("_seconds"): float(v)
+        for k, v in values.items()
+        if k.startswith("step_") and k.endswith("_seconds")
+    }
 
 
 def full_profile(*extra: str, project: str) -> Callable[[], Sample]:
@@ -206,11 +211,7 @@ def full_profile(*extra: str, project: str) -> Callable[[], Sample]:
             )
             total = time.monotonic() - started
             values = metrics(metrics_file)
-            parts = {
-                k.removeprefix("step_").removesuffix("_seconds"): float(v)
-                for k, v in values.items()
-                if k.startswith("step_") and k.endswith("_seconds")
-            }
+            parts = step_seconds(values)
             return Sample(total, parts)
 
     return scenario
