@@ -1,10 +1,14 @@
 """The one lifecycle of every command that starts a stack (``run``, ``fuzz``).
 
-    prepare   engine, Compose, the model, the project's claim, ports, prebuilt images
-    checks    the command's own steps; Ctrl-C, SIGTERM and SIGHUP end them as Interrupted
-    explain   a failed check: its class, hint and evidence
-    finish    shielded from signals: the logs, then the teardown (or the stack kept)
-    report    the command's summary and files, written whatever arrives meanwhile
+    prepare   engine, Compose, the model, the project's claim, ports, prebuilt images;
+              how spans come back (``smoke.trace``), and their receiver started
+    checks    the command's own steps, each its own trace; Ctrl-C, SIGTERM and SIGHUP
+              end them as Interrupted
+    explain   a failed check: its class, hint, blame (from its trace) and evidence
+    finish    shielded from signals: the logs and the containers' times, then the
+              teardown (or the stack kept)
+    report    the trace and timeline files, then the command's summary and files,
+              written whatever arrives meanwhile
 
 A command is its checks plus one call to ``run``. Whatever happens in the checks, the
 logs are written and the stack is removed before ``run`` returns or raises, unless it
@@ -13,11 +17,12 @@ is to be kept. A death no handler sees is the reaper's to clean up.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
@@ -33,13 +38,17 @@ from smoke.report.errors import CheckFailed, InternalError, Interrupted, Teardow
 from smoke.report.evidence import explain
 from smoke.report.files import write_logs
 from smoke.report.masking import Masker, excerpt
+from smoke.report.timeline import TraceFiles, write_trace_files
 from smoke.stack import claim as claims
 from smoke.stack import marks
 from smoke.stack.compose import Stack
-from smoke.stack.state import Resources
+from smoke.stack.state import ContainerTimes, Resources
 from smoke.stack.target import Target
 from smoke.stack.teardown import remove_stack
 from smoke.steps import Result, StepResult, StepRunner
+from smoke.trace import route
+from smoke.trace.collector import Collector
+from smoke.trace.context import Tracer
 
 R = TypeVar("R")
 
@@ -68,6 +77,10 @@ class StackOptions(Protocol):
     def reaper(self) -> bool: ...
     @property
     def max_run_seconds(self) -> float: ...
+    @property
+    def trace(self) -> bool: ...
+    @property
+    def attach(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,9 @@ class Session:
     stack: Stack | None
     probe: Probe
     steps: StepRunner
+    tracer: Tracer = field(default_factory=lambda: Tracer(enabled=False))
+    #: The project's stack was there already (kept by an earlier run).
+    reused: bool = False
 
 
 class Checks(Protocol):
@@ -108,6 +124,10 @@ class Ended:
     masker: Masker
     started_at: str
     duration: float
+    #: Where the run's time went, from its slowest request's spans (None: no trace).
+    slowest: str | None = None
+    #: The trace and timeline files written, if any.
+    trace_files: TraceFiles | None = None
 
 
 def run(
@@ -121,24 +141,31 @@ def run(
     stack: Stack | None = None,
     transport: httpx.BaseTransport | None = None,
     env: Mapping[str, str] | None = None,
+    attachments: Sequence[Path] = (),
 ) -> R:
     """Prepare, claim, run ``checks``, explain, finish and ``report``; returns what
     ``report`` returns, or re-raises what ended the checks once the report is out.
 
     ``headline``: the lines said once the run is ready to start. ``fixed``: where the
     services are when no stack is started (``--web-url``/``--chat-url``).
+    ``attachments``: files the checks may leave (a screenshot, a browser trace),
+    shown in the timeline when they exist at the end.
     """
     env = os.environ if env is None else env
     started = time.monotonic()
+    started_wall = time.time()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     if options.uses_compose and stack is None:
         stack = Stack(options.target, env=env)
     # httpx builds its TLS context when a client is made: do that beside the checks.
+    tracer = Tracer(enabled=options.trace)
+    collector = Collector(tracer)
     maker = ThreadPoolExecutor(max_workers=1)
-    client_made = maker.submit(httpx.Client, transport=transport)
+    client_made = maker.submit(tracer.client, transport)
     maker.shutdown(wait=False)
     driver: str | None = None
     masker = Masker()
+    reused = False
     try:
         if stack is not None:
             prepared = prepare(
@@ -148,8 +175,11 @@ def run(
                 prebuilt=not options.build,
                 install_local_stack=options.install_local_stack,
                 kept=options.keep == "always",
+                attach=options.attach,
             )
-            driver, masker = prepared.storage_driver, prepared.masker
+            driver, masker, reused = prepared.storage_driver, prepared.masker, prepared.reused
+            collector.route = route.choose(stack.engine(), stack.project)
+            stack.compose_env = collector.route.compose_env()
         try:
             checks.prepare()
         except BaseException:
@@ -159,9 +189,11 @@ def run(
     except BaseException:
         client_made.result().close()
         raise
+    collector.start()
     for line in headline:
         console.line(line)
-    steps = StepRunner(console)
+    console.line(f"smoke: {collector.describe()}")
+    steps = StepRunner(console, traced=tracer.step)
     claim = None
     if stack is not None:
         kept = options.keep == "always"
@@ -172,16 +204,19 @@ def run(
     failure: CheckFailed | None = None
     stopped_by: str | None = None
     ending: Ending = "untouched"
+    times: list[ContainerTimes] = []
     try:
         with signals.interruptible(), client_made.result() as client:
             probe = Probe(stack or fixed, options.timeout, client, watcher=stack)
             try:
                 if claim is not None:
                     claim.start()
-                checks(Session(stack, probe, steps))
+                checks(Session(stack, probe, steps, tracer, reused))
             except CheckFailed as exc:
                 failure = exc
-                explain(exc, stack, console, masker)
+                said = collector.explain(exc.step, stack.logs if stack is not None else None)
+                exc.blame = said.blame
+                explain(exc, stack, console, masker, said)
                 if stack is None:
                     console.detail(
                         "no log lines: this run checks a stack it did not start "
@@ -195,7 +230,9 @@ def run(
                     made = checks.stop()
                     if stack is not None and claim is not None:
                         try:
-                            ending = _finish(options, stack, claim, steps, masker, failure, made)
+                            ending = _finish(
+                                options, stack, claim, steps, masker, failure, made, times
+                            )
                         except TeardownIncomplete as exc:
                             ending = "left over"
                             explain(exc, None, console, masker)
@@ -216,6 +253,10 @@ def run(
             if claim is not None:
                 # A stack this run did not get to remove stays the reaper's to remove.
                 claim.close(release=ending != "untouched")
+            fresh = [p for p in attachments if p.is_file() and p.stat().st_mtime >= started_wall]
+            trace_files = _trace_files(
+                options, collector, steps, times, failure, masker, fresh, console
+            )
             reported = report(
                 Ended(
                     result=result,
@@ -228,9 +269,42 @@ def run(
                     masker=masker,
                     started_at=started_at,
                     duration=time.monotonic() - started,
+                    slowest=collector.slowest(),
+                    trace_files=trace_files,
                 )
             )
     return reported
+
+
+def _trace_files(
+    options: StackOptions,
+    collector: Collector,
+    steps: StepRunner,
+    times: Sequence[ContainerTimes],
+    failure: CheckFailed | None,
+    masker: Masker,
+    attachments: Sequence[Path],
+    console: Console,
+) -> TraceFiles | None:
+    """``e2e-trace.json`` and ``e2e-report.html`` next to the log file; never fatal."""
+    try:
+        if options.log_file.is_file():  # the log route: the span lines are in the logs
+            collector.read_logs(options.log_file.read_text(encoding="utf-8", errors="replace"))
+        return write_trace_files(
+            options.log_file.parent,
+            spans=collector.spans(),
+            steps=steps.results,
+            trace_ids=collector.tracer.steps(),
+            containers=times,
+            failure=failure,
+            attachments=attachments,
+            mask=masker,
+        )
+    except OSError as exc:
+        console.line(f"could not write the trace files: {excerpt(str(exc), limit=160)}")
+        return None
+    finally:
+        collector.close()
 
 
 def _finish(
@@ -241,9 +315,15 @@ def _finish(
     masker: Masker,
     failure: CheckFailed | None,
     made: Resources | None,
+    times: list[ContainerTimes],
 ) -> Ending:
-    """Logs first, then the teardown unless the stack is kept."""
-    capture_logs(stack, options.log_file, masker, steps.console, failure)
+    """Logs (and, beside them, the containers' times for the timeline) first, then
+    the teardown unless the stack is kept."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        timed = pool.submit(stack.times)
+        capture_logs(stack, options.log_file, masker, steps.console, failure)
+        with contextlib.suppress(DockerException):  # the timeline goes without them
+            times.extend(timed.result())
     if options.keep == "always" or (options.keep == "on-failure" and failure is not None):
         claim.kept()
         return "kept"
@@ -257,6 +337,8 @@ def _finish(
 class Prepared:
     storage_driver: str
     masker: Masker
+    #: The project's stack was there already (kept by an earlier run).
+    reused: bool = False
 
 
 def prepare(
@@ -267,10 +349,12 @@ def prepare(
     prebuilt: bool,
     install_local_stack: bool,
     kept: bool,
+    attach: bool = False,
 ) -> Prepared:
     """Engine, Compose, the compose model, this project's claim and the ports, checked
     before anything starts; with ``prebuilt`` (--no-build), that this project has
-    built its images. ``kept``: the run keeps its stack (--keep-stack).
+    built its images. ``kept``: the run keeps its stack (--keep-stack). ``attach``:
+    the run checks the stack as it is, so there must be one.
 
     The independent docker calls run side by side, the claim among them; the engine's
     answer is read first, so an unreachable engine is reported as such rather than as
@@ -305,11 +389,13 @@ def prepare(
         first=proposal,
     )
     try:
+        if attach:
+            stack.require_running()
         stack.check_ports(reachable_only=reused)  # a kept stack holds its own ports
     except BaseException:
         give_back(stack)
         raise
-    return Prepared(driver, Masker(stack.secrets()))
+    return Prepared(driver, Masker(stack.secrets()), reused)
 
 
 def give_back(stack: Stack) -> None:

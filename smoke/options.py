@@ -59,6 +59,10 @@ class RunOptions:
     reaper: bool = True
     #: What the user set that this run does not use, said once at its start.
     notes: tuple[str, ...] = ()
+    #: Requests carry a trace context and spans are collected (--no-trace, SMOKE_TRACE=0).
+    trace: bool = True
+    #: Check the running stack as it is (--attach): nothing started or removed.
+    attach: bool = False
 
     @property
     def uses_compose(self) -> bool:
@@ -120,6 +124,16 @@ class FuzzOptions:
     @property
     def max_run_seconds(self) -> float:
         return FUZZ_MAX_RUN_SECONDS
+
+    # Schemathesis makes the requests, untraced; the stack's own chat never starts
+    # anything else.
+    @property
+    def trace(self) -> bool:
+        return False
+
+    @property
+    def attach(self) -> bool:
+        return False
 
 
 Options = RunOptions | BuildOptions | LogsOptions | TeardownOptions | FuzzOptions
@@ -226,6 +240,13 @@ def _run_options(
         keep = "always"
     elif args.keep_on_failure:
         keep = "on-failure"
+    if args.attach:
+        if args.web_url is not None:
+            raise UsageError(
+                "--attach checks the project's compose stack; --web-url/--chat-url check "
+                "another one: give one or the other"
+            )
+        keep = "always"  # a stack this run did not start is not its to remove
     return RunOptions(
         target=target,
         profile=args.profile,
@@ -243,8 +264,10 @@ def _run_options(
         browser=not args.no_browser,
         screenshot=args.screenshot,
         strict_contract=args.strict_contract,
-        reaper=_reaper(args, env),
+        reaper=_reaper(args, env) and not args.attach,
         notes=tuple(notes),
+        trace=env_flag(env, "SMOKE_TRACE", default=True) and not args.no_trace,
+        attach=args.attach,
     )
 
 

@@ -316,6 +316,17 @@ def build_parser(env: Mapping[str, str], *, profile: str | None = None) -> argpa
         action="store_true",
         help="fail the response contract step when chat publishes no OpenAPI schema",
     )
+    run.add_argument(
+        "--no-trace",
+        action="store_true",
+        help="send no trace context and collect no spans (env: SMOKE_TRACE=0)",
+    )
+    run.add_argument(
+        "--attach",
+        action="store_true",
+        help="check the project's running stack as it is: start, restart and remove "
+        "nothing; a stopped service fails at once",
+    )
 
     fuzz = commands.add_parser(
         "fuzz",

@@ -20,6 +20,7 @@ its product's (no word in common) finds that product first, through web's proxy.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,11 +34,12 @@ from smoke.checks.contract import validate_contract
 from smoke.checks.probes import QUESTION, Probe
 from smoke.checks.services import failed_job, wait_for
 from smoke.options import RunOptions
-from smoke.report.errors import ComposeFailed, ContractDrift, SemanticMismatch
+from smoke.report.errors import ComposeFailed, ContractDrift, SemanticMismatch, ServiceStopped
 from smoke.report.masking import excerpt
 from smoke.stack.compose import Stack
 from smoke.stack.services import extra_services
-from smoke.stack.state import Resources
+from smoke.stack.state import Resources, ServiceState
+from smoke.trace.context import Tracer
 
 TEARDOWN = "teardown"
 
@@ -62,6 +64,10 @@ class Context:
     #: The waits for the services a team's compose file adds, side by side.
     waits: ThreadPoolExecutor | None = None
     background: dict[str, Future[Any]] = field(default_factory=dict)
+    #: The run found the project's stack already there (kept by an earlier run).
+    reused: bool = False
+    #: The run's tracer, for requests made outside its httpx client (the browser's).
+    tracer: Tracer | None = None
 
 
 @dataclass(frozen=True)
@@ -96,8 +102,10 @@ def _local(options: RunOptions) -> bool:
     return _full(options) and options.install_local_stack
 
 
-def _compose_up(ctx: Context) -> None:
+def _compose_up(ctx: Context) -> str:
+    """Starts the stack; says which services of a kept stack it started again."""
     assert ctx.stack is not None
+    before = ctx.stack.states() if ctx.reused else {}
     try:
         ctx.stack.up(
             build=ctx.options.build,
@@ -114,6 +122,35 @@ def _compose_up(ctx: Context) -> None:
     ctx.background["resources"] = ctx.pool.submit(ctx.stack.resources, names=False)
     if ctx.options.build:  # the images this build replaced, off the critical path too
         ctx.background["replaced images"] = ctx.pool.submit(ctx.stack.images.remove_replaced)
+    stopped = [
+        f"{name} (was {state.status})"
+        for name, state in before.items()
+        if state.status != "running"
+    ]
+    return f"started again: {', '.join(stopped)}" if stopped else ""
+
+
+def _attach(ctx: Context) -> str:
+    """The running stack as it is: every service must be running; nothing is started."""
+    assert ctx.stack is not None
+    states = ctx.stack.states()
+    stopped = {name: state for name, state in states.items() if state.status != "running"}
+    if not stopped:
+        return f"{len(states)} services running, as they are"
+    if states.get("chat") is not None and "chat" not in stopped:
+        # One traced look through chat, so the trace can say what the outage does.
+        with contextlib.suppress(Exception):
+            ctx.probe.get("chat", "/health/dependencies")
+    said = "; ".join(f"{name} is {_stopped(state)}" for name, state in stopped.items())
+    raise ServiceStopped(
+        f"{said}; nothing was started or restarted (--attach)",
+        services=(*stopped, *(name for name in ("chat",) if name not in stopped)),
+    )
+
+
+def _stopped(state: ServiceState) -> str:
+    since = f" at {state.finished_at[:19].replace('T', ' ')} UTC" if state.finished_at else ""
+    return f"{state.status} (exit code {state.exit_code}{since})"
 
 
 def _extra_steps(ctx: Context) -> list[Step]:
@@ -184,6 +221,7 @@ def _browser_page(ctx: Context) -> str:
         QUESTION,
         timeout=ctx.options.timeout,
         screenshot=ctx.options.screenshot_path,
+        headers=ctx.tracer.headers("browser page") if ctx.tracer else None,
     )
 
 
@@ -193,7 +231,14 @@ def _persisted(ctx: Context) -> None:
 
 
 STEPS: tuple[Step, ...] = (
-    Step("compose up", _compose_up, lambda options: options.uses_compose, then=_extra_steps),
+    Step(
+        "compose up",
+        _compose_up,
+        lambda options: options.uses_compose and not options.attach,
+        note=str,
+        then=_extra_steps,
+    ),
+    Step("attach", _attach, lambda options: options.attach, note=str),
     Step("chat health", lambda ctx: ctx.probe.chat_health()),
     Step("chat dependency health (db)", _dependencies, note=_db_latency),
     Step("web -> chat proxy call", lambda ctx: ctx.probe.proxy_call()),

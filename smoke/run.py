@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from smoke import lifecycle
+from smoke.checks import browser
 from smoke.checks.probes import FixedEndpoints
 from smoke.options import RunOptions
 from smoke.plan import (
@@ -28,6 +29,7 @@ from smoke.report.console import Console
 from smoke.report.errors import BudgetExceeded
 from smoke.report.files import publish_to_github, write_junit, write_metrics
 from smoke.report.masking import Masker
+from smoke.report.timeline import TraceFiles
 from smoke.stack.compose import CHAT, WEB, Stack
 from smoke.stack.state import Resources
 from smoke.steps import Outcome, StepRunner
@@ -56,11 +58,12 @@ def run_smoke(
 
     def report(ended: lifecycle.Ended) -> Outcome:
         outcome = _outcome(options, ended, env)
-        _summary(options, outcome, console, ending=ended.ending)
+        _summary(options, outcome, console, ending=ended.ending, trace_files=ended.trace_files)
         _publish(options, outcome, console, ended.masker, env)
         return outcome
 
     checks = _PlanChecks(options)
+    screenshot = options.screenshot_path
     outcome = lifecycle.run(
         options,
         checks,
@@ -71,6 +74,7 @@ def run_smoke(
         stack=stack,
         transport=transport,
         env=env,
+        attachments=(screenshot, browser.browser_trace_path(screenshot)),
     )
     if outcome.result == "over_budget":
         worst = outcome.exceeded[0]
@@ -98,7 +102,14 @@ class _PlanChecks:
                 self._needs[step.name] = step.prepare()
 
     def __call__(self, session: lifecycle.Session) -> None:
-        context = Context(self._options, session.probe, session.stack, dict[str, Any](self._needs))
+        context = Context(
+            self._options,
+            session.probe,
+            session.stack,
+            dict[str, Any](self._needs),
+            reused=session.reused,
+            tracer=session.tracer,
+        )
         self._context = context
         for step in steps_for(self._options):
             _run_step(step, context, session.steps)
@@ -160,6 +171,7 @@ def _outcome(options: RunOptions, ended: lifecycle.Ended, env: Mapping[str, str]
         stopped_by=ended.stopped_by,
         started_at=ended.started_at,
         dropped=tuple(dropped_steps(options)),
+        slowest=ended.slowest,
     )
 
 
@@ -189,7 +201,12 @@ def _publish(
 
 
 def _summary(
-    options: RunOptions, outcome: Outcome, console: Console, *, ending: lifecycle.Ending
+    options: RunOptions,
+    outcome: Outcome,
+    console: Console,
+    *,
+    ending: lifecycle.Ending,
+    trace_files: TraceFiles | None = None,
 ) -> None:
     ran = len(outcome.steps)
     if outcome.result == "passed":
@@ -211,10 +228,17 @@ def _summary(
             extras.append(lifecycle.stack_said(ending, project))
         if options.log_file.exists():
             extras.append(f"logs in {options.log_file}")
+
     if outcome.exceeded:
         extras.append("over budget: " + ", ".join(v.name for v in outcome.exceeded))
     tail = "".join(f"; {extra}" for extra in extras)
     console.line(f"{verdict}  smoke {options.profile}: {what} in {outcome.duration:.1f}s{tail}")
+    if outcome.timed_out and outcome.slowest:
+        console.line(f"  {outcome.slowest}")
+    if trace_files is not None:
+        spans = trace_files.service_spans
+        said = f"{spans} spans from the stack" if spans else "no trace: no span came back"
+        console.line(f"  timeline: {trace_files.report} ({said}; {trace_files.trace.name})")
     if ending == "kept" and options.keep == "on-failure":
         files = " ".join(f"-f {path}" for path in options.target.compose_files)
         console.line(f"  inspect it:  docker compose -p {project} {files} ps -a")

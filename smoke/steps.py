@@ -5,6 +5,7 @@ What a finished run hands to its reports: steps, verdicts, costs.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from collections.abc import Callable
@@ -30,17 +31,23 @@ class StepResult:
     finished_at: float = 0.0
 
 
+def _untraced(name: str) -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
 @dataclass
 class StepRunner:
     console: Console
     results: list[StepResult] = field(default_factory=list)
+    #: Opens each step's trace (``Tracer.step``): its requests share a trace id.
+    traced: Callable[[str], contextlib.AbstractContextManager[None]] = _untraced
 
     def run(
         self, name: str, action: Callable[[], T], *, note: Callable[[T], str] | None = None
     ) -> T:
         started = time.monotonic()
         try:
-            with self.console.progress(name):
+            with self.console.progress(name), self.traced(name):
                 value = action()
         except CheckFailed as failure:
             self._failed(name, failure, started)
@@ -106,6 +113,18 @@ class Outcome:
     started_at: str = ""
     #: (step, why) for each step the options dropped, e.g. the browser step.
     dropped: tuple[tuple[str, str], ...] = ()
+    #: Where the slowest request's time went (``slowest: ...``), when traced.
+    slowest: str | None = None
+
+    @property
+    def blame(self) -> str | None:
+        return self.failure.blame if self.failure is not None else None
+
+    @property
+    def timed_out(self) -> bool:
+        """Over the duration budget, or a step ran out of time: the time needs blaming."""
+        over = any(v.name == "duration" for v in self.exceeded)
+        return over or (self.failure is not None and self.failure.timed_out)
 
     @property
     def exceeded(self) -> tuple[Verdict, ...]:

@@ -10,13 +10,16 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import contoso_telemetry
+
 from .embeddings import ModelFileError
 from .retrieval import load_retriever
 from .settings import Settings
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    contoso_telemetry.setup("chat")
+    logging.basicConfig(level=logging.INFO, format=contoso_telemetry.LOG_FORMAT)
     try:
         settings = Settings.from_env()
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -32,12 +35,13 @@ def main() -> int:
     except (ModelFileError, ValueError) as exc:  # refuse to start, in one line
         print(f"chat: fatal: {exc}", file=sys.stderr, flush=True)
         return 1
-    app = create_app(settings, retriever=retriever)
+    app = create_app(settings, retriever=retriever, on_driver=contoso_telemetry.instrument_psycopg)
     uvicorn.run(
-        app,
+        contoso_telemetry.server(app),
         host=os.environ.get("CHAT_HOST", "0.0.0.0"),  # inside the container only
         port=int(os.environ.get("CHAT_PORT", "8000")),
         log_level=os.environ.get("CHAT_LOG_LEVEL", "info"),
+        log_config=contoso_telemetry.uvicorn_logging(),
         timeout_graceful_shutdown=2,
     )
     return 0

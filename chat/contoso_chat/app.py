@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.applications import Starlette
@@ -45,6 +48,7 @@ from .retrieval import Retriever, make_retriever
 from .settings import Settings
 
 log = logging.getLogger("contoso_chat")
+tracer = trace.get_tracer("contoso_chat")
 SOURCES = 3
 VERSION = "1.0.0"
 
@@ -162,12 +166,30 @@ def parse_question(body: bytes) -> ChatRequest:
         raise invalid(first, str(location[0]) if location else None) from None
 
 
+def db_state_on_span(exc: DatabaseUnavailable) -> None:
+    """The request's span carries db's state as its error: a db outage is blamed from
+    the trace even when no query ran (chat fails at once while db is down)."""
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    attributes: dict[str, str | float] = {"db.state": "unavailable", "db.state.reason": exc.reason}
+    if exc.since is not None:
+        attributes["db.state.since"] = datetime.fromtimestamp(exc.since, UTC).isoformat()
+        attributes["db.state.unavailable_seconds"] = round(max(0.0, time.time() - exc.since), 1)
+    span.set_attributes(attributes)
+    span.set_status(trace.Status(trace.StatusCode.ERROR, f"db unavailable: {exc.reason}"))
+
+
 def create_app(
-    settings: Settings | None = None, *, retriever: Retriever | None = None
+    settings: Settings | None = None,
+    *,
+    retriever: Retriever | None = None,
+    on_driver: Callable[[], None] = lambda: None,
 ) -> Starlette:
+    """``on_driver`` runs once psycopg is imported (chat imports it late, off the loop)."""
     settings = settings or Settings.from_env()
     retriever = retriever or make_retriever(settings)
-    db = Database(settings, retriever)
+    db = Database(settings, retriever, on_driver=on_driver)
     contract: dict[str, Any] = {}
 
     async def health(request: Request) -> JSONResponse:
@@ -185,6 +207,7 @@ def create_app(
         try:
             checked = await db.check()
         except DatabaseUnavailable as exc:
+            db_state_on_span(exc)
             db_state = DbDependency(
                 status="error", reason=exc.reason, transient=exc.transient, detail=exc.detail
             )
@@ -203,7 +226,14 @@ def create_app(
             raise ApiError(
                 f"conversation {conversation_id} not found", status=404, field="conversation_id"
             )
-        ranked = await retriever.rank(question, await db.products())
+        products = await db.products()
+        with tracer.start_as_current_span("retrieval") as span:
+            span.set_attribute("retrieval.ranker", type(retriever).__name__)
+            if retriever.model:
+                span.set_attribute("retrieval.model", retriever.model)
+            ranked = await retriever.rank(question, products)
+            if ranked:
+                span.set_attribute("retrieval.top_score", round(ranked[0][1], 4))
         text = compose_answer(question, ranked)
         sources = [product.sku for product, _ in ranked[:SOURCES]]
         scores = [round(score, 4) for _, score in ranked[:SOURCES]]
@@ -281,6 +311,7 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _db_unavailable(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DatabaseUnavailable)
+    db_state_on_span(exc)
     return error(f"database unavailable: {exc.reason}", 503)
 
 

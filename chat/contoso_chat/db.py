@@ -104,11 +104,15 @@ class DatabaseUnavailable(Exception):
     """db cannot serve right now. ``reason`` is short; ``transient`` says whether
     waiting can help (a wrong password will not go away by itself)."""
 
-    def __init__(self, reason: str, *, transient: bool = True, detail: str = "") -> None:
+    def __init__(
+        self, reason: str, *, transient: bool = True, detail: str = "", since: float | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
         self.detail = detail
+        #: When db stopped serving (epoch seconds), if known.
+        self.since = since
 
 
 def unavailable(exc: BaseException) -> DatabaseUnavailable:
@@ -141,12 +145,21 @@ class Health:
 
 
 class Database:
-    def __init__(self, settings: Settings, retriever: Retriever) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: Retriever,
+        *,
+        on_driver: Callable[[], None] = lambda: None,
+    ) -> None:
         self._settings = settings
         self._retriever = retriever
+        self._on_driver = on_driver
+        self._driver_loaded = False
         self._conn: Connection | None = None
         self._lock = asyncio.Lock()  # one operation at a time on the connection
         self._problem: DatabaseUnavailable | None = DatabaseUnavailable("connecting")
+        self._problem_since = time.time()
         self._wake = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
 
@@ -191,7 +204,7 @@ class Database:
         self._wake.clear()
 
     async def _connect_and_seed(self) -> None:
-        await asyncio.to_thread(importlib.import_module, "psycopg")  # the loop keeps serving
+        await asyncio.to_thread(self._load_driver)  # the loop keeps serving
         import psycopg
 
         conn = await self._bounded(
@@ -212,8 +225,16 @@ class Database:
                 await asyncio.wait_for(old.close(), 1)
         log.info("db ready: catalog of %d products seeded", len(CATALOG))
 
+    def _load_driver(self) -> None:
+        importlib.import_module("psycopg")
+        if not self._driver_loaded:
+            self._driver_loaded = True
+            self._on_driver()  # e.g. its instrumentation, which imports it too
+
     def _set_problem(self, problem: DatabaseUnavailable) -> None:
         previous = self._problem
+        if previous is None:
+            self._problem_since = time.time()
         self._problem = problem
         if previous is None or previous.reason != problem.reason:
             log.warning("db not ready (%s): %s", problem.reason, problem.detail or "retrying")
@@ -254,6 +275,7 @@ class Database:
                 return await self._bounded(operation(self._conn))
             except DatabaseUnavailable as exc:
                 self._lost(exc)
+                exc.since = self._problem_since
                 raise
 
     def _raise_if_not_ready(self) -> None:
@@ -263,7 +285,10 @@ class Database:
         if problem is not None:
             # A fresh exception per caller: one shared instance would pile up tracebacks.
             raise DatabaseUnavailable(
-                problem.reason, transient=problem.transient, detail=problem.detail
+                problem.reason,
+                transient=problem.transient,
+                detail=problem.detail,
+                since=self._problem_since,
             )
 
     # -- what the API needs ---------------------------------------------------------

@@ -10,6 +10,7 @@ own (``python -m playwright install chromium``).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import queue
@@ -27,6 +28,8 @@ from smoke.report.errors import BrowserCheckFailed, ToolMissing
 from smoke.report.masking import excerpt
 
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+#: A failed browser step's Playwright trace (`playwright show-trace` opens it offline).
+BROWSER_TRACE_NAME = "e2e-browser-trace.zip"
 _HINT = (
     "get one with `apt-get install chromium` or `python -m playwright install chromium` "
     "(and `pip install 'contoso-smoke[browser]'`), or drop the step with --no-browser"
@@ -133,19 +136,34 @@ class Session:
             while (job := self._jobs.get()) is not None:
                 job[1].set_exception(failure)
 
-    def ask(self, web_url: str, question: str, *, timeout: float, screenshot: Path) -> str:
+    def ask(
+        self,
+        web_url: str,
+        question: str,
+        *,
+        timeout: float,
+        screenshot: Path,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
         """Open web's page, type ``question``, submit, and return the answer chat gave
         once the page shows it. Any uncaught page error, console error or failed
         request of the page fails the step at once; the page is then saved to
-        ``screenshot``."""
+        ``screenshot``, and Playwright's trace of the step beside it
+        (``browser_trace_path``). ``headers`` go with the page and its fetches (the
+        step's trace context)."""
         deadline = time.monotonic() + timeout
 
         def work(page: Any, watch: _Watch) -> str:
             from playwright.sync_api import Error as PlaywrightError
 
+            page.set_extra_http_headers(dict(headers or {}))
+            tracing = _Tracing(page)
             try:
-                return _ask(page, watch, web_url, question, deadline, timeout)
+                answer = _ask(page, watch, web_url, question, deadline, timeout)
+                tracing.stop(None)
+                return answer
             except (BrowserCheckFailed, PlaywrightError) as exc:
+                tracing.stop(browser_trace_path(screenshot))
                 failure = (
                     exc
                     if isinstance(exc, BrowserCheckFailed)
@@ -173,6 +191,34 @@ class Session:
 
 def start(browser: Browser) -> Session:
     return Session(browser)
+
+
+def browser_trace_path(screenshot: Path) -> Path:
+    """Where a failed step's Playwright trace goes: beside its screenshot."""
+    return screenshot.with_name(BROWSER_TRACE_NAME)
+
+
+class _Tracing:
+    """Playwright's trace of one step, kept only when the step fails; a trace that
+    cannot be taken costs the step nothing."""
+
+    def __init__(self, page: Any) -> None:
+        self._tracing = page.context.tracing
+        try:
+            self._tracing.start(screenshots=True, snapshots=True)
+            self._on = True
+        except Exception:
+            self._on = False
+
+    def stop(self, path: Path | None) -> None:
+        if not self._on:
+            return
+        self._on = False
+        with contextlib.suppress(Exception):
+            if path is None:
+                self._tracing.stop()
+            else:
+                self._tracing.stop(path=str(path))
 
 
 def ask(browser: Browser, web_url: str, question: str, *, timeout: float, screenshot: Path) -> str:

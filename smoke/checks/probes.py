@@ -130,6 +130,7 @@ class Probe:
             f"last seen: {seen.describe()}{engine.describe()}",
             status=seen.status,
             body=excerpt(seen.body),
+            timed_out=True,
         )
 
     def chat_health(self) -> dict[str, Any]:
@@ -200,6 +201,7 @@ class Probe:
                 raise ProxyCallFailed(
                     f"web -> chat proxy call timed out after {attempt.elapsed_now():.1f}s "
                     f"(timeout {self.timeout:g}s)",
+                    timed_out=True,
                 ) from None
             except httpx.TransportError as exc:
                 last = _transport_error(exc)

@@ -19,6 +19,7 @@ in one place. Context is passed as keyword-only arguments and kept as data.
   * CheckFailed ............... a step of the smoke failed (exit 1)
     * ComposeFailed ........... build or up failed; compose's stderr is kept
     * ComposeTimedOut ......... up did not finish within --timeout
+    * ServiceStopped .......... --attach: a service of the running stack is not running
     * ChatHealthTimeout
     * ServiceCrashed .......... the engine says the container exited or crash-loops
     * InitJobFailed ........... a one-shot job exited non-zero, or never finished
@@ -131,6 +132,7 @@ class CheckFailed(SmokeError):
         body: str | None = None,
         services: tuple[str, ...] | None = None,
         hint: str | None = None,
+        timed_out: bool = False,
     ) -> None:
         # step and elapsed are filled in by the step runner that caught it.
         super().__init__(message)
@@ -138,6 +140,10 @@ class CheckFailed(SmokeError):
         self.elapsed = elapsed
         self.status = status
         self.body = body
+        #: The step ran out of time (its spans say where the time went).
+        self.timed_out = timed_out
+        #: The ``blame:`` line from the failing request's trace, once read.
+        self.blame: str | None = None
         if services is not None:
             self.services = services
         if hint is not None:
@@ -156,6 +162,14 @@ class ComposeFailed(CheckFailed):
 
 class ComposeTimedOut(CheckFailed):
     failure_class = "compose up timeout"
+
+
+class ServiceStopped(CheckFailed):
+    failure_class = "service stopped"
+    hint = (
+        "a service of the running stack is not running, and --attach starts nothing: "
+        "its last log lines are below; `docker compose start` it, or rerun without --attach"
+    )
 
 
 class ChatHealthTimeout(CheckFailed):

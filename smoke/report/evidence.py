@@ -1,28 +1,45 @@
 """The evidence shown under a failed step: what went wrong, its failure class and
-hint, compose's own words, and the last log lines of the services involved."""
+hint, compose's own words, the ``blame:`` line and span tree of the failing
+request's trace, and its log lines (picked by trace id; without a trace, the last
+log lines of the services involved)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from smoke.report.console import Console
 from smoke.report.errors import CheckFailed, ComposeFailed
 from smoke.report.files import LogSource, chronological
 from smoke.report.masking import Masker, excerpt, split_lines
 
+if TYPE_CHECKING:
+    from smoke.trace.collector import Explained
+
 LOG_TAIL_LINES = 20
 STDERR_TAIL_LINES = 15
+#: The failing request's own log lines shown at most (the log file has them all).
+TRACE_LOG_LINES = 40
 
 
 def explain(
-    failure: CheckFailed, stack: LogSource | None, console: Console, masker: Masker
+    failure: CheckFailed,
+    stack: LogSource | None,
+    console: Console,
+    masker: Masker,
+    traced: Explained | None = None,
 ) -> None:
     """The failing step's message, its hint and the evidence, on the console. Much of
     it is a service's or compose's text: shown as untrusted."""
     with console.untrusted():
-        _explain(failure, stack, console, masker)
+        _explain(failure, stack, console, masker, traced)
 
 
 def _explain(
-    failure: CheckFailed, stack: LogSource | None, console: Console, masker: Masker
+    failure: CheckFailed,
+    stack: LogSource | None,
+    console: Console,
+    masker: Masker,
+    traced: Explained | None,
 ) -> None:
     console.detail(masker(str(failure)))
     if failure.body and failure.body not in str(failure):
@@ -34,7 +51,19 @@ def _explain(
         console.detail("compose said:")
         tail = split_lines(failure.stderr.rstrip("\n"))[-STDERR_TAIL_LINES:]
         console.detail("\n".join(f"  {masker(line)}" for line in tail))
-    if stack is not None:
+    if traced is not None and traced.blame:
+        console.detail(masker(traced.blame))
+    if traced is not None and traced.tree:
+        console.detail("the failing request's spans:")
+        console.detail("\n".join(f"  {masker(line)}" for line in traced.tree))
+    elif traced is not None and traced.missing:
+        console.detail(traced.missing)
+    if traced is not None and traced.log_lines:
+        lines = traced.log_lines[-TRACE_LOG_LINES:]
+        console.detail(f"its log lines (by trace id, {len(lines)} of {len(traced.log_lines)}):")
+        tail = split_lines(chronological("\n".join(lines)).rstrip("\n"))
+        console.detail("\n".join(f"  {masker(line)}" for line in tail))
+    elif stack is not None:
         try:
             logs = stack.logs(failure.services, tail=LOG_TAIL_LINES)
         except Exception as exc:  # evidence is best effort; the failure stays the news

@@ -90,8 +90,10 @@ def junit_tree(outcome: Outcome, mask: Callable[[str], str]) -> ET.ElementTree[E
         elif not step.passed:
             failure = step.failure
             kind = failure.failure_class if failure else (outcome.stopped_by or "error")
-            text = f"{failure}\nhint: {failure.hint}" if failure else kind
-            node = ET.SubElement(case, "failure", type=kind, message=mask(kind))
+            blamed = f"\n{failure.blame}" if failure and failure.blame else ""
+            text = f"{failure}{blamed}\nhint: {failure.hint}" if failure else kind
+            message = f"{kind}; {failure.blame}" if failure and failure.blame else kind
+            node = ET.SubElement(case, "failure", type=kind, message=mask(message))
             node.text = mask(text)
     for verdict in budget_cases:
         case = ET.SubElement(
@@ -135,8 +137,11 @@ def step_summary_markdown(outcome: Outcome) -> str:
             f"**{outcome.failure.step}** failed ({outcome.failure.failure_class}): "
             f"{outcome.failure}",
             "",
+            *([f"`{outcome.blame}`", ""] if outcome.blame else []),
             f"Hint: {outcome.failure.hint}",
         ]
+    if outcome.timed_out and outcome.slowest:
+        lines += ["", f"`{outcome.slowest}`"]
     return "\n".join(lines) + "\n"
 
 
@@ -158,12 +163,16 @@ def publish_to_github(
         return None
     if outcome.failure:
         title = f"smoke: {outcome.failure.step}"
+        blamed = f"; {outcome.blame}" if outcome.blame else ""
         message = (
-            f"{outcome.failure.failure_class}: {outcome.failure} (hint: {outcome.failure.hint})"
+            f"{outcome.failure.failure_class}: {outcome.failure}{blamed} "
+            f"(hint: {outcome.failure.hint})"
         )
     elif outcome.exceeded:
         title = "smoke: budget exceeded"
         message = "; ".join(v.describe() for v in outcome.exceeded)
+        if outcome.slowest:
+            message += f"; {outcome.slowest}"
     else:
         return None
     return f"::error title={_escape_annotation(title)}::{_escape_annotation(mask(message))}"

@@ -32,7 +32,7 @@ from smoke.report.masking import is_secret_name, url_password
 from smoke.stack import ports
 from smoke.stack.engine import Engine, locate
 from smoke.stack.images import PROJECT_LABEL, SERVICE_LABEL, ProjectImages
-from smoke.stack.state import Resources, ServiceState, listens, named
+from smoke.stack.state import ContainerTimes, Resources, ServiceState, listens, named
 from smoke.stack.target import Target
 
 WEB, CHAT, DB = "web", "chat", "db"
@@ -59,6 +59,9 @@ def _stderr(exc: DockerException) -> str:
 
 
 class Stack:
+    #: Extra variables compose is given when it starts the stack (how spans travel).
+    compose_env: Mapping[str, str]
+
     def __init__(
         self,
         target: Target,
@@ -78,6 +81,7 @@ class Stack:
         self._local_model: dict[str, Any] | None = None  # with the local stack's tag
         self.images = ProjectImages(self)
         self._engine: Engine | None = None
+        self.compose_env = {}
 
     @property
     def project(self) -> str:
@@ -210,6 +214,7 @@ class Stack:
             with (
                 signals.deadline(timeout),
                 _compose_step("compose up", install_local_stack=install_local_stack),
+                _env(**self.compose_env),
             ):
                 self.docker.compose.up(
                     list(services) or None,
@@ -296,6 +301,22 @@ class Stack:
         if not containers:
             return None
         return ServiceState.of(containers[0])
+
+    def _by_service(self) -> list[tuple[str, Any]]:
+        """Each container of the project (running or not), with its service."""
+        found = self.docker.container.list(all=True, filters=self._project_filter())
+        return [(str((c.config.labels or {}).get(SERVICE_LABEL, c.name)), c) for c in found]
+
+    def states(self) -> dict[str, ServiceState]:
+        """The engine's view of every service of the project, in one listing."""
+        return {service: ServiceState.of(c) for service, c in sorted(self._by_service())}
+
+    def times(self) -> list[ContainerTimes]:
+        """When each container was created, started and got healthy, for the timeline."""
+        return sorted(
+            (ContainerTimes.of(service, c) for service, c in self._by_service()),
+            key=lambda t: (t.created or 0, t.service),
+        )
 
     def listening(self, service: str) -> bool | None:
         """Whether something listens on the service's port inside its container, read

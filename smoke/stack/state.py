@@ -50,6 +50,8 @@ class ServiceState:
     memory_limit: int = 0  # bytes; 0 without a limit
     #: The last healthcheck's output, when it has one.
     health_output: str = ""
+    #: When the container last stopped ("" while it never has).
+    finished_at: str = ""
 
     @classmethod
     def of(cls, container: Any) -> ServiceState:
@@ -68,6 +70,7 @@ class ServiceState:
             oom_killed=bool(state.oom_killed),
             memory_limit=int(container.host_config.memory or 0),
             health_output=(checks[-1].output or "").strip() if checks else "",
+            finished_at=_stamp(state.finished_at),
         )
 
     @property
@@ -108,6 +111,45 @@ class ServiceState:
         if self.health_output:
             said += f"; its healthcheck said: {' '.join(self.health_output.split())[:200]}"
         return said
+
+
+def _stamp(value: Any) -> str:
+    """An engine timestamp as ISO text; the engine's zero time (never) as ""."""
+    if value is None:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return "" if text.startswith("0001-01-01") else text
+
+
+@dataclass(frozen=True)
+class ContainerTimes:
+    """When a service's container was created, started and first seen healthy (epoch
+    seconds, from the engine; healthy among the health log's last entries)."""
+
+    service: str
+    created: float | None
+    started: float | None
+    healthy: float | None = None
+
+    @classmethod
+    def of(cls, service: str, container: Any) -> ContainerTimes:
+        state = container.state
+        checks = (state.health.log or []) if state.health else []
+        passed = [c.end for c in checks if c.exit_code == 0 and c.end is not None]
+        return cls(
+            service=service,
+            created=_epoch(container.created),
+            started=_epoch(state.started_at),
+            healthy=_epoch(min(passed)) if passed else None,
+        )
+
+
+def _epoch(value: Any) -> float | None:
+    timestamp = getattr(value, "timestamp", None)
+    if timestamp is None or _stamp(value) == "":
+        return None
+    seconds = float(timestamp())
+    return seconds if seconds > 0 else None
 
 
 def listens(table: str, port: str) -> bool:

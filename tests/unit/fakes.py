@@ -71,6 +71,7 @@ class FakeState:
     memory: int = 0
     started_at: str = "2026-11-25T12:00:00Z"
     health_output: str = ""
+    finished_at: str = "0001-01-01T00:00:00Z"  # the engine's "never"
     #: Whether its service listens inside; None: /proc/net cannot be read there.
     listening: bool | None = True
 
@@ -295,12 +296,26 @@ class FakeDocker:
                         exit_code=state.exit_code,
                         health=SimpleNamespace(
                             status=state.health,
-                            log=[SimpleNamespace(output=state.health_output)],
+                            log=[
+                                SimpleNamespace(
+                                    output=state.health_output,
+                                    exit_code=0 if state.health == "healthy" else 1,
+                                    end=None,
+                                )
+                            ],
                         )
                         if state.health
                         else None,
                         started_at=state.started_at,
+                        finished_at=state.finished_at,
                         oom_killed=state.oom_killed,
+                    ),
+                    created=None,
+                    config=SimpleNamespace(
+                        labels={
+                            "com.docker.compose.project": self.project,
+                            "com.docker.compose.service": service,
+                        }
                     ),
                     restart_count=state.restarts,
                     host_config=SimpleNamespace(

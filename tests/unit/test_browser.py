@@ -63,6 +63,21 @@ class FakePage:
         self.body = "Ask Contoso Outdoors"
         self._on_load, self._on_submit = on_load, on_submit
         self.waited = 0.0
+        #: The headers every request of the page carries (the step's trace context).
+        self.headers: dict[str, str] = {}
+        #: Where each Playwright trace went when stopped (None: discarded).
+        self.traces: list[str | None] = []
+        self.context = SimpleNamespace(
+            tracing=SimpleNamespace(start=lambda **options: None, stop=self._stop_trace)
+        )
+
+    def _stop_trace(self, path: str | None = None) -> None:
+        self.traces.append(path)
+        if path is not None:
+            Path(path).write_bytes(b"PK fake trace")
+
+    def set_extra_http_headers(self, headers: dict[str, str]) -> None:
+        self.headers = dict(headers)
 
     def on(self, event: str, handler: Callable[[Any], None]) -> None:
         self.handlers[event] = handler

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +164,15 @@ def test_the_browser_step_asks_webs_page_the_runs_question_within_its_timeout(
     asked: list[tuple[str, str, float, Path]] = []
 
     class Page:
-        def ask(self, web_url: str, question: str, *, timeout: float, screenshot: Path) -> str:
+        def ask(
+            self,
+            web_url: str,
+            question: str,
+            *,
+            timeout: float,
+            screenshot: Path,
+            headers: Mapping[str, str] | None = None,
+        ) -> str:
             asked.append((web_url, question, timeout, screenshot))
             return "Try the SkyView tent."
 

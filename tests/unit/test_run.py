@@ -347,7 +347,7 @@ def test_a_teardown_that_leaves_things_says_what_and_never_says_removed(tmp_path
         "1 network (p_default)"
     ) in output
     assert f"    hint: {TeardownIncomplete.hint}" in output
-    summary = output.splitlines()[-1]
+    summary = next(line for line in output.splitlines() if line.startswith(("PASS", "FAIL")))
     assert "stack removed" not in summary
     assert "; stack NOT fully removed: `nox -s teardown -- --project p`" in summary
 
@@ -357,7 +357,7 @@ def test_a_failed_check_stays_the_news_when_the_teardown_also_fails(tmp_path: Pa
     output, error = run(tmp_path, docker, FakeServices(proxy_status=502))
     assert isinstance(error, ProxyCallFailed)
     assert "failure class: teardown incomplete" in output
-    summary = output.splitlines()[-1]
+    summary = next(line for line in output.splitlines() if line.startswith(("PASS", "FAIL")))
     assert summary.startswith("FAIL  smoke lite: web -> chat proxy call failed")
     assert "stack NOT fully removed" in summary
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,15 @@ def test_browser_failure_names_the_step_and_the_screenshot(
     closed: list[bool] = []
 
     class BrokenPage:
-        def ask(self, web_url: str, question: str, *, timeout: float, screenshot: Path) -> str:
+        def ask(
+            self,
+            web_url: str,
+            question: str,
+            *,
+            timeout: float,
+            screenshot: Path,
+            headers: Mapping[str, str] | None = None,
+        ) -> str:
             raise BrowserCheckFailed(f"uncaught page error: boom (screenshot: {screenshot})")
 
         def close(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.resources import files
@@ -85,12 +85,18 @@ async def internal_error(request: Request, exc: Exception) -> JSONResponse:
     return error("internal error", 500)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    instrument: Callable[[httpx.AsyncClient], None] = lambda client: None,
+) -> Starlette:
+    """``instrument`` is given the client web calls chat with (for its spans)."""
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with httpx.AsyncClient(timeout=settings.chat_timeout_seconds) as client:
+            instrument(client)
             app.state.client = client
             yield
 

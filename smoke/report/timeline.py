@@ -1,0 +1,208 @@
+"""The run's trace and timeline, as two files next to the log file:
+
+    e2e-trace.json    every span of the run, as OTLP/JSON (Jaeger and Grafana Tempo
+                      import it); the smoke's own spans root each step's trace
+    e2e-report.html   one self-contained page (no script, no fetch): a waterfall of
+                      the containers (created, started, healthy), the steps and each
+                      request's spans under its step; the failure highlighted, the
+                      screenshot embedded, a browser trace linked
+
+Both pass through the run's masking, like the logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from smoke.report.errors import CheckFailed
+from smoke.stack.state import ContainerTimes
+from smoke.steps import StepResult
+from smoke.trace.spans import Span, to_otlp
+
+TRACE_FILE = "e2e-trace.json"
+REPORT_FILE = "e2e-report.html"
+#: Span rows shown under one step: a long wait polls many times.
+MAX_SPAN_ROWS = 40
+
+
+@dataclass(frozen=True)
+class TraceFiles:
+    trace: Path
+    report: Path
+    #: Spans that came back from the services (not the smoke's own).
+    service_spans: int
+
+
+@dataclass(frozen=True)
+class _Row:
+    kind: str  # container, healthy, step, span
+    label: str
+    start: float
+    end: float
+    failed: bool = False
+    depth: int = 0
+    title: str = ""
+
+
+def write_trace_files(
+    folder: Path,
+    *,
+    spans: Sequence[Span],
+    steps: Sequence[StepResult],
+    trace_ids: Mapping[str, str],
+    containers: Sequence[ContainerTimes],
+    failure: CheckFailed | None,
+    attachments: Sequence[Path],
+    mask: Callable[[str], str],
+) -> TraceFiles:
+    folder.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    trace = folder / TRACE_FILE
+    trace.write_text(mask(json.dumps(to_otlp(spans, now=now), indent=1)), encoding="utf-8")
+    report = folder / REPORT_FILE
+    page = _page(spans, steps, trace_ids, containers, failure, attachments, now)
+    report.write_text(mask(page), encoding="utf-8")
+    return TraceFiles(trace, report, sum(1 for s in spans if s.service != "smoke"))
+
+
+def _rows(
+    spans: Sequence[Span],
+    steps: Sequence[StepResult],
+    trace_ids: Mapping[str, str],
+    containers: Sequence[ContainerTimes],
+    now: float,
+) -> list[_Row]:
+    rows: list[_Row] = []
+    for c in containers:
+        if c.created is None:
+            continue
+        ready = c.healthy or c.started or c.created
+        said = f"created {_clock(c.created)}, started {_clock(c.started)}"
+        said += f", healthy {_clock(c.healthy)}" if c.healthy else ""
+        rows.append(_Row("container", c.service, c.created, max(ready, c.created), title=said))
+    by_parent: dict[str | None, list[Span]] = {}
+    for span in sorted(spans, key=lambda s: s.start):
+        by_parent.setdefault(span.parent_id, []).append(span)
+    for step in steps:
+        start = step.finished_at - step.seconds
+        rows.append(
+            _Row(
+                "step",
+                step.name,
+                start,
+                step.finished_at,
+                failed=not step.passed,
+                title=f"{step.seconds:.2f} s",
+            )
+        )
+        trace_id = trace_ids.get(step.name)
+        roots = [s for s in spans if s.trace_id == trace_id and s.parent_id is None]
+        under: list[_Row] = []
+        for root in roots:
+            for child in by_parent.get(root.span_id, []):
+                _walk(child, 1, by_parent, under, now)
+        rows += under[-MAX_SPAN_ROWS:]
+    return rows
+
+
+def _walk(
+    span: Span,
+    depth: int,
+    by_parent: Mapping[str | None, list[Span]],
+    rows: list[_Row],
+    now: float,
+) -> None:
+    status = span.http_status
+    took = span.duration(now)
+    label = f"{span.service} {span.name}" + (f" {status}" if status else "")
+    title = f"{took * 1000:.1f} ms" + (" (no answer)" if span.end is None else "")
+    rows.append(_Row("span", label, span.start, span.start + took, span.failed, depth, title))
+    for child in by_parent.get(span.span_id, []):
+        _walk(child, depth + 1, by_parent, rows, now)
+
+
+def _clock(at: float | None) -> str:
+    if at is None:
+        return "?"
+    return time.strftime("%H:%M:%S", time.gmtime(at)) + f".{int(at * 1000) % 1000:03d}"
+
+
+_STYLE = """
+body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
+h1 { font-size: 1.3em; }
+.failure { background: #fdecea; padding: .6em; border-left: 4px solid #c62828; }
+.timeline { border-top: 1px solid #ddd; }
+.row { display: flex; align-items: center; border-bottom: 1px solid #f0f0f0; height: 1.5em; }
+.label { width: 22em; flex: none; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
+.lane { position: relative; flex: 1; height: 100%; }
+.bar { position: absolute; top: .25em; height: 1em; min-width: 2px; border-radius: 2px; }
+.bar.container { background: #90a4ae; } .bar.step { background: #66bb6a; }
+.bar.span { background: #64b5f6; } .failed .bar, .bar.failed { background: #e53935; }
+.row.failed .label { color: #c62828; font-weight: bold; }
+img { max-width: 100%; border: 1px solid #ccc; margin-top: 1em; }
+"""
+
+
+def _page(
+    spans: Sequence[Span],
+    steps: Sequence[StepResult],
+    trace_ids: Mapping[str, str],
+    containers: Sequence[ContainerTimes],
+    failure: CheckFailed | None,
+    attachments: Sequence[Path],
+    now: float,
+) -> str:
+    rows = _rows(spans, steps, trace_ids, containers, now)
+    first = min((r.start for r in rows), default=now)
+    last = max((r.end for r in rows), default=now)
+    width = max(last - first, 1e-3)
+    body = [
+        f"<h1>contoso-smoke: {'failed' if failure else 'passed'} "
+        f"({len(steps)} steps, {width:.2f} s shown)</h1>"
+    ]
+    if failure is not None:
+        body.append(
+            f'<p class="failure"><b>{html.escape(failure.step)}</b> failed '
+            f"({html.escape(failure.failure_class)}): {html.escape(str(failure))}"
+            + (f"<br>{html.escape(failure.blame)}" if failure.blame else "")
+            + "</p>"
+        )
+    body.append('<div class="timeline">')
+    for row in rows:
+        left = (row.start - first) / width * 100
+        span_width = max((row.end - row.start) / width * 100, 0.1)
+        indent = f' style="padding-left:{row.depth}em"' if row.depth else ""
+        classes = f"row {row.kind}" + (" failed" if row.failed else "")
+        body.append(
+            f'<div class="{classes}"><span class="label"{indent} title="{html.escape(row.label)}">'
+            f'{html.escape(row.label)}</span><div class="lane">'
+            f'<div class="bar {row.kind}" style="left:{left:.3f}%;width:{span_width:.3f}%" '
+            f'title="{html.escape(row.title)}"></div></div></div>'
+        )
+    body.append("</div>")
+    for path in attachments:
+        if path.suffix == ".png":
+            data = base64.b64encode(path.read_bytes()).decode()
+            body.append(
+                "<p>The page when the browser step failed:</p>"
+                f'<img alt="screenshot" src="data:image/png;base64,{data}">'
+            )
+        else:
+            name = html.escape(path.name)
+            body.append(
+                f'<p>Browser trace: <a href="{name}">{name}</a> '
+                f"(open offline with <code>playwright show-trace {name}</code>)</p>"
+            )
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>contoso-smoke run</title>"
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; img-src data:\">"
+        f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )

@@ -1,0 +1,193 @@
+"""Reading one request's trace: the hop where it broke (``blame:``), its span tree,
+where its time went (``slowest:``), and its log lines picked by trace id.
+
+    blame: web 503 ← chat 503 ← db: unavailable for 4.2 s (db host not found)
+    blame: web 502 ← web → chat: connection refused (http://chat:9/api/chat)
+    blame: web 500 ← chat 500: RuntimeError: catalog index corrupt
+
+The chain starts at the first service the request reached and follows, at each
+server span, the child that failed, down to the deepest one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from smoke.trace.spans import KIND_CLIENT, KIND_SERVER, Span
+
+_ERRNO = re.compile(r"^\[Errno -?\d+\]\s*")
+#: How many spans of a tree are shown; a long poll would print pages.
+MAX_TREE_LINES = 30
+
+
+class Trace:
+    """The spans of one trace, as a tree."""
+
+    def __init__(self, spans: Sequence[Span], *, now: float) -> None:
+        self.spans = sorted(spans, key=lambda s: s.start)
+        self.now = now
+        self._children: dict[str | None, list[Span]] = {}
+        ids = {s.span_id for s in self.spans}
+        for span in self.spans:
+            parent = span.parent_id if span.parent_id in ids else None
+            self._children.setdefault(parent, []).append(span)
+
+    def children(self, span: Span | None) -> list[Span]:
+        return self._children.get(span.span_id if span else None, [])
+
+    def roots(self) -> list[Span]:
+        return self.children(None)
+
+    def requests(self) -> list[Span]:
+        """The smoke's requests, in the order made."""
+        return [s for s in self.spans if s.service == "smoke" and s.kind == KIND_CLIENT]
+
+    def reached_services(self, request: Span) -> bool:
+        return any(s.service != "smoke" for s in self.subtree(request))
+
+    def subtree(self, span: Span) -> list[Span]:
+        found = [span]
+        for child in self.children(span):
+            found += self.subtree(child)
+        return found
+
+    def failing_request(self) -> Span | None:
+        """The request to explain: the last that failed or got no answer, else the last."""
+        requests = self.requests()
+        failed = [r for r in requests if r.failed or r.end is None or (r.http_status or 0) >= 400]
+        chosen = failed or requests
+        return chosen[-1] if chosen else None
+
+
+def _error_text(span: Span) -> str:
+    event = span.exception
+    if event is not None:
+        kind = str(event.attributes.get("exception.type") or "error").rsplit(".", 1)[-1]
+        message = str(event.attributes.get("exception.message") or "")
+        if _ERRNO.match(message):  # an OS error: its words say it best
+            return _ERRNO.sub("", message).lower()
+        return f"{kind}: {message}" if message else kind
+    if span.message:
+        return span.message
+    status = span.http_status
+    return f"HTTP {status}" if status else "error"
+
+
+def _server_hop(span: Span) -> str:
+    status = span.http_status
+    return f"{span.service} {status}" if status else span.service
+
+
+def _db_state(span: Span) -> str | None:
+    reason = span.attr("db.state.reason")
+    if reason is None:
+        return None
+    seconds = span.attr("db.state.unavailable_seconds")
+    how_long = f" for {float(seconds):.1f} s" if isinstance(seconds, int | float) else ""
+    return f"db: unavailable{how_long} ({reason})"
+
+
+def _peer(span: Span) -> str:
+    url = span.attr("url.full", "http.url")
+    host = span.attr("server.address", "net.peer.name")
+    return str(url or host or "?")
+
+
+def _target(span: Span) -> str:
+    """Who a client span called: `chat`, `db`, or its address."""
+    if span.attr("db.system"):
+        return "db"
+    host = span.attr("server.address", "net.peer.name")
+    return str(host) if host else "?"
+
+
+def blame(trace: Trace, request: Span) -> str | None:
+    """The ``blame:`` line for ``request``, or None when no span of it failed."""
+    hops: list[str] = []
+    node = request
+    for _ in range(64):  # a trace is a tree; bounded all the same
+        if node.kind == KIND_CLIENT:
+            servers = [c for c in trace.children(node) if c.kind == KIND_SERVER]
+            if not servers:
+                if node.service != "smoke" and node.failed:
+                    hops.append(
+                        f"{node.service} → {_target(node)}: {_error_text(node)} ({_peer(node)})"
+                    )
+                break
+            node = servers[-1]
+            hops.append(_server_hop(node))
+            continue
+        failed = [c for c in trace.children(node) if c.failed]
+        if failed:
+            child = max(failed, key=lambda s: s.start)
+            if child.attr("db.system"):
+                hops.append(f"db: {_error_text(child)}")
+                break
+            if child.kind == KIND_CLIENT:
+                node = child
+                continue
+            hops[-1:] = [f"{hops[-1]}: {child.name}: {_error_text(child)}"] if hops else []
+            break
+        state = _db_state(node)
+        if state:
+            hops.append(state)
+        elif node.failed and hops and (node.exception or node.message):
+            hops[-1] = f"{hops[-1]}: {_error_text(node)}"
+        break
+    if not any(s.failed for s in trace.subtree(request) if s.service != "smoke"):
+        return None
+    return "blame: " + " ← ".join(hops) if hops else None
+
+
+def _line(span: Span, depth: int, now: float) -> str:
+    status = span.http_status
+    said = [f"{'  ' * depth}{span.service} {span.name}"]
+    if status:
+        said.append(str(status))
+    said.append(
+        f"{span.duration(now) * 1000:.0f} ms" + (" (no answer)" if span.end is None else "")
+    )
+    if span.failed and (span.exception or span.message):
+        said.append(_error_text(span))
+    elif _db_state(span):
+        said.append(str(_db_state(span)))
+    statement = span.attr("db.statement")
+    if statement:
+        said.append(" ".join(str(statement).split())[:80])
+    return "  ".join(said)
+
+
+def tree_lines(trace: Trace, request: Span) -> list[str]:
+    """The request's span tree, indented: service, operation, status, duration."""
+    lines: list[str] = []
+
+    def walk(span: Span, depth: int) -> None:
+        if len(lines) < MAX_TREE_LINES:
+            lines.append(_line(span, depth, trace.now))
+            for child in trace.children(span):
+                walk(child, depth + 1)
+
+    walk(request, 0)
+    return lines
+
+
+def slowest(trace: Trace, request: Span, what: str) -> str:
+    """Where ``request``'s time went: down its longest child, to the deepest span."""
+    node = request
+    for _ in range(64):
+        children = trace.children(node)
+        if not children:
+            break
+        node = max(children, key=lambda s: s.duration(trace.now))
+    total = request.duration(trace.now)
+    if node is request:
+        return f"slowest: {what} {total:.2f} s, no span of a service under it"
+    took = node.duration(trace.now)
+    return f"slowest: {node.service} {node.name} {took:.2f} s of the {total:.2f} s {what}"
+
+
+def trace_log_lines(logs: str, trace_id: str) -> list[str]:
+    """The log lines that carry ``trace_id`` (``trace_id=<id>``), span lines left out."""
+    mark = f"trace_id={trace_id}"
+    return [line for line in logs.splitlines() if mark in line and '{"resourceSpans":' not in line]

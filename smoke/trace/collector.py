@@ -1,0 +1,126 @@
+"""One run's tracing: its tracer, the way spans come back (``route``), the receiver
+when they come by OTLP, and what a failed step's trace says.
+
+    start      the receiver, on a local engine; said once: which way spans come
+    explain    a failed step: the ``blame:`` line, the span tree, the log lines by
+               trace id (a short wait for the last batch first)
+    spans      everything collected, the smoke's own spans included
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from smoke.trace import blame
+from smoke.trace.context import Tracer
+from smoke.trace.receiver import Receiver
+from smoke.trace.route import Route
+from smoke.trace.spans import Span, from_logs
+
+
+@dataclass(frozen=True)
+class Explained:
+    """What a failed step's trace says; ``blame`` is None when no span failed."""
+
+    blame: str | None = None
+    tree: tuple[str, ...] = ()
+    log_lines: tuple[str, ...] = ()
+    #: Why there is nothing to say (tracing off, no span came back).
+    missing: str | None = None
+
+
+@dataclass
+class Collector:
+    tracer: Tracer
+    route: Route | None = None
+    receiver: Receiver | None = None
+    #: Why spans cannot come back this run (e.g. the receiver's port was taken).
+    problem: str | None = None
+    _log_spans: list[Span] = field(default_factory=list)
+
+    def start(self) -> None:
+        if not self.tracer.enabled or self.route is None or self.route.mode != "otlp":
+            return
+        assert self.route.address is not None
+        try:
+            self.receiver = Receiver(self.route.address, self.route.port, self._started)
+        except OSError as exc:
+            self.problem = (
+                f"no trace: cannot listen on {self.route.address}:{self.route.port} "
+                f"({exc.strerror or exc})"
+            )
+
+    def _started(self, trace_id: str) -> bool:
+        return trace_id in self.tracer.trace_ids
+
+    def describe(self) -> str:
+        if not self.tracer.enabled:
+            return "trace: off (--no-trace): requests carry no trace context"
+        if self.route is None:
+            return "trace: context on every request; spans only if the stack sends them to us"
+        return f"trace: {self.problem or self.route.describe()}"
+
+    def close(self) -> None:
+        if self.receiver is not None:
+            self.receiver.close()
+            self.receiver = None
+
+    def read_logs(self, logs: str) -> None:
+        """Take the span lines of the services' logs (the log route)."""
+        if self.route is not None and self.route.mode == "log":
+            wanted = self.tracer.trace_ids
+            self._log_spans = [s for s in from_logs(logs) if s.trace_id in wanted]
+
+    def spans(self) -> list[Span]:
+        received = self.receiver.spans() if self.receiver is not None else self._log_spans
+        return self.tracer.spans() + received
+
+    def trace(self, trace_id: str) -> blame.Trace:
+        return blame.Trace([s for s in self.spans() if s.trace_id == trace_id], now=time.time())
+
+    def explain(self, step: str, logs: Callable[[], str] | None) -> Explained:
+        """A failed step's trace; ``logs`` reads the stack's logs (None: no stack)."""
+        trace_id = self.tracer.trace_of(step)
+        if trace_id is None:
+            return Explained(
+                missing="no trace: tracing is off" if not self.tracer.enabled else None
+            )
+        if self.receiver is not None:
+            self.receiver.settle()
+        text = ""
+        if logs is not None:
+            try:
+                text = logs()
+            except Exception:  # evidence is best effort
+                text = ""
+            self.read_logs(text)
+        trace = self.trace(trace_id)
+        request = trace.failing_request()
+        if request is None:
+            return Explained(missing=f"no trace: step made no request (trace {trace_id})")
+        if not trace.reached_services(request):
+            why = self.problem or "no span came back from web or chat (tracing off there?)"
+            return Explained(missing=f"no trace: {why}")
+        return Explained(
+            blame=blame.blame(trace, request),
+            tree=tuple(blame.tree_lines(trace, request)),
+            log_lines=tuple(blame.trace_log_lines(text, trace_id)),
+        )
+
+    def slowest(self, steps: dict[str, float] | None = None) -> str | None:
+        """The slowest request of the run, down to its slowest span."""
+        now = time.time()
+        slowest_request: tuple[float, Span, str] | None = None
+        for step, trace_id in self.tracer.steps().items():
+            trace = self.trace(trace_id)
+            for request in trace.requests():
+                took = request.duration(now)
+                if slowest_request is None or took > slowest_request[0]:
+                    slowest_request = (took, request, step)
+        if slowest_request is None:
+            return None
+        _, request, step = slowest_request
+        trace = self.trace(request.trace_id)
+        return blame.slowest(trace, request, f"{request.name} ({step})")

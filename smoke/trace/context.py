@@ -1,0 +1,147 @@
+"""The smoke's side of each trace: one trace per step, one span per request.
+
+Every request the smoke makes (probes, the proxy call, the contract fetch, the
+browser's page) carries a W3C ``traceparent`` whose trace id is its step's, sampled,
+so web and chat record it; the smoke keeps its own spans (the step, each request)
+to root the tree and to count what never got an answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+
+import httpx
+
+from smoke.trace.spans import KIND_CLIENT, KIND_INTERNAL, STATUS_ERROR, STATUS_OK, Span
+
+SERVICE = "smoke"
+_SPAN_KEY = "smoke_span_id"
+
+
+def traceparent(trace_id: str, span_id: str) -> str:
+    return f"00-{trace_id}-{span_id}-01"
+
+
+@dataclass
+class Tracer:
+    """Trace ids and the smoke's own spans; ``enabled=False`` (--no-trace) sends no
+    header and records nothing."""
+
+    enabled: bool = True
+    clock: Callable[[], float] = time.time
+    _spans: dict[str, Span] = field(default_factory=dict)
+    _step_trace: dict[str, str] = field(default_factory=dict)
+    _current: Span | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def trace_ids(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._step_trace.values())
+
+    def trace_of(self, step: str) -> str | None:
+        """The trace id of ``step``'s requests, once the step has started."""
+        return self._step_trace.get(step)
+
+    def steps(self) -> dict[str, str]:
+        return dict(self._step_trace)
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Requests made while the step runs belong to its trace (from any thread)."""
+        if not self.enabled:
+            yield
+            return
+        root = Span(
+            trace_id=secrets.token_hex(16),
+            span_id=secrets.token_hex(8),
+            parent_id=None,
+            service=SERVICE,
+            name=name,
+            kind=KIND_INTERNAL,
+            start=self.clock(),
+            end=None,
+        )
+        with self._lock:
+            self._spans[root.span_id] = root
+            self._step_trace[name] = root.trace_id
+            self._current = root
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            with self._lock:
+                status = STATUS_ERROR if failed else STATUS_OK
+                self._spans[root.span_id] = replace(root, end=self.clock(), status=status)
+                if self._current is root:
+                    self._current = None
+
+    def _child(self, name: str, **attributes: object) -> Span | None:
+        with self._lock:
+            step = self._current
+            if step is None:
+                return None
+            span = Span(
+                trace_id=step.trace_id,
+                span_id=secrets.token_hex(8),
+                parent_id=step.span_id,
+                service=SERVICE,
+                name=name,
+                kind=KIND_CLIENT,
+                start=self.clock(),
+                end=None,
+                attributes=dict(attributes),
+            )
+            self._spans[span.span_id] = span
+            return span
+
+    def headers(self, name: str) -> dict[str, str]:
+        """A ``traceparent`` for a request made outside httpx (the browser's page),
+        under the current step; empty when there is none."""
+        span = self._child(name) if self.enabled else None
+        return {"traceparent": traceparent(span.trace_id, span.span_id)} if span else {}
+
+    # -- httpx event hooks ----------------------------------------------------------
+
+    def on_request(self, request: httpx.Request) -> None:
+        if not self.enabled:
+            return
+        span = self._child(
+            f"{request.method} {request.url.path}",
+            **{"http.request.method": request.method, "url.full": str(request.url)},
+        )
+        if span is not None:
+            request.headers["traceparent"] = traceparent(span.trace_id, span.span_id)
+            request.extensions[_SPAN_KEY] = span.span_id
+
+    def on_response(self, response: httpx.Response) -> None:
+        span_id = response.request.extensions.get(_SPAN_KEY)
+        with self._lock:
+            span = self._spans.get(span_id) if isinstance(span_id, str) else None
+            if span is None:
+                return
+            status = response.status_code
+            self._spans[span.span_id] = replace(
+                span,
+                end=self.clock(),
+                status=STATUS_ERROR if status >= 500 else STATUS_OK,
+                attributes={**span.attributes, "http.response.status_code": status},
+            )
+
+    def client(self, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+        """An httpx client whose every request is traced."""
+        return httpx.Client(
+            transport=transport,
+            event_hooks={"request": [self.on_request], "response": [self.on_response]},
+        )
+
+    def spans(self) -> list[Span]:
+        """The smoke's own spans; a request still open has ``end`` None."""
+        with self._lock:
+            return list(self._spans.values())
