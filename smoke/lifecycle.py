@@ -269,7 +269,12 @@ def run(
                     masker=masker,
                     started_at=started_at,
                     duration=time.monotonic() - started,
-                    slowest=collector.slowest(),
+                    # A step that ran out of time, else the whole run (its budget).
+                    slowest=(
+                        collector.slowest(failure.step, within=failure.elapsed)
+                        if failure is not None and failure.timed_out
+                        else collector.slowest()
+                    ),
                     trace_files=trace_files,
                 )
             )

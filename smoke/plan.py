@@ -143,8 +143,7 @@ def _attach(ctx: Context) -> str:
             ctx.probe.get("chat", "/health/dependencies")
     said = "; ".join(f"{name} is {_stopped(state)}" for name, state in stopped.items())
     raise ServiceStopped(
-        f"{said}; nothing was started or restarted (--attach)",
-        services=(*stopped, *(name for name in ("chat",) if name not in stopped)),
+        f"{said}; nothing was started or restarted (--attach)", services=tuple(stopped)
     )
 
 

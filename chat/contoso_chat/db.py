@@ -94,6 +94,7 @@ _LIBPQ_REASONS = (
     ("does not exist", "database does not exist", False),
     ("connection refused", "connection refused", True),
     ("could not translate host name", "db host not found", True),
+    ("failed to resolve host", "db host not found", True),  # psycopg's own resolver
     ("timeout expired", "connection timed out", True),
     ("starting up", "db starting up", True),
     ("shutting down", "db shutting down", True),

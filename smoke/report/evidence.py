@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from smoke.report.console import Console
 from smoke.report.errors import CheckFailed, ComposeFailed
-from smoke.report.files import LogSource, chronological
+from smoke.report.files import LogSource, chronological, logged_by
 from smoke.report.masking import Masker, excerpt, split_lines
 
 if TYPE_CHECKING:
@@ -58,17 +58,20 @@ def _explain(
         console.detail("\n".join(f"  {masker(line)}" for line in traced.tree))
     elif traced is not None and traced.missing:
         console.detail(traced.missing)
+    services = failure.services
     if traced is not None and traced.log_lines:
         lines = traced.log_lines[-TRACE_LOG_LINES:]
         console.detail(f"its log lines (by trace id, {len(lines)} of {len(traced.log_lines)}):")
         tail = split_lines(chronological("\n".join(lines)).rstrip("\n"))
         console.detail("\n".join(f"  {masker(line)}" for line in tail))
-    elif stack is not None:
+        # A service the request never reached (a stopped db) still has its say.
+        services = tuple(s for s in services if s not in {logged_by(line) for line in lines})
+    if stack is not None and services:
         try:
-            logs = stack.logs(failure.services, tail=LOG_TAIL_LINES)
+            logs = stack.logs(services, tail=LOG_TAIL_LINES)
         except Exception as exc:  # evidence is best effort; the failure stays the news
             logs = f"(could not read logs: {excerpt(str(exc))})"
         if logs.strip():
-            console.detail(f"last log lines ({', '.join(failure.services)}):")
+            console.detail(f"last log lines ({', '.join(services)}):")
             tail = split_lines(chronological(logs).rstrip("\n"))
             console.detail("\n".join(f"  {masker(line)}" for line in tail))

@@ -200,6 +200,12 @@ def logged_at(line: str) -> float | None:
     return datetime.fromisoformat(whole + "+00:00").timestamp() + float(f"0.{fraction or 0}")
 
 
+def logged_by(line: str) -> str:
+    """The service a `compose logs` line is from (``chat-1  | ...`` -> chat)."""
+    prefix = line.split("|", 1)[0].strip()
+    return prefix.rsplit("-", 1)[0] if "-" in prefix else prefix
+
+
 def chronological(text: str) -> str:
     """Interleave the services' lines by timestamp, so one file reads as one story.
 

@@ -39,6 +39,7 @@ class Collector:
     #: Why spans cannot come back this run (e.g. the receiver's port was taken).
     problem: str | None = None
     _log_spans: list[Span] = field(default_factory=list)
+    _received: list[Span] = field(default_factory=list)
 
     def start(self) -> None:
         if not self.tracer.enabled or self.route is None or self.route.mode != "otlp":
@@ -63,7 +64,9 @@ class Collector:
         return f"trace: {self.problem or self.route.describe()}"
 
     def close(self) -> None:
+        """Stop the receiver; what it received stays readable."""
         if self.receiver is not None:
+            self._received = self.receiver.spans()
             self.receiver.close()
             self.receiver = None
 
@@ -74,8 +77,9 @@ class Collector:
             self._log_spans = [s for s in from_logs(logs) if s.trace_id in wanted]
 
     def spans(self) -> list[Span]:
-        received = self.receiver.spans() if self.receiver is not None else self._log_spans
-        return self.tracer.spans() + received
+        if self.receiver is not None:
+            return self.tracer.spans() + self.receiver.spans()
+        return self.tracer.spans() + self._received + self._log_spans
 
     def trace(self, trace_id: str) -> blame.Trace:
         return blame.Trace([s for s in self.spans() if s.trace_id == trace_id], now=time.time())
@@ -106,21 +110,26 @@ class Collector:
         return Explained(
             blame=blame.blame(trace, request),
             tree=tuple(blame.tree_lines(trace, request)),
-            log_lines=tuple(blame.trace_log_lines(text, trace_id)),
+            log_lines=tuple(blame.request_log_lines(text, trace, request)),
         )
 
-    def slowest(self, steps: dict[str, float] | None = None) -> str | None:
-        """The slowest request of the run, down to its slowest span."""
+    def slowest(self, step: str | None = None, *, within: float = 0.0) -> str | None:
+        """The slowest request of ``step`` (else of the run), down to its slowest span;
+        None when it took less than half of ``within`` seconds (a wait that timed out
+        polling: no one request is to blame)."""
         now = time.time()
         slowest_request: tuple[float, Span, str] | None = None
-        for step, trace_id in self.tracer.steps().items():
+        for name, trace_id in self.tracer.steps().items():
+            if step is not None and name != step:
+                continue
             trace = self.trace(trace_id)
             for request in trace.requests():
                 took = request.duration(now)
                 if slowest_request is None or took > slowest_request[0]:
-                    slowest_request = (took, request, step)
+                    slowest_request = (took, request, name)
         if slowest_request is None:
             return None
-        _, request, step = slowest_request
-        trace = self.trace(request.trace_id)
-        return blame.slowest(trace, request, f"{request.name} ({step})")
+        took, request, name = slowest_request
+        if took < within / 2:
+            return None
+        return blame.slowest(self.trace(request.trace_id), request, name)

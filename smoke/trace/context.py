@@ -20,6 +20,8 @@ import httpx
 from smoke.trace.spans import KIND_CLIENT, KIND_INTERNAL, STATUS_ERROR, STATUS_OK, Span
 
 SERVICE = "smoke"
+#: The status message of a request that got no answer by its step's end.
+NO_ANSWER = "no answer"
 _SPAN_KEY = "smoke_span_id"
 
 
@@ -77,8 +79,16 @@ class Tracer:
             failed = False
         finally:
             with self._lock:
+                ended = self.clock()
                 status = STATUS_ERROR if failed else STATUS_OK
-                self._spans[root.span_id] = replace(root, end=self.clock(), status=status)
+                self._spans[root.span_id] = replace(root, end=ended, status=status)
+                for span in list(self._spans.values()):
+                    if span.parent_id == root.span_id and span.end is None:
+                        # No answer by the step's end (refused, reset, timed out): its
+                        # time so far counts.
+                        self._spans[span.span_id] = replace(
+                            span, end=ended, status=STATUS_ERROR, message=NO_ANSWER
+                        )
                 if self._current is root:
                     self._current = None
 

@@ -6,6 +6,7 @@ and builds, keeps, logs and tears down there."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -161,3 +162,21 @@ def test_the_reaper_follows_the_engine(remote: RemoteEngine, project: str, tmp_p
         left = left_on(remote.host, project)
     assert left == [], f"left on the remote engine 15 s after kill -9: {left}"
     assert left_on(None, project) == []
+
+
+def test_spans_come_back_through_the_logs_from_a_remote_engine(
+    remote: RemoteEngine, project: str, tmp_path: Path
+) -> None:
+    """The remote engine's containers cannot reach this process: web and chat write
+    their spans as JSON lines in their logs, and the smoke reads them from there."""
+    run = run_fault(project, tmp_path, **remote.env(SMOKE_BIND_ADDRESS="0.0.0.0"))
+    assert run.returncode == 0, run.output
+    assert "smoke: trace: spans from the services' logs" in run.output
+    traces: dict[str, set[str]] = {}
+    for resource in json.loads((tmp_path / "e2e-trace.json").read_text())["resourceSpans"]:
+        service = resource["resource"]["attributes"][0]["value"]["stringValue"]
+        for scope in resource["scopeSpans"]:
+            for span in scope["spans"]:
+                traces.setdefault(span["traceId"], set()).add(service)
+    assert any({"smoke", "web", "chat"} <= services for services in traces.values()), traces
+    assert_nothing_left(remote, project)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 
 import httpx
+from opentelemetry import trace
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -62,17 +63,42 @@ async def chat_service(request: Request) -> Response:
             headers={"content-type": request.headers.get("content-type", "application/json")},
         )
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-        return error(f"chat unreachable at {settings.chat_url}: {exc or type(exc).__name__}", 502)
-    except httpx.TimeoutException:
+        cause = _on_span(exc, target)
+        return error(f"chat unreachable at {settings.chat_url}: {cause}", 502)
+    except httpx.TimeoutException as exc:
+        _on_span(exc, target)
         return error(f"chat did not answer within {settings.chat_timeout_seconds:g}s", 504)
     except httpx.TransportError as exc:
-        return error(f"chat connection failed: {exc or type(exc).__name__}", 502)
+        return error(f"chat connection failed: {_on_span(exc, target)}", 502)
     # Chat's answer goes back as it came: the smoke checks the contract end to end.
     return Response(
         upstream.content,
         status_code=upstream.status_code,
         media_type=upstream.headers.get("content-type", "application/json"),
     )
+
+
+def root_cause(exc: BaseException) -> str:
+    """What the socket said, under httpx's and anyio's wrappers ("All connection
+    attempts failed"): e.g. "connection refused"; else the exception itself."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain of causes; bounded all the same
+        if seen is None:
+            break
+        if isinstance(seen, OSError) and seen.errno:
+            return os.strerror(seen.errno).lower()
+        seen = seen.__cause__ or seen.__context__
+    return str(exc) or type(exc).__name__
+
+
+def _on_span(exc: BaseException, target: str) -> str:
+    """The request's span says why chat could not be reached, and where."""
+    cause = root_cause(exc)
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute("error.cause", cause)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, f"{cause} ({target})"))
+    return cause
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -82,6 +108,10 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def internal_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    span = trace.get_current_span()  # it ends with the response, before the exception
+    if span.is_recording():
+        span.record_exception(exc)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
     return error("internal error", 500)
 
 

@@ -1,0 +1,67 @@
+"""The real chat (traced as in its image) with faults patched in, for the blame
+tests. Mounted by tests/compose/chat-faults.yml, so chat's code carries no test
+switches. FAULT_MODE is a comma-separated list:
+  raise   a question with FAULT_QUESTION in it (default: stargazing) raises
+          RuntimeError inside chat's handler
+  slow    retrieval sleeps FAULT_DELAY seconds (default 3) before ranking
+  bare    every error answer is a bare status, no body
+  chatty  with raise: right after raising, chat logs 500 lines that belong to no request
+"""
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+
+from starlette.responses import Response
+
+import contoso_chat.app
+import contoso_chat.retrieval
+from contoso_chat.__main__ import main
+
+MODES = {mode.strip() for mode in os.environ.get("FAULT_MODE", "").split(",") if mode.strip()}
+unknown = MODES - {"raise", "slow", "bare", "chatty"}
+if unknown:
+    raise SystemExit(f"unknown FAULT_MODE {sorted(unknown)}")
+
+
+def chatter() -> None:
+    log = logging.getLogger("contoso_chat.chatter")
+    for number in range(500):
+        log.info("unrelated line %d", number)
+
+
+if "raise" in MODES:
+    compose_answer = contoso_chat.app.compose_answer
+    trigger = os.environ.get("FAULT_QUESTION", "stargazing")
+
+    def raising(question, ranked):  # type: ignore[no-untyped-def]
+        if trigger in question:
+            if "chatty" in MODES:
+                threading.Thread(target=chatter).start()  # outside the request's trace
+            raise RuntimeError("catalog index corrupt")
+        return compose_answer(question, ranked)
+
+    contoso_chat.app.compose_answer = raising
+
+if "slow" in MODES:
+    rank = contoso_chat.retrieval.KeywordRetriever.rank
+    delay = float(os.environ.get("FAULT_DELAY", "3"))
+
+    async def slow_rank(self, question, products):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(delay)
+        return await rank(self, question, products)
+
+    contoso_chat.retrieval.KeywordRetriever.rank = slow_rank
+
+if "bare" in MODES:
+    answer = contoso_chat.app.answer
+
+    def bare_answer(model, status=200):  # type: ignore[no-untyped-def]
+        return Response(status_code=status) if status >= 400 else answer(model, status)
+
+    contoso_chat.app.answer = bare_answer
+    contoso_chat.app.error = lambda message, status, field=None: Response(status_code=status)
+
+sys.exit(main())

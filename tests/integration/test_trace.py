@@ -1,0 +1,254 @@
+"""Trace-based blame against the real stack: web and chat traced, their spans sent
+back to the smoke, and each fault blamed on the right hop from the spans, also when
+the services' error answers carry no text at all (a bare status)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from python_on_whales import DockerClient
+
+from tests.conftest import ROOT, leftovers
+from tests.integration.faultkit import Run, run_fault
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
+
+BARE = ("chat-faults", "web-bare")  # chat (FAULT_MODE has bare) and web answer bare statuses
+
+
+def blame_line(run: Run) -> str:
+    lines = [line.strip() for line in run.output.splitlines() if line.strip().startswith("blame: ")]
+    assert len(lines) == 1, run.output
+    return lines[0]
+
+
+def spans_of(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(service, span) for every span of an OTLP/JSON file."""
+    found = []
+    for resource in json.loads(path.read_text())["resourceSpans"]:
+        attributes = {a["key"]: a["value"] for a in resource["resource"]["attributes"]}
+        service = attributes["service.name"]["stringValue"]
+        for scope in resource["scopeSpans"]:
+            found += [(service, span) for span in scope["spans"]]
+    return found
+
+
+@pytest.mark.parametrize("bare", [False, True], ids=["with-bodies", "bare-status"])
+def test_chat_raising_is_blamed_on_chat_with_the_exception_type(
+    clean_project: str, tmp_path: Path, bare: bool
+) -> None:
+    overrides = BARE if bare else ("chat-faults",)
+    modes = "raise,bare" if bare else "raise"
+    run = run_fault(clean_project, tmp_path, *overrides, FAULT_MODE=modes)
+    assert run.returncode == 1, run.output
+    assert "✗ web -> chat proxy call" in run.output
+    assert blame_line(run) == "blame: web 500 ← chat 500: RuntimeError: catalog index corrupt"
+    if bare:
+        assert "web answered HTTP 500: \n" in run.output + "\n"  # nothing in the body
+    # The span tree, indented: service, operation, status and duration.
+    assert re.search(r"\n {6}smoke POST /api/chat/service {2}500 {2}\d+ ms\n", run.output)
+    assert re.search(r"\n {12}chat POST /api/chat {2}500 {2}\d+ ms {2}RuntimeError", run.output)
+    # Its log lines, picked by trace id, from both services.
+    said = run.output.split("its log lines (by trace id", 1)[1].split("✓ teardown")[0]
+    assert re.search(r"\n +chat-1 +\| ", said)
+    assert re.search(r"\n +web-1 +\| ", said)
+    assert "unhandled error on POST /api/chat" in said
+    # The reports carry the blame too.
+    junit = ET.parse(tmp_path / "e2e-junit.xml").getroot()
+    failure = junit.find(".//failure")
+    assert failure is not None
+    assert "blame: web 500 ← chat 500: RuntimeError" in failure.get("message", "")
+    assert leftovers(clean_project) == []
+
+
+@pytest.mark.parametrize("bare", [False, True], ids=["with-bodies", "bare-status"])
+def test_web_pointed_at_a_wrong_chat_port_is_blamed_on_its_call_to_chat(
+    clean_project: str, tmp_path: Path, bare: bool
+) -> None:
+    overrides = ("web-wrong-chat", "web-bare") if bare else ("web-wrong-chat",)
+    run = run_fault(clean_project, tmp_path, *overrides)
+    assert run.returncode == 1, run.output
+    assert blame_line(run) == (
+        "blame: web 502 ← web → chat: connection refused (http://chat:9/api/chat)"
+    )
+
+
+@pytest.mark.parametrize("bare", [False, True], ids=["with-bodies", "bare-status"])
+def test_db_not_serving_is_blamed_on_db_through_chats_span(
+    clean_project: str, tmp_path: Path, bare: bool
+) -> None:
+    """db's container runs, postgres does not: chat answers 503 at once (it knows),
+    and its request span carries db's state."""
+    overrides = ("db-down", *BARE) if bare else ("db-down",)
+    run = run_fault(clean_project, tmp_path, *overrides, args=("--timeout", "4"), FAULT_MODE="bare")
+    assert run.returncode == 1, run.output
+    assert re.fullmatch(
+        r"blame: chat 503 ← db: unavailable for \d+\.\d s \(connection refused\)", blame_line(run)
+    )
+    assert "last log lines (db):" in run.output  # the service the trace never reached
+    assert "db: postgres is stopped" in run.output
+
+
+def test_a_slow_chat_is_named_on_a_slowest_line(clean_project: str, tmp_path: Path) -> None:
+    run = run_fault(
+        clean_project,
+        tmp_path,
+        "chat-faults",
+        args=("--max-duration", "2"),
+        FAULT_MODE="slow",
+        FAULT_DELAY="2",
+    )
+    assert run.returncode == 0, run.output  # over budget, not enforced
+    assert "over budget: duration" in run.output
+    slowest = [line.strip() for line in run.output.splitlines() if "slowest:" in line]
+    assert len(slowest) == 1, run.output
+    assert re.fullmatch(
+        r"slowest: chat retrieval 2\.\d\d s of the 2\.\d\d s POST /api/chat/service "
+        r"\(web -> chat proxy call\)",
+        slowest[0],
+    )
+
+
+def test_the_failing_requests_lines_are_picked_by_trace_id(
+    clean_project: str, tmp_path: Path
+) -> None:
+    """chat writes 500 unrelated lines right after the failing request: they do not
+    crowd out its own lines (the last 20 lines would be nothing but them)."""
+    run = run_fault(clean_project, tmp_path, "chat-faults", FAULT_MODE="raise,chatty")
+    assert run.returncode == 1, run.output
+    assert "unrelated line 499" in run.log  # they were written, before the evidence
+    said = run.output.split("its log lines (by trace id", 1)[1].split("✓ teardown")[0]
+    assert "unhandled error on POST /api/chat" in said
+    assert "unrelated line" not in said
+
+
+def test_the_trace_file_and_the_timeline_page(clean_project: str, tmp_path: Path) -> None:
+    run = run_fault(clean_project, tmp_path, "chat-faults", FAULT_MODE="raise")
+    assert run.returncode == 1, run.output
+    spans = spans_of(tmp_path / "e2e-trace.json")
+    services = {service for service, _ in spans}
+    assert {"smoke", "web", "chat"} <= services
+    by_trace: dict[str, set[str]] = {}
+    for service, span in spans:
+        by_trace.setdefault(span["traceId"], set()).add(service)
+    assert any({"web", "chat"} <= seen for seen in by_trace.values())
+    page = (tmp_path / "e2e-report.html").read_text()
+    assert "blame: web 500 ← chat 500" in page
+    steps = [line for line in run.output.splitlines() if re.match(r"  [✓✗] ", line)]
+    shown = _rendered(tmp_path / "e2e-report.html")
+    assert shown["errors"] == []
+    assert shown["steps"] == len(steps)
+    assert shown["containers"] == 3  # db, chat and web, from the engine
+    assert shown["failed"] >= 1
+
+
+def _rendered(page: Path) -> dict[str, Any]:
+    """The page in headless Chromium: its bars, and any console error it logs."""
+    script = """
+import json, os, sys
+from playwright.sync_api import sync_playwright
+with sync_playwright() as p:
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+    page = browser.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: errors.append("fetch " + r.url) if r.url != sys.argv[1] else None)
+    page.goto(sys.argv[1], wait_until="load")
+    print(json.dumps({
+        "errors": errors,
+        "steps": page.locator(".bar.step").count(),
+        "containers": page.locator(".bar.container").count(),
+        "failed": page.locator(".row.step.failed").count(),
+    }))
+    browser.close()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=ROOT,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def _containers(project: str) -> dict[str, tuple[str, str]]:
+    """service -> (container id, started at) of the project's containers."""
+    docker = DockerClient()
+    found = docker.container.list(
+        all=True, filters=[("label", f"com.docker.compose.project={project}")]
+    )
+    return {
+        c.config.labels["com.docker.compose.service"]: (c.id, str(c.state.started_at))
+        for c in found
+    }
+
+
+def test_a_stopped_db_on_a_kept_stack_is_named_at_once_and_nothing_restarts(
+    clean_project: str, tmp_path: Path
+) -> None:
+    kept = run_fault(clean_project, tmp_path, args=("--keep-stack",))
+    try:
+        assert kept.returncode == 0, kept.output
+        before = _containers(clean_project)
+        again = run_fault(clean_project, tmp_path, args=("--keep-stack", "--no-build"))
+        assert again.returncode == 0, again.output
+        assert _containers(clean_project) == before  # tracing recreated nothing
+        DockerClient().container.stop(before["db"][0])
+        time.sleep(1)  # chat's watch notices within a second
+        started = time.monotonic()
+        attached = run_fault(clean_project, tmp_path, args=("--attach",))
+        took = time.monotonic() - started
+        assert attached.returncode == 1, attached.output
+        assert took < 5, attached.output
+        assert "✗ attach" in attached.output
+        assert re.search(
+            r"db is exited \(exit code 0 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\); "
+            r"nothing was started or restarted \(--attach\)",
+            attached.output,
+        )
+        assert re.fullmatch(
+            r"blame: chat 503 ← db: unavailable for \d+\.\d s \(db host not found\)",
+            blame_line(attached),
+        )
+        after = _containers(clean_project)
+        assert after == {**before, "db": after["db"]}  # web and chat untouched
+        assert DockerClient().container.inspect(before["db"][0]).state.status == "exited"
+        assert "stack kept" in attached.output
+        # A compose-mode rerun starts db again, and says so.
+        rerun = run_fault(clean_project, tmp_path, args=("--keep-stack", "--no-build"))
+        assert rerun.returncode == 0, rerun.output
+        assert re.search(
+            r"✓ compose up +\d+\.\d\ds  started again: db \(was exited\)", rerun.output
+        )
+    finally:
+        down = subprocess.run(
+            [sys.executable, "-m", "smoke", "teardown", "--project", clean_project],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert down.returncode == 0, down.stdout + down.stderr
+
+
+def test_no_trace_sends_no_context_and_says_so(clean_project: str, tmp_path: Path) -> None:
+    run = run_fault(clean_project, tmp_path, args=("--no-trace",), FAULT_MODE="raise")
+    assert run.returncode == 0, run.output
+    assert "trace: off (--no-trace)" in run.output
+    assert "no trace: no span came back" in run.output
+    assert "trace_id=" not in run.log  # no request was traced by the services
+    assert {service for service, _ in spans_of(tmp_path / "e2e-trace.json")} <= {"smoke"}
