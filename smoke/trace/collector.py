@@ -89,7 +89,7 @@ class Collector:
         trace_id = self.tracer.trace_of(step)
         if trace_id is None:
             return Explained(
-                missing="no trace: tracing is off" if not self.tracer.enabled else None
+                missing="no trace: tracing is off (--no-trace)" if not self.tracer.enabled else None
             )
         if self.receiver is not None:
             self.receiver.settle()

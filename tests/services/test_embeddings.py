@@ -186,7 +186,12 @@ def test_chat_refuses_to_start_in_one_line(model_copy: Path) -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "contoso_chat"],
         cwd=ROOT / "chat",
-        env={**os.environ, "INSTALL_LOCAL_STACK": "1", "CHAT_MODEL_DIR": str(model_copy)},
+        env={
+            **os.environ,
+            "INSTALL_LOCAL_STACK": "1",
+            "CHAT_MODEL_DIR": str(model_copy),
+            "PYTHONPATH": str(ROOT / "telemetry"),  # where the image has it: beside chat
+        },
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,0 +1,365 @@
+"""The blame line, the span tree, the slowest span and the request's own log lines,
+read from traces shaped as web and chat send them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from smoke.trace.blame import Trace, blame, request_log_lines, slowest, tree_lines
+from smoke.trace.spans import (
+    KIND_CLIENT,
+    KIND_INTERNAL,
+    KIND_SERVER,
+    STATUS_ERROR,
+    STATUS_UNSET,
+    Event,
+    Span,
+)
+
+T = "a" * 32
+
+
+def span(
+    span_id: str,
+    parent: str | None,
+    service: str,
+    name: str,
+    kind: int,
+    start: float,
+    end: float | None,
+    *,
+    status: int | None = None,
+    code: int = STATUS_UNSET,
+    message: str = "",
+    events: tuple[Event, ...] = (),
+    **attributes: Any,
+) -> Span:
+    if status is not None:
+        attributes["http.response.status_code"] = status
+    return Span(
+        T,
+        span_id,
+        parent,
+        service,
+        name,
+        kind,
+        start,
+        end,
+        code,
+        message,
+        {k.replace("__", "."): v for k, v in attributes.items()},
+        events,
+    )
+
+
+def request(status: int | None = 500, end: float | None = 1.0) -> Span:
+    return span(
+        "r", "step", "smoke", "POST /api/chat/service", KIND_CLIENT, 0.0, end, status=status
+    )
+
+
+def web_to_chat(chat_status: int = 500, **chat: Any) -> list[Span]:
+    return [
+        span("step", None, "smoke", "web -> chat proxy call", KIND_INTERNAL, 0.0, 1.0),
+        request(chat_status),
+        span("w", "r", "web", "POST /api/chat/service", KIND_SERVER, 0.1, 0.9, status=chat_status),
+        span(
+            "wc",
+            "w",
+            "web",
+            "POST",
+            KIND_CLIENT,
+            0.2,
+            0.8,
+            status=chat_status,
+            server__address="chat",
+            url__full="http://chat:8000/api/chat",
+        ),
+        span(
+            "c", "wc", "chat", "POST /api/chat", KIND_SERVER, 0.3, 0.7, status=chat_status, **chat
+        ),
+    ]
+
+
+def test_an_exception_in_chat_is_blamed_on_chat_with_its_type() -> None:
+    raised = Event(
+        "exception",
+        0.5,
+        {"exception.type": "builtins.RuntimeError", "exception.message": "catalog index corrupt"},
+    )
+    trace = Trace(web_to_chat(code=STATUS_ERROR, events=(raised,)), now=2.0)
+    said = blame(trace, trace.failing_request() or request())
+    assert said == "blame: web 500 ← chat 500: RuntimeError: catalog index corrupt"
+
+
+def test_a_bare_500_without_words_still_names_the_hop() -> None:
+    trace = Trace(web_to_chat(), now=2.0)
+    assert blame(trace, trace.requests()[0]) == "blame: web 500 ← chat 500"
+
+
+def test_db_down_is_blamed_on_db_from_chats_own_span() -> None:
+    spans = web_to_chat(
+        503,
+        code=STATUS_ERROR,
+        message="db unavailable: db host not found",
+        db__state__reason="db host not found",
+        db__state__unavailable_seconds=4.25,
+    )
+    trace = Trace(spans, now=2.0)
+    said = blame(trace, trace.requests()[0])
+    assert said == "blame: web 503 ← chat 503 ← db: unavailable for 4.2 s (db host not found)"
+
+
+def test_a_failed_query_is_blamed_on_db_with_its_error() -> None:
+    spans = [
+        *web_to_chat(503),
+        span(
+            "q",
+            "c",
+            "chat",
+            "SELECT",
+            KIND_CLIENT,
+            0.4,
+            0.5,
+            code=STATUS_ERROR,
+            db__system="postgresql",
+            events=(
+                Event(
+                    "exception",
+                    0.5,
+                    {
+                        "exception.type": "psycopg.OperationalError",
+                        "exception.message": "server closed the connection",
+                    },
+                ),
+            ),
+        ),
+        span("ok", "c", "chat", "SELECT", KIND_CLIENT, 0.35, 0.36, db__system="postgresql"),
+    ]
+    trace = Trace(spans, now=2.0)
+    said = blame(trace, trace.requests()[0])
+    assert said == "blame: web 503 ← chat 503 ← db: OperationalError: server closed the connection"
+
+
+def test_a_failed_span_of_chats_own_is_named_under_chat() -> None:
+    spans = [
+        *web_to_chat(),
+        span(
+            "rt",
+            "c",
+            "chat",
+            "retrieval",
+            KIND_INTERNAL,
+            0.4,
+            0.5,
+            code=STATUS_ERROR,
+            message="model missing",
+        ),
+    ]
+    trace = Trace(spans, now=2.0)
+    assert (
+        blame(trace, trace.requests()[0]) == "blame: web 500 ← chat 500: retrieval: model missing"
+    )
+
+
+def test_web_that_cannot_reach_chat_is_blamed_on_its_call_with_the_socket_cause() -> None:
+    refused = Event(
+        "exception",
+        0.5,
+        {
+            "exception.type": "httpx.ConnectError",
+            "exception.message": "All connection attempts failed",
+        },
+    )
+    spans = [
+        request(502),
+        span(
+            "w",
+            "r",
+            "web",
+            "POST /api/chat/service",
+            KIND_SERVER,
+            0.1,
+            0.9,
+            status=502,
+            code=STATUS_ERROR,
+            error__cause="connection refused",
+        ),
+        span(
+            "wc",
+            "w",
+            "web",
+            "POST",
+            KIND_CLIENT,
+            0.2,
+            0.3,
+            code=STATUS_ERROR,
+            events=(refused,),
+            server__address="chat",
+            url__full="http://chat:9/api/chat",
+        ),
+    ]
+    trace = Trace(spans, now=2.0)
+    said = blame(trace, trace.requests()[0])
+    assert said == "blame: web 502 ← web → chat: connection refused (http://chat:9/api/chat)"
+    # A web that records no cause: the client span's own error, and its peer.
+    plain = [s for s in spans if s.span_id != "w"] + [
+        span("w", "r", "web", "POST /api/chat/service", KIND_SERVER, 0.1, 0.9, status=502)
+    ]
+    trace = Trace(plain, now=2.0)
+    assert blame(trace, trace.requests()[0]) == (
+        "blame: web 502 ← web → chat: ConnectError: All connection attempts failed "
+        "(http://chat:9/api/chat)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("event", "said"),
+    [
+        ({"exception.message": "[Errno 111] Connection refused"}, "connection refused"),
+        (
+            {
+                "exception.type": "x.ConnectError",
+                "exception.stacktrace": "Traceback:\nsocket.gaierror: [Errno -2] Name or "
+                "service not known\n\nThe above...\nhttpx.ConnectError: boom",
+            },
+            "host not found",
+        ),
+        ({"exception.type": "ValueError"}, "ValueError"),
+        ({}, "error"),
+    ],
+)
+def test_the_error_of_a_call_without_an_answer(event: dict[str, str], said: str) -> None:
+    spans = [
+        request(502),
+        span("w", "r", "web", "POST /x", KIND_SERVER, 0.1, 0.9, status=502),
+        span(
+            "wc",
+            "w",
+            "web",
+            "POST",
+            KIND_CLIENT,
+            0.2,
+            0.3,
+            code=STATUS_ERROR,
+            events=(Event("exception", 0.3, event),),
+            server__address="10.0.0.9",
+        ),
+    ]
+    trace = Trace(spans, now=2.0)
+    assert (
+        blame(trace, trace.requests()[0]) == f"blame: web 502 ← web → 10.0.0.9: {said} (10.0.0.9)"
+    )
+
+
+def test_no_blame_when_no_service_span_failed_or_none_came_back() -> None:
+    ok = Trace(web_to_chat(200), now=2.0)
+    assert blame(ok, ok.requests()[0]) is None
+    alone = Trace([request(503)], now=2.0)
+    assert blame(alone, alone.requests()[0]) is None
+    assert not alone.reached_services(alone.requests()[0])
+
+
+def test_the_request_to_explain_is_the_last_that_failed_or_got_no_answer() -> None:
+    polls = [
+        span("p1", "s", "smoke", "GET /h", KIND_CLIENT, 0.0, 0.1, status=503),
+        span("p2", "s", "smoke", "GET /h", KIND_CLIENT, 0.2, 0.3, status=503),
+        span("p3", "s", "smoke", "GET /h", KIND_CLIENT, 0.4, 0.5, status=200),
+    ]
+    assert Trace(polls, now=1).failing_request() == polls[1]
+    assert Trace(polls[2:], now=1).failing_request() == polls[2]  # none failed: the last
+    unanswered = span("p4", "s", "smoke", "GET /h", KIND_CLIENT, 0.6, 0.7, code=STATUS_ERROR)
+    assert Trace([*polls, unanswered], now=1).failing_request() == unanswered
+    four_oh_four = span("p5", "s", "smoke", "GET /h", KIND_CLIENT, 0.8, 0.9, status=404)
+    assert Trace([*polls, four_oh_four], now=1).failing_request() == four_oh_four
+    assert Trace([], now=1).failing_request() is None
+
+
+def test_the_tree_shows_service_operation_status_duration_and_why() -> None:
+    spans = [
+        *web_to_chat(
+            503,
+            code=STATUS_ERROR,
+            message="db unavailable: x",
+            db__state__reason="x",
+            db__state__unavailable_seconds=1.0,
+        ),
+        span(
+            "q",
+            "c",
+            "chat",
+            "SELECT",
+            KIND_CLIENT,
+            0.4,
+            0.402,
+            db__statement="SELECT  sku,\n name FROM products",
+        ),
+    ]
+    trace = Trace(spans, now=2.0)
+    assert tree_lines(trace, trace.requests()[0]) == [
+        "smoke POST /api/chat/service  503  1000 ms",
+        "  web POST /api/chat/service  503  800 ms",
+        "    web POST  503  600 ms",
+        "      chat POST /api/chat  503  400 ms  db unavailable: x",
+        "        chat SELECT  2 ms  SELECT sku, name FROM products",
+    ]
+    no_answer = Trace([request(None, end=None)], now=2.5)
+    assert tree_lines(no_answer, no_answer.requests()[0]) == [
+        "smoke POST /api/chat/service  2500 ms (no answer)"
+    ]
+    quiet = Trace(web_to_chat(503, db__state__reason="x"), now=2.0)
+    assert tree_lines(quiet, quiet.requests()[0])[3].endswith("400 ms  db: unavailable (x)")
+
+
+def test_a_long_tree_is_cut() -> None:
+    many = [request()] + [
+        span(f"s{i}", "r", "web", "GET", KIND_CLIENT, 0.1, 0.2) for i in range(50)
+    ]
+    trace = Trace(many, now=1)
+    assert len(tree_lines(trace, trace.requests()[0])) == 30
+
+
+def test_slowest_follows_the_longest_child_down_to_the_deepest_span() -> None:
+    spans = [
+        *web_to_chat(200),
+        span("rt", "c", "chat", "retrieval", KIND_INTERNAL, 0.31, 0.65),
+        span("q", "c", "chat", "SELECT", KIND_CLIENT, 0.3, 0.31),
+    ]
+    trace = Trace(spans, now=2.0)
+    assert slowest(trace, trace.requests()[0], "web -> chat proxy call") == (
+        "slowest: chat retrieval 0.34 s of the 1.00 s POST /api/chat/service "
+        "(web -> chat proxy call)"
+    )
+    alone = Trace([request(None, end=None)], now=3.0)
+    assert slowest(alone, alone.requests()[0], "step") == (
+        "slowest: POST /api/chat/service (step) 3.00 s, no service's span under it"
+    )
+
+
+def test_the_requests_own_log_lines_by_trace_and_span_id() -> None:
+    spans = web_to_chat()
+    other_poll = span("p9", "step", "smoke", "GET", KIND_CLIENT, 0.0, 0.1)
+    trace = Trace([*spans, other_poll], now=2.0)
+    logs = "\n".join(
+        [
+            f"chat-1  | t ERROR boom trace_id={T} span_id=c",
+            f"chat-1  | t INFO another request trace_id={T} span_id=p9",
+            "chat-1  | t INFO unrelated line",
+            f'chat-1  | t {{"resourceSpans":[]}} trace_id={T} span_id=c',
+            f"web-1   | t INFO POST 500 trace_id={T} span_id=w",
+            f"web-1   | t INFO POST 500 trace_id={'b' * 32} span_id=w",
+        ]
+    )
+    assert request_log_lines(logs, trace, trace.requests()[0]) == [
+        f"chat-1  | t ERROR boom trace_id={T} span_id=c",
+        f"web-1   | t INFO POST 500 trace_id={T} span_id=w",
+    ]
+
+
+def test_a_parent_that_never_came_makes_a_root() -> None:
+    orphan = span("o", "missing", "chat", "GET", KIND_SERVER, 0.0, 0.1)
+    trace = Trace([orphan], now=1)
+    assert trace.roots() == [orphan]
+    assert trace.children(orphan) == []

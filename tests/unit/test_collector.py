@@ -1,0 +1,151 @@
+"""One run's tracing: the receiver started on the route, a failed step explained
+from its trace, the slowest request found, spans read from the logs."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from smoke.trace.collector import Collector
+from smoke.trace.context import Tracer
+from smoke.trace.route import Route
+
+
+def served(tracer: Tracer, status: int) -> httpx.MockTransport:
+    return httpx.MockTransport(lambda request: httpx.Response(status))
+
+
+def span_json(trace_id: str, parent: str, service: str, status: int, **extra: object) -> str:
+    attributes = [{"key": "http.response.status_code", "value": {"intValue": str(status)}}]
+    attributes += [{"key": k, "value": {"stringValue": str(v)}} for k, v in extra.items()]
+    span = {
+        "traceId": trace_id,
+        "spanId": "c" * 16,
+        "parentSpanId": parent,
+        "name": "GET /health/dependencies",
+        "kind": 2,
+        "startTimeUnixNano": "1700000000000000000",
+        "endTimeUnixNano": "1700000000001000000",
+        "attributes": attributes,
+        "status": {"code": 2},
+    }
+    resource = {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]}
+    return json.dumps(
+        {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": [span]}]}]}
+    )
+
+
+@pytest.fixture
+def traced() -> Iterator[tuple[Tracer, httpx.Client]]:
+    tracer = Tracer()
+    with tracer.client(served(tracer, 503)) as client:
+        yield tracer, client
+
+
+def test_spans_read_from_the_logs_explain_a_failed_step(
+    traced: tuple[Tracer, httpx.Client],
+) -> None:
+    tracer, client = traced
+    collector = Collector(tracer, Route("log", None, 20001))
+    collector.start()  # nothing to listen for on the log route
+    assert collector.receiver is None
+    assert (
+        collector.describe()
+        == "trace: spans from the services' logs (the engine cannot reach this process)"
+    )
+    with tracer.step("deps"):
+        client.get("http://chat/health/dependencies")
+    (request,) = [s for s in tracer.spans() if s.name.startswith("GET")]
+    line = span_json(request.trace_id, request.span_id, "chat", 503, **{"db.state.reason": "gone"})
+    logs = (
+        f"chat-1  | 2026-12-04T10:00:00Z {line}\n"
+        f"chat-1  | 2026-12-04T10:00:00Z INFO 503 trace_id={request.trace_id} span_id={'c' * 16}\n"
+        "chat-1  | 2026-12-04T10:00:01Z INFO another line\n"
+        + span_json("f" * 32, "e" * 16, "chat", 503)  # another run's trace: not ours
+    )
+    said = collector.explain("deps", lambda: logs)
+    assert said.blame == "blame: chat 503 ← db: unavailable (gone)"
+    assert said.tree[0].startswith("smoke GET /health/dependencies  503")
+    assert said.log_lines == (logs.splitlines()[1],)
+    assert said.missing is None
+    assert {s.service for s in collector.spans()} == {"smoke", "chat"}
+
+
+def test_no_trace_is_said_and_why(traced: tuple[Tracer, httpx.Client]) -> None:
+    tracer, client = traced
+    collector = Collector(tracer)  # URL mode: no route
+    assert collector.describe().startswith("trace: context on every request")
+    with tracer.step("deps"):
+        client.get("http://chat/health/dependencies")
+    with tracer.step("nothing asked"):
+        pass
+    said = collector.explain("deps", None)
+    assert said.missing == "no trace: no span came back from web or chat (tracing off there?)"
+    assert said.blame is None
+    assert collector.explain("nothing asked", None).missing.startswith("no trace: step made no")  # type: ignore[union-attr]
+    assert collector.explain("never ran", None).missing is None
+    broken = collector.explain("deps", lambda: (_ for _ in ()).throw(OSError("gone")))
+    assert broken.missing is not None  # logs that cannot be read: evidence goes without
+
+
+def test_off_says_so() -> None:
+    collector = Collector(Tracer(enabled=False), Route("otlp", "127.0.0.1", 0))
+    collector.start()
+    assert collector.receiver is None
+    assert collector.describe() == "trace: off (--no-trace): requests carry no trace context"
+    assert collector.explain("any", None).missing == "no trace: tracing is off (--no-trace)"
+
+
+def test_the_receiver_starts_on_the_route_and_keeps_what_it_got_after_closing(
+    traced: tuple[Tracer, httpx.Client],
+) -> None:
+    tracer, client = traced
+    collector = Collector(tracer, Route("otlp", "127.0.0.1", 0))
+    collector.start()
+    assert collector.receiver is not None
+    host, port = collector.receiver.address
+    with tracer.step("deps"):
+        client.get("http://chat/health/dependencies")
+    (request,) = [s for s in tracer.spans() if s.name.startswith("GET")]
+    body = span_json(request.trace_id, request.span_id, "chat", 503)
+    httpx.post(
+        f"http://{host}:{port}/v1/traces",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert collector.explain("deps", None).blame == "blame: chat 503"
+    collector.close()
+    collector.close()  # twice is fine
+    assert {s.service for s in collector.spans()} == {"smoke", "chat"}
+
+
+def test_a_port_that_is_taken_means_no_trace_said_at_the_start() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        collector = Collector(Tracer(), Route("otlp", "127.0.0.1", port))
+        collector.start()
+    assert collector.receiver is None
+    assert collector.describe().startswith(f"trace: no trace: cannot listen on 127.0.0.1:{port} (")
+
+
+def test_slowest_is_the_runs_or_a_steps_and_only_when_it_took_the_time() -> None:
+    ticks = iter(float(n) for n in range(100))
+    tracer = Tracer(clock=lambda: next(ticks))
+    collector = Collector(tracer)
+    with tracer.client(httpx.MockTransport(lambda r: httpx.Response(200))) as client:
+        with tracer.step("quick"):
+            client.get("http://chat/a")
+        with tracer.step("slow"):
+            client.get("http://chat/b")
+            client.get("http://chat/c")
+    assert collector.slowest() == "slowest: GET /a (quick) 1.00 s, no service's span under it"
+    assert collector.slowest("slow") == "slowest: GET /b (slow) 1.00 s, no service's span under it"
+    assert collector.slowest("slow", within=3) is None  # polls, no one request to blame
+    assert collector.slowest("slow", within=2) is not None
+    assert collector.slowest("none") is None

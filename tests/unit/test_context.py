@@ -1,0 +1,139 @@
+"""The smoke's side of a trace: a trace per step, a traceparent per request, its own
+spans for the tree (and for the requests that got no answer)."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import httpx
+import pytest
+
+from smoke.trace.context import NO_ANSWER, Tracer, traceparent
+from smoke.trace.spans import KIND_CLIENT, KIND_INTERNAL, STATUS_ERROR, STATUS_OK, STATUS_UNSET
+
+TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-01")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def echo(seen: list[httpx.Request], status: int = 200) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/down":
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(status)
+
+    return httpx.MockTransport(handler)
+
+
+def test_each_request_of_a_step_carries_its_traceparent_and_is_a_span() -> None:
+    tracer = Tracer(clock=Clock())
+    seen: list[httpx.Request] = []
+    with tracer.client(echo(seen, 503)) as client:
+        with tracer.step("chat health"):
+            client.get("http://chat/health")
+            client.get("http://chat/health")
+        with tracer.step("proxy call"):
+            client.post("http://web/api/chat/service")
+        client.get("http://chat/after")  # outside a step: no trace
+    first, second, third, after = (
+        TRACEPARENT.fullmatch(r.headers.get("traceparent", "")) for r in seen
+    )
+    assert first
+    assert second
+    assert third
+    assert after is None
+    health, proxy = tracer.trace_of("chat health"), tracer.trace_of("proxy call")
+    assert first.group(1) == second.group(1) == health
+    assert third.group(1) == proxy != health
+    assert first.group(2) != second.group(2)  # a span per request
+    assert tracer.trace_ids == {health, proxy}
+    assert tracer.steps() == {"chat health": health, "proxy call": proxy}
+    spans = {s.span_id: s for s in tracer.spans()}
+    request = spans[first.group(2)]
+    step = spans[request.parent_id or ""]
+    assert (step.name, step.kind, step.parent_id, step.status) == (
+        "chat health",
+        KIND_INTERNAL,
+        None,
+        STATUS_OK,
+    )
+    assert (request.name, request.kind, request.service) == ("GET /health", KIND_CLIENT, "smoke")
+    assert request.attributes == {
+        "http.request.method": "GET",
+        "url.full": "http://chat/health",
+        "http.response.status_code": 503,
+    }
+    assert request.status == STATUS_ERROR  # a 5xx
+    assert step.start < request.start < request.end <= step.end  # type: ignore[operator]
+
+
+def test_a_request_without_an_answer_ends_with_its_step_as_no_answer() -> None:
+    tracer = Tracer(clock=Clock())
+    seen: list[httpx.Request] = []
+    with tracer.client(echo(seen)) as client:
+        try:
+            with tracer.step("proxy call"):
+                client.get("http://web/ok")
+                with pytest.raises(httpx.ConnectError):
+                    client.get("http://web/down")
+                raise RuntimeError("the step failed")
+        except RuntimeError:
+            pass
+    by_name = {s.name: s for s in tracer.spans()}
+    step, ok, down = by_name["proxy call"], by_name["GET /ok"], by_name["GET /down"]
+    assert step.status == STATUS_ERROR
+    assert ok.status == STATUS_OK
+    assert (down.status, down.message, down.end) == (STATUS_ERROR, NO_ANSWER, step.end)
+
+
+def test_headers_for_the_browser_are_a_span_under_the_current_step() -> None:
+    tracer = Tracer()
+    assert tracer.headers("browser page") == {}  # no step: nothing to join
+    with tracer.step("web page (browser)"):
+        headers = tracer.headers("browser page")
+    match = TRACEPARENT.fullmatch(headers["traceparent"])
+    assert match
+    assert match.group(1) == tracer.trace_of("web page (browser)")
+    (page,) = [s for s in tracer.spans() if s.name == "browser page"]
+    assert page.span_id == match.group(2)
+
+
+def test_off_sends_nothing_and_records_nothing() -> None:
+    tracer = Tracer(enabled=False)
+    seen: list[httpx.Request] = []
+    with tracer.client(echo(seen)) as client, tracer.step("chat health"):
+        client.get("http://chat/health")
+        assert tracer.headers("browser page") == {}
+    assert "traceparent" not in seen[0].headers
+    assert tracer.spans() == []
+    assert tracer.trace_of("chat health") is None
+
+
+def test_requests_from_other_threads_join_the_running_step() -> None:
+    tracer = Tracer()
+    seen: list[httpx.Request] = []
+    with tracer.client(echo(seen)) as client, tracer.step("chat dependency health (db)"):
+        worker = threading.Thread(target=client.get, args=("http://chat/openapi.json",))
+        worker.start()
+        worker.join()
+    match = TRACEPARENT.fullmatch(seen[0].headers["traceparent"])
+    assert match
+    assert match.group(1) == tracer.trace_of("chat dependency health (db)")
+
+
+def test_a_response_the_tracer_did_not_start_is_left_alone() -> None:
+    tracer = Tracer()
+    response = httpx.Response(200, request=httpx.Request("GET", "http://x"))
+    tracer.on_response(response)
+    assert tracer.spans() == []
+    assert traceparent("a" * 32, "b" * 16) == f"00-{'a' * 32}-{'b' * 16}-01"
+    assert STATUS_UNSET == 0

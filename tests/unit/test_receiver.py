@@ -1,0 +1,102 @@
+"""The OTLP/HTTP receiver, for real on loopback: what it keeps, what it refuses."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from smoke.trace.receiver import Receiver
+
+MINE, OTHER = "a" * 32, "b" * 32
+
+
+def body(*trace_ids: str) -> dict[str, Any]:
+    spans = [
+        {"traceId": t, "spanId": f"{i:016x}", "name": "GET", "startTimeUnixNano": "1000"}
+        for i, t in enumerate(trace_ids)
+    ]
+    resource = {"attributes": [{"key": "service.name", "value": {"stringValue": "chat"}}]}
+    return {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": spans}]}]}
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    started = Receiver(
+        "127.0.0.1", 0, lambda trace_id: trace_id == MINE, max_body_bytes=2000, max_spans=3
+    )
+    yield started
+    started.close()
+
+
+def url(receiver: Receiver, path: str = "/v1/traces") -> str:
+    host, port = receiver.address
+    return f"http://{host}:{port}{path}"
+
+
+def test_it_keeps_only_the_spans_of_this_runs_traces(receiver: Receiver) -> None:
+    answer = httpx.post(url(receiver), json=body(MINE, OTHER, MINE))
+    assert answer.status_code == 200
+    assert answer.json() == {}
+    assert [s.trace_id for s in receiver.spans()] == [MINE, MINE]
+    assert {s.service for s in receiver.spans()} == {"chat"}
+
+
+def test_it_bounds_how_many_spans_it_keeps(receiver: Receiver) -> None:
+    for _ in range(3):
+        httpx.post(url(receiver), json=body(MINE, MINE))
+    assert len(receiver.spans()) == 3
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "content", "status"),
+    [
+        ("/v1/logs", {"Content-Type": "application/json"}, b"{}", 404),
+        ("/v1/traces", {"Content-Type": "application/x-protobuf"}, b"\x0a", 415),
+        ("/v1/traces", {"Content-Type": "application/json"}, b"x" * 2001, 413),
+        ("/v1/traces", {"Content-Type": "application/json"}, b"not json", 400),
+    ],
+)
+def test_what_it_does_not_take_is_refused_and_kept_out(
+    receiver: Receiver, path: str, headers: dict[str, str], content: bytes, status: int
+) -> None:
+    answer = httpx.post(url(receiver, path), content=content, headers=headers)
+    assert answer.status_code == status
+    assert receiver.spans() == []
+
+
+def test_a_body_without_a_length_is_refused(receiver: Receiver) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield json.dumps(body(MINE)).encode()
+
+    answer = httpx.post(
+        url(receiver), content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 411
+    assert receiver.spans() == []
+
+
+def test_settle_waits_for_quiet_and_no_longer_than_its_limit(receiver: Receiver) -> None:
+    started = time.monotonic()
+    receiver.settle(quiet=0.05, limit=1)  # nothing came: quiet already
+    assert time.monotonic() - started < 0.5
+    httpx.post(url(receiver), json=body(MINE))
+    started = time.monotonic()
+    receiver.settle(quiet=0.3, limit=2)
+    assert 0.15 < time.monotonic() - started < 1.5
+    started = time.monotonic()
+    httpx.post(url(receiver), json=body(MINE))
+    receiver.settle(quiet=5, limit=0.2)
+    assert time.monotonic() - started < 1
+
+
+def test_it_stops_listening_when_closed() -> None:
+    receiver = Receiver("127.0.0.1", 0, lambda trace_id: True)
+    where = url(receiver)
+    receiver.close()
+    with pytest.raises(httpx.ConnectError):
+        httpx.post(where, json=body(MINE), timeout=1)

@@ -1,0 +1,134 @@
+"""The trace and timeline files: OTLP JSON, and one self-contained page."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from smoke.report.errors import ProxyCallFailed
+from smoke.report.timeline import MAX_SPAN_ROWS, REPORT_FILE, TRACE_FILE, write_trace_files
+from smoke.stack.state import ContainerTimes
+from smoke.steps import StepResult
+from smoke.trace.spans import KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, STATUS_ERROR, Span
+
+T = "a" * 32
+
+
+def spans(*extra: Span) -> list[Span]:
+    return [
+        Span(T, "s", None, "smoke", "web -> chat proxy call", KIND_INTERNAL, 10.0, 11.0),
+        Span(
+            T,
+            "r",
+            "s",
+            "smoke",
+            "POST /api/chat/service",
+            KIND_CLIENT,
+            10.1,
+            10.9,
+            STATUS_ERROR,
+            attributes={"http.response.status_code": 502},
+        ),
+        Span(
+            T,
+            "w",
+            "r",
+            "web",
+            "POST /api/chat/service",
+            KIND_SERVER,
+            10.2,
+            10.8,
+            attributes={"http.response.status_code": 502, "secret": "pw-123"},
+        ),
+        *extra,
+    ]
+
+
+def write(tmp_path: Path, **changes: object) -> tuple[str, dict[str, object]]:
+    failure = ProxyCallFailed("web answered HTTP 502", step="web -> chat proxy call")
+    failure.blame = "blame: web 502 ← web → chat: connection refused (http://chat:9)"
+    arguments: dict[str, object] = {
+        "spans": spans(),
+        "steps": [
+            StepResult("compose up", True, 2.0, finished_at=9.5),
+            StepResult("web -> chat proxy call", False, 1.0, failure, finished_at=11.0),
+        ],
+        "trace_ids": {"web -> chat proxy call": T},
+        "containers": [
+            ContainerTimes("db", created=7.5, started=7.6, healthy=8.0),
+            ContainerTimes("web", created=7.5, started=7.7),
+            ContainerTimes("gone", created=None, started=None),
+        ],
+        "failure": failure,
+        "attachments": [],
+        "mask": lambda text: text.replace("pw-123", "****"),
+    }
+    arguments.update(changes)
+    written = write_trace_files(tmp_path / "out", **arguments)  # type: ignore[arg-type]
+    assert written.trace == tmp_path / "out" / TRACE_FILE
+    assert written.report == tmp_path / "out" / REPORT_FILE
+    assert written.service_spans == sum(s.service != "smoke" for s in arguments["spans"])  # type: ignore[attr-defined]
+    return written.report.read_text(), json.loads(written.trace.read_text())
+
+
+def test_the_trace_file_is_otlp_json_masked(tmp_path: Path) -> None:
+    _, trace = write(tmp_path)
+    services = [
+        r["resource"]["attributes"][0]["value"]["stringValue"] for r in trace["resourceSpans"]
+    ]  # type: ignore[index]
+    assert services == ["smoke", "web"]
+    assert "pw-123" not in json.dumps(trace)
+    assert "****" in json.dumps(trace)
+
+
+def test_the_page_has_a_bar_per_container_and_step_and_the_spans_under_their_step(
+    tmp_path: Path,
+) -> None:
+    page, _ = write(tmp_path)
+    assert page.count('class="bar container"') == 2  # one never created: no bar
+    assert page.count('class="bar step"') == 2
+    assert page.count('class="bar span"') == 2  # the smoke's request and web's span
+    assert 'class="row step failed"' in page
+    assert "blame: web 502 ← web → chat: connection refused (http://chat:9)" in page
+    assert "<b>web -&gt; chat proxy call</b> failed (web -&gt; chat proxy call non-200)" in page
+    assert re.search(
+        r'title="created \d\d:\d\d:\d\d\.500, started \d\d:\d\d:\d\d\.600, healthy', page
+    )
+    assert "pw-123" not in page
+    assert "<script" not in page
+    assert "default-src 'none'" in page  # nothing fetched, even by accident
+    # Times to positions: the run spans 7.5 s to 11.0 s.
+    assert 'style="left:0.000%;width:14.286%"' in page  # db: created 7.5, healthy 8.0
+    assert 'style="padding-left:2em"' in page  # web's span under the smoke's request
+
+
+def test_a_passing_run_with_attachments(tmp_path: Path) -> None:
+    shot = tmp_path / "e2e-web.png"
+    shot.write_bytes(b"\x89PNG")
+    zipped = tmp_path / "e2e-browser-trace.zip"
+    zipped.write_bytes(b"PK")
+    page, _ = write(tmp_path, failure=None, attachments=[shot, zipped])
+    assert "contoso-smoke: passed (2 steps" in page
+    assert 'class="failure"' not in page
+    assert 'src="data:image/png;base64,iVBORw=="' in page
+    assert '<a href="e2e-browser-trace.zip">' in page
+    assert "playwright show-trace e2e-browser-trace.zip" in page
+
+
+def test_a_long_wait_shows_its_last_requests_only(tmp_path: Path) -> None:
+    polls = [
+        Span(T, f"p{i}", "s", "smoke", f"GET /h {i}", KIND_CLIENT, 10.0 + i / 100, None)
+        for i in range(MAX_SPAN_ROWS + 5)
+    ]
+    page, _ = write(tmp_path, spans=spans(*polls))
+    assert page.count('class="bar span"') == MAX_SPAN_ROWS
+    assert f"GET /h {MAX_SPAN_ROWS + 4}" in page
+    assert "GET /h 0<" not in page
+    assert "(no answer)" in page
+
+
+def test_an_empty_run_still_writes_a_page(tmp_path: Path) -> None:
+    page, trace = write(tmp_path, spans=[], steps=[], containers=[], failure=None, trace_ids={})
+    assert "contoso-smoke: passed (0 steps" in page
+    assert trace == {"resourceSpans": []}
