@@ -66,8 +66,8 @@ class Context:
     background: dict[str, Future[Any]] = field(default_factory=dict)
     #: The run found the project's stack already there (kept by an earlier run).
     reused: bool = False
-    #: The run's tracer, for requests made outside its httpx client (the browser's).
-    tracer: Tracer | None = None
+    #: The run's tracer: for the browser's requests, and a step's background work.
+    tracer: Tracer = field(default_factory=lambda: Tracer(enabled=False))
 
 
 @dataclass(frozen=True)
@@ -186,9 +186,8 @@ def _db_latency(payload: Any) -> str:
 
 def _dependencies(ctx: Context) -> Any:
     # chat answers by now and mostly waits for db: fetch its contract meanwhile.
-    ctx.background["schema"] = ctx.pool.submit(
-        schema.load, lambda: ctx.probe.get("chat", schema.CONTRACT_PATH)
-    )
+    fetch = ctx.tracer.carry(lambda: ctx.probe.get("chat", schema.CONTRACT_PATH))
+    ctx.background["schema"] = ctx.pool.submit(schema.load, fetch)
     return ctx.probe.chat_dependencies()
 
 
@@ -220,7 +219,7 @@ def _browser_page(ctx: Context) -> str:
         QUESTION,
         timeout=ctx.options.timeout,
         screenshot=ctx.options.screenshot_path,
-        headers=ctx.tracer.headers("browser page") if ctx.tracer else None,
+        headers=ctx.tracer.headers("browser page"),
     )
 
 

@@ -14,11 +14,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import httpx
 
 from smoke.trace.spans import KIND_CLIENT, KIND_INTERNAL, STATUS_ERROR, STATUS_OK, Span
 
+T = TypeVar("T")
 SERVICE = "smoke"
 #: The status message of a request that got no answer by its step's end.
 NO_ANSWER = "no answer"
@@ -40,6 +42,8 @@ class Tracer:
     _step_trace: dict[str, str] = field(default_factory=dict)
     _current: Span | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: A step's span on a thread doing that step's work after it ended (``carry``).
+    _carried: threading.local = field(default_factory=threading.local)
 
     @property
     def trace_ids(self) -> frozenset[str]:
@@ -92,9 +96,23 @@ class Tracer:
                 if self._current is root:
                     self._current = None
 
+    def carry(self, work: Callable[[], T]) -> Callable[[], T]:
+        """``work`` for another thread, its requests in the current step's trace even
+        if they run after the step (a step's background fetch)."""
+        step = self._current
+
+        def carried() -> T:
+            self._carried.step = step
+            try:
+                return work()
+            finally:
+                self._carried.step = None
+
+        return carried
+
     def _child(self, name: str, **attributes: object) -> Span | None:
         with self._lock:
-            step = self._current
+            step = getattr(self._carried, "step", None) or self._current
             if step is None:
                 return None
             span = Span(

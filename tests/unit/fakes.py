@@ -239,6 +239,8 @@ class FakeDocker:
 
     def _up(self, services: Any = None, **kwargs: Any) -> None:
         self.running = True
+        # What compose interpolates the file with for tracing, as it is at `up`.
+        self.up_env = {k: v for k, v in os.environ.items() if k.startswith("SMOKE_TRACE_")}
 
     def _down(self, **kwargs: Any) -> None:
         if self.stubborn_downs:

@@ -8,11 +8,18 @@ from pathlib import Path
 
 from smoke.report.budgets import Budgets, evaluate
 from smoke.report.console import Console
-from smoke.report.errors import ComposeFailed, ContractDrift, PageFailed, ProxyCallFailed
+from smoke.report.errors import (
+    ComposeFailed,
+    ContractDrift,
+    DependencyFailure,
+    PageFailed,
+    ProxyCallFailed,
+)
 from smoke.report.evidence import LOG_TAIL_LINES, explain
 from smoke.report.files import publish_to_github, write_junit, write_metrics
 from smoke.report.masking import MASK, Masker
 from smoke.steps import Outcome, StepResult
+from smoke.trace.collector import Explained
 from tests.unit.fakes import FakeDocker, Terminal, docker_error, stack
 
 SECRETS = ("pw-Secr3t", "api-secret-77", "tok-99")
@@ -157,3 +164,94 @@ def test_the_evidence_keeps_a_service_line_on_one_output_line() -> None:
     assert r"      one\u2028::error::two" in said
     assert any(line.endswith(r"ok\r::error::injected") for line in said)
     assert not any(line.lstrip().startswith("::") for line in said)
+
+
+def test_a_traced_failure_shows_blame_spans_and_its_own_log_lines_then_the_rest() -> None:
+    docker = FakeDocker(running=True)
+    docker.service_logs = {"db": ["2026-11-25T12:00:01Z db: shutting down"]}
+    out = Terminal()
+    failure = DependencyFailure("chat dependency (db) not ready", status=503)
+    traced = Explained(
+        blame="blame: chat 503 ← db: unavailable for 4.2 s (pw-Secr3t)",
+        tree=(
+            "smoke GET /health/dependencies  503  2 ms",
+            "  chat GET /health/dependencies  503  1 ms",
+        ),
+        log_lines=(
+            "chat-1  | 2026-11-25T12:00:03Z INFO 503 trace_id=t span_id=c",
+            "chat-1  | 2026-11-25T12:00:02Z WARNING db gone trace_id=t span_id=c",
+        ),
+    )
+    explain(failure, stack(docker), Console(out, tty=False), Masker(("pw-Secr3t",)), traced)
+    assert out.getvalue().splitlines()[3:] == [
+        f"    blame: chat 503 ← db: unavailable for 4.2 s ({MASK})",
+        "    the failing request's spans:",
+        "      smoke GET /health/dependencies  503  2 ms",
+        "        chat GET /health/dependencies  503  1 ms",
+        "    its log lines (by trace id, 2 of 2):",
+        "      chat-1  | 2026-11-25T12:00:02Z WARNING db gone trace_id=t span_id=c",
+        "      chat-1  | 2026-11-25T12:00:03Z INFO 503 trace_id=t span_id=c",
+        "    last log lines (db):",  # db's own say: the request never reached it
+        "      db-1    | 2026-11-25T12:00:01Z db: shutting down",
+    ]
+
+
+def test_no_trace_is_said_and_the_tail_stays() -> None:
+    docker = FakeDocker(running=True)
+    docker.service_logs = {"chat": ["2026-11-25T12:00:01Z chat line"]}
+    out = Terminal()
+    said = Explained(missing="no trace: no span came back from web or chat")
+    explain(ContractDrift("x"), stack(docker), Console(out, tty=False), Masker(), said)
+    lines = out.getvalue().splitlines()
+    assert "    no trace: no span came back from web or chat" in lines
+    assert f"    last log lines ({', '.join(ContractDrift.services)}):" in lines
+    assert not any("blame:" in line for line in lines)
+
+
+def test_the_reports_carry_the_blame_and_the_slowest_span(tmp_path: Path) -> None:
+    failure = ProxyCallFailed("web answered HTTP 502", step="web -> chat proxy call")
+    failure.blame = "blame: web 502 ← web → chat: connection refused (http://chat:9)"
+    outcome = Outcome(
+        result="failed",
+        profile="lite",
+        project="p",
+        planned_steps=("web -> chat proxy call",),
+        steps=(StepResult("web -> chat proxy call", False, 0.1, failure),),
+        duration=1.0,
+        budgets=Budgets(),
+        failure=failure,
+    )
+    write_junit(outcome, tmp_path / "j.xml", str)
+    node = ET.parse(tmp_path / "j.xml").getroot().find(".//failure")
+    assert node is not None
+    assert node.get("message") == f"web -> chat proxy call non-200; {failure.blame}"
+    assert node.text == f"web answered HTTP 502\n{failure.blame}\nhint: {failure.hint}"
+    summary = tmp_path / "summary.md"
+    annotation = publish_to_github(
+        outcome, str, {"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_ACTIONS": "true"}
+    )
+    assert annotation is not None
+    assert "; blame: web 502 %E2%86%90" not in annotation  # text, not percent-encoded
+    assert f"web answered HTTP 502; {failure.blame} (hint: " in annotation
+    assert f"`{failure.blame}`" in summary.read_text()
+    slow = Outcome(
+        result="over_budget",
+        profile="lite",
+        project="p",
+        planned_steps=(),
+        steps=(),
+        duration=9.0,
+        budgets=Budgets(max_duration_seconds=1),
+        verdicts=tuple(
+            evaluate(Budgets(max_duration_seconds=1), duration=9.0, chat_image=None, web_image=None)
+        ),
+        slowest="slowest: chat retrieval 2.00 s of the 2.03 s POST /x (proxy)",
+    )
+    assert slow.timed_out
+    assert slow.blame is None
+    annotation = publish_to_github(slow, str, {"GITHUB_ACTIONS": "true"})
+    assert annotation is not None
+    assert annotation.endswith("; slowest: chat retrieval 2.00 s of the 2.03 s POST /x (proxy)")
+    summary.unlink()
+    publish_to_github(slow, str, {"GITHUB_STEP_SUMMARY": str(summary)})
+    assert "`slowest: chat retrieval 2.00 s" in summary.read_text()

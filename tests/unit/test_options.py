@@ -386,3 +386,22 @@ def test_a_missing_env_file_is_a_usage_error_naming_it(tmp_path: Path) -> None:
         f"env file not found: {tmp_path / 'gone.env'}; pass an existing --env-file PATH "
         "(or fix COMPOSE_ENV_FILES)"
     )
+
+
+def test_tracing_is_on_unless_asked_off_by_flag_or_env() -> None:
+    assert run_options().trace
+    assert not run_options("--no-trace").trace
+    assert not run_options(SMOKE_TRACE="0").trace
+    assert run_options(SMOKE_TRACE="1").trace
+    with pytest.raises(UsageError, match="SMOKE_TRACE must be 1 or 0"):
+        run_options(SMOKE_TRACE="maybe")
+
+
+def test_attach_keeps_the_stack_and_starts_no_reaper() -> None:
+    attached = run_options("--attach")
+    assert attached.attach
+    assert attached.keep == "always"
+    assert not attached.reaper
+    assert not run_options().attach
+    with pytest.raises(UsageError, match="--attach checks the project's compose stack"):
+        run_options("--attach", "--web-url", "http://w", "--chat-url", "http://c")

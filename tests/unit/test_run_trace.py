@@ -1,0 +1,152 @@
+"""Tracing in the run, with docker and HTTP faked: a trace per step on every request,
+compose told how spans travel, the summary's timeline and slowest lines, and
+--attach checking the stack as it is."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import pytest
+from python_on_whales import DockerClient
+
+from smoke.report.console import Console
+from smoke.report.errors import NoStackRunning, ServiceStopped
+from smoke.run import run_smoke
+from smoke.stack.compose import Stack
+from smoke.stack.target import Target
+from smoke.trace.route import project_port
+from tests.unit.fakes import FakeDocker, FakeServices, FakeState, Terminal, run_options
+
+TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-01")
+
+
+def run(
+    tmp_path: Path, docker: FakeDocker, services: FakeServices, **overrides: Any
+) -> tuple[str, BaseException | None]:
+    out = Terminal()
+    stack = Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+    try:
+        run_smoke(
+            run_options(log_file=tmp_path / "e2e-compose.log", **overrides),
+            console=Console(out, tty=False),
+            stack=stack,
+            transport=services.transport(),
+        )
+    except BaseException as exc:
+        return out.getvalue(), exc
+    return out.getvalue(), None
+
+
+def traced(services: FakeServices) -> list[tuple[str, str | None]]:
+    seen: list[tuple[str, str | None]] = []
+
+    def record(request: httpx.Request) -> None:
+        match = TRACEPARENT.fullmatch(request.headers.get("traceparent", ""))
+        seen.append((request.url.path, match.group(1) if match else None))
+
+    services.on_request = record
+    return seen
+
+
+def test_every_request_carries_its_steps_trace_and_compose_is_told_the_route(
+    tmp_path: Path,
+) -> None:
+    docker, services = FakeDocker(), FakeServices()
+    seen = traced(services)
+    output, error = run(tmp_path, docker, services)
+    assert error is None, output
+    by_path: dict[str, set[str | None]] = {}
+    for path, trace_id in seen:
+        by_path.setdefault(path, set()).add(trace_id)
+    assert None not in {t for ids in by_path.values() for t in ids}
+    assert by_path["/health"].isdisjoint(by_path["/api/chat/service"])  # a trace per step
+    assert docker.up_env["SMOKE_TRACE_PORT"] == str(project_port("p"))
+    assert docker.up_env["SMOKE_TRACE_EXPORT"] in ("otlp", "log")
+    assert "smoke: trace: " in output.splitlines()[1]
+    timeline = output.splitlines()[-1]
+    assert timeline == (
+        f"  timeline: {tmp_path / 'e2e-report.html'} (no trace: no span came back; e2e-trace.json)"
+    )
+    assert (tmp_path / "e2e-trace.json").is_file()
+
+
+def test_no_trace_sends_no_context_and_compose_gets_the_same_route(tmp_path: Path) -> None:
+    docker, services = FakeDocker(), FakeServices()
+    seen = traced(services)
+    output, error = run(tmp_path, docker, services, trace=False)
+    assert error is None, output
+    assert {trace_id for _, trace_id in seen} == {None}
+    assert "smoke: trace: off (--no-trace)" in output
+    # A kept stack is not recreated for tracing: the same values, on or off.
+    assert docker.up_env["SMOKE_TRACE_PORT"] == str(project_port("p"))
+
+
+def test_a_run_over_its_duration_budget_names_the_slowest_request(tmp_path: Path) -> None:
+    docker, services = FakeDocker(), FakeServices()
+    output, _ = run(tmp_path, docker, services, budgets=_budgets(0.000001))
+    lines = output.splitlines()
+    summary = next(i for i, line in enumerate(lines) if line.startswith("PASS"))
+    assert "over budget: duration" in lines[summary]
+    assert re.fullmatch(
+        r"  slowest: (GET|POST) /\S* \(.+\) \d+\.\d\d s, no service's span under it",
+        lines[summary + 1],
+    )
+
+
+def _budgets(seconds: float) -> Any:
+    from smoke.report.budgets import Budgets
+
+    return Budgets(max_duration_seconds=seconds)
+
+
+def test_attach_checks_the_running_stack_as_it_is(tmp_path: Path) -> None:
+    docker, services = FakeDocker(running=True), FakeServices()
+    output, error = run(tmp_path, docker, services, attach=True, keep="always", build=False)
+    assert error is None, output
+    assert "✓ attach" in output
+    assert "3 services running, as they are" in output
+    assert "compose up" not in output
+    assert not hasattr(docker, "up_env")  # nothing started
+    assert "stack kept" in output
+
+
+def test_attach_names_a_stopped_service_at_once_and_restarts_nothing(tmp_path: Path) -> None:
+    docker = FakeDocker(running=True)
+    docker.states["db"] = FakeState(
+        status="exited", exit_code=0, finished_at="2026-12-04T10:11:12.5Z"
+    )
+    services = FakeServices(db_status=503)
+    seen = traced(services)
+    output, error = run(tmp_path, docker, services, attach=True, keep="always", build=False)
+    assert isinstance(error, ServiceStopped)
+    assert (
+        "db is exited (exit code 0 at 2026-12-04 10:11:12 UTC); nothing was started or "
+        "restarted (--attach)"
+    ) in output
+    assert [path for path, _ in seen] == ["/health/dependencies"]  # one traced look
+    assert not hasattr(docker, "up_env")
+
+
+def test_attach_without_a_running_stack_is_an_environment_problem(tmp_path: Path) -> None:
+    _, error = run(tmp_path, FakeDocker(running=False), FakeServices(), attach=True, keep="always")
+    assert isinstance(error, NoStackRunning)
+
+
+@pytest.mark.parametrize("status", ["exited", "created"])
+def test_a_rerun_on_a_kept_stack_says_which_services_it_started_again(
+    tmp_path: Path, status: str
+) -> None:
+    docker = FakeDocker(running=True)
+    docker.states["db"] = FakeState(status=status)
+
+    def started(*args: Any, **kwargs: Any) -> None:
+        docker.states.pop("db")
+        docker.running = True
+
+    docker._up = started  # type: ignore[method-assign]
+    output, error = run(tmp_path, docker, FakeServices(), keep="always")
+    assert error is None, output
+    assert re.search(rf"✓ compose up +\d+\.\d\ds  started again: db \(was {status}\)", output)
