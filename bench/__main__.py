@@ -34,6 +34,7 @@ from bench.scenarios import (
     local_stack_figures,
     run,
     smoke,
+    tracing_figures,
 )
 
 for _name in ("NOX_CURRENT_SESSION", "KEEP_STACK", "CHAT_INSTALL_LOCAL_STACK", "CHAT_IMAGE_TAG"):
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             sample = scenario()
             samples[name].append(sample)
             print(f"run {index + 1}/{args.runs}  {name}: {sample.total:.2f}s", flush=True)
-    local = local_stack_figures(args.runs)
+    local = {**local_stack_figures(args.runs), **tracing_figures(args.runs, args.against)}
     info = machine()
     # Warm results first, so a failing cold run loses nothing.
     write_results(args.out, samples, local, None, info, args.runs)

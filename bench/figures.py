@@ -19,6 +19,7 @@ from bench.scenarios import (
     NO_REAPER,
     NOX_LITE,
     RAW,
+    TRACE_OFF,
     Sample,
 )
 
@@ -33,6 +34,10 @@ TARGETS = {
     "browser step (s)": 2.0,
     "model ready (s)": 1.5,
     "retrieval p95 (ms)": 50.0,
+    # Issue #21's budget for tracing: each at most 0.1 s.
+    "tracing: warm lite smoke added (s)": 0.1,
+    "tracing: chat start-up added (s)": 0.1,
+    "tracing: web start-up added (s)": 0.1,
 }
 
 
@@ -110,7 +115,15 @@ def summarize(
         },
         "semantic retrieval step (s)": part(samples[LOCAL], "semantic_retrieval"),
     }
-    if local:
+    if TRACE_OFF in totals:  # what tracing costs a warm lite smoke, in the same run
+        figures["tracing: warm lite smoke added (s)"] = (
+            totals["harness, --no-build"] - totals[TRACE_OFF]
+        )
+        figures["harness --no-build / --no-trace"] = (
+            totals["harness, --no-build"] / totals[TRACE_OFF]
+        )
+    figures.update({k: v for k, v in local.items() if k.startswith("tracing: ")})
+    if "model_ready_seconds" in local:
         figures["model ready (s)"] = local["model_ready_seconds"]
         figures["model ready, slowest (s)"] = local["model_ready_slowest_seconds"]
         figures["retrieval median (ms)"] = local["retrieval_median_ms"]

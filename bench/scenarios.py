@@ -420,10 +420,78 @@ def earlier_release(rev: str, workdir: Path) -> Callable[[], Sample]:
     return scenario
 
 
+#: The code tracing adds to a service's start, timed inside its image: the SDK and the
+#: instrumentations imported, the provider set up, the app wrapped.
+_TRACING_START = """
+import sys, time
+service = sys.argv[1]
+if service == "web":  # web's own client, made at start anyway: not tracing's cost
+    import httpx
+    client = httpx.AsyncClient()
+started = time.perf_counter()
+import contoso_telemetry
+contoso_telemetry.setup(service)
+contoso_telemetry.server(lambda scope, receive, send: None)
+if service == "web":
+    contoso_telemetry.instrument_httpx(client)
+took = time.perf_counter() - started
+off_path = 0.0
+if service == "chat":  # off the critical path: chat's db task, once psycopg is in
+    import psycopg
+    started = time.perf_counter()
+    contoso_telemetry.instrument_psycopg()
+    off_path = time.perf_counter() - started
+print(took, off_path)
+"""
+
+
+def tracing_figures(runs: int, against: str | None) -> dict[str, float]:
+    """What tracing costs each service: seconds added to its start (median of
+    ``runs``, in its image), chat's db instrumentation (off the critical path), and,
+    with ``against``, each image's size against that release's."""
+    docker = DockerClient()
+    figures: dict[str, float] = {}
+    for service, image in (
+        ("chat", "bench-harness-chat:lite"),
+        ("web", "bench-harness-web:latest"),
+    ):
+        timed = []
+        for _ in range(runs):
+            said = run(
+                [
+                    "docker",
+                    "run",
+                    "--rm",
+                    "-e",
+                    "SMOKE_TRACE_EXPORT=otlp",
+                    "--entrypoint",
+                    "python",
+                    image,
+                    "-c",
+                    _TRACING_START,
+                    service,
+                ]
+            )
+            timed.append([float(v) for v in said.split()])
+        figures[f"tracing: {service} start-up added (s)"] = statistics.median(t[0] for t in timed)
+        if service == "chat":
+            figures["tracing: chat db instrumentation, off the critical path (s)"] = (
+                statistics.median(t[1] for t in timed)
+            )
+        if against:
+            earlier = image.replace("bench-harness", "bench-earlier")
+            size = docker.image.inspect(image).size - docker.image.inspect(earlier).size
+            figures[f"tracing: {service} image against {against} (MB)"] = size / 1e6
+    return figures
+
+
+TRACE_OFF = "harness, --no-build --no-trace"
+
 SCENARIOS: dict[str, Callable[[], Sample]] = {
     RAW: raw_baseline,
     HARNESS: harness(),
     "harness, --no-build": harness("--no-build"),
+    TRACE_OFF: harness("--no-build", "--no-trace"),
     NO_REAPER: harness("--no-reaper", project="bench-no-reaper"),
     NOX_LITE: nox_smoke_lite,
     "testcontainers DockerCompose(wait=True)": testcontainers_compose,

@@ -26,6 +26,11 @@ FIGURES = (
     "model ready, slowest (s)",
     "retrieval p95 (ms)",
     "new project's first build (s)",
+    "tracing: warm lite smoke added (s)",
+    "harness --no-build / --no-trace",
+    "tracing: chat start-up added (s)",
+    "tracing: web start-up added (s)",
+    "tracing: chat db instrumentation, off the critical path (s)",
 )
 
 
@@ -40,4 +45,5 @@ def test_bench_one_run_reports_every_figure(tmp_path: Path) -> None:
     assert data["runs"] == 1
     assert data["figures"]["harness / raw"] > 0
     assert 0 < data["figures"]["retrieval p95 (ms)"] < 10_000
+    assert 0 < data["figures"]["tracing: chat start-up added (s)"] < 5
     assert (tmp_path / "bench.md").read_text().startswith("# contoso-smoke benchmark")

@@ -20,7 +20,13 @@ from tests.conftest import ROOT, leftovers
 
 WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
 CI = ROOT / ".github/workflows/ci.yml"
-ARTIFACTS = ("e2e-compose.log", "e2e-metrics.txt", "e2e-junit.xml")
+ARTIFACTS = (
+    "e2e-compose.log",
+    "e2e-metrics.txt",
+    "e2e-junit.xml",
+    "e2e-trace.json",
+    "e2e-report.html",
+)
 
 
 def load_workflow() -> dict[str, Any]:
@@ -95,11 +101,11 @@ def test_prebuilt_images_are_named_and_labelled_as_compose_builds_them() -> None
     project = "${{ env.COMPOSE_PROJECT_NAME }}"
     assert "github.run_id" in job["env"]["COMPOSE_PROJECT_NAME"]  # one project per run
     built = {
-        s["with"]["context"]: s["with"]
+        s["with"]["file"].split("/")[0]: s["with"]
         for s in job["steps"]
         if s.get("uses", "").startswith("docker/build-push-action@")
     }
-    assert {context: w["tags"] for context, w in built.items()} == {
+    assert {service: w["tags"] for service, w in built.items()} == {
         "chat": f"{project}-chat:lite",
         "web": f"{project}-web:latest",
     }
@@ -115,8 +121,13 @@ def test_prebuilt_images_are_named_and_labelled_as_compose_builds_them() -> None
         text=True,
         check=True,
     )
-    images = {name: s.get("image") for name, s in json.loads(model.stdout)["services"].items()}
+    services = json.loads(model.stdout)["services"]
+    images = {name: s.get("image") for name, s in services.items()}
     assert (images["chat"], images["web"]) == ("wf-chat:lite", "wf-web:latest")
+    for service, step in built.items():  # the same build as compose's
+        build = services[service]["build"]
+        assert Path(build["context"]) == ROOT / step["context"]
+        assert build["dockerfile"] == step["file"]
     teardown = next(s for s in job["steps"] if s.get("name") == "Teardown")
     assert teardown["run"] == "nox -s teardown -- --images"
 
@@ -250,7 +261,7 @@ def test_replay_of_a_failing_smoke_still_captures_uploads_and_tears_down(
     clean_project: str, tmp_path: Path
 ) -> None:
     """A smoke that fails (chat's answer drifts): the always() steps still capture
-    the logs, upload the three files and remove the stack."""
+    the logs, upload the files and remove the stack."""
     replay = replay_smoke_job(
         clean_project,
         tmp_path,

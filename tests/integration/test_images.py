@@ -28,12 +28,14 @@ PROXY_ROUTE = "async def chat_service(request: Request) -> Response:\n"
 
 
 def checkout(where: Path) -> Path:
-    """A copy of what the smoke builds and starts: the compose file, chat, web."""
+    """A copy of what the smoke builds and starts: the compose file, chat, web and
+    the telemetry they share (built from the checkout's root, as .dockerignore says)."""
     where.mkdir()
     shutil.copy(ROOT / "docker-compose.yml", where)
+    shutil.copy(ROOT / ".dockerignore", where)
     if (ROOT / ".env").is_file():  # the base-image stand-ins of this machine
         shutil.copy(ROOT / ".env", where)
-    for service in ("chat", "web"):
+    for service in ("chat", "web", "telemetry"):
         shutil.copytree(
             ROOT / service, where / service, ignore=shutil.ignore_patterns("__pycache__")
         )

@@ -60,14 +60,22 @@ def test_the_quick_start_and_the_triage_commands_work_as_written(clean_project: 
     assert kept.returncode == 0, kept.output
     assert "stack kept" in kept.output
 
-    # Triage step 4: the checks again, against the stack as it runs.
+    # Triage step 3: the kept stack rechecked as it is.
+    attach = next(c for c in triage if "--attach" in c)
+    attached = run(attach, env)
+    assert attached.returncode == 0, attached.output
+    assert "✓ attach" in attached.output
+    assert "3 services running, as they are" in attached.output
+    assert "compose up" not in attached.output
+
+    # Triage step 5: the checks again, against the stack as it runs.
     retry = next(c for c in triage if "--web-url" in c and c.startswith("nox -s smoke_lite"))
     retry = retry.replace(":3000", f":{web}").replace(":8000", f":{chat}")
     again = run(retry, env)
     assert again.returncode == 0, again.output
     assert f"smoke: profile lite, web http://127.0.0.1:{web}" in again.output
 
-    # Triage step 5: save the logs, then clean up, with no venv built for either.
+    # Triage step 6: save the logs, then clean up, with no venv built for either.
     assert "nox -s logs" in triage
     assert "nox -s teardown" in triage
     before = {path.name for path in (ROOT / ".nox").iterdir()}
