@@ -4,8 +4,9 @@ SMOKE_TRACE_EXPORT says where spans go (``contoso_telemetry``)."""
 import logging
 import os
 
-import contoso_telemetry
 import uvicorn
+
+import contoso_telemetry
 
 from .app import create_app
 
