@@ -1,6 +1,6 @@
 """The one lifecycle of every command that starts a stack (``run``, ``fuzz``).
 
-    prepare   engine, Compose, the model, the project's claim, ports, prebuilt images;
+    prepare   (``smoke.preparation``) engine, Compose, the model, the claim, ports, images;
               how spans come back (``smoke.trace``), and their receiver started
     checks    the command's own steps, each its own trace; Ctrl-C, SIGTERM and SIGHUP
               end them as Interrupted
@@ -21,7 +21,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from typing import Literal, Protocol, TypeVar
 import httpx
 from python_on_whales.exceptions import DockerException
 
-from smoke import signals
+from smoke import preparation, signals
 from smoke.checks.probes import Endpoints, Probe
 from smoke.options import Keep
 from smoke.report.console import Console
@@ -40,7 +40,6 @@ from smoke.report.files import write_logs
 from smoke.report.masking import Masker, excerpt
 from smoke.report.timeline import TraceFiles, write_trace_files
 from smoke.stack import claim as claims
-from smoke.stack import marks
 from smoke.stack.compose import Stack
 from smoke.stack.state import ContainerTimes, Resources
 from smoke.stack.target import Target
@@ -168,7 +167,7 @@ def run(
     reused = False
     try:
         if stack is not None:
-            prepared = prepare(
+            prepared = preparation.prepare(
                 stack,
                 console,
                 max_run_seconds=options.max_run_seconds,
@@ -184,7 +183,7 @@ def run(
             checks.prepare()
         except BaseException:
             if stack is not None:
-                give_back(stack)
+                preparation.give_back(stack)
             raise
     except BaseException:
         client_made.result().close()
@@ -293,7 +292,7 @@ def _trace_files(
 ) -> TraceFiles | None:
     """``e2e-trace.json`` and ``e2e-report.html`` next to the log file; never fatal."""
     try:
-        if options.log_file.is_file():  # the log route: the span lines are in the logs
+        if collector.reads_logs and options.log_file.is_file():  # the span lines are there
             collector.read_logs(options.log_file.read_text(encoding="utf-8", errors="replace"))
         return write_trace_files(
             options.log_file.parent,
@@ -336,88 +335,6 @@ def _finish(
     # never see this run's teardown remove its stack.
     steps.run("teardown", lambda: remove_stack(stack, known=made))
     return "removed"
-
-
-@dataclass(frozen=True)
-class Prepared:
-    storage_driver: str
-    masker: Masker
-    #: The project's stack was there already (kept by an earlier run).
-    reused: bool = False
-
-
-def prepare(
-    stack: Stack,
-    console: Console,
-    *,
-    max_run_seconds: float,
-    prebuilt: bool,
-    install_local_stack: bool,
-    kept: bool,
-    attach: bool = False,
-) -> Prepared:
-    """Engine, Compose, the compose model, this project's claim and the ports, checked
-    before anything starts; with ``prebuilt`` (--no-build), that this project has
-    built its images. ``kept``: the run keeps its stack (--keep-stack). ``attach``:
-    the run checks the stack as it is, so there must be one.
-
-    The independent docker calls run side by side, the claim among them; the engine's
-    answer is read first, so an unreachable engine is reported as such rather than as
-    a failed listing.
-    """
-
-    def owned_images() -> None:
-        model.result()  # read once, by the task above
-        stack.images.require(install_local_stack=install_local_stack)
-
-    with ThreadPoolExecutor(max_workers=5) as pool:
-        engine = pool.submit(stack.preflight)
-        model = pool.submit(stack.config)
-        existing = pool.submit(stack.containers)
-        proposal = pool.submit(claims.propose, stack, kept=kept)
-        images = pool.submit(owned_images) if prebuilt else None
-        try:
-            driver = engine.result()
-            model.result()
-            found = existing.result()
-            if images is not None:
-                images.result()
-        except BaseException:
-            _give_up(stack, proposal)
-            raise
-    reused = claims.claim(
-        stack,
-        console,
-        stack_exists=bool(found),
-        max_run_seconds=max_run_seconds,
-        kept=kept,
-        first=proposal,
-    )
-    try:
-        if attach:
-            stack.require_running()
-        stack.check_ports(reachable_only=reused)  # a kept stack holds its own ports
-    except BaseException:
-        give_back(stack)
-        raise
-    return Prepared(driver, Masker(stack.secrets()), reused)
-
-
-def give_back(stack: Stack) -> None:
-    """The run stops after claiming the project and before starting anything: the
-    project is free again."""
-    marks.remove_mark(stack)
-
-
-def _give_up(stack: Stack, proposal: Future[claims.Proposal]) -> None:
-    """The run stops before ``up``: if the claim made beside the checks is this
-    run's, give the project back."""
-    try:
-        mine, found = proposal.result()
-    except Exception:
-        return
-    if found.get(claims.CLAIM_TOKEN) == mine[claims.CLAIM_TOKEN]:
-        give_back(stack)
 
 
 def stack_said(ending: Ending, project: str) -> str:

@@ -70,9 +70,14 @@ class Collector:
             self.receiver.close()
             self.receiver = None
 
+    @property
+    def reads_logs(self) -> bool:
+        """Spans come in the services' logs (the log route)."""
+        return self.tracer.enabled and self.route is not None and self.route.mode == "log"
+
     def read_logs(self, logs: str) -> None:
-        """Take the span lines of the services' logs (the log route)."""
-        if self.route is not None and self.route.mode == "log":
+        """Take this run's spans from the span lines of the services' logs."""
+        if self.reads_logs:
             wanted = self.tracer.trace_ids
             self._log_spans = [s for s in from_logs(logs) if s.trace_id in wanted]
 

@@ -40,7 +40,8 @@ if "raise" in MODES:
         if trigger in question:
             if "chatty" in MODES:
                 threading.Thread(target=chatter).start()  # outside the request's trace
-            raise RuntimeError("catalog index corrupt")
+            key = os.environ.get("FAULT_SECRET")  # a secret a careless message carries
+            raise RuntimeError("catalog index corrupt" + (f" (key {key})" if key else ""))
         return compose_answer(question, ranked)
 
     contoso_chat.app.compose_answer = raising

@@ -44,6 +44,8 @@ def assert_secrets_masked(tmp_path: Path, run: Run) -> None:
         path = tmp_path / name
         if path.exists():
             assert PASSWORD not in path.read_text(), name
+    for name in ("e2e-trace.json", "e2e-report.html"):  # every run writes them
+        assert PASSWORD not in (tmp_path / name).read_text(), name
     assert PASSWORD not in run.everything
 
 

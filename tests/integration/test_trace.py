@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -252,3 +253,19 @@ def test_no_trace_sends_no_context_and_says_so(clean_project: str, tmp_path: Pat
     assert "no trace: no span came back" in run.output
     assert "trace_id=" not in run.log  # no request was traced by the services
     assert {service for service, _ in spans_of(tmp_path / "e2e-trace.json")} <= {"smoke"}
+
+
+def test_a_secret_in_a_span_is_masked_in_every_file(clean_project: str, tmp_path: Path) -> None:
+    """chat's exception message carries a key: the spans hold it, no output does."""
+    key = f"sk-{uuid.uuid4().hex}"
+    run = run_fault(clean_project, tmp_path, "chat-faults", FAULT_MODE="raise", FAULT_SECRET=key)
+    assert run.returncode == 1, run.output
+    assert (
+        blame_line(run)
+        == "blame: web 500 ← chat 500: RuntimeError: catalog index corrupt (key ****)"
+    )
+    assert key not in run.everything
+    for name in ("e2e-trace.json", "e2e-report.html", "e2e-junit.xml", "e2e-metrics.txt"):
+        text = (tmp_path / name).read_text()
+        assert key not in text, name
+    assert "(key ****)" in (tmp_path / "e2e-trace.json").read_text()

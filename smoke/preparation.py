@@ -1,0 +1,96 @@
+"""Before anything starts: the engine, Compose, the compose model, this project's
+claim and its ports, and (``--no-build``) the project's own images, checked side by
+side; the claim is given back if the run stops before ``up``."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from smoke.report.console import Console
+from smoke.report.masking import Masker
+from smoke.stack import claim as claims
+from smoke.stack import marks
+from smoke.stack.compose import Stack
+
+
+@dataclass(frozen=True)
+class Prepared:
+    storage_driver: str
+    masker: Masker
+    #: The project's stack was there already (kept by an earlier run).
+    reused: bool = False
+
+
+def prepare(
+    stack: Stack,
+    console: Console,
+    *,
+    max_run_seconds: float,
+    prebuilt: bool,
+    install_local_stack: bool,
+    kept: bool,
+    attach: bool = False,
+) -> Prepared:
+    """Engine, Compose, the compose model, this project's claim and the ports, checked
+    before anything starts; with ``prebuilt`` (--no-build), that this project has
+    built its images. ``kept``: the run keeps its stack (--keep-stack). ``attach``:
+    the run checks the stack as it is, so there must be one.
+
+    The independent docker calls run side by side, the claim among them; the engine's
+    answer is read first, so an unreachable engine is reported as such rather than as
+    a failed listing.
+    """
+
+    def owned_images() -> None:
+        model.result()  # read once, by the task above
+        stack.images.require(install_local_stack=install_local_stack)
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        engine = pool.submit(stack.preflight)
+        model = pool.submit(stack.config)
+        existing = pool.submit(stack.containers)
+        proposal = pool.submit(claims.propose, stack, kept=kept)
+        images = pool.submit(owned_images) if prebuilt else None
+        try:
+            driver = engine.result()
+            model.result()
+            found = existing.result()
+            if images is not None:
+                images.result()
+        except BaseException:
+            _give_up(stack, proposal)
+            raise
+    reused = claims.claim(
+        stack,
+        console,
+        stack_exists=bool(found),
+        max_run_seconds=max_run_seconds,
+        kept=kept,
+        first=proposal,
+    )
+    try:
+        if attach:
+            stack.require_running()
+        stack.check_ports(reachable_only=reused)  # a kept stack holds its own ports
+    except BaseException:
+        give_back(stack)
+        raise
+    return Prepared(driver, Masker(stack.secrets()), reused)
+
+
+def give_back(stack: Stack) -> None:
+    """The run stops after claiming the project and before starting anything: the
+    project is free again."""
+    marks.remove_mark(stack)
+
+
+def _give_up(stack: Stack, proposal: Future[claims.Proposal]) -> None:
+    """The run stops before ``up``: if the claim made beside the checks is this
+    run's, give the project back."""
+    try:
+        mine, found = proposal.result()
+    except Exception:
+        return
+    if found.get(claims.CLAIM_TOKEN) == mine[claims.CLAIM_TOKEN]:
+        give_back(stack)
