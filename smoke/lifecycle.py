@@ -127,6 +127,8 @@ class Ended:
     slowest: str | None = None
     #: The trace and timeline files written, if any.
     trace_files: TraceFiles | None = None
+    #: (step, trace id) of each traced step.
+    trace_ids: tuple[tuple[str, str], ...] = ()
 
 
 def run(
@@ -156,9 +158,9 @@ def run(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     if options.uses_compose and stack is None:
         stack = Stack(options.target, env=env)
-    # httpx builds its TLS context when a client is made: do that beside the checks.
     tracer = Tracer(enabled=options.trace)
     collector = Collector(tracer)
+    # httpx builds its TLS context when a client is made: do that beside the checks.
     maker = ThreadPoolExecutor(max_workers=1)
     client_made = maker.submit(tracer.client, transport)
     maker.shutdown(wait=False)
@@ -275,6 +277,7 @@ def run(
                         else collector.slowest()
                     ),
                     trace_files=trace_files,
+                    trace_ids=tuple(tracer.steps().items()),
                 )
             )
     return reported

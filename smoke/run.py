@@ -172,6 +172,7 @@ def _outcome(options: RunOptions, ended: lifecycle.Ended, env: Mapping[str, str]
         started_at=ended.started_at,
         dropped=tuple(dropped_steps(options)),
         slowest=ended.slowest,
+        trace_ids=ended.trace_ids,
     )
 
 

@@ -115,6 +115,8 @@ class Outcome:
     dropped: tuple[tuple[str, str], ...] = ()
     #: Where the slowest request's time went (``slowest: ...``), when traced.
     slowest: str | None = None
+    #: Each traced step's trace id, to find its spans in e2e-trace.json or a backend.
+    trace_ids: tuple[tuple[str, str], ...] = ()
 
     @property
     def blame(self) -> str | None:

@@ -5,6 +5,7 @@
     instrument_httpx    client spans for web's calls to chat (they carry the context)
     instrument_psycopg  db spans for chat's queries, once psycopg is imported
     uvicorn_logging()   uvicorn's log config with each record's trace and span ids
+    record_failure      an unhandled exception on the request's span, from the error handler
 
 Only a request that arrives with a sampled W3C ``traceparent`` (as the smoke sends)
 is recorded: everything else (healthchecks, a person's browser) costs a no-op span.
@@ -116,6 +117,16 @@ def _with_trace_ids(factory: Any) -> Any:
         return made
 
     return record
+
+
+def record_failure(exc: BaseException) -> None:
+    """The current request's span says what broke it. Called by an app's error
+    handler: the server span ends with the response, before the exception could
+    reach the instrumentation."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.record_exception(exc)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
 
 
 def instrument_httpx(client: Any) -> None:

@@ -29,6 +29,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+import contoso_telemetry
+
 from .catalog import compose_answer
 from .db import Database, DatabaseUnavailable
 from .models import (
@@ -322,14 +324,5 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    _on_span(exc)
+    contoso_telemetry.record_failure(exc)
     return error("internal error", 500)
-
-
-def _on_span(exc: Exception) -> None:
-    """The request's span says what broke: the server span ends with the response,
-    before the exception reaches the instrumentation."""
-    span = trace.get_current_span()
-    if span.is_recording():
-        span.record_exception(exc)
-        span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))

@@ -33,6 +33,8 @@ def metrics_lines(outcome: Outcome) -> list[str]:
         lines[f"step_{step_key(step.name)}_seconds"] = f"{step.seconds:.3f}"
     for step in outcome.steps:
         lines[f"step_{step_key(step.name)}_finished_at"] = f"{step.finished_at:.3f}"
+    for name, trace_id in outcome.trace_ids:
+        lines[f"step_{step_key(name)}_trace_id"] = trace_id
     lines.update(
         {
             "failed_step": outcome.failure.step if outcome.failure else "",

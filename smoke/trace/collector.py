@@ -58,7 +58,7 @@ class Collector:
 
     def describe(self) -> str:
         if not self.tracer.enabled:
-            return "trace: off (--no-trace): requests carry no trace context"
+            return "trace: off: requests carry no trace context"
         if self.route is None:
             return "trace: context on every request; spans only if the stack sends them to us"
         return f"trace: {self.problem or self.route.describe()}"
@@ -94,7 +94,7 @@ class Collector:
         trace_id = self.tracer.trace_of(step)
         if trace_id is None:
             return Explained(
-                missing="no trace: tracing is off (--no-trace)" if not self.tracer.enabled else None
+                missing="no trace: tracing is off" if not self.tracer.enabled else None
             )
         if self.receiver is not None:
             self.receiver.settle()

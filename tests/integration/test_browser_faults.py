@@ -58,5 +58,10 @@ def test_a_broken_page_fails_the_browser_step(
     screenshot = tmp_path / "e2e-web.png"
     assert f"(screenshot: {screenshot})" in result.output
     assert screenshot.read_bytes().startswith(b"\x89PNG")
+    # Playwright's trace of the step beside it, and both in the timeline page.
+    assert (tmp_path / "e2e-browser-trace.zip").read_bytes().startswith(b"PK")
+    report = (tmp_path / "e2e-report.html").read_text()
+    assert '<img alt="screenshot" src="data:image/png;base64,' in report
+    assert '<a href="e2e-browser-trace.zip">' in report
     assert "✓ teardown" in result.output
     assert leftovers(clean_project) == []

@@ -249,7 +249,7 @@ def test_a_stopped_db_on_a_kept_stack_is_named_at_once_and_nothing_restarts(
 def test_no_trace_sends_no_context_and_says_so(clean_project: str, tmp_path: Path) -> None:
     run = run_fault(clean_project, tmp_path, args=("--no-trace",), FAULT_MODE="raise")
     assert run.returncode == 0, run.output
-    assert "trace: off (--no-trace)" in run.output
+    assert "smoke: trace: off: requests carry no trace context" in run.output
     assert "no trace: no span came back" in run.output
     assert "trace_id=" not in run.log  # no request was traced by the services
     assert {service for service, _ in spans_of(tmp_path / "e2e-trace.json")} <= {"smoke"}

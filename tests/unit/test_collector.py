@@ -96,8 +96,8 @@ def test_off_says_so() -> None:
     collector = Collector(Tracer(enabled=False), Route("otlp", "127.0.0.1", 0))
     collector.start()
     assert collector.receiver is None
-    assert collector.describe() == "trace: off (--no-trace): requests carry no trace context"
-    assert collector.explain("any", None).missing == "no trace: tracing is off (--no-trace)"
+    assert collector.describe() == "trace: off: requests carry no trace context"
+    assert collector.explain("any", None).missing == "no trace: tracing is off"
 
 
 def test_the_receiver_starts_on_the_route_and_keeps_what_it_got_after_closing(

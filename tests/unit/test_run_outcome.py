@@ -89,6 +89,20 @@ def test_a_pass_writes_every_report_with_the_costs(tmp_path: Path) -> None:
     assert found["docker_storage_driver"] == "overlay2"
     assert 0 < float(found["duration_seconds"]) < 60
     assert found["budgets_exceeded"] == ""
+    traced = {k: v for k, v in found.items() if k.endswith("_trace_id")}
+    assert set(traced) == {
+        f"step_{k}_trace_id"
+        for k in (
+            "chat_health",
+            "chat_dependency_health_db",
+            "web_chat_proxy_call",
+            "response_contract",
+            "compose_up",
+            "teardown",
+        )
+    }
+    assert all(re.fullmatch(r"[0-9a-f]{32}", v) for v in traced.values())
+    assert len(set(traced.values())) == len(traced)  # a trace per step
     suite = ET.parse(tmp_path / "j.xml").getroot()[0]
     assert suite.get("name") == "smoke.lite"
     assert suite.get("failures") == "0"

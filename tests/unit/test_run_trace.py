@@ -79,7 +79,7 @@ def test_no_trace_sends_no_context_and_compose_gets_the_same_route(tmp_path: Pat
     output, error = run(tmp_path, docker, services, trace=False)
     assert error is None, output
     assert {trace_id for _, trace_id in seen} == {None}
-    assert "smoke: trace: off (--no-trace)" in output
+    assert "smoke: trace: off: requests carry no trace context" in output
     # A kept stack is not recreated for tracing: the same values, on or off.
     assert docker.up_env["SMOKE_TRACE_PORT"] == str(project_port("p"))
 

@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+import contoso_telemetry
+
 log = logging.getLogger("contoso_web")
 
 
@@ -108,10 +110,7 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def internal_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    span = trace.get_current_span()  # it ends with the response, before the exception
-    if span.is_recording():
-        span.record_exception(exc)
-        span.set_status(trace.Status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+    contoso_telemetry.record_failure(exc)
     return error("internal error", 500)
 
 
