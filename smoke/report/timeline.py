@@ -48,6 +48,8 @@ class _Row:
     failed: bool = False
     depth: int = 0
     title: str = ""
+    #: A span that failed in a step that passed: a wait's early tries.
+    retried: bool = False
 
 
 def write_trace_files(
@@ -106,7 +108,7 @@ def _rows(
         under: list[_Row] = []
         for root in roots:
             for child in by_parent.get(root.span_id, []):
-                _walk(child, 1, by_parent, under, now)
+                _walk(child, 1, by_parent, under, now, failed_step=not step.passed)
         rows += under[-MAX_SPAN_ROWS:]
     return rows
 
@@ -117,14 +119,19 @@ def _walk(
     by_parent: Mapping[str | None, list[Span]],
     rows: list[_Row],
     now: float,
+    *,
+    failed_step: bool,
 ) -> None:
     status = span.http_status
     took = span.duration(now)
     label = f"{span.service} {span.name}" + (f" {status}" if status else "")
-    title = f"{took * 1000:.1f} ms" + (" (no answer)" if span.end is None else "")
-    rows.append(_Row("span", label, span.start, span.start + took, span.failed, depth, title))
+    why = span.message or ("no answer" if span.end is None else "")
+    title = f"{took * 1000:.1f} ms" + (f" ({why})" if why else "")
+    failed, retried = span.failed and failed_step, span.failed and not failed_step
+    end = span.start + took
+    rows.append(_Row("span", label, span.start, end, failed, depth, title, retried))
     for child in by_parent.get(span.span_id, []):
-        _walk(child, depth + 1, by_parent, rows, now)
+        _walk(child, depth + 1, by_parent, rows, now, failed_step=failed_step)
 
 
 def _clock(at: float | None) -> str:
@@ -144,6 +151,7 @@ h1 { font-size: 1.3em; }
 .bar { position: absolute; top: .25em; height: 1em; min-width: 2px; border-radius: 2px; }
 .bar.container { background: #90a4ae; } .bar.step { background: #66bb6a; }
 .bar.span { background: #64b5f6; } .failed .bar, .bar.failed { background: #e53935; }
+.retried .bar { background: #ffb74d; }
 .row.failed .label { color: #c62828; font-weight: bold; }
 img { max-width: 100%; border: 1px solid #ccc; margin-top: 1em; }
 """
@@ -179,6 +187,7 @@ def _page(
         span_width = max((row.end - row.start) / width * 100, 0.1)
         indent = f' style="padding-left:{row.depth}em"' if row.depth else ""
         classes = f"row {row.kind}" + (" failed" if row.failed else "")
+        classes += " retried" if row.retried else ""
         body.append(
             f'<div class="{classes}"><span class="label"{indent} title="{html.escape(row.label)}">'
             f'{html.escape(row.label)}</span><div class="lane">'

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -162,9 +162,22 @@ class Tracer:
                 attributes={**span.attributes, "http.response.status_code": status},
             )
 
+    def on_error(self, request: httpx.Request, exc: Exception) -> None:
+        """The request got no answer (refused, reset, timed out): its span ends now."""
+        span_id = request.extensions.get(_SPAN_KEY)
+        with self._lock:
+            span = self._spans.get(span_id) if isinstance(span_id, str) else None
+            if span is None or span.end is not None:
+                return
+            said = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            self._spans[span.span_id] = replace(
+                span, end=self.clock(), status=STATUS_ERROR, message=f"{NO_ANSWER}: {said}"
+            )
+
     def client(self, transport: httpx.BaseTransport | None = None) -> httpx.Client:
         """An httpx client whose every request is traced."""
-        return httpx.Client(
+        return _TracedClient(
+            self,
             transport=transport,
             event_hooks={"request": [self.on_request], "response": [self.on_response]},
         )
@@ -173,3 +186,19 @@ class Tracer:
         """The smoke's own spans; a request still open has ``end`` None."""
         with self._lock:
             return list(self._spans.values())
+
+
+class _TracedClient(httpx.Client):
+    """httpx's client, telling the tracer of a request that got no answer (httpx's
+    event hooks see answers only)."""
+
+    def __init__(self, tracer: Tracer, **options: Any) -> None:
+        super().__init__(**options)
+        self._tracer = tracer
+
+    def send(self, request: httpx.Request, **options: Any) -> httpx.Response:
+        try:
+            return super().send(request, **options)
+        except httpx.TransportError as exc:
+            self._tracer.on_error(request, exc)
+            raise

@@ -92,7 +92,22 @@ def test_a_request_without_an_answer_ends_with_its_step_as_no_answer() -> None:
     step, ok, down = by_name["proxy call"], by_name["GET /ok"], by_name["GET /down"]
     assert step.status == STATUS_ERROR
     assert ok.status == STATUS_OK
-    assert (down.status, down.message, down.end) == (STATUS_ERROR, NO_ANSWER, step.end)
+    # Ended when it failed, before its step did, saying why.
+    assert (down.status, down.message) == (STATUS_ERROR, f"{NO_ANSWER}: ConnectError: refused")
+    assert down.end is not None
+    assert step.end is not None
+    assert down.start < down.end < step.end
+
+
+def test_a_request_still_open_when_its_step_ends_counts_its_time_so_far() -> None:
+    tracer = Tracer(clock=Clock())
+    with tracer.step("web page (browser)"):
+        tracer.headers("browser page")  # the browser's request: no answer seen here
+    by_name = {s.name: s for s in tracer.spans()}
+    page, step = by_name["browser page"], by_name["web page (browser)"]
+    assert (page.status, page.message, page.end) == (STATUS_ERROR, NO_ANSWER, step.end)
+    tracer.on_error(httpx.Request("GET", "http://x"), httpx.ConnectError("late"))  # not ours
+    assert tracer.spans() == list(by_name.values())
 
 
 def test_headers_for_the_browser_are_a_span_under_the_current_step() -> None:

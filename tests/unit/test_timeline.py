@@ -132,3 +132,40 @@ def test_an_empty_run_still_writes_a_page(tmp_path: Path) -> None:
     page, trace = write(tmp_path, spans=[], steps=[], containers=[], failure=None, trace_ids={})
     assert "contoso-smoke: passed (0 steps" in page
     assert trace == {"resourceSpans": []}
+
+
+def test_a_failed_try_in_a_step_that_passed_is_a_retry_not_a_failure(tmp_path: Path) -> None:
+    refused = Span(
+        T,
+        "x",
+        "s",
+        "smoke",
+        "GET /health",
+        KIND_CLIENT,
+        10.1,
+        10.2,
+        STATUS_ERROR,
+        "no answer: ConnectError: refused",
+    )
+    answered = Span(
+        T,
+        "y",
+        "s",
+        "smoke",
+        "GET /health",
+        KIND_CLIENT,
+        10.3,
+        10.4,
+        attributes={"http.response.status_code": 200},
+    )
+    root = Span(T, "s", None, "smoke", "chat health", KIND_INTERNAL, 10.0, 10.5)
+    page, _ = write(
+        tmp_path,
+        spans=[root, refused, answered],
+        steps=[StepResult("chat health", True, 0.5, finished_at=10.5)],
+        trace_ids={"chat health": T},
+        failure=None,
+    )
+    assert page.count('class="row span retried"') == 1
+    assert 'class="row span failed"' not in page
+    assert 'title="100.0 ms (no answer: ConnectError: refused)"' in page
