@@ -23,7 +23,7 @@ from pathlib import Path
 from smoke.report.errors import CheckFailed
 from smoke.stack.state import ContainerTimes
 from smoke.steps import StepResult
-from smoke.trace.spans import Span, to_otlp
+from smoke.trace.spans import SMOKE_SERVICE, Span, to_otlp
 
 TRACE_FILE = "e2e-trace.json"
 REPORT_FILE = "e2e-report.html"
@@ -70,7 +70,7 @@ def write_trace_files(
     report = folder / REPORT_FILE
     page = _page(spans, steps, trace_ids, containers, failure, attachments, now)
     report.write_text(mask(page), encoding="utf-8")
-    return TraceFiles(trace, report, sum(1 for s in spans if s.service != "smoke"))
+    return TraceFiles(trace, report, sum(1 for s in spans if s.service != SMOKE_SERVICE))
 
 
 def _rows(

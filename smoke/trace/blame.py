@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from smoke.trace.spans import KIND_CLIENT, KIND_SERVER, Span, is_span_line
+from smoke.trace.spans import KIND_CLIENT, KIND_SERVER, SMOKE_SERVICE, Span, is_span_line
 
 _ERRNO = re.compile(r"^\[Errno -?\d+\]\s*")
 #: The socket errors a wrapper's message hides (anyio's "All connection attempts
@@ -50,10 +50,10 @@ class Trace:
 
     def requests(self) -> list[Span]:
         """The smoke's requests, in the order made."""
-        return [s for s in self.spans if s.service == "smoke" and s.kind == KIND_CLIENT]
+        return [s for s in self.spans if s.service == SMOKE_SERVICE and s.kind == KIND_CLIENT]
 
     def reached_services(self, request: Span) -> bool:
-        return any(s.service != "smoke" for s in self.subtree(request))
+        return any(s.service != SMOKE_SERVICE for s in self.subtree(request))
 
     def subtree(self, span: Span) -> list[Span]:
         found = [span]
@@ -108,25 +108,24 @@ def _peer(span: Span) -> str:
 
 
 def _target(span: Span) -> str:
-    """Who a client span called: `chat`, `db`, or its address."""
-    if span.attr("db.system"):
-        return "db"
+    """Who a client span called: `chat`, or its address."""
     host = span.attr("server.address", "net.peer.name")
     return str(host) if host else "?"
 
 
 def blame(trace: Trace, request: Span) -> str | None:
-    """The ``blame:`` line for ``request``, or None when no span of it failed."""
+    """The ``blame:`` line for ``request``, or None when no service's span failed."""
+    if not any(s.failed for s in trace.subtree(request) if s.service != SMOKE_SERVICE):
+        return None
     hops: list[str] = []
+    caller: Span | None = None  # the server span whose call ``node`` is
     node = request
     for _ in range(64):  # a trace is a tree; bounded all the same
         if node.kind == KIND_CLIENT:
             servers = [c for c in trace.children(node) if c.kind == KIND_SERVER]
             if not servers:
-                if node.service != "smoke" and node.failed:
-                    caller = next((s for s in trace.spans if s.span_id == node.parent_id), None)
-                    cause = caller.attr("error.cause") if caller is not None else None
-                    why = cause or _error_text(node)
+                if caller is not None:  # a service's call that no server answered
+                    why = caller.attr("error.cause") or _error_text(node)
                     hops.append(f"{node.service} → {_target(node)}: {why} ({_peer(node)})")
                 break
             node = servers[-1]
@@ -139,18 +138,16 @@ def blame(trace: Trace, request: Span) -> str | None:
                 hops.append(f"db: {_error_text(child)}")
                 break
             if child.kind == KIND_CLIENT:
-                node = child
+                caller, node = node, child
                 continue
-            hops[-1:] = [f"{hops[-1]}: {child.name}: {_error_text(child)}"] if hops else []
+            hops[-1] = f"{hops[-1]}: {child.name}: {_error_text(child)}"
             break
         state = _db_state(node)
         if state:
             hops.append(state)
-        elif node.failed and hops and (node.exception or node.message):
+        elif node.failed and (node.exception or node.message):
             hops[-1] = f"{hops[-1]}: {_error_text(node)}"
         break
-    if not any(s.failed for s in trace.subtree(request) if s.service != "smoke"):
-        return None
     return "blame: " + " ← ".join(hops) if hops else None
 
 

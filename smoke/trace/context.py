@@ -18,10 +18,16 @@ from typing import Any, TypeVar
 
 import httpx
 
-from smoke.trace.spans import KIND_CLIENT, KIND_INTERNAL, STATUS_ERROR, STATUS_OK, Span
+from smoke.trace.spans import (
+    KIND_CLIENT,
+    KIND_INTERNAL,
+    SMOKE_SERVICE,
+    STATUS_ERROR,
+    STATUS_OK,
+    Span,
+)
 
 T = TypeVar("T")
-SERVICE = "smoke"
 #: The status message of a request that got no answer by its step's end.
 NO_ANSWER = "no answer"
 _SPAN_KEY = "smoke_span_id"
@@ -67,7 +73,7 @@ class Tracer:
             trace_id=secrets.token_hex(16),
             span_id=secrets.token_hex(8),
             parent_id=None,
-            service=SERVICE,
+            service=SMOKE_SERVICE,
             name=name,
             kind=KIND_INTERNAL,
             start=self.clock(),
@@ -119,7 +125,7 @@ class Tracer:
                 trace_id=step.trace_id,
                 span_id=secrets.token_hex(8),
                 parent_id=step.span_id,
-                service=SERVICE,
+                service=SMOKE_SERVICE,
                 name=name,
                 kind=KIND_CLIENT,
                 start=self.clock(),

@@ -14,6 +14,8 @@ from typing import Any
 
 KIND_INTERNAL, KIND_SERVER, KIND_CLIENT = 1, 2, 3
 STATUS_UNSET, STATUS_OK, STATUS_ERROR = 0, 1, 2
+#: The service name of the smoke's own spans: each step's, and each request's.
+SMOKE_SERVICE = "smoke"
 #: How the span lines in a service's log begin (contoso_telemetry's log export).
 LOG_LINE_MARK = '{"resourceSpans":'
 

@@ -363,3 +363,147 @@ def test_a_parent_that_never_came_makes_a_root() -> None:
     trace = Trace([orphan], now=1)
     assert trace.roots() == [orphan]
     assert trace.children(orphan) == []
+
+
+def test_a_request_straight_to_chat_is_one_hop_with_its_reason() -> None:
+    raised = Event(
+        "exception",
+        0.5,
+        {"exception.type": "contoso.errors.CatalogError", "exception.message": "index corrupt"},
+    )
+    direct = [
+        span("r", "step", "smoke", "GET /health/dependencies", KIND_CLIENT, 0.0, 1.0, status=500),
+        span(
+            "c",
+            "r",
+            "chat",
+            "GET /health/dependencies",
+            KIND_SERVER,
+            0.1,
+            0.9,
+            status=500,
+            code=STATUS_ERROR,
+            events=(raised,),
+        ),
+    ]
+    trace = Trace(direct, now=2.0)
+    assert blame(trace, trace.requests()[0]) == "blame: chat 500: CatalogError: index corrupt"
+    inner = [
+        *direct[:1],
+        span("c", "r", "chat", "GET /x", KIND_SERVER, 0.1, 0.9, status=500),
+        span(
+            "rt",
+            "c",
+            "chat",
+            "retrieval",
+            KIND_INTERNAL,
+            0.2,
+            0.3,
+            code=STATUS_ERROR,
+            message="model missing",
+        ),
+    ]
+    trace = Trace(inner, now=2.0)
+    assert blame(trace, trace.requests()[0]) == "blame: chat 500: retrieval: model missing"
+
+
+def test_of_several_failed_children_the_last_started_is_followed() -> None:
+    spans = [
+        *web_to_chat(503)[:3],
+        span(
+            "old",
+            "w",
+            "web",
+            "GET",
+            KIND_CLIENT,
+            0.15,
+            0.16,
+            code=STATUS_ERROR,
+            message="first try",
+            server__address="cache",
+        ),
+        span(
+            "wc",
+            "w",
+            "web",
+            "POST",
+            KIND_CLIENT,
+            0.2,
+            0.8,
+            code=STATUS_ERROR,
+            message="second try",
+            server__address="chat",
+        ),
+    ]
+    trace = Trace(spans, now=2.0)
+    assert blame(trace, trace.requests()[0]) == "blame: web 503 ← web → chat: second try (chat)"
+
+
+def test_a_call_answered_by_a_service_that_sends_no_spans() -> None:
+    """chat is not instrumented: web's call carries what it got back."""
+    spans = [
+        request(503),
+        span("w", "r", "web", "POST /api/chat/service", KIND_SERVER, 0.1, 0.9, status=503),
+        span(
+            "wc",
+            "w",
+            "web",
+            "POST",
+            KIND_CLIENT,
+            0.2,
+            0.8,
+            status=503,
+            http__url="http://chat:8000/api/chat",
+            net__peer__name="chat",
+        ),
+    ]
+    trace = Trace(spans, now=2.0)
+    assert blame(trace, trace.requests()[0]) == (
+        "blame: web 503 ← web → chat: HTTP 503 (http://chat:8000/api/chat)"
+    )
+    unnamed = [*spans[:2], span("wc", "w", "web", "POST", KIND_CLIENT, 0.2, 0.8, code=STATUS_ERROR)]
+    trace = Trace(unnamed, now=2.0)
+    assert blame(trace, trace.requests()[0]) == "blame: web 503 ← web → ?: error (?)"
+    by_host = [
+        *spans[:2],
+        span(
+            "wc", "w", "web", "POST", KIND_CLIENT, 0.2, 0.8, status=502, server__address="10.1.2.3"
+        ),
+    ]
+    trace = Trace(by_host, now=2.0)
+    assert (
+        blame(trace, trace.requests()[0]) == "blame: web 503 ← web → 10.1.2.3: HTTP 502 (10.1.2.3)"
+    )
+
+
+def test_a_server_span_without_a_status_is_named_by_its_service() -> None:
+    spans = [
+        request(None, end=None),
+        span("w", "r", "web", "POST /api/chat/service", KIND_SERVER, 0.1, 0.9, code=STATUS_ERROR),
+    ]
+    trace = Trace(spans, now=2.0)
+    assert blame(trace, trace.requests()[0]) == "blame: web"
+
+
+def test_no_blame_when_only_the_smokes_own_span_failed() -> None:
+    """The request timed out on the smoke's side; web answered fine, later."""
+    spans = [
+        request(None, end=None),
+        span("w", "r", "web", "POST /x", KIND_SERVER, 0.1, 5.0, status=200),
+    ]
+    trace = Trace(spans, now=2.0)
+    assert blame(trace, trace.requests()[0]) is None
+    odd = [
+        request(500),
+        span("i", "r", "web", "handler", KIND_INTERNAL, 0.1, 0.2, code=STATUS_ERROR),
+    ]
+    trace = Trace(odd, now=2.0)
+    assert blame(trace, trace.requests()[0]) is None  # no server span: no hop to name
+
+
+def test_a_400_is_a_request_to_explain() -> None:
+    polls = [
+        span("p1", "s", "smoke", "GET /h", KIND_CLIENT, 0.0, 0.1, status=400),
+        span("p2", "s", "smoke", "GET /h", KIND_CLIENT, 0.2, 0.3, status=200),
+    ]
+    assert Trace(polls, now=1).failing_request() == polls[0]

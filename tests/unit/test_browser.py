@@ -67,9 +67,17 @@ class FakePage:
         self.headers: dict[str, str] = {}
         #: Where each Playwright trace went when stopped (None: discarded).
         self.traces: list[str | None] = []
+        #: How Playwright's tracing was started, each time; None: it refused.
+        self.trace_starts: list[dict[str, Any]] = []
+        self.tracing_broken = False
         self.context = SimpleNamespace(
-            tracing=SimpleNamespace(start=lambda **options: None, stop=self._stop_trace)
+            tracing=SimpleNamespace(start=self._start_trace, stop=self._stop_trace)
         )
+
+    def _start_trace(self, **options: Any) -> None:
+        if self.tracing_broken:
+            raise RuntimeError("tracing unavailable")
+        self.trace_starts.append(options)
 
     def _stop_trace(self, path: str | None = None) -> None:
         self.traces.append(path)

@@ -130,3 +130,41 @@ def test_a_browser_that_never_answers_fails_after_the_timeout_and_its_grace(
     finally:
         release.set()
         session.close()
+
+
+def test_each_question_is_traced_and_the_trace_kept_only_when_it_fails(
+    playwright: FakePlaywright, tmp_path: Path
+) -> None:
+    def broken(page: FakePage) -> None:
+        raise PlaywrightError("boom")
+
+    good, bad = FakePage(on_submit=answers("Try the SkyView tent.")), FakePage(on_load=broken)
+    playwright.pages[:] = [good]
+    shot = tmp_path / "e2e-web.png"
+    headers = {"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"}
+    with Session(Browser(None)) as session:
+        assert session.ask("http://w", "q", timeout=3, screenshot=shot, headers=headers)
+    assert good.headers == headers  # the page and its fetches carry the step's trace
+    assert good.trace_starts == [{"screenshots": True, "snapshots": True}]
+    assert good.traces == [None]  # passed: the trace is dropped
+    assert not (tmp_path / browser.BROWSER_TRACE_NAME).exists()
+    playwright.pages[:] = [bad]
+    with Session(Browser(None)) as session, pytest.raises(BrowserCheckFailed):
+        session.ask("http://w", "q", timeout=3, screenshot=shot)
+    kept = tmp_path / browser.BROWSER_TRACE_NAME
+    assert bad.headers == {}
+    assert bad.traces == [str(kept)]
+    assert kept.read_bytes() == b"PK fake trace"
+    assert browser.browser_trace_path(shot) == kept
+
+
+def test_a_trace_that_cannot_start_costs_the_question_nothing(
+    playwright: FakePlaywright, tmp_path: Path
+) -> None:
+    page = FakePage(on_submit=answers("Try the SkyView tent."))
+    page.tracing_broken = True
+    playwright.pages[:] = [page]
+    with Session(Browser(None)) as session:
+        answer = session.ask("http://w", "q", timeout=3, screenshot=tmp_path / "s.png")
+    assert answer == "Try the SkyView tent."
+    assert page.traces == []  # never started: never stopped

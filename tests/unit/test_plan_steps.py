@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,7 @@ def test_the_browser_step_asks_webs_page_the_runs_question_within_its_timeout(
     from smoke.checks.probes import QUESTION
 
     asked: list[tuple[str, str, float, Path]] = []
+    sent: list[dict[str, str]] = []
 
     class Page:
         def ask(
@@ -174,6 +176,7 @@ def test_the_browser_step_asks_webs_page_the_runs_question_within_its_timeout(
             headers: Mapping[str, str] | None = None,
         ) -> str:
             asked.append((web_url, question, timeout, screenshot))
+            sent.append(dict(headers or {}))
             return "Try the SkyView tent."
 
         def close(self) -> None:
@@ -184,6 +187,12 @@ def test_the_browser_step_asks_webs_page_the_runs_question_within_its_timeout(
     output, error = run(tmp_path, FakeDocker(), FakeServices(), profile="full", timeout=0.7)
     assert error is None, output
     assert asked == [("http://127.0.0.1:3000", QUESTION, 0.7, tmp_path / "e2e-web.png")]
+    # The page and its fetches carry the step's trace, under a span named for it.
+    (headers,) = sent
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01", headers["traceparent"])
+    spans = json.loads((tmp_path / "e2e-trace.json").read_text())["resourceSpans"][0]
+    names = [span["name"] for span in spans["scopeSpans"][0]["spans"]]
+    assert "browser page" in names
     line = next(x for x in output.splitlines() if "✓ web page (browser)" in x)
     assert line.endswith("  answer shown")
 

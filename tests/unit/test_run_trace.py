@@ -150,3 +150,32 @@ def test_a_rerun_on_a_kept_stack_says_which_services_it_started_again(
     output, error = run(tmp_path, docker, FakeServices(), keep="always")
     assert error is None, output
     assert re.search(rf"✓ compose up +\d+\.\d\ds  started again: db \(was {status}\)", output)
+
+
+def test_a_fresh_stack_is_not_listed_before_up_and_a_kept_one_once(tmp_path: Path) -> None:
+    docker = FakeDocker()
+    output, error = run(tmp_path, docker, FakeServices())
+    assert error is None, output
+    before_up = docker.calls[: docker.calls.index("compose up")]
+    after_claim = before_up[before_up.index("volume create") :]
+    assert "container list" not in after_claim  # nothing to say "started again" about
+    assert re.search(r"✓ compose up +\d+\.\d\ds\n", output)  # no note
+    kept = FakeDocker(running=True)
+    output, error = run(tmp_path, kept, FakeServices(), keep="always")
+    assert error is None, output
+    assert re.search(r"✓ compose up +\d+\.\d\ds\n", output)  # all running: nothing to say
+
+
+def test_attach_names_every_stopped_service_and_looks_through_chat_only_if_it_runs(
+    tmp_path: Path,
+) -> None:
+    docker = FakeDocker(running=True)
+    docker.states["db"] = FakeState(status="exited", exit_code=0)
+    docker.states["chat"] = FakeState(status="exited", exit_code=3)
+    services = FakeServices()
+    seen = traced(services)
+    output, error = run(tmp_path, docker, services, attach=True, keep="always", build=False)
+    assert isinstance(error, ServiceStopped)
+    assert error.services == ("chat", "db")
+    assert "chat is exited (exit code 3); db is exited (exit code 0); nothing was" in output
+    assert seen == []  # chat is down: no look through it

@@ -70,8 +70,8 @@ def test_a_span_is_read_with_its_service_times_status_attributes_and_events() ->
     assert span.trace_id == TRACE  # ids lower-cased, as W3C writes them
     assert (span.span_id, span.parent_id) == ("b7ad6b7169203331", "00f067aa0ba902b7")
     assert (span.service, span.name, span.kind) == ("chat", "GET /health", KIND_SERVER)
-    assert (span.start, span.end) == pytest.approx((1700000000.0, 1700000000.25))
-    assert span.duration(now=0) == pytest.approx(0.25)
+    assert (span.start, span.end) == pytest.approx((1700000000.0, 1700000000.25), abs=1e-6)
+    assert span.duration(now=0) == pytest.approx(0.25, abs=1e-6)
     assert (span.status, span.message) == (STATUS_ERROR, "db unavailable: connection refused")
     assert span.http_status == 503
     assert span.attributes == {
@@ -81,7 +81,7 @@ def test_a_span_is_read_with_its_service_times_status_attributes_and_events() ->
         "list": ["a"],
     }
     assert span.exception is not None
-    assert span.exception.at == pytest.approx(1700000000.1)
+    assert span.exception.at == pytest.approx(1700000000.1, abs=1e-6)
     assert span.exception.attributes == {"exception.type": "RuntimeError"}
     assert span.failed
 
@@ -189,3 +189,42 @@ def test_written_back_as_otlp_json_that_reads_the_same() -> None:
     assert open_span.attributes["none"] == ""
     assert of_trace(again, TRACE) == again
     assert of_trace(again, "other") == []
+
+
+def test_missing_names_parents_and_values_read_as_nothing() -> None:
+    (span,) = from_otlp(
+        otlp(
+            {
+                "traceId": TRACE,
+                "spanId": "b7ad6b7169203331",
+                "parentSpanId": "",
+                "startTimeUnixNano": "1",  # a nanosecond after the epoch: still a time
+                "attributes": [{"key": "empty", "value": {"arrayValue": {}}}],
+                "events": [{}],
+            }
+        )
+    )
+    assert (span.name, span.parent_id, span.start) == ("", None, 1e-9)
+    assert span.attributes == {"empty": []}
+    assert span.events == (Event("", 1e-9, {}),)
+    (odd_parent,) = from_otlp(otlp(raw(parentSpanId=7)))
+    assert odd_parent.parent_id is None
+
+
+def test_a_resource_that_cannot_be_read_does_not_hide_the_next() -> None:
+    good = otlp(raw())["resourceSpans"][0]
+    assert len(from_otlp({"resourceSpans": [None, good]})) == 1
+
+
+def test_span_lines_are_read_bare_and_after_a_broken_one() -> None:
+    line = json.dumps(otlp(raw(name="first")), separators=(",", ":"))
+    broken = '{"resourceSpans": not json'
+    assert [s.name for s in from_logs(f"{broken}\n{line}")] == ["first"]  # no compose prefix
+    quoted = otlp(
+        raw(
+            name="quoting",
+            attributes=[{"key": "said", "value": {"stringValue": '{"resourceSpans": []}'}}],
+        )
+    )
+    (span,) = from_logs("web-1  | t " + json.dumps(quoted))
+    assert span.name == "quoting"  # the first mark on the line begins the span
