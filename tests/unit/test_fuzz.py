@@ -20,6 +20,7 @@ from smoke.report.console import Console
 from smoke.report.errors import FuzzingFailed, Interrupted, ToolMissing
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
+from smoke.trace.context import Tracer
 from tests.unit.fakes import FakeDocker, Terminal
 
 
@@ -104,9 +105,15 @@ def fake_the_world(
     """Schemathesis installed and run as ``schemathesis``; chat answers through
     ``transport``."""
     monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
-    real_client = httpx.Client
-    monkeypatch.setattr(httpx, "Client", lambda **kw: real_client(transport=transport))
+    answer_through(monkeypatch, transport)
     monkeypatch.setattr(fuzz_module.subprocess, "run", schemathesis)
+
+
+def answer_through(monkeypatch: pytest.MonkeyPatch, transport: httpx.BaseTransport) -> None:
+    """The run's own client (the tracer's) and any other answer through ``transport``."""
+    real_client, real_traced = httpx.Client, Tracer.client
+    monkeypatch.setattr(httpx, "Client", lambda **kw: real_client(transport=transport))
+    monkeypatch.setattr(Tracer, "client", lambda self, given=None: real_traced(self, transport))
 
 
 def run_fuzz(
@@ -366,10 +373,7 @@ def test_an_exited_chat_fails_the_fuzz_at_once(
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    real_client = httpx.Client
-    monkeypatch.setattr(
-        httpx, "Client", lambda **kw: real_client(transport=httpx.MockTransport(refuse))
-    )
+    answer_through(monkeypatch, httpx.MockTransport(refuse))
     stack = Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
     with pytest.raises(ServiceCrashed, match="chat exited with code 3"):
         fuzz(options(tmp_path, timeout=30.0), console=Console(Terminal(), tty=False), stack=stack)
