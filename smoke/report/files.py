@@ -205,7 +205,7 @@ def logged_at(line: str) -> float | None:
 def logged_by(line: str) -> str:
     """The service a `compose logs` line is from (``chat-1  | ...`` -> chat)."""
     prefix = line.split("|", 1)[0].strip()
-    return prefix.rsplit("-", 1)[0] if "-" in prefix else prefix
+    return prefix.rsplit("-", 1)[0]  # compose names the container <service>-<index>
 
 
 def chronological(text: str) -> str:

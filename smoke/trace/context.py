@@ -138,7 +138,7 @@ class Tracer:
     def headers(self, name: str) -> dict[str, str]:
         """A ``traceparent`` for a request made outside httpx (the browser's page),
         under the current step; empty when there is none."""
-        span = self._child(name) if self.enabled else None
+        span = self._child(name)  # none while no step runs (always, when off)
         return {"traceparent": traceparent(span.trace_id, span.span_id)} if span else {}
 
     # -- httpx event hooks ----------------------------------------------------------
@@ -157,7 +157,7 @@ class Tracer:
     def on_response(self, response: httpx.Response) -> None:
         span_id = response.request.extensions.get(_SPAN_KEY)
         with self._lock:
-            span = self._spans.get(span_id) if isinstance(span_id, str) else None
+            span = self._spans.get(str(span_id))
             if span is None:
                 return
             status = response.status_code
@@ -172,7 +172,7 @@ class Tracer:
         """The request got no answer (refused, reset, timed out): its span ends now."""
         span_id = request.extensions.get(_SPAN_KEY)
         with self._lock:
-            span = self._spans.get(span_id) if isinstance(span_id, str) else None
+            span = self._spans.get(str(span_id))
             if span is None or span.end is not None:
                 return
             said = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -6,8 +6,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from smoke.report.budgets import Budgets, evaluate
-from smoke.report.errors import ContractDrift
-from smoke.report.files import junit_tree, metrics_lines, publish_to_github
+from smoke.report.errors import ContractDrift, ProxyCallFailed
+from smoke.report.files import (
+    junit_tree,
+    logged_by,
+    metrics_lines,
+    publish_to_github,
+    step_summary_markdown,
+)
 from smoke.steps import Outcome, StepResult
 
 
@@ -68,3 +74,40 @@ def test_github_summary_and_annotation(tmp_path: Path) -> None:
     assert annotation.startswith("::error title=smoke: response contract::response contract drift")
     assert "| response contract | ❌ |" in summary.read_text()
     assert publish_to_github(failed_outcome(), str, {}) is None
+
+
+def test_the_service_of_a_compose_log_line() -> None:
+    assert logged_by("web-1   | 2026-12-04T10:00:00Z GET /a|b 200") == "web"
+    assert logged_by("my-cache-2  | ready") == "my-cache"
+    assert logged_by("db | plain") == "db"
+
+
+def test_the_step_summary_carries_the_blame_and_names_the_slowest_span_only_when_timed_out() -> (
+    None
+):
+    failure = ProxyCallFailed("web answered HTTP 500", step="web -> chat proxy call")
+    failure.blame = "blame: web 500 ← chat 500"
+    failed = Outcome(
+        result="failed",
+        profile="lite",
+        project="p",
+        planned_steps=(),
+        steps=(StepResult("web -> chat proxy call", False, 0.1, failure),),
+        duration=1.0,
+        budgets=Budgets(),
+        failure=failure,
+        slowest="slowest: chat retrieval 0.10 s of the 0.11 s POST /x (proxy)",
+    )
+    text = step_summary_markdown(failed)
+    assert text.endswith(
+        "**web -> chat proxy call** failed (web -> chat proxy call non-200): "
+        "web answered HTTP 500\n\n`blame: web 500 ← chat 500`\n\n"
+        "Hint: web's route cannot reach chat, or chat returned an upstream error\n"
+    )
+    assert "slowest" not in text  # it failed, but not for time
+    failure.timed_out = True
+    timed = step_summary_markdown(failed)
+    assert timed.startswith("### Integration smoke (lite): failed\n")
+    assert timed.endswith(
+        "an upstream error\n\n`slowest: chat retrieval 0.10 s of the 0.11 s POST /x (proxy)`\n"
+    )

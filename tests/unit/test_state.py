@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
 import pytest
 
-from smoke.stack.state import ServiceState
+from smoke.stack.state import ContainerTimes, ServiceState
 from tests.unit.fakes import FakeDocker, FakeState, docker_error, stack
 
 TCP_TABLE = (
@@ -109,3 +112,52 @@ def test_a_listener_in_the_ipv6_table_is_found_when_the_ipv4_one_cannot_be_read(
 
     docker.container.execute = execute
     assert stack(docker).listening("chat") is True
+
+
+def _inspected(health: object = None, finished: object = None) -> SimpleNamespace:
+    """A container as python-on-whales inspects it: datetimes, the engine's zero time."""
+    return SimpleNamespace(
+        id="c1",
+        created=datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC),
+        restart_count=0,
+        state=SimpleNamespace(
+            status="exited",
+            exit_code=0,
+            health=health,
+            started_at=datetime(2026, 12, 4, 10, 0, 1, tzinfo=UTC),
+            finished_at=finished,
+            oom_killed=False,
+        ),
+        host_config=SimpleNamespace(restart_policy=None, memory=0),
+    )
+
+
+def test_a_containers_times_come_from_the_engine_healthy_at_the_first_passing_check() -> None:
+    def check(exit_code: int, second: int | None) -> SimpleNamespace:
+        end = None if second is None else datetime(2026, 12, 4, 10, 0, second, tzinfo=UTC)
+        return SimpleNamespace(exit_code=exit_code, end=end, output="")
+
+    health = SimpleNamespace(
+        status="healthy", log=[check(1, 2), check(0, 4), check(0, 3), check(0, None)]
+    )
+    times = ContainerTimes.of("db", _inspected(health))
+    base = datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC).timestamp()
+    assert times == ContainerTimes("db", created=base, started=base + 1, healthy=base + 3)
+    plain = ContainerTimes.of("web", _inspected())
+    assert (plain.service, plain.healthy) == ("web", None)
+    never = ContainerTimes.of("job", _inspected(SimpleNamespace(status="starting", log=None)))
+    assert never.healthy is None
+    zero = _inspected()
+    zero.created = datetime(1, 1, 1, tzinfo=UTC)  # the engine's "never"
+    assert ContainerTimes.of("x", zero).created is None
+
+
+def test_when_a_container_stopped_reads_as_text_and_never_as_nothing() -> None:
+    stopped = ServiceState.of(_inspected(finished=datetime(2026, 12, 4, 10, 11, 12, tzinfo=UTC)))
+    assert stopped.finished_at == "2026-12-04T10:11:12+00:00"
+    assert ServiceState.of(_inspected(finished=datetime(1, 1, 1, tzinfo=UTC))).finished_at == ""
+    assert ServiceState.of(_inspected(finished=None)).finished_at == ""
+    assert ServiceState.of(_inspected(finished="2026-12-04T10:11:12Z")).finished_at == (
+        "2026-12-04T10:11:12Z"
+    )
+    assert ServiceState.of(_inspected()).started_at == "2026-12-04 10:00:01+00:00"
