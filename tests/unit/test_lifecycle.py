@@ -279,3 +279,120 @@ def test_a_kept_run_marks_its_stack_kept_from_the_start(tmp_path: Path) -> None:
     assert error is None
     (mark,) = marks.markers(stack(docker))
     assert mark["io.contoso-smoke.kept"] == "1"
+
+
+def chat_sends_spans_in_its_log(docker: FakeDocker, services: Any) -> None:
+    """chat answers /health/dependencies 503 and logs, for each traced request, its
+    server span (db down) and an access line, as contoso_telemetry's log route does."""
+    import json
+    import re
+
+    import httpx
+
+    def record(request: httpx.Request) -> None:
+        match = re.fullmatch(r"00-(\w{32})-(\w{16})-01", request.headers.get("traceparent", ""))
+        if not match or request.url.path != "/health/dependencies":
+            return
+        trace_id, parent = match.groups()
+        span = {
+            "traceId": trace_id,
+            "spanId": parent[::-1],  # one of its own per request
+            "parentSpanId": parent,
+            "name": "GET /health/dependencies",
+            "kind": 2,
+            "startTimeUnixNano": "1764842400000000000",
+            "endTimeUnixNano": "1764842400001000000",
+            "status": {"code": 2, "message": "db unavailable: db host not found"},
+            "attributes": [
+                {"key": "http.response.status_code", "value": {"intValue": "503"}},
+                {"key": "db.state.reason", "value": {"stringValue": "db host not found"}},
+                {"key": "db.state.unavailable_seconds", "value": {"doubleValue": 2.5}},
+            ],
+        }
+        resource = {"attributes": [{"key": "service.name", "value": {"stringValue": "chat"}}]}
+        line = json.dumps(
+            {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": [span]}]}]}
+        )
+        own = docker.service_logs.setdefault("chat", [])
+        own.append(f"2026-12-04T10:00:00.000000000Z {line}")
+        own.append(
+            f"2026-12-04T10:00:00.000000001Z GET 503 trace_id={trace_id} span_id={parent[::-1]}"
+        )
+
+    services.on_request = record
+
+
+def test_a_failed_steps_blame_comes_from_the_spans_in_the_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smoke.trace import route
+    from tests.unit.fakes import FakeServices
+
+    monkeypatch.setattr(route, "choose", lambda engine, project: route.Route("log", None, 20001))
+    docker = FakeDocker()
+    services = FakeServices(db_status=503)
+    chat_sends_spans_in_its_log(docker, services)
+    output, error = smoke_run(tmp_path, docker, services, junit_xml=tmp_path / "j.xml")
+    assert error is not None
+    assert error.blame == "blame: chat 503 ← db: unavailable for 2.5 s (db host not found)"  # type: ignore[attr-defined]
+    lines = output.splitlines()
+    assert f"    {error.blame}" in lines  # type: ignore[attr-defined]
+    assert "    the failing request's spans:" in lines
+    assert "    its log lines (by trace id, 1 of 1):" in lines
+    assert "slowest:" not in output  # a wait that timed out polling: no one request to blame
+    trace = (tmp_path / "e2e-trace.json").read_text()
+    assert '"chat"' in trace  # read back from the log file written before teardown
+    page = (tmp_path / "e2e-report.html").read_text()
+    assert "contoso-smoke: failed" in page
+    assert "db host not found" in (tmp_path / "j.xml").read_text()
+
+
+def test_trace_files_that_cannot_be_written_are_said_and_the_run_reports(tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+    out = io.StringIO()
+    from smoke.run import run_smoke
+    from tests.unit.fakes import FakeServices, run_options
+
+    outcome = run_smoke(
+        run_options(log_file=blocked / "e2e.log"),
+        console=Console(out, tty=False),
+        stack=stack(FakeDocker()),
+        transport=FakeServices().transport(),
+    )
+    assert outcome.result == "passed"
+    said = [line for line in out.getvalue().splitlines() if "trace files" in line]
+    assert said == [f"could not write the trace files: [Errno 17] File exists: '{blocked}'"]
+
+
+def test_a_docker_error_reading_the_containers_times_costs_only_their_bars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smoke.stack.compose import Stack
+
+    def broken(self: Stack) -> list[Any]:
+        raise docker_error("container list", 1, "engine busy")
+
+    monkeypatch.setattr(Stack, "times", broken)
+    output, error = smoke_run(tmp_path, FakeDocker())
+    assert error is None, output
+    assert "bar container" not in (tmp_path / "e2e-report.html").read_text()
+
+
+def test_only_this_runs_screenshot_goes_in_the_timeline(tmp_path: Path) -> None:
+    import os
+
+    stale = tmp_path / "e2e-web.png"
+    stale.write_bytes(b"\x89PNG")
+    os.utime(stale, (1, 1))  # from a run long ago
+    smoke_run(tmp_path, FakeDocker(), screenshot=stale)
+    assert "data:image/png" not in (tmp_path / "e2e-report.html").read_text()
+    fresh = tmp_path / "now.png"
+    fresh.write_bytes(b"\x89PNG")  # as a failing browser step of this run leaves it
+
+    from tests.unit.fakes import FakeServices
+
+    services = FakeServices()
+    services.on_request = lambda request: fresh.touch()
+    smoke_run(tmp_path, FakeDocker(), services, screenshot=fresh)
+    assert "data:image/png;base64,iVBORw==" in (tmp_path / "e2e-report.html").read_text()

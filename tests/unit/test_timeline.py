@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -10,7 +11,14 @@ from smoke.report.errors import ProxyCallFailed
 from smoke.report.timeline import MAX_SPAN_ROWS, REPORT_FILE, TRACE_FILE, write_trace_files
 from smoke.stack.state import ContainerTimes
 from smoke.steps import StepResult
-from smoke.trace.spans import KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, STATUS_ERROR, Span
+from smoke.trace.spans import (
+    KIND_CLIENT,
+    KIND_INTERNAL,
+    KIND_SERVER,
+    STATUS_ERROR,
+    Event,
+    Span,
+)
 
 T = "a" * 32
 
@@ -169,3 +177,80 @@ def test_a_failed_try_in_a_step_that_passed_is_a_retry_not_a_failure(tmp_path: P
     assert page.count('class="row span retried"') == 1
     assert 'class="row span failed"' not in page
     assert 'title="100.0 ms (no answer: ConnectError: refused)"' in page
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def test_both_files_byte_for_byte(tmp_path: Path) -> None:
+    """A failed run with a container healthy, a retried poll, spans two deep, its
+    screenshot and browser trace: the files as written, kept in tests/unit/golden/
+    (SMOKE_UPDATE_GOLDEN=1 rewrites them)."""
+    shot = tmp_path / "e2e-web.png"
+    shot.write_bytes(b"\x89PNG")
+    zipped = tmp_path / "e2e-browser-trace.zip"
+    zipped.write_bytes(b"PK")
+    poll = Span(
+        T,
+        "p",
+        "s",
+        "smoke",
+        "GET /health",
+        KIND_CLIENT,
+        10.05,
+        10.08,
+        STATUS_ERROR,
+        "no answer: ConnectError: refused",
+    )
+    failure = ProxyCallFailed("web answered HTTP 502", step="web -> chat proxy call")
+    failure.blame = "blame: web 502 ← web → chat: connection refused (http://chat:9)"
+    written = write_trace_files(
+        tmp_path / "out",
+        spans=[
+            *spans(),
+            poll,
+            Span("b" * 32, "h", None, "smoke", "chat health", KIND_INTERNAL, 9.5, 10.0),
+            Span(
+                "b" * 32,
+                "q",
+                "h",
+                "smoke",
+                "GET /health",
+                KIND_CLIENT,
+                9.6,
+                9.7,
+                STATUS_ERROR,
+                "no answer: ConnectError: refused",
+            ),
+            Span(
+                T,
+                "rt",
+                "w",
+                "chat",
+                "retrieval",
+                KIND_INTERNAL,
+                10.3,
+                10.4,
+                attributes={"ok": True, "top_score": 0.5, "tags": ["a", 1], "gone": None},
+                events=(Event("exception", 10.35, {"exception.type": "ValueError"}),),
+            ),
+        ],
+        steps=[
+            StepResult("compose up", True, 2.0, finished_at=9.5),
+            StepResult("chat health", True, 0.5, finished_at=10.0),
+            StepResult("web -> chat proxy call", False, 1.0, failure, finished_at=11.0),
+        ],
+        trace_ids={"web -> chat proxy call": T, "chat health": "b" * 32},
+        containers=[
+            ContainerTimes("db", created=7.5, started=7.6, healthy=8.0),
+            ContainerTimes("web", created=7.5, started=7.7),
+        ],
+        failure=failure,
+        attachments=[shot, zipped],
+        mask=lambda text: text.replace("pw-123", "****"),
+    )
+    for path in (written.report, written.trace):
+        golden = GOLDEN / path.name
+        if os.environ.get("SMOKE_UPDATE_GOLDEN") == "1":
+            golden.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+        assert path.read_text(encoding="utf-8") == golden.read_text(encoding="utf-8"), path.name
