@@ -41,7 +41,7 @@ class TraceFiles:
 
 @dataclass(frozen=True)
 class _Row:
-    kind: str  # container, healthy, step, span
+    kind: str  # container, step, span
     label: str
     start: float
     end: float
