@@ -68,7 +68,8 @@ def write_trace_files(
     trace = folder / TRACE_FILE
     trace.write_text(mask(json.dumps(to_otlp(spans, now=now), indent=1)), encoding="utf-8")
     report = folder / REPORT_FILE
-    page = _page(spans, steps, trace_ids, containers, failure, attachments, now)
+    rows = _rows(spans, steps, trace_ids, containers, now)
+    page = _page(rows, len(steps), failure, attachments, now)
     report.write_text(mask(page), encoding="utf-8")
     return TraceFiles(trace, report, sum(1 for s in spans if s.service != SMOKE_SERVICE))
 
@@ -158,21 +159,19 @@ img { max-width: 100%; border: 1px solid #ccc; margin-top: 1em; }
 
 
 def _page(
-    spans: Sequence[Span],
-    steps: Sequence[StepResult],
-    trace_ids: Mapping[str, str],
-    containers: Sequence[ContainerTimes],
+    rows: Sequence[_Row],
+    steps: int,
     failure: CheckFailed | None,
     attachments: Sequence[Path],
     now: float,
 ) -> str:
-    rows = _rows(spans, steps, trace_ids, containers, now)
+    """The page: the run's ``rows`` as a waterfall, from the first to the last."""
     first = min((r.start for r in rows), default=now)
     last = max((r.end for r in rows), default=now)
     width = max(last - first, 1e-3)
     body = [
         f"<h1>contoso-smoke: {'failed' if failure else 'passed'} "
-        f"({len(steps)} steps, {width:.2f} s shown)</h1>"
+        f"({steps} steps, {width:.2f} s shown)</h1>"
     ]
     if failure is not None:
         body.append(
