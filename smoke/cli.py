@@ -16,7 +16,18 @@ from pathlib import Path
 from python_on_whales.exceptions import DockerException
 
 from smoke.commands import build_images, teardown_stack, write_stack_logs
+from smoke.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    CheckFailed,
+    EnvironmentProblem,
+    Interrupted,
+    SmokeError,
+    UsageError,
+    docker_verb,
+)
 from smoke.fuzz import fuzz
+from smoke.masking import excerpt, neutralise, split_lines
 from smoke.options import (
     BuildOptions,
     FuzzOptions,
@@ -28,17 +39,6 @@ from smoke.options import (
 )
 from smoke.parser import DEFAULT_LOG_FILE
 from smoke.report.console import Console
-from smoke.report.errors import (
-    EXIT_CHECK_FAILED,
-    EXIT_OK,
-    CheckFailed,
-    EnvironmentProblem,
-    Interrupted,
-    SmokeError,
-    UsageError,
-    docker_verb,
-)
-from smoke.report.masking import excerpt, neutralise, split_lines
 from smoke.run import run_smoke
 
 _CAUSE_CHARS = 200

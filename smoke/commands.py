@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
+from smoke.errors import ComposeFailed
+from smoke.masking import Masker, split_lines
 from smoke.options import BuildOptions, LogsOptions, TeardownOptions
 from smoke.report.budgets import format_size
 from smoke.report.console import Console
-from smoke.report.errors import ComposeFailed
 from smoke.report.files import write_logs
-from smoke.report.masking import Masker, split_lines
 from smoke.stack.compose import Stack
 from smoke.stack.teardown import remove_stack
 

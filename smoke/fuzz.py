@@ -11,9 +11,9 @@ from smoke import lifecycle
 from smoke.checks.probes import FixedEndpoints
 from smoke.checks.schemathesis import Tally, require_schemathesis, run_schemathesis
 from smoke.checks.services import failed_job
+from smoke.errors import ComposeFailed, FuzzingFailed
 from smoke.options import FuzzOptions
 from smoke.report.console import Console
-from smoke.report.errors import ComposeFailed, FuzzingFailed
 from smoke.stack.compose import CHAT, DB, Stack
 from smoke.stack.services import extra_services
 from smoke.stack.state import Resources

@@ -32,12 +32,12 @@ from python_on_whales.exceptions import DockerException
 
 from smoke import preparation, signals
 from smoke.checks.probes import Endpoints, Probe
+from smoke.errors import CheckFailed, InternalError, Interrupted, TeardownIncomplete
+from smoke.masking import Masker, excerpt
 from smoke.options import Keep
 from smoke.report.console import Console
-from smoke.report.errors import CheckFailed, InternalError, Interrupted, TeardownIncomplete
 from smoke.report.evidence import explain
 from smoke.report.files import write_logs
-from smoke.report.masking import Masker, excerpt
 from smoke.report.timeline import TraceFiles, write_trace_files
 from smoke.stack import claim as claims
 from smoke.stack.compose import Stack

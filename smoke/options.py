@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from smoke.errors import UsageError
 from smoke.parser import (
     DEFAULT_COMPOSE_FILE,
     DEFAULT_SCREENSHOT_NAME,
@@ -21,7 +22,6 @@ from smoke.parser import (
     session_profile,
 )
 from smoke.report.budgets import Budgets, from_pyproject
-from smoke.report.errors import UsageError
 from smoke.stack.target import Target
 
 Profile = Literal["lite", "full"]

@@ -14,8 +14,8 @@ from typing import NoReturn
 
 import httpx
 
+from smoke.errors import UsageError
 from smoke.report.budgets import parse_size
-from smoke.report.errors import UsageError
 
 DEFAULT_PROJECT = "contoso-smoke"
 DEFAULT_COMPOSE_FILE = "docker-compose.yml"

@@ -33,9 +33,9 @@ from smoke.checks import contract as schema
 from smoke.checks.contract import validate_contract
 from smoke.checks.probes import QUESTION, Probe
 from smoke.checks.services import failed_job, wait_for
+from smoke.errors import ComposeFailed, ContractDrift, SemanticMismatch, ServiceStopped
+from smoke.masking import excerpt
 from smoke.options import RunOptions
-from smoke.report.errors import ComposeFailed, ContractDrift, SemanticMismatch, ServiceStopped
-from smoke.report.masking import excerpt
 from smoke.stack.compose import Stack
 from smoke.stack.services import extra_services
 from smoke.stack.state import Resources, ServiceState

@@ -7,8 +7,8 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from smoke.masking import Masker
 from smoke.report.console import Console
-from smoke.report.masking import Masker
 from smoke.stack import claim as claims
 from smoke.stack import marks
 from smoke.stack.compose import Stack

@@ -14,6 +14,8 @@ import httpx
 from smoke import lifecycle
 from smoke.checks import browser
 from smoke.checks.probes import FixedEndpoints
+from smoke.errors import BudgetExceeded
+from smoke.masking import Masker
 from smoke.options import RunOptions
 from smoke.plan import (
     Closeable,
@@ -26,9 +28,7 @@ from smoke.plan import (
 )
 from smoke.report.budgets import evaluate
 from smoke.report.console import Console
-from smoke.report.errors import BudgetExceeded
 from smoke.report.files import publish_to_github, write_junit, write_metrics
-from smoke.report.masking import Masker
 from smoke.report.timeline import TraceFiles
 from smoke.stack.compose import CHAT, WEB, Stack
 from smoke.stack.state import Resources

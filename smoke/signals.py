@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-from smoke.report.errors import Interrupted
+from smoke.errors import Interrupted
 
 _HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 #: Sent to the shield's watcher thread alone, to end its wait at once.

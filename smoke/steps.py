@@ -14,9 +14,9 @@ from typing import Literal, TypeVar
 
 from python_on_whales.exceptions import DockerException
 
+from smoke.errors import CheckFailed, DockerCallFailed, InternalError, docker_verb
 from smoke.report.budgets import Budgets, Verdict
 from smoke.report.console import Console
-from smoke.report.errors import CheckFailed, DockerCallFailed, InternalError, docker_verb
 
 T = TypeVar("T")
 

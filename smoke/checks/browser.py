@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from smoke.checks.contract import ContractViolation, extract_answer
-from smoke.report.errors import BrowserCheckFailed, ToolMissing
-from smoke.report.masking import excerpt
+from smoke.errors import BrowserCheckFailed, ToolMissing
+from smoke.masking import excerpt
 
 SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 #: A failed browser step's Playwright trace (`playwright show-trace` opens it offline).

@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from smoke.report.errors import ContractDrift
-from smoke.report.masking import excerpt
+from smoke.errors import ContractDrift
+from smoke.masking import excerpt
 
 ANSWER_FIELDS = ("answer", "response")
 

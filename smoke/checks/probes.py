@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from smoke.checks.waiting import EngineView, Seen, Watcher, attempts
-from smoke.report.errors import (
+from smoke.errors import (
     ChatHealthTimeout,
     CheckFailed,
     DependencyFailure,
@@ -28,7 +28,7 @@ from smoke.report.errors import (
     ProxyCallFailed,
     StackMismatch,
 )
-from smoke.report.masking import excerpt
+from smoke.masking import excerpt
 
 if TYPE_CHECKING:
     pass

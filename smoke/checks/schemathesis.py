@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from smoke.checks.contract import CONTRACT_PATH
+from smoke.errors import FuzzingFailed, ToolMissing
 from smoke.options import FuzzOptions
-from smoke.report.errors import FuzzingFailed, ToolMissing
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "response_schema_conformance")
 HAR_NAME = "e2e-fuzz.har"

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from smoke.checks.waiting import attempts
-from smoke.report.errors import InitJobFailed, ServiceCrashed, ServiceNotReady
+from smoke.errors import InitJobFailed, ServiceCrashed, ServiceNotReady
 from smoke.stack.services import ExtraService
 from smoke.stack.state import ServiceState
 

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
-from smoke.report.errors import PortUnavailable, ServiceCrashed, Unreachable
-from smoke.report.masking import excerpt
+from smoke.errors import PortUnavailable, ServiceCrashed, Unreachable
+from smoke.masking import excerpt
 
 if TYPE_CHECKING:
     from smoke.stack.state import ServiceState

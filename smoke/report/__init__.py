@@ -1,2 +1,2 @@
-"""The report layer: what a person and a CI system see (console lines, errors and
-their hints, masking, evidence, files, budgets)."""
+"""The report layer: what a person and a CI system see (console lines, evidence,
+files, budgets, the timeline)."""

@@ -1,7 +1,7 @@
 """What a person sees: one line per step with ✓ or ✗ and its duration, a progress
 indicator while a step runs, and a one-line summary. Plain text when not on a TTY.
 
-Every line passes through ``smoke.report.masking.neutralise``: text from a service can
+Every line passes through ``smoke.masking.neutralise``: text from a service can
 neither start a line of its own nor move the cursor. Under GitHub Actions, blocks of
 service text (``untrusted()``) are also printed between `::stop-commands::<token>`
 and `::<token>::`, so the runner reads no command in them.
@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
-from smoke.report.masking import neutralise, split_lines
+from smoke.masking import neutralise, split_lines
 
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _TICK_SECONDS = 0.1

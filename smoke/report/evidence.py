@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from smoke.errors import CheckFailed, ComposeFailed
+from smoke.masking import Masker, excerpt, split_lines
 from smoke.report.console import Console
-from smoke.report.errors import CheckFailed, ComposeFailed
 from smoke.report.files import LogSource, chronological, logged_by
-from smoke.report.masking import Masker, excerpt, split_lines
 
 if TYPE_CHECKING:
     from smoke.trace.collector import Explained

@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from smoke.masking import Masker, split_lines
 from smoke.report.budgets import format_size
-from smoke.report.masking import Masker, split_lines
 from smoke.steps import Outcome, step_key
 
 

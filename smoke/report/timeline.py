@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from smoke.report.errors import CheckFailed
+from smoke.errors import CheckFailed
 from smoke.stack.state import ContainerTimes
 from smoke.steps import StepResult
 from smoke.trace.spans import SMOKE_SERVICE, Span, to_otlp

@@ -37,8 +37,8 @@ from typing import Literal
 
 from python_on_whales.exceptions import DockerException
 
+from smoke.errors import ProjectInUse
 from smoke.report.console import Console
-from smoke.report.errors import ProjectInUse
 from smoke.stack import marks
 from smoke.stack import reaper as reaper_module
 from smoke.stack.compose import Stack

@@ -19,7 +19,7 @@ from python_on_whales.client_config import ClientNotFoundError
 from python_on_whales.exceptions import DockerException
 
 from smoke import signals
-from smoke.report.errors import (
+from smoke.errors import (
     ComposeConfigInvalid,
     ComposeFailed,
     ComposeMissing,
@@ -28,7 +28,7 @@ from smoke.report.errors import (
     NoStackRunning,
     PortUnavailable,
 )
-from smoke.report.masking import is_secret_name, url_password
+from smoke.masking import is_secret_name, url_password
 from smoke.stack import ports
 from smoke.stack.engine import Engine, locate
 from smoke.stack.images import PROJECT_LABEL, SERVICE_LABEL, ProjectImages

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from python_on_whales.exceptions import DockerException
 
-from smoke.report.errors import ImageNotOwned, ImagesMissing
+from smoke.errors import ImageNotOwned, ImagesMissing
 
 if TYPE_CHECKING:
     from smoke.stack.compose import Stack

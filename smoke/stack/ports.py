@@ -6,7 +6,7 @@ from __future__ import annotations
 import errno
 import socket
 
-from smoke.report.errors import EngineAddressUnreachable, PortInUse
+from smoke.errors import EngineAddressUnreachable, PortInUse
 from smoke.stack.engine import Engine, is_loopback
 
 _PORT_PROBE_SECONDS = 1.0

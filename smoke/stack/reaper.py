@@ -131,9 +131,9 @@ def reap(
     profiles: Sequence[str] = (),
     env_files: Sequence[Path] = (),
 ) -> None:
-    from smoke.report.errors import SmokeError
+    from smoke.errors import SmokeError
+    from smoke.masking import Masker
     from smoke.report.files import write_logs
-    from smoke.report.masking import Masker
     from smoke.stack.compose import Stack
     from smoke.stack.target import Target
     from smoke.stack.teardown import remove_stack

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from python_on_whales.exceptions import DockerException
 
-from smoke.report.errors import TeardownIncomplete
+from smoke.errors import TeardownIncomplete
 from smoke.stack import marks
 from smoke.stack.compose import Stack
 from smoke.stack.state import Resources

@@ -13,7 +13,7 @@ import pytest
 from contoso_web.app import Settings as WebSettings
 from contoso_web.app import create_app as create_web
 from smoke.checks.browser import Browser, ask, find_browser
-from smoke.report.errors import BrowserCheckFailed, ToolMissing
+from smoke.errors import BrowserCheckFailed, ToolMissing
 from tests.services.conftest import free_port, serve
 
 

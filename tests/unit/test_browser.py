@@ -16,7 +16,7 @@ import pytest
 
 from smoke.checks import browser
 from smoke.checks.browser import Browser, _ask, _save, _Watch, find_browser
-from smoke.report.errors import BrowserCheckFailed, ToolMissing
+from smoke.errors import BrowserCheckFailed, ToolMissing
 
 
 class FakeLocator:
@@ -329,7 +329,7 @@ def test_a_failure_shows_the_pages_text() -> None:
 
 
 def test_text_of_exactly_the_limit_is_shown_whole() -> None:
-    from smoke.report.masking import excerpt
+    from smoke.masking import excerpt
 
     assert excerpt("x" * 200, limit=200) == "x" * 200
     assert excerpt("x" * 201, limit=200) == "x" * 199 + "…"

@@ -14,7 +14,7 @@ import pytest
 
 from smoke.checks import browser
 from smoke.checks.browser import Browser, Session
-from smoke.report.errors import BrowserCheckFailed
+from smoke.errors import BrowserCheckFailed
 from tests.unit.test_browser import FakePage, answers
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from smoke.errors import UsageError
 from smoke.options import RunOptions, parse
 from smoke.report.budgets import Budgets, evaluate, from_pyproject, parse_size
-from smoke.report.errors import UsageError
 
 
 @pytest.mark.parametrize(

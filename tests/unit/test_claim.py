@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from smoke.errors import ProjectInUse
 from smoke.report.console import Console
-from smoke.report.errors import ProjectInUse
 from smoke.stack import claim as guard
 from smoke.stack.claim import CLAIM_TOKEN, Owner
 from smoke.stack.marks import MARK_LABEL

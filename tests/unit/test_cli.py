@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import smoke.cli as cli
-from smoke.report.errors import (
+from smoke.errors import (
     BudgetExceeded,
     ContractDrift,
     DockerUnreachable,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from smoke.commands import build_images, teardown_stack, write_stack_logs
+from smoke.errors import ComposeFailed, NoStackRunning
 from smoke.options import BuildOptions, LogsOptions, TeardownOptions
 from smoke.report.console import Console
-from smoke.report.errors import ComposeFailed, NoStackRunning
 from smoke.stack.target import Target
 from tests.unit.fakes import PASSWORD, FakeDocker, FakeImage, Terminal, docker_error, stack
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from smoke.report.errors import (
+from smoke.errors import (
     ComposeConfigInvalid,
     ComposeFailed,
     ComposeMissing,

@@ -13,7 +13,7 @@ import pytest
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 
-from smoke.report.errors import (
+from smoke.errors import (
     ComposeConfigInvalid,
     ComposeFailed,
     ComposeMissing,
@@ -221,7 +221,7 @@ def test_compose_failures_keep_stdout_when_stderr_is_empty() -> None:
 def test_no_docker_cli_and_no_engine_say_what_to_do() -> None:
     from python_on_whales.client_config import ClientNotFoundError
 
-    from smoke.report.errors import DockerUnreachable
+    from smoke.errors import DockerUnreachable
 
     docker = FakeDocker()
     docker.fail["info"] = ClientNotFoundError()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smoke.report.errors import BudgetExceeded, CheckFailed, Interrupted, ProxyCallFailed
+from smoke.errors import BudgetExceeded, CheckFailed, Interrupted, ProxyCallFailed
 
 
 def test_a_check_not_yet_run_by_a_step_has_no_step_and_no_time() -> None:

@@ -6,18 +6,18 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from smoke.report.budgets import Budgets, evaluate
-from smoke.report.console import Console
-from smoke.report.errors import (
+from smoke.errors import (
     ComposeFailed,
     ContractDrift,
     DependencyFailure,
     PageFailed,
     ProxyCallFailed,
 )
+from smoke.masking import MASK, Masker
+from smoke.report.budgets import Budgets, evaluate
+from smoke.report.console import Console
 from smoke.report.evidence import LOG_TAIL_LINES, explain
 from smoke.report.files import publish_to_github, write_junit, write_metrics
-from smoke.report.masking import MASK, Masker
 from smoke.steps import Outcome, StepResult
 from smoke.trace.collector import Explained
 from tests.unit.fakes import FakeDocker, Terminal, docker_error, stack

@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from smoke.errors import ContractDrift, ProxyCallFailed
 from smoke.report.budgets import Budgets, evaluate
-from smoke.report.errors import ContractDrift, ProxyCallFailed
 from smoke.report.files import (
     junit_tree,
     logged_by,

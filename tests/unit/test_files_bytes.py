@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from smoke.errors import DependencyFailure
+from smoke.masking import Masker
 from smoke.report.budgets import Budgets, Verdict
-from smoke.report.errors import DependencyFailure
 from smoke.report.files import (
     junit_tree,
     metrics_lines,
@@ -17,7 +18,6 @@ from smoke.report.files import (
     write_junit,
     write_metrics,
 )
-from smoke.report.masking import Masker
 from smoke.steps import Outcome, StepResult
 
 SECRET = "s3cret-pw"

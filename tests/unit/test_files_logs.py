@@ -7,8 +7,8 @@ from typing import cast
 
 from python_on_whales import DockerClient
 
+from smoke.masking import Masker
 from smoke.report.files import chronological, write_logs
-from smoke.report.masking import Masker
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
 from tests.unit.fakes import FakeDocker

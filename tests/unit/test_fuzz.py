@@ -14,10 +14,10 @@ from python_on_whales import DockerClient
 
 from smoke.checks import schemathesis as fuzz_module
 from smoke.checks.schemathesis import CHECKS, HAR_NAME, Tally, schemathesis_command
+from smoke.errors import FuzzingFailed, Interrupted, ToolMissing
 from smoke.fuzz import fuzz
 from smoke.options import FuzzOptions
 from smoke.report.console import Console
-from smoke.report.errors import FuzzingFailed, Interrupted, ToolMissing
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
 from smoke.trace.context import Tracer
@@ -252,7 +252,7 @@ def test_no_schemathesis_says_how_to_get_it(
 def test_a_fuzz_whose_teardown_leaves_things_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smoke.report.errors import TeardownIncomplete
+    from smoke.errors import TeardownIncomplete
 
     original = FakeDocker.__post_init__
 
@@ -362,7 +362,7 @@ def test_an_exited_chat_fails_the_fuzz_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from smoke.checks import waiting
-    from smoke.report.errors import ServiceCrashed
+    from smoke.errors import ServiceCrashed
     from tests.unit.fakes import FakeState
 
     monkeypatch.setattr(waiting, "ENGINE_AFTER_SECONDS", 0.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smoke.report.errors import ImageNotOwned, ImagesMissing
+from smoke.errors import ImageNotOwned, ImagesMissing
 from tests.unit.fakes import FakeDocker, FakeImage, stack
 
 

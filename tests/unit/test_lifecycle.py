@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from smoke import lifecycle
+from smoke.errors import InternalError
+from smoke.masking import Masker
 from smoke.report.console import Console
-from smoke.report.errors import InternalError
-from smoke.report.masking import Masker
 from tests.unit.fakes import PASSWORD, FakeDocker, docker_error, stack
 
 

@@ -8,7 +8,7 @@ from typing import cast
 
 from python_on_whales import DockerClient
 
-from smoke.report.masking import MASK, Masker
+from smoke.masking import MASK, Masker
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
 from tests.unit.fakes import PASSWORD, FakeDocker, stack
@@ -64,7 +64,7 @@ def test_the_models_secrets_by_name_and_inside_urls() -> None:
 
 
 def test_neutralise_leaves_text_alone_and_makes_every_line_breaker_visible() -> None:
-    from smoke.report.masking import neutralise, split_lines
+    from smoke.masking import neutralise, split_lines
 
     assert neutralise("plain text, tabs\tand ünïcode ✓") == "plain text, tabs\tand ünïcode ✓"
     assert neutralise("x\r\x0b\x0c\x1b\x00\x7f\x85\u2028\u2029\u202e\u2066y") == (
@@ -86,7 +86,7 @@ def test_values_named_with_secret_join_the_models_secrets() -> None:
 
 
 def test_every_kind_of_unsafe_character_has_its_visible_form() -> None:
-    from smoke.report.masking import neutralise
+    from smoke.masking import neutralise
 
     assert neutralise("\x08\x7f\x9b\x1f") == r"\x08\x7f\x9b\x1f"  # BS, DEL, CSI, US
     assert neutralise("\u2066\u2069\u202a") == r"\u2066\u2069\u202a"
@@ -95,7 +95,7 @@ def test_every_kind_of_unsafe_character_has_its_visible_form() -> None:
 
 
 def test_the_password_inside_a_url_is_found() -> None:
-    from smoke.report.masking import url_password
+    from smoke.masking import url_password
 
     assert url_password("postgresql://app:s3cr3t@db:5432/x") == "s3cr3t"
     assert url_password("redis://:only-pass@cache") == "only-pass"
@@ -106,7 +106,7 @@ def test_the_password_inside_a_url_is_found() -> None:
 
 def test_a_secret_that_begins_another_does_not_cut_the_longer_one_short() -> None:
     """Longest first: were "pass" tried first where both match, " word" would show."""
-    from smoke.report.masking import MASK, Masker
+    from smoke.masking import MASK, Masker
 
     masked = Masker(["pass", "pass word"])("the value is pass word, and pass alone")
     assert masked == f"the value is {MASK}, and {MASK} alone"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from smoke.errors import UsageError
 from smoke.options import (
     BuildOptions,
     FuzzOptions,
@@ -15,7 +16,6 @@ from smoke.options import (
     TeardownOptions,
     parse,
 )
-from smoke.report.errors import UsageError
 
 
 def run_options(*argv: str, **env: str) -> RunOptions:

@@ -80,8 +80,8 @@ def test_each_smoke_session_shows_only_the_options_it_takes(
 
 
 def test_a_hidden_option_given_to_the_lite_session_is_still_refused_saying_why() -> None:
+    from smoke.errors import UsageError
     from smoke.options import parse
-    from smoke.report.errors import UsageError
 
     with pytest.raises(UsageError, match="does not apply to the lite profile"):
         parse(["run", "--profile", "lite", "--install-local-stack"], env={})

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from smoke.report.errors import ContractDrift, ImagesMissing
+from smoke.errors import ContractDrift, ImagesMissing
 from tests.unit.fakes import FakeDocker, FakeServices, chat_openapi
 from tests.unit.test_run import run
 

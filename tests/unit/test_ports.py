@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from smoke.report.errors import (
+from smoke.errors import (
     EngineAddressUnreachable,
     PortInUse,
 )

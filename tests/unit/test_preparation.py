@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from smoke.errors import DockerUnreachable, NoStackRunning
 from smoke.preparation import give_back, prepare
 from smoke.report.console import Console
-from smoke.report.errors import DockerUnreachable, NoStackRunning
 from tests.unit.fakes import PASSWORD, FakeDocker, Terminal, docker_error, stack
 
 

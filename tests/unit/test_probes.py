@@ -12,8 +12,7 @@ import pytest
 
 from smoke.checks import probes, waiting
 from smoke.checks.probes import FixedEndpoints, Probe, Seen, excerpt
-from smoke.plan import MIN_MARGIN, PARAPHRASES, check_semantic_retrieval
-from smoke.report.errors import (
+from smoke.errors import (
     ChatHealthTimeout,
     DependencyFailure,
     PageFailed,
@@ -25,6 +24,7 @@ from smoke.report.errors import (
     StackMismatch,
     Unreachable,
 )
+from smoke.plan import MIN_MARGIN, PARAPHRASES, check_semantic_retrieval
 from smoke.stack.state import ServiceState
 
 Handler = Callable[[httpx.Request], httpx.Response]

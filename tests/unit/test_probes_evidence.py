@@ -12,7 +12,7 @@ import pytest
 from smoke.checks import probes, waiting
 from smoke.checks.contract import validate_contract
 from smoke.checks.probes import FixedEndpoints, Probe
-from smoke.report.errors import (
+from smoke.errors import (
     ContractDrift,
     PageFailed,
     PersistenceFailed,
@@ -183,8 +183,8 @@ def test_contract_drift_carries_the_body_web_returned() -> None:
 
 
 def test_semantic_retrieval_asks_its_own_question_and_shows_the_answer() -> None:
+    from smoke.errors import SemanticMismatch
     from smoke.plan import PARAPHRASES, check_semantic_retrieval
-    from smoke.report.errors import SemanticMismatch
 
     asked: list[bytes] = []
 
@@ -242,7 +242,7 @@ def test_a_dependency_that_exited_is_seen_while_the_service_has_no_container() -
 
 
 def test_a_web_without_a_port_yet_is_waited_for_not_called_unreachable() -> None:
-    from smoke.report.errors import PortUnavailable
+    from smoke.errors import PortUnavailable
 
     class NoPort:
         def url(self, service: str) -> str:

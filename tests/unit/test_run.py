@@ -11,9 +11,7 @@ import pytest
 from python_on_whales import DockerClient
 
 import smoke.cli as cli
-from smoke.options import RunOptions
-from smoke.report.console import Console
-from smoke.report.errors import (
+from smoke.errors import (
     ChatHealthTimeout,
     CheckFailed,
     ComposeConfigInvalid,
@@ -28,6 +26,8 @@ from smoke.report.errors import (
     TeardownIncomplete,
     docker_verb,
 )
+from smoke.options import RunOptions
+from smoke.report.console import Console
 from smoke.run import run_smoke
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 import smoke.run
-from smoke.report.errors import (
+from smoke.errors import (
     BrowserCheckFailed,
     ChatHealthTimeout,
     CheckFailed,
@@ -422,7 +422,7 @@ def test_a_reused_kept_stack_gets_this_runs_mark(tmp_path: Path) -> None:
 def test_no_browser_stops_the_full_run_and_gives_the_project_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from smoke.report.errors import ToolMissing
+    from smoke.errors import ToolMissing
 
     def no_browser(env: object = None) -> object:
         raise ToolMissing("no browser", hint="install one")

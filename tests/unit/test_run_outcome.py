@@ -14,9 +14,9 @@ import httpx
 import pytest
 from python_on_whales import DockerClient
 
+from smoke.errors import BudgetExceeded, DependencyFailure, InternalError
 from smoke.report.budgets import Budgets
 from smoke.report.console import Console
-from smoke.report.errors import BudgetExceeded, DependencyFailure, InternalError
 from smoke.run import run_smoke
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from python_on_whales import DockerClient
 
+from smoke.errors import NoStackRunning, ServiceStopped
 from smoke.report.console import Console
-from smoke.report.errors import NoStackRunning, ServiceStopped
 from smoke.run import run_smoke
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target

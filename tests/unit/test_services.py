@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from smoke.checks.services import failed_job, wait_for
-from smoke.report.errors import InitJobFailed, ServiceCrashed, ServiceNotReady
+from smoke.errors import InitJobFailed, ServiceCrashed, ServiceNotReady
 from smoke.stack.services import ExtraService, extra_services
 from smoke.stack.state import ServiceState
 

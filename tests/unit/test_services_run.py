@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from smoke.errors import InitJobFailed, ServiceCrashed
 from smoke.report.console import Console
-from smoke.report.errors import InitJobFailed, ServiceCrashed
 from tests.unit.fakes import (
     FakeDocker,
     FakeServices,

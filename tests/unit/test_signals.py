@@ -12,7 +12,7 @@ import time
 import pytest
 
 from smoke import signals
-from smoke.report.errors import Interrupted
+from smoke.errors import Interrupted
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from smoke.errors import CheckFailed, DockerCallFailed, InternalError
 from smoke.report.console import Console
-from smoke.report.errors import CheckFailed, DockerCallFailed, InternalError
 from smoke.steps import StepRunner
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from smoke.report.errors import (
+from smoke.errors import (
     TeardownIncomplete,
 )
 from smoke.stack.state import Resources

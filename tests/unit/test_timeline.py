@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from smoke.report.errors import ProxyCallFailed
+from smoke.errors import ProxyCallFailed
 from smoke.report.timeline import MAX_SPAN_ROWS, REPORT_FILE, TRACE_FILE, write_trace_files
 from smoke.stack.state import ContainerTimes
 from smoke.steps import StepResult
