@@ -35,6 +35,7 @@ TEST_REQUIREMENTS = (
     "zizmor==1.32.0",
     "openapi-spec-validator==0.9.0",
     "pytest-xdist==3.8.0",
+    "hypothesis==6.170.27",
 )
 # The sessions the tests drive as a user would; their venvs are made before the tests
 # run side by side, so two workers never build the same venv at once.
@@ -55,7 +56,12 @@ LINT_REQUIREMENTS = (
     "pytest==9.2.0",
     "types-jsonschema==4.26.0.20261006",
 )
-MUTMUT_REQUIREMENTS = ("mutmut==3.8.1", "pytest==9.2.0", "pytest-timeout==2.4.0")
+MUTMUT_REQUIREMENTS = (
+    "mutmut==3.8.1",
+    "pytest==9.2.0",
+    "pytest-timeout==2.4.0",
+    "hypothesis==6.170.27",
+)
 # Ctrl-C reaches the smoke too; give its teardown time before nox escalates.
 INTERRUPT_TIMEOUT_SECONDS = 60.0
 TERMINATE_TIMEOUT_SECONDS = 15.0

@@ -7,13 +7,17 @@ lifecycle (``smoke.lifecycle``): the stack is torn down on every path.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 from smoke import lifecycle
 from smoke.checks.probes import FixedEndpoints
-from smoke.checks.schemathesis import Tally, require_schemathesis, run_schemathesis
+from smoke.checks.schemathesis import HAR_NAME, Tally, require_schemathesis, run_schemathesis
 from smoke.checks.services import failed_job
 from smoke.errors import ComposeFailed, FuzzingFailed
+from smoke.masking import Masker, excerpt
 from smoke.options import FuzzOptions
 from smoke.report.console import Console
+from smoke.report.files import mask_json_file, mask_xml_file
 from smoke.stack.compose import CHAT, DB, Stack
 from smoke.stack.services import extra_services
 from smoke.stack.state import Resources
@@ -28,6 +32,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
     checks = _FuzzChecks(options)
 
     def report(ended: lifecycle.Ended) -> Tally:
+        _mask_records(options, ended.masker, console)
         tally = checks.tally
         if isinstance(ended.failure, FuzzingFailed):
             tally = Tally(ended.failure.requests, ended.failure.server_errors)
@@ -52,6 +57,21 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
         report=report,
         stack=stack,
     )
+
+
+def _mask_records(options: FuzzOptions, masker: Masker, console: Console) -> None:
+    """Schemathesis's own files hold every answer chat gave: masked like ours."""
+    records = [(options.log_file.with_name(HAR_NAME), mask_json_file)]
+    if options.junit_xml:
+        records.append((options.junit_xml, mask_xml_file))
+    for path, mask in records:
+        if not path.is_file():
+            continue
+        try:
+            mask(path, masker)
+        except (OSError, ET.ParseError) as exc:
+            path.unlink(missing_ok=True)  # better no record than one that leaks
+            console.line(f"removed {path}: it could not be masked ({excerpt(str(exc), limit=160)})")
 
 
 class _FuzzChecks:

@@ -305,7 +305,7 @@ def _trace_files(
             containers=times,
             failure=failure,
             attachments=attachments,
-            mask=masker,
+            masker=masker,
         )
     except OSError as exc:
         console.line(f"could not write the trace files: {excerpt(str(exc), limit=160)}")

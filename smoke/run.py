@@ -15,7 +15,7 @@ from smoke import lifecycle
 from smoke.checks import browser
 from smoke.checks.probes import FixedEndpoints
 from smoke.errors import BudgetExceeded
-from smoke.masking import Masker
+from smoke.masking import Masker, quoted
 from smoke.options import RunOptions
 from smoke.plan import (
     Closeable,
@@ -58,7 +58,14 @@ def run_smoke(
 
     def report(ended: lifecycle.Ended) -> Outcome:
         outcome = _outcome(options, ended, env)
-        _summary(options, outcome, console, ending=ended.ending, trace_files=ended.trace_files)
+        _summary(
+            options,
+            outcome,
+            console,
+            ending=ended.ending,
+            masker=ended.masker,
+            trace_files=ended.trace_files,
+        )
         _publish(options, outcome, console, ended.masker, env)
         return outcome
 
@@ -207,6 +214,7 @@ def _summary(
     console: Console,
     *,
     ending: lifecycle.Ending,
+    masker: Masker,
     trace_files: TraceFiles | None = None,
 ) -> None:
     ran = len(outcome.steps)
@@ -235,7 +243,7 @@ def _summary(
     tail = "".join(f"; {extra}" for extra in extras)
     console.line(f"{verdict}  smoke {options.profile}: {what} in {outcome.duration:.1f}s{tail}")
     if outcome.timed_out and outcome.slowest:
-        console.line(f"  {outcome.slowest}")
+        console.line(quoted(f"  {masker(outcome.slowest)}"))  # span names: service text
     if trace_files is not None:
         spans = trace_files.service_spans
         said = f"{spans} spans from the stack" if spans else "no trace: no span came back"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smoke.errors import CheckFailed, ComposeFailed
-from smoke.masking import Masker, excerpt, split_lines
+from smoke.masking import Masker, excerpt, quoted, split_lines
 from smoke.report.console import Console
 from smoke.report.files import LogSource, chronological, logged_by
 
@@ -41,21 +41,21 @@ def _explain(
     masker: Masker,
     traced: Explained | None,
 ) -> None:
-    console.detail(masker(str(failure)))
+    console.detail(quoted(masker(str(failure))))
     if failure.body and failure.body not in str(failure):
         seen = f"HTTP {failure.status}: " if failure.status else ""
-        console.detail(masker(f"body: {seen}{failure.body}"))
+        console.detail(quoted(masker(f"body: {seen}{failure.body}")))
     console.detail(f"failure class: {failure.failure_class}")
-    console.detail(f"hint: {masker(failure.hint)}")
+    console.detail(quoted(f"hint: {masker(failure.hint)}"))
     if isinstance(failure, ComposeFailed) and failure.stderr:
         console.detail("compose said:")
         tail = split_lines(failure.stderr.rstrip("\n"))[-STDERR_TAIL_LINES:]
         console.detail("\n".join(f"  {masker(line)}" for line in tail))
     if traced is not None and traced.blame:
-        console.detail(masker(traced.blame))
+        console.detail(quoted(masker(traced.blame)))
     if traced is not None and traced.tree:
         console.detail("the failing request's spans:")
-        console.detail("\n".join(f"  {masker(line)}" for line in traced.tree))
+        console.detail("\n".join(quoted(f"  {masker(line)}") for line in traced.tree))
     elif traced is not None and traced.missing:
         console.detail(traced.missing)
     services = failure.services

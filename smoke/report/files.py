@@ -6,15 +6,16 @@ The stack's logs as one file: every service, in time order, secrets masked.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from smoke.masking import Masker, split_lines
+from smoke.masking import Masker, quoted, split_lines
 from smoke.report.budgets import format_size
 from smoke.steps import Outcome, step_key
 
@@ -136,10 +137,12 @@ def step_summary_markdown(outcome: Outcome) -> str:
     if outcome.failure:
         lines += [
             "",
-            f"**{outcome.failure.step}** failed ({outcome.failure.failure_class}): "
-            f"{outcome.failure}",
+            quoted(
+                f"**{outcome.failure.step}** failed ({outcome.failure.failure_class}): "
+                f"{outcome.failure}"
+            ),
             "",
-            *([f"`{outcome.blame}`", ""] if outcome.blame else []),
+            *([quoted(f"`{outcome.blame}`"), ""] if outcome.blame else []),
             f"Hint: {outcome.failure.hint}",
         ]
     if outcome.timed_out and outcome.slowest:
@@ -231,6 +234,41 @@ class LogSource(Protocol):
     """What the report layer asks of a stack: its services' logs."""
 
     def logs(self, services: tuple[str, ...] = (), *, tail: int | None = None) -> str: ...
+
+
+def mask_json_file(path: Path, masker: Masker) -> None:
+    """Mask a JSON file another tool wrote (Schemathesis's HAR record): each string
+    decoded, masked, and the whole encoded again. One that does not parse is masked
+    as text."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        path.write_text(masker(text), encoding="utf-8")
+        return
+    path.write_text(json.dumps(_masked_json(data, masker), indent=1), encoding="utf-8")
+
+
+def _masked_json(data: Any, masker: Masker) -> Any:
+    if isinstance(data, str):
+        return masker(data)
+    if isinstance(data, list):
+        return [_masked_json(item, masker) for item in data]
+    if isinstance(data, dict):
+        return {masker(str(k)): _masked_json(v, masker) for k, v in data.items()}
+    return data
+
+
+def mask_xml_file(path: Path, masker: Masker) -> None:
+    """Mask an XML file another tool wrote (Schemathesis's JUnit report): every text,
+    tail and attribute value, then serialised again."""
+    tree = ET.parse(path)
+    for node in tree.iter():
+        node.text = masker(node.text) if node.text else node.text
+        node.tail = masker(node.tail) if node.tail else node.tail
+        for key, value in node.attrib.items():
+            node.attrib[key] = masker(value)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
 
 
 def write_logs(stack: LogSource, path: Path, masker: Masker) -> int:

@@ -7,7 +7,10 @@
                       request's spans under its step; the failure highlighted, the
                       screenshot embedded, a browser trace linked
 
-Both pass through the run's masking, like the logs.
+Every value is masked before it is encoded (a span's name, message, attributes and
+events; the failure's words), and the page shows service text neutralised, each
+further line of it marked: the screenshot is an image, the browser's trace an
+archive, neither of which text masking can reach.
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ import base64
 import html
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from smoke.errors import CheckFailed
+from smoke.masking import Masker, neutralise, quoted
 from smoke.stack.state import ContainerTimes
 from smoke.steps import StepResult
-from smoke.trace.spans import SMOKE_SERVICE, Span, to_otlp
+from smoke.trace.spans import SMOKE_SERVICE, Span, masked, to_otlp
 
 TRACE_FILE = "e2e-trace.json"
 REPORT_FILE = "e2e-report.html"
@@ -61,17 +65,47 @@ def write_trace_files(
     containers: Sequence[ContainerTimes],
     failure: CheckFailed | None,
     attachments: Sequence[Path],
-    mask: Callable[[str], str],
+    masker: Masker,
 ) -> TraceFiles:
     folder.mkdir(parents=True, exist_ok=True)
     now = time.time()
+    spans = [masked(span, masker) for span in spans]  # masked, then encoded
     trace = folder / TRACE_FILE
-    trace.write_text(mask(json.dumps(to_otlp(spans, now=now), indent=1)), encoding="utf-8")
+    trace.write_text(json.dumps(to_otlp(spans, now=now), indent=1), encoding="utf-8")
     report = folder / REPORT_FILE
-    rows = _rows(spans, steps, trace_ids, containers, now)
-    page = _page(rows, len(steps), failure, attachments, now)
-    report.write_text(mask(page), encoding="utf-8")
+    rows = [_masked_row(row, masker) for row in _rows(spans, steps, trace_ids, containers, now)]
+    said = _Failure.of(failure, masker) if failure is not None else None
+    report.write_text(_page(rows, len(steps), said, attachments, now), encoding="utf-8")
     return TraceFiles(trace, report, sum(1 for s in spans if s.service != SMOKE_SERVICE))
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """The failure's words for the page, masked."""
+
+    step: str
+    failure_class: str
+    message: str
+    blame: str
+
+    @classmethod
+    def of(cls, failure: CheckFailed, masker: Masker) -> _Failure:
+        return cls(
+            masker(failure.step),
+            masker(failure.failure_class),
+            masker(str(failure)),
+            masker(failure.blame or ""),
+        )
+
+
+def _masked_row(row: _Row, masker: Masker) -> _Row:
+    return replace(row, label=masker(row.label), title=masker(row.title))
+
+
+def _shown(text: str) -> str:
+    """Service text as the page shows it: neutralised, each further line marked, then
+    escaped for HTML."""
+    return html.escape(neutralise(quoted(text)))
 
 
 def _rows(
@@ -145,6 +179,7 @@ _STYLE = """
 body { font: 14px system-ui, sans-serif; margin: 1.5em; color: #222; }
 h1 { font-size: 1.3em; }
 .failure { background: #fdecea; padding: .6em; border-left: 4px solid #c62828; }
+.failure { white-space: pre-wrap; }
 .timeline { border-top: 1px solid #ddd; }
 .row { display: flex; align-items: center; border-bottom: 1px solid #f0f0f0; height: 1.5em; }
 .label { width: 22em; flex: none; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
@@ -161,7 +196,7 @@ img { max-width: 100%; border: 1px solid #ccc; margin-top: 1em; }
 def _page(
     rows: Sequence[_Row],
     steps: int,
-    failure: CheckFailed | None,
+    failure: _Failure | None,
     attachments: Sequence[Path],
     now: float,
 ) -> str:
@@ -175,9 +210,9 @@ def _page(
     ]
     if failure is not None:
         body.append(
-            f'<p class="failure"><b>{html.escape(failure.step)}</b> failed '
-            f"({html.escape(failure.failure_class)}): {html.escape(str(failure))}"
-            + (f"<br>{html.escape(failure.blame)}" if failure.blame else "")
+            f'<p class="failure"><b>{_shown(failure.step)}</b> failed '
+            f"({_shown(failure.failure_class)}): {_shown(failure.message)}"
+            + (f"<br>{_shown(failure.blame)}" if failure.blame else "")
             + "</p>"
         )
     body.append('<div class="timeline">')
@@ -188,10 +223,10 @@ def _page(
         classes = f"row {row.kind}" + (" failed" if row.failed else "")
         classes += " retried" if row.retried else ""
         body.append(
-            f'<div class="{classes}"><span class="label"{indent} title="{html.escape(row.label)}">'
-            f'{html.escape(row.label)}</span><div class="lane">'
+            f'<div class="{classes}"><span class="label"{indent} title="{_shown(row.label)}">'
+            f'{_shown(row.label)}</span><div class="lane">'
             f'<div class="bar {row.kind}" style="left:{left:.3f}%;width:{span_width:.3f}%" '
-            f'title="{html.escape(row.title)}"></div></div></div>'
+            f'title="{_shown(row.title)}"></div></div></div>'
         )
     body.append("</div>")
     for path in attachments:

@@ -28,7 +28,7 @@ from smoke.errors import (
     NoStackRunning,
     PortUnavailable,
 )
-from smoke.masking import is_secret_name, url_password
+from smoke.masking import is_secret_name, url_passwords
 from smoke.stack import ports
 from smoke.stack.engine import Engine, locate
 from smoke.stack.images import PROJECT_LABEL, SERVICE_LABEL, ProjectImages
@@ -163,14 +163,12 @@ class Stack:
         password inside any URL-valued variable (`postgresql://u:pass@db`)."""
         values = {self._env[name] for name in self.target.secret_names if self._env.get(name)}
         for service in self.config().get("services", {}).values():
-            for name, value in (service.get("environment") or {}).items():
-                if not value:
-                    continue
-                if is_secret_name(name):
-                    values.add(str(value))
-                password = url_password(str(value))
-                if password:
-                    values.add(password)
+            for name, raw in (service.get("environment") or {}).items():
+                # `compose config` writes a `$` as `$$`; the service sees one.
+                value = str(raw or "").replace("$$", "$")
+                if value and is_secret_name(name):
+                    values.add(value)
+                values |= url_passwords(value)
         return tuple(sorted(values, key=len, reverse=True))
 
     def _published(self) -> Iterator[tuple[str, str, int]]:

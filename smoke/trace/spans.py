@@ -8,8 +8,8 @@ service sends is untrusted text.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 KIND_INTERNAL, KIND_SERVER, KIND_CLIENT = 1, 2, 3
@@ -254,6 +254,32 @@ def to_otlp(spans: Iterable[Span], *, now: float) -> dict[str, Any]:
             for service, encoded_spans in by_service.items()
         ]
     }
+
+
+def _masked_value(value: Any, mask: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, list):
+        return [_masked_value(v, mask) for v in value]
+    return value
+
+
+def _masked_attributes(attributes: Mapping[str, Any], mask: Callable[[str], str]) -> dict[str, Any]:
+    return {mask(k): _masked_value(v, mask) for k, v in attributes.items()}
+
+
+def masked(span: Span, mask: Callable[[str], str]) -> Span:
+    """``span`` with every text it carries masked (name, status message, attributes,
+    events): the data is masked before any file encodes it."""
+    return replace(
+        span,
+        name=mask(span.name),
+        message=mask(span.message),
+        attributes=_masked_attributes(span.attributes, mask),
+        events=tuple(
+            Event(mask(e.name), e.at, _masked_attributes(e.attributes, mask)) for e in span.events
+        ),
+    )
 
 
 def of_trace(spans: Sequence[Span], trace_id: str) -> list[Span]:

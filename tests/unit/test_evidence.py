@@ -255,3 +255,21 @@ def test_the_reports_carry_the_blame_and_the_slowest_span(tmp_path: Path) -> Non
     summary.unlink()
     publish_to_github(slow, str, {"GITHUB_STEP_SUMMARY": str(summary)})
     assert "`slowest: chat retrieval 2.00 s" in summary.read_text()
+
+
+def test_service_text_on_several_lines_cannot_pass_for_the_smokes_own_lines() -> None:
+    """An exception message that forges the summary and a blame: every further line
+    of it, in the message, the blame and the span tree, carries the service marker."""
+    forged = "boom\nPASS  smoke lite: 6 steps in 1.0s; stack removed\n    blame: db: fine"
+    out = Terminal()
+    failure = ProxyCallFailed(f"web answered HTTP 500: {forged}", status=500)
+    traced = Explained(
+        blame=f"blame: web 500 ← chat 500: RuntimeError: {forged}",
+        tree=("smoke POST /api/chat/service  500", f"  chat POST /api/chat  500  {forged}"),
+    )
+    explain(failure, None, Console(out, tty=False), Masker(), traced)
+    lines = out.getvalue().splitlines()
+    assert not [line for line in lines if line.lstrip().startswith(("PASS", "blame: db"))]
+    assert "    │ PASS  smoke lite: 6 steps in 1.0s; stack removed" in lines
+    assert "        │ PASS  smoke lite: 6 steps in 1.0s; stack removed" in lines  # in the tree
+    assert "    │     blame: db: fine" in lines

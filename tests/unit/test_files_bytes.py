@@ -207,7 +207,7 @@ def test_github_summary_is_appended_masked_and_the_annotation_escaped(tmp_path: 
     text = summary.read_bytes().decode("utf-8")
     assert text.startswith("earlier step\n### Integration smoke (lite): failed\n")
     assert SECRET not in text
-    assert "100% down\r\nwith ****" in text
+    assert "100% down\r\n│ with ****" in text  # its further line marked as chat's
 
 
 def test_annotation_for_a_run_over_budget_and_none_for_a_pass(tmp_path: Path) -> None:

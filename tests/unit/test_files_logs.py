@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import cast
 
@@ -51,3 +53,22 @@ def test_the_file_is_written_where_asked_in_utf8(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "e2e-compose.log"
     assert write_logs(stack, path, Masker(["s3cret"])) == 1
     assert path.read_bytes().decode("utf-8") == "chat-1  | 2026-11-25T12:00:02Z café ready ****\n"
+
+
+def test_records_other_tools_wrote_are_masked_as_data(tmp_path: Path) -> None:
+    """Schemathesis's HAR and JUnit: each value masked, then encoded again."""
+    from smoke.report.files import mask_json_file, mask_xml_file
+
+    secret = 'tok"<&é>'
+    har = tmp_path / "e2e-fuzz.har"
+    har.write_text(json.dumps({"log": {"entries": [{"response": {"text": f"key {secret}"}}]}}))
+    mask_json_file(har, Masker([secret]))
+    assert json.loads(har.read_text()) == {"log": {"entries": [{"response": {"text": "key ****"}}]}}
+    broken = tmp_path / "broken.har"
+    broken.write_text(f'{{"cut": "{secret}')
+    mask_json_file(broken, Masker([secret]))
+    assert secret not in broken.read_text()
+    junit = tmp_path / "junit.xml"
+    ET.ElementTree(ET.Element("testcase", message=secret)).write(junit)
+    mask_xml_file(junit, Masker([secret]))
+    assert ET.parse(junit).getroot().get("message") == "****"

@@ -110,3 +110,16 @@ def test_a_secret_that_begins_another_does_not_cut_the_longer_one_short() -> Non
 
     masked = Masker(["pass", "pass word"])("the value is pass word, and pass alone")
     assert masked == f"the value is {MASK}, and {MASK} alone"
+
+
+def test_values_from_the_compose_model_are_masked_as_the_services_see_them() -> None:
+    """`compose config` writes `$` as `$$`; a URL's password is also masked decoded."""
+    docker = FakeDocker()
+    model = docker.fixed_model()
+    model["services"]["chat"]["environment"] = {
+        "DB_PASSWORD": "hunter2$$abc",
+        "DATABASE_URL": "postgresql://app:Xk9%40Lm2@db/contoso",
+    }
+    secrets = set(stack(docker).secrets())
+    assert {"hunter2$abc", "Xk9%40Lm2", "Xk9@Lm2"} <= secrets
+    assert "hunter2$$abc" not in secrets

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
 from pathlib import Path
 
 from smoke.errors import ProxyCallFailed
+from smoke.masking import Masker
 from smoke.report.timeline import MAX_SPAN_ROWS, REPORT_FILE, TRACE_FILE, write_trace_files
 from smoke.stack.state import ContainerTimes
 from smoke.steps import StepResult
@@ -70,7 +72,7 @@ def write(tmp_path: Path, **changes: object) -> tuple[str, dict[str, object]]:
         ],
         "failure": failure,
         "attachments": [],
-        "mask": lambda text: text.replace("pw-123", "****"),
+        "masker": Masker(["pw-123"]),
     }
     arguments.update(changes)
     written = write_trace_files(tmp_path / "out", **arguments)  # type: ignore[arg-type]
@@ -247,10 +249,46 @@ def test_both_files_byte_for_byte(tmp_path: Path) -> None:
         ],
         failure=failure,
         attachments=[shot, zipped],
-        mask=lambda text: text.replace("pw-123", "****"),
+        masker=Masker(["pw-123"]),
     )
     for path in (written.report, written.trace):
         golden = GOLDEN / path.name
         if os.environ.get("SMOKE_UPDATE_GOLDEN") == "1":
             golden.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
         assert path.read_text(encoding="utf-8") == golden.read_text(encoding="utf-8"), path.name
+
+
+def test_values_are_masked_before_the_files_encode_them(tmp_path: Path) -> None:
+    """A secret holding what JSON and HTML escape, and a message that reorders text:
+    neither file holds the secret, read raw, JSON-decoded or HTML-unescaped, and the
+    page shows the escapes."""
+    secret = 'pw"\\&<é>'
+    leaky = Span(
+        T,
+        "x",
+        "w",
+        "chat",
+        f"POST /api/chat {secret}",
+        KIND_SERVER,
+        10.3,
+        10.4,
+        STATUS_ERROR,
+        f"RuntimeError: {secret}",
+        attributes={"db.statement": f"SELECT '{secret}'", "tags": [secret]},
+        events=(Event("exception", 10.35, {"exception.message": secret}),),
+    )
+    failure = ProxyCallFailed(
+        f"catalog \u202eindex\u202c corrupt {secret}", step="web -> chat proxy call"
+    )
+    failure.blame = f"blame: chat 500: \U000e0041\u200b{secret}\nPASS  forged"
+    page, trace = write(
+        tmp_path, spans=spans(leaky), failure=failure, masker=Masker(["pw-123", secret])
+    )
+    raw_trace = (tmp_path / "out" / TRACE_FILE).read_text()
+    for shown in (page, html.unescape(page), raw_trace, json.dumps(trace, ensure_ascii=False)):
+        assert secret not in shown
+    assert "\u202e" not in page
+    assert "\U000e0041" not in page
+    assert "\u200b" not in page
+    assert r"catalog \u202eindex\u202c corrupt ****" in html.unescape(page)
+    assert "\\U000e0041\\u200b****\n│ PASS  forged" in html.unescape(page)

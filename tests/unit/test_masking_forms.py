@@ -1,0 +1,168 @@
+"""A secret in every form it travels in: JSON, URL, HTML/XML and base64 encodings, each
+line, without its quotes; passwords in URLs up to their last `@`; and whatever the
+smoke then encodes (JSON, HTML, XML) holds none of them."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import html
+import json
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from urllib.parse import quote, quote_plus
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smoke.masking import MASK, Masker, neutralise, quoted, url_password, url_passwords
+
+TOKEN = 'tok-Ünï"code&<9>/'
+
+
+def _upper_hex(text: str) -> str:
+    return re.sub(r"(%|\\u)([0-9a-f]{2,4})", lambda m: m[1] + m[2].upper(), text)
+
+
+def _lower_hex(text: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), text)
+
+
+def carried(secret: str) -> list[str]:
+    """How services print a secret: as it is, and encoded the ways libraries encode."""
+    ascii_json = json.dumps(secret)[1:-1]
+    forms = [
+        secret,
+        ascii_json,
+        _upper_hex(ascii_json),
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        _lower_hex(quote(secret, safe="")),
+        quote_plus(secret, safe=""),
+        html.escape(secret),
+        html.escape(secret, quote=False),
+    ]
+    element = ET.Element("x", v=secret)
+    element.text = secret
+    written = ET.tostring(element, encoding="unicode")  # <x v="attribute">text</x>
+    attribute, text = re.fullmatch(r'<x v="(.*)">(.*)</x>', written, re.S).groups()  # type: ignore[union-attr]
+    return [*forms, attribute, text]
+
+
+def base64_runs(secret: str) -> list[str]:
+    """The secret inside `Basic` headers, after user names of each length mod 3."""
+    return [
+        base64.b64encode(f"{user}:{secret}".encode()).decode() for user in ("ab", "abc", "abcd")
+    ] + [base64.urlsafe_b64encode(f"u{secret}!".encode()).decode()]
+
+
+def readable(secret: str, text: str) -> bool:
+    """Whether ``text`` shows the secret in any form a reader could decode."""
+    decoded = [text, html.unescape(text)]
+    for piece in re.findall(r"[A-Za-z0-9+/=_-]{4,}", text):
+        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+            with contextlib.suppress(ValueError):
+                decoded.append(decode(piece + "=" * (-len(piece) % 4)).decode("utf-8", "replace"))
+    return any(form in shown for shown in decoded for form in carried(secret))
+
+
+ENCODERS: dict[str, Callable[[str], str]] = {
+    "log file": lambda text: text,
+    "OTLP JSON": lambda text: json.dumps({"stringValue": text}),
+    "JSON, UTF-8": lambda text: json.dumps(text, ensure_ascii=False),
+    "HTML report": html.escape,
+    "JUnit XML": lambda text: ET.tostring(ET.Element("failure", message=text), encoding="unicode"),
+}
+
+_WEIGHTED = st.sampled_from('"\\&<>%@:/$#')
+_ANY = st.characters(exclude_categories=("Cs",))  # Unicode scalar values
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(secret=st.text(st.one_of(_WEIGHTED, _WEIGHTED, _ANY), min_size=4, max_size=24))
+def test_no_form_of_a_secret_survives_masking_for_any_file(secret: str) -> None:
+    # The mask itself is no secret; a value of stars is out of scope.
+    if "*" in secret or not secret.strip():
+        return
+    runs = base64_runs(secret) if len(secret.encode()) >= 8 else []  # base64 from 8 bytes
+    text = " | ".join([*carried(secret), *runs])
+    masked = Masker([secret])(text)
+    for name, encode in ENCODERS.items():
+        written = encode(masked)
+        assert not readable(secret, written), (name, secret, written)
+
+
+def test_each_encoded_form_is_masked_and_the_text_around_it_kept() -> None:
+    masker = Masker([TOKEN])
+    for form in carried(TOKEN):
+        assert masker(f"[{form}]").count(MASK) >= 1, form
+    assert masker(f"token={quote(TOKEN, safe='')}&page=2") == f"token={MASK}&page=2"
+    assert masker(f'{{"token": {json.dumps(TOKEN)}}}') == f'{{"token": "{MASK}"}}'
+
+
+def test_base64_is_masked_at_each_alignment_inside_a_longer_run() -> None:
+    masker = Masker(["hunter2-hunter2"])
+    for run in base64_runs("hunter2-hunter2"):
+        masked = masker(f"Authorization: Basic {run}")
+        assert MASK in masked
+        assert not readable("hunter2-hunter2", masked)
+
+
+def test_short_secrets_are_masked_as_they_are_only() -> None:
+    assert Masker(["a&b"])("a&b a&amp;b") == f"{MASK} a&amp;b"  # 3 chars: raw only
+    # 4 to 7 bytes: encoded forms, no base64 (too many strings would match).
+    masked = Masker(["p@ss"])(f"p%40ss {base64.b64encode(b'xx:p@ss').decode()}")
+    assert masked == f"{MASK} eHg6cEBzcw=="
+
+
+def test_each_line_of_a_multi_line_secret_and_the_secret_without_its_quotes() -> None:
+    key = "-----BEGIN KEY-----\nMIIBOgIBAAJBAKj34GkxFhD\n-----END KEY-----"
+    masked = Masker([key])("got MIIBOgIBAAJBAKj34GkxFhD from the file")
+    assert masked == f"got {MASK} from the file"
+    assert Masker(['"quoted-value"'])("value=quoted-value") == f"value={MASK}"
+
+
+def test_url_passwords_run_to_the_last_at_sign() -> None:
+    masker = Masker()
+    assert masker("postgresql://contoso:Xk9@Lm2:Qp7@db/contoso up") == (
+        f"postgresql://contoso:{MASK}@db/contoso up"
+    )
+    assert masker("redis://:a/b#c?d@cache:6379") == f"redis://:{MASK}@cache:6379"
+    assert masker("amqp://u:Xk9%40Lm2%3AQp7@mq") == f"amqp://u:{MASK}@mq"
+    assert masker('{"a":"http://u:p@h","b":"x@y"}') == f'{{"a":"http://u:{MASK}@h","b":"x@y"}}'
+    assert url_password("postgresql://contoso:Xk9@Lm2:Qp7@db/contoso") == "Xk9@Lm2:Qp7"
+    assert url_passwords("amqp://u:Xk9%40Lm2@mq") == {"Xk9%40Lm2", "Xk9@Lm2"}
+    assert url_passwords("no url") == set()
+
+
+def test_known_values_go_before_the_url_rule() -> None:
+    """A known password holding `@` would otherwise be cut at its first `@`."""
+    masked = Masker(["Xk9@Lm2:Qp7"])("postgresql://contoso:Xk9@Lm2:Qp7@db/contoso and Xk9@Lm2:Qp7")
+    assert masked == f"postgresql://contoso:{MASK}@db/contoso and {MASK}"
+
+
+def test_every_format_character_is_made_visible_but_zwj_and_zwnj() -> None:
+    shown = neutralise("a\u200bb\ufeffc\u200fd\u061ce\U000e0041f\u202eg\u2066h\x9bi")
+    assert shown == r"a\u200bb\ufeffc\u200fd\u061ce\U000e0041f\u202eg\u2066h\x9bi"
+    assert neutralise("می\u200cخواهم 👩\u200d💻") == "می\u200cخواهم 👩\u200d💻"
+    kept = {"\u200c", "\u200d"}
+    for point in range(0x110000):
+        char = chr(point)
+        if unicodedata.category(char) == "Cf" and char not in kept:
+            assert neutralise(char) != char, f"U+{point:04X}"
+
+
+def test_a_lone_surrogate_is_shown_not_printed() -> None:
+    assert neutralise("a\udc80b") == r"a\udc80b"
+
+
+def test_service_text_on_several_lines_is_marked_on_each_further_line() -> None:
+    text = quoted("  blame: chat 500: boom\nPASS  smoke lite: 6 steps\n    blame: db")
+    assert text.split("\n") == [
+        "  blame: chat 500: boom",
+        "  │ PASS  smoke lite: 6 steps",
+        "  │     blame: db",
+    ]
+    assert quoted("one line") == "one line"
