@@ -2,13 +2,15 @@
 tests. Mounted by tests/compose/chat-faults.yml, so chat's code carries no test
 switches. FAULT_MODE is a comma-separated list:
   raise   a question with FAULT_QUESTION in it (default: stargazing) raises
-          RuntimeError inside chat's handler
+          RuntimeError inside chat's handler, saying FAULT_MESSAGE (backslash escapes
+          such as \u202e decoded; default: catalog index corrupt)
   slow    retrieval sleeps FAULT_DELAY seconds (default 3) before ranking
   bare    every error answer is a bare status, no body
   chatty  with raise: right after raising, chat logs 500 lines that belong to no request
 """
 
 import asyncio
+import codecs
 import logging
 import os
 import sys
@@ -41,7 +43,9 @@ if "raise" in MODES:
             if "chatty" in MODES:
                 threading.Thread(target=chatter).start()  # outside the request's trace
             key = os.environ.get("FAULT_SECRET")  # a secret a careless message carries
-            raise RuntimeError("catalog index corrupt" + (f" (key {key})" if key else ""))
+            said = codecs.decode(os.environ.get("FAULT_MESSAGE", ""), "unicode_escape")
+            said = said or "catalog index corrupt"
+            raise RuntimeError(said + (f" (key {key})" if key else ""))
         return compose_answer(question, ranked)
 
     contoso_chat.app.compose_answer = raising

@@ -406,3 +406,29 @@ def test_the_fuzz_record_goes_beside_a_log_file_in_folders_not_made_yet(
     output, _, error = run_fuzz(tmp_path, monkeypatch, clean, log_file=log_file)
     assert error is None, output
     assert (log_file.parent / HAR_NAME).is_file()
+
+
+def test_schemathesiss_records_are_masked_like_the_smokes_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """chat answered a fuzzed request with the db password: the HAR and the JUnit file
+    Schemathesis wrote keep every answer, masked."""
+    from tests.unit.fakes import PASSWORD
+
+    def leaky(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        path = Path(command[command.index("--report-har-path") + 1])
+        entry = {"response": {"status": 200, "content": {"text": f'{{"dsn": "{PASSWORD}"}}'}}}
+        path.write_text(json.dumps({"log": {"entries": [entry]}}))
+        junit = Path(command[command.index("--report-junit-path") + 1])
+        junit.write_text(f'<testsuite><testcase name="x" message="{PASSWORD}"/></testsuite>')
+        return subprocess.CompletedProcess(command, 0)
+
+    output, _, error = run_fuzz(tmp_path, monkeypatch, leaky, junit_xml=tmp_path / "j.xml")
+    assert error is None, output
+    record = (tmp_path / HAR_NAME).read_text()
+    assert PASSWORD not in record
+    assert json.loads(record)["log"]["entries"][0]["response"]["content"]["text"] == (
+        '{"dsn": "****"}'
+    )
+    assert PASSWORD not in (tmp_path / "j.xml").read_text()
+    assert 'message="****"' in (tmp_path / "j.xml").read_text()
