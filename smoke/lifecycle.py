@@ -131,6 +131,11 @@ class Ended:
     trace_ids: tuple[tuple[str, str], ...] = ()
 
 
+#: File times come from the kernel's coarse clock, which lags ``time.time()`` by up to
+#: a tick: a file this run wrote at its start can look older than the run.
+_FILE_CLOCK_LAG_SECONDS = 0.02
+
+
 def run(
     options: StackOptions,
     checks: Checks,
@@ -254,7 +259,8 @@ def run(
             if claim is not None:
                 # A stack this run did not get to remove stays the reaper's to remove.
                 claim.close(release=ending != "untouched")
-            fresh = [p for p in attachments if p.is_file() and p.stat().st_mtime >= started_wall]
+            since = started_wall - _FILE_CLOCK_LAG_SECONDS
+            fresh = [p for p in attachments if p.is_file() and p.stat().st_mtime >= since]
             trace_files = _trace_files(
                 options, collector, steps, times, failure, masker, fresh, console
             )
