@@ -7,7 +7,7 @@ import time
 from smoke.errors import ComposeFailed
 from smoke.masking import Masker, split_lines
 from smoke.options import BuildOptions, LogsOptions, TeardownOptions
-from smoke.report.budgets import format_size
+from smoke.outcome import format_size
 from smoke.report.console import Console
 from smoke.report.files import write_logs
 from smoke.stack.compose import Stack

@@ -35,6 +35,7 @@ from smoke.checks.probes import Endpoints, Probe
 from smoke.errors import CheckFailed, InternalError, Interrupted, TeardownIncomplete
 from smoke.masking import Masker, excerpt
 from smoke.options import Keep
+from smoke.outcome import Result, StepResult
 from smoke.report.console import Console
 from smoke.report.evidence import explain
 from smoke.report.files import write_logs
@@ -44,7 +45,7 @@ from smoke.stack.compose import Stack
 from smoke.stack.state import ContainerTimes, Resources
 from smoke.stack.target import Target
 from smoke.stack.teardown import remove_stack
-from smoke.steps import Result, StepResult, StepRunner
+from smoke.steps import StepRunner
 from smoke.trace import route
 from smoke.trace.collector import Collector
 from smoke.trace.context import Tracer

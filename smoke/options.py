@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from smoke.errors import UsageError
+from smoke.outcome import Budgets
 from smoke.parser import (
     DEFAULT_COMPOSE_FILE,
     DEFAULT_SCREENSHOT_NAME,
     build_parser,
+    parse_size,
     session_profile,
 )
-from smoke.report.budgets import Budgets, from_pyproject
 from smoke.stack.target import Target
 
 Profile = Literal["lite", "full"]
@@ -306,3 +308,40 @@ def check_files_exist(target: Target) -> None:
             f"env file not found: {', '.join(missing)}; pass an existing --env-file PATH "
             "(or fix COMPOSE_ENV_FILES)"
         )
+
+
+def from_pyproject(path: Path) -> Budgets:
+    """Budgets from ``[tool.smoke.budgets]``; the defaults where the file or keys are absent."""
+    if not path.is_file():
+        return Budgets()
+    try:
+        table: dict[str, Any] = (
+            tomllib.loads(path.read_text("utf-8"))
+            .get("tool", {})
+            .get("smoke", {})
+            .get("budgets", {})
+        )
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path} is not valid TOML: {exc}") from None
+    known = {"max_duration_seconds", "max_chat_image", "max_web_image"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise UsageError(
+            f"unknown key(s) in [tool.smoke.budgets] of {path}: {', '.join(unknown)}; "
+            f"expected {', '.join(sorted(known))}"
+        )
+    defaults = Budgets()
+    try:
+        return Budgets(
+            max_duration_seconds=float(
+                table.get("max_duration_seconds", defaults.max_duration_seconds)
+            ),
+            max_chat_image_bytes=parse_size(
+                str(table.get("max_chat_image", defaults.max_chat_image_bytes))
+            ),
+            max_web_image_bytes=parse_size(
+                str(table.get("max_web_image", defaults.max_web_image_bytes))
+            ),
+        )
+    except ValueError as exc:
+        raise UsageError(f"[tool.smoke.budgets] in {path}: {exc}") from None

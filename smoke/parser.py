@@ -15,7 +15,6 @@ from typing import NoReturn
 import httpx
 
 from smoke.errors import UsageError
-from smoke.report.budgets import parse_size
 
 DEFAULT_PROJECT = "contoso-smoke"
 DEFAULT_COMPOSE_FILE = "docker-compose.yml"
@@ -394,3 +393,19 @@ def build_parser(env: Mapping[str, str], *, profile: str | None = None) -> argpa
     for sub in commands.choices.values():
         sub.set_defaults(prog=sub.prog)
     return parser
+
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?B?)\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """'2.5GB' -> 2_500_000_000; plain numbers are bytes."""
+    match = _SIZE.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a size; e.g. 2.5GB, 800MB or 1500000000")
+    number, unit = match.groups()
+    unit = unit.upper()
+    if unit and not unit.endswith("B"):
+        unit += "B"
+    return int(float(number) * _UNITS[unit])

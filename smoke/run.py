@@ -17,6 +17,7 @@ from smoke.checks.probes import FixedEndpoints
 from smoke.errors import BudgetExceeded
 from smoke.masking import Masker, quoted
 from smoke.options import RunOptions
+from smoke.outcome import Outcome, evaluate
 from smoke.plan import (
     Closeable,
     Context,
@@ -26,13 +27,12 @@ from smoke.plan import (
     planned_steps,
     steps_for,
 )
-from smoke.report.budgets import evaluate
 from smoke.report.console import Console
 from smoke.report.files import publish_to_github, write_junit, write_metrics
 from smoke.report.timeline import TraceFiles
 from smoke.stack.compose import CHAT, WEB, Stack
 from smoke.stack.state import Resources
-from smoke.steps import Outcome, StepRunner
+from smoke.steps import StepRunner
 
 
 def run_smoke(

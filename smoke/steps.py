@@ -1,7 +1,4 @@
-"""Run named steps in order, timing each and reporting it on the console.
-
-What a finished run hands to its reports: steps, verdicts, costs.
-"""
+"""Run named steps in order, timing each and reporting it on the console."""
 
 from __future__ import annotations
 
@@ -10,25 +7,15 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from python_on_whales.exceptions import DockerException
 
 from smoke.errors import CheckFailed, DockerCallFailed, InternalError, docker_verb
-from smoke.report.budgets import Budgets, Verdict
+from smoke.outcome import StepResult
 from smoke.report.console import Console
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class StepResult:
-    name: str
-    passed: bool
-    seconds: float
-    failure: CheckFailed | None = None
-    #: Wall-clock end (epoch seconds), to line a step up with container log timestamps.
-    finished_at: float = 0.0
 
 
 def _untraced(name: str) -> contextlib.AbstractContextManager[None]:
@@ -89,50 +76,3 @@ def _unforeseen(exc: Exception) -> CheckFailed:
         f"{type(exc).__name__}: {said[:200]}" if said else type(exc).__name__,
         traceback="".join(traceback.format_exception(exc)),
     )
-
-
-Result = Literal["passed", "over_budget", "failed", "interrupted", "error"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    result: Result
-    profile: str
-    project: str | None
-    planned_steps: tuple[str, ...]
-    steps: tuple[StepResult, ...]
-    duration: float
-    budgets: Budgets
-    verdicts: tuple[Verdict, ...] = ()
-    chat_image_bytes: int | None = None
-    web_image_bytes: int | None = None
-    storage_driver: str | None = None
-    failure: CheckFailed | None = None
-    #: Why the run stopped when no check failed (an interrupt or an error).
-    stopped_by: str | None = None
-    started_at: str = ""
-    #: (step, why) for each step the options dropped, e.g. the browser step.
-    dropped: tuple[tuple[str, str], ...] = ()
-    #: Where the slowest request's time went (``slowest: ...``), when traced.
-    slowest: str | None = None
-    #: Each traced step's trace id, to find its spans in e2e-trace.json or a backend.
-    trace_ids: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def blame(self) -> str | None:
-        return self.failure.blame if self.failure is not None else None
-
-    @property
-    def timed_out(self) -> bool:
-        """Over the duration budget, or a step ran out of time: the time needs blaming."""
-        over = any(v.name == "duration" for v in self.exceeded)
-        return over or (self.failure is not None and self.failure.timed_out)
-
-    @property
-    def exceeded(self) -> tuple[Verdict, ...]:
-        return tuple(v for v in self.verdicts if not v.ok)
-
-
-def step_key(name: str) -> str:
-    """'chat dependency health (db)' -> 'chat_dependency_health_db'."""
-    return "_".join("".join(c if c.isalnum() else " " for c in name.lower()).split())

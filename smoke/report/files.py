@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from smoke.masking import Masker, quoted, split_lines
-from smoke.report.budgets import format_size
-from smoke.steps import Outcome, step_key
+from smoke.outcome import Outcome, format_size, step_key
 
 
 def metrics_lines(outcome: Outcome) -> list[str]:

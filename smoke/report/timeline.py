@@ -25,8 +25,8 @@ from pathlib import Path
 
 from smoke.errors import CheckFailed
 from smoke.masking import Masker, neutralise, quoted
+from smoke.outcome import StepResult
 from smoke.stack.state import ContainerTimes
-from smoke.steps import StepResult
 from smoke.trace.spans import SMOKE_SERVICE, Span, masked, to_otlp
 
 TRACE_FILE = "e2e-trace.json"

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
+from smoke.outcome import step_key
 from smoke.report import console as console_module
 from smoke.report.console import Console
-from smoke.steps import step_key
 
 
 class Stream(io.StringIO):

@@ -14,11 +14,10 @@ from smoke.errors import (
     ProxyCallFailed,
 )
 from smoke.masking import MASK, Masker
-from smoke.report.budgets import Budgets, evaluate
+from smoke.outcome import Budgets, Outcome, StepResult, evaluate
 from smoke.report.console import Console
 from smoke.report.evidence import LOG_TAIL_LINES, explain
 from smoke.report.files import publish_to_github, write_junit, write_metrics
-from smoke.steps import Outcome, StepResult
 from smoke.trace.collector import Explained
 from tests.unit.fakes import FakeDocker, Terminal, docker_error, stack
 

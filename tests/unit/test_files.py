@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from smoke.errors import ContractDrift, ProxyCallFailed
-from smoke.report.budgets import Budgets, evaluate
+from smoke.outcome import Budgets, Outcome, StepResult, evaluate
 from smoke.report.files import (
     junit_tree,
     logged_by,
@@ -14,7 +14,6 @@ from smoke.report.files import (
     publish_to_github,
     step_summary_markdown,
 )
-from smoke.steps import Outcome, StepResult
 
 
 def failed_outcome() -> Outcome:

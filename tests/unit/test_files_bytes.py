@@ -9,7 +9,7 @@ import pytest
 
 from smoke.errors import DependencyFailure
 from smoke.masking import Masker
-from smoke.report.budgets import Budgets, Verdict
+from smoke.outcome import Budgets, Outcome, StepResult, Verdict
 from smoke.report.files import (
     junit_tree,
     metrics_lines,
@@ -18,7 +18,6 @@ from smoke.report.files import (
     write_junit,
     write_metrics,
 )
-from smoke.steps import Outcome, StepResult
 
 SECRET = "s3cret-pw"
 BUDGETS = Budgets(

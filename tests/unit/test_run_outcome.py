@@ -15,12 +15,11 @@ import pytest
 from python_on_whales import DockerClient
 
 from smoke.errors import BudgetExceeded, DependencyFailure, InternalError
-from smoke.report.budgets import Budgets
+from smoke.outcome import Budgets, Outcome
 from smoke.report.console import Console
 from smoke.run import run_smoke
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
-from smoke.steps import Outcome
 from tests.unit.fakes import FakeDocker, FakeServices, run_options
 from tests.unit.test_run import Terminal
 

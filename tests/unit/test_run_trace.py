@@ -97,7 +97,7 @@ def test_a_run_over_its_duration_budget_names_the_slowest_request(tmp_path: Path
 
 
 def _budgets(seconds: float) -> Any:
-    from smoke.report.budgets import Budgets
+    from smoke.outcome import Budgets
 
     return Budgets(max_duration_seconds=seconds)
 

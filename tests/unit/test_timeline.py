@@ -10,9 +10,9 @@ from pathlib import Path
 
 from smoke.errors import ProxyCallFailed
 from smoke.masking import Masker
+from smoke.outcome import StepResult
 from smoke.report.timeline import MAX_SPAN_ROWS, REPORT_FILE, TRACE_FILE, write_trace_files
 from smoke.stack.state import ContainerTimes
-from smoke.steps import StepResult
 from smoke.trace.spans import (
     KIND_CLIENT,
     KIND_INTERNAL,

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from smoke.errors import UsageError
-from smoke.options import RunOptions, parse
-from smoke.report.budgets import Budgets, evaluate, from_pyproject, parse_size
+from smoke.options import RunOptions, from_pyproject, parse
+from smoke.outcome import Budgets, evaluate
+from smoke.parser import parse_size
 
 
 @pytest.mark.parametrize(
