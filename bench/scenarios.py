@@ -23,7 +23,7 @@ from python_on_whales import DockerClient
 
 from smoke.checks.probes import QUESTION as SMOKE_QUESTION
 from smoke.plan import PARAPHRASES
-from smoke.report.files import logged_at
+from smoke.stack.logs import logged_at
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,8 @@ from smoke.masking import Masker, split_lines
 from smoke.options import BuildOptions, LogsOptions, TeardownOptions
 from smoke.outcome import format_size
 from smoke.report.console import Console
-from smoke.report.files import write_logs
 from smoke.stack.compose import Stack
+from smoke.stack.logs import write_logs
 from smoke.stack.teardown import remove_stack
 
 

@@ -38,10 +38,10 @@ from smoke.options import Keep
 from smoke.outcome import Result, StepResult
 from smoke.report.console import Console
 from smoke.report.evidence import explain
-from smoke.report.files import write_logs
 from smoke.report.timeline import TraceFiles, write_trace_files
 from smoke.stack import claim as claims
 from smoke.stack.compose import Stack
+from smoke.stack.logs import write_logs
 from smoke.stack.state import ContainerTimes, Resources
 from smoke.stack.target import Target
 from smoke.stack.teardown import remove_stack

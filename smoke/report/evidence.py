@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from smoke.errors import CheckFailed, ComposeFailed
 from smoke.masking import Masker, excerpt, quoted, split_lines
 from smoke.report.console import Console
-from smoke.report.files import LogSource, chronological, logged_by
+from smoke.stack.logs import LogSource, chronological, logged_by
 
 if TYPE_CHECKING:
     from smoke.trace.collector import Explained

@@ -1,21 +1,18 @@
 """Files and annotations a finished run leaves behind: metrics (key=value), JUnit
-XML, and on GitHub Actions a step summary table and an error annotation.
-
-The stack's logs as one file: every service, in time order, secrets masked.
+XML, and on GitHub Actions a step summary table and an error annotation; the
+records other tools leave beside them (Schemathesis's), masked as data.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from smoke.masking import Masker, quoted, split_lines
+from smoke.masking import Masker, quoted
 from smoke.outcome import Outcome, format_size, step_key
 
 
@@ -182,59 +179,6 @@ def publish_to_github(
     return f"::error title={_escape_annotation(title)}::{_escape_annotation(mask(message))}"
 
 
-# `compose logs --timestamps` lines: "chat-1  | 2026-11-25T12:58:36.7056578Z message"
-_STAMPED = re.compile(r"^\S+\s+\|\s(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z\b")
-
-
-def _sort_key(line: str) -> str | None:
-    match = _STAMPED.match(line)
-    if not match:
-        return None
-    whole, fraction = match.groups()
-    return f"{whole}.{(fraction or '').ljust(9, '0')}"  # docker trims trailing zeros
-
-
-def logged_at(line: str) -> float | None:
-    """When a `compose logs --timestamps` line was written, in epoch seconds; None
-    for a line without a timestamp."""
-    match = _STAMPED.match(line)
-    if not match:
-        return None
-    whole, fraction = match.groups()
-    return datetime.fromisoformat(whole + "+00:00").timestamp() + float(f"0.{fraction or 0}")
-
-
-def logged_by(line: str) -> str:
-    """The service a `compose logs` line is from (``chat-1  | ...`` -> chat)."""
-    prefix = line.split("|", 1)[0].strip()
-    return prefix.rsplit("-", 1)[0]  # compose names the container <service>-<index>
-
-
-def chronological(text: str) -> str:
-    """Interleave the services' lines by timestamp, so one file reads as one story.
-
-    compose prints each service's lines as a block; a line without a timestamp
-    stays with the line before it.
-    """
-    entries: list[tuple[str, int, list[str]]] = []
-    # At \n only, as compose itself splits: a \r or U+2028 inside a line stays there.
-    for index, line in enumerate(split_lines(text.removesuffix("\n")) if text else []):
-        key = _sort_key(line)
-        if key is None and entries:
-            entries[-1][2].append(line)
-        else:
-            entries.append((key or "", index, [line]))
-    entries.sort(key=lambda entry: (entry[0], entry[1]))
-    lines = [line for _, _, group in entries for line in group]
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-class LogSource(Protocol):
-    """What the report layer asks of a stack: its services' logs."""
-
-    def logs(self, services: tuple[str, ...] = (), *, tail: int | None = None) -> str: ...
-
-
 def mask_json_file(path: Path, masker: Masker) -> None:
     """Mask a JSON file another tool wrote (Schemathesis's HAR record): each string
     decoded, masked, and the whole encoded again. One that does not parse is masked
@@ -268,11 +212,3 @@ def mask_xml_file(path: Path, masker: Masker) -> None:
         for key, value in node.attrib.items():
             node.attrib[key] = masker(value)
     tree.write(path, encoding="utf-8", xml_declaration=True)
-
-
-def write_logs(stack: LogSource, path: Path, masker: Masker) -> int:
-    """Write the whole stack's logs, masked and in time order; return the line count."""
-    text = chronological(masker(stack.logs()))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return text.count("\n")

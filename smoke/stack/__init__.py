@@ -1,2 +1,2 @@
-"""The stack layer: python-on-whales and nothing else. Where the engine is, the
-compose project and what the engine says about it, who owns it, and its removal."""
+"""The stack layer, through python-on-whales: where the engine is, the compose project
+and what the engine says about it, its logs, who owns it, and its removal."""

@@ -33,12 +33,11 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from python_on_whales.exceptions import DockerException
 
 from smoke.errors import ProjectInUse
-from smoke.report.console import Console
 from smoke.stack import marks
 from smoke.stack import reaper as reaper_module
 from smoke.stack.compose import Stack
@@ -52,6 +51,12 @@ _STARTED_AT = "io.contoso-smoke.started-at"
 _KEPT = "io.contoso-smoke.kept"
 #: A value no other claim has: whoever finds its own on the mark holds the project.
 CLAIM_TOKEN = "io.contoso-smoke.claim"
+
+
+class Lines(Protocol):
+    """Where the claim says what it found (the run's console)."""
+
+    def line(self, text: str = "") -> None: ...
 
 
 def _process_start(pid: int) -> str:
@@ -170,7 +175,7 @@ def propose(stack: Stack, *, kept: bool) -> Proposal:
 
 def claim(
     stack: Stack,
-    console: Console,
+    console: Lines,
     *,
     stack_exists: bool,
     max_run_seconds: float,
@@ -230,7 +235,7 @@ class Claim:
     """This run's mark and reaper, once the project is claimed."""
 
     def __init__(
-        self, stack: Stack, *, kept: bool, reaper: bool, log_file: Path, console: Console
+        self, stack: Stack, *, kept: bool, reaper: bool, log_file: Path, console: Lines
     ) -> None:
         self._stack = stack
         self._kept_from_start = kept

@@ -5,14 +5,12 @@ say this project built them; removed by those labels, never by a name prefix."""
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 
 from smoke.errors import ImageNotOwned, ImagesMissing
-
-if TYPE_CHECKING:
-    from smoke.stack.compose import Stack
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -24,10 +22,21 @@ def _repository(image: str) -> str:
     return name if name and "/" not in tag else image
 
 
+class Modelled(Protocol):
+    """What the images ask of their stack (``smoke.stack.compose.Stack``)."""
+
+    docker: DockerClient
+
+    @property
+    def project(self) -> str: ...
+
+    def model(self, *, install_local_stack: bool = False) -> dict[str, Any]: ...
+
+
 class ProjectImages:
     """One project's images, through its stack's docker client."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Modelled) -> None:
         self._stack = stack
         self._docker = stack.docker
         self._project = stack.project

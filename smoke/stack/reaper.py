@@ -133,8 +133,8 @@ def reap(
 ) -> None:
     from smoke.errors import SmokeError
     from smoke.masking import Masker
-    from smoke.report.files import write_logs
     from smoke.stack.compose import Stack
+    from smoke.stack.logs import write_logs
     from smoke.stack.target import Target
     from smoke.stack.teardown import remove_stack
 

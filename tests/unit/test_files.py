@@ -9,7 +9,6 @@ from smoke.errors import ContractDrift, ProxyCallFailed
 from smoke.outcome import Budgets, Outcome, StepResult, evaluate
 from smoke.report.files import (
     junit_tree,
-    logged_by,
     metrics_lines,
     publish_to_github,
     step_summary_markdown,
@@ -73,12 +72,6 @@ def test_github_summary_and_annotation(tmp_path: Path) -> None:
     assert annotation.startswith("::error title=smoke: response contract::response contract drift")
     assert "| response contract | ❌ |" in summary.read_text()
     assert publish_to_github(failed_outcome(), str, {}) is None
-
-
-def test_the_service_of_a_compose_log_line() -> None:
-    assert logged_by("web-1   | 2026-12-04T10:00:00Z GET /a|b 200") == "web"
-    assert logged_by("my-cache-2  | ready") == "my-cache"
-    assert logged_by("db | plain") == "db"
 
 
 def test_the_step_summary_carries_the_blame_and_names_the_slowest_span_only_when_timed_out() -> (

@@ -10,8 +10,8 @@ from typing import cast
 from python_on_whales import DockerClient
 
 from smoke.masking import Masker
-from smoke.report.files import chronological, write_logs
 from smoke.stack.compose import Stack
+from smoke.stack.logs import chronological, logged_by, write_logs
 from smoke.stack.target import Target
 from tests.unit.fakes import FakeDocker
 
@@ -72,3 +72,9 @@ def test_records_other_tools_wrote_are_masked_as_data(tmp_path: Path) -> None:
     ET.ElementTree(ET.Element("testcase", message=secret)).write(junit)
     mask_xml_file(junit, Masker([secret]))
     assert ET.parse(junit).getroot().get("message") == "****"
+
+
+def test_the_service_of_a_compose_log_line() -> None:
+    assert logged_by("web-1   | 2026-12-04T10:00:00Z GET /a|b 200") == "web"
+    assert logged_by("my-cache-2  | ready") == "my-cache"
+    assert logged_by("db | plain") == "db"

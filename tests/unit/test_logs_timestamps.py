@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from smoke.report.files import logged_at
+from smoke.stack.logs import logged_at
 
 BASE = datetime(2026, 11, 25, 12, 58, 36, tzinfo=UTC).timestamp()
 

@@ -1,0 +1,104 @@
+"""The package's layers as docs/development.md states them: each subpackage and each
+top-level module of `smoke/` is one room, and a room imports only from rooms below it.
+Read from the code's own imports (type-only ones too), so no loop can come back."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "smoke"
+#: Bottom first: the foundation, then each layer on those below it.
+ORDER = (
+    "errors",
+    "masking",
+    "outcome",
+    "signals",
+    "stack/",
+    "trace/",
+    "report/",
+    "steps",
+    "parser",
+    "options",
+    "checks/",
+    "preparation",
+    "plan",
+    "lifecycle",
+    "commands",
+    "fuzz",
+    "run",
+    "cli",
+    "__main__",
+)
+
+
+def room_of(module: str) -> str:
+    """`smoke.stack.compose` -> `stack/`; `smoke.run` -> `run`."""
+    parts = module.split(".")
+    if len(parts) < 2:
+        return "__init__"
+    return f"{parts[1]}/" if (PACKAGE / parts[1]).is_dir() else parts[1]
+
+
+def imported(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, module) of every `smoke` module a file imports, wherever it does."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, a.name) for a in node.names if a.name.startswith("smoke."))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "smoke":  # `from smoke import signals`
+                yield from ((node.lineno, f"smoke.{a.name}") for a in node.names)
+            elif node.module.startswith("smoke."):
+                yield node.lineno, node.module
+
+
+def imports() -> Iterator[tuple[str, str, str]]:
+    """(importing room, imported room, where) across rooms."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        source = room_of(module)
+        for line, name in imported(path):
+            target = room_of(name)
+            if target != source:
+                yield source, target, f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}"
+
+
+def test_every_room_has_its_place_in_the_order() -> None:
+    rooms = {
+        room_of(".".join(p.relative_to(PACKAGE.parent).with_suffix("").parts))
+        for p in PACKAGE.rglob("*.py")
+    }
+    assert rooms - {"__init__"} == set(ORDER)
+
+
+def test_no_room_imports_from_a_room_above_it() -> None:
+    rank = {room: at for at, room in enumerate(ORDER)}
+    upward = [where for source, target, where in imports() if rank[target] > rank[source]]
+    assert upward == []
+
+
+def test_no_module_imports_in_a_circle() -> None:
+    """Inside a room too: a module never reaches itself through its imports."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        graph[module.removesuffix(".__init__")] = {name for _, name in imported(path)}
+    for start in graph:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            name = todo.pop()
+            assert name != start, f"{start} imports itself through {sorted(seen)}"
+            if name not in seen:
+                seen.add(name)
+                todo += graph.get(name, ())
+
+
+@pytest.mark.parametrize(
+    ("module", "room"),
+    [("smoke.stack.compose", "stack/"), ("smoke.run", "run"), ("smoke", "__init__")],
+)
+def test_rooms_are_subpackages_and_top_level_modules(module: str, room: str) -> None:
+    assert room_of(module) == room
