@@ -379,8 +379,8 @@ def capture_logs(
         try:
             write_logs(stack, log_file, masker)
         except DockerException:
-            # compose takes Ctrl-C for itself even here (Go's signal.Notify unblocks
-            # it): once more, so a second press is needed to lose the logs.
+            # Once more: a passing fault of the engine must not cost the logs. (A Ctrl-C
+            # never reaches `compose logs`: it runs in a session of its own.)
             write_logs(stack, log_file, masker)
         if isinstance(failure, InternalError):
             with log_file.open("a", encoding="utf-8") as log:

@@ -8,7 +8,6 @@ what it knows: where it is, and what state a service's container is in.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,13 @@ from smoke.errors import (
 )
 from smoke.masking import is_secret_name, url_passwords
 from smoke.stack import ports
+from smoke.stack.client import (
+    client,
+    compose_step,
+    extra_env,
+    flavour_env,
+    stderr_of,
+)
 from smoke.stack.engine import Engine, locate
 from smoke.stack.images import PROJECT_LABEL, SERVICE_LABEL, ProjectImages
 from smoke.stack.state import ContainerTimes, Resources, ServiceState, listens, named
@@ -37,25 +43,10 @@ from smoke.stack.target import Target
 
 WEB, CHAT, DB = "web", "chat", "db"
 CONTAINER_PORTS = {WEB: 3000, CHAT: 8000}
-#: The local embedding stack's chat image has a tag of its own, so the two builds
-#: never overwrite each other (the compose file reads it from CHAT_IMAGE_TAG).
-LOCAL_CHAT_TAG = "local"
 # Stop timeout for `down`: the services stop in well under a second.
 _DOWN_TIMEOUT_SECONDS = 5
 
 Filters = list[tuple[Literal["label"], str]]
-
-
-def flavour_env(*, install_local_stack: bool) -> dict[str, str]:
-    """What compose is told about chat's flavour: the build argument and the tag."""
-    return {
-        "CHAT_INSTALL_LOCAL_STACK": "1" if install_local_stack else "0",
-        "CHAT_IMAGE_TAG": LOCAL_CHAT_TAG if install_local_stack else "lite",
-    }
-
-
-def _stderr(exc: DockerException) -> str:
-    return (exc.stderr or exc.stdout or "").strip()
 
 
 class Stack:
@@ -70,12 +61,9 @@ class Stack:
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.target = target
-        self.docker = docker or DockerClient(
-            compose_files=list(target.compose_files),
-            compose_project_name=target.project,
-            compose_profiles=list(target.profiles),
-            compose_env_files=list(target.env_files),
-        )
+        self.docker = docker or client(target)
+        # A client of the caller's own reads the logs too (a fake has no process).
+        self._log_reader = docker or client(target, detached=True)
         self._env = os.environ if env is None else env
         self._config: dict[str, Any] | None = None
         self._local_model: dict[str, Any] | None = None  # with the local stack's tag
@@ -141,7 +129,7 @@ class Stack:
         if not install_local_stack:
             return self.config()
         if self._local_model is None:
-            with _env(**flavour_env(install_local_stack=True)):
+            with extra_env(**flavour_env(install_local_stack=True)):
                 self._local_model = self._read_model()
         return self._local_model
 
@@ -150,11 +138,11 @@ class Stack:
             model: dict[str, Any] = self.docker.compose.config(return_json=True)
         except DockerException as exc:
             self._require_compose()
-            first_line = (_stderr(exc).splitlines() or ["no details"])[0]
+            first_line = (stderr_of(exc).splitlines() or ["no details"])[0]
             raise ComposeConfigInvalid(
                 f"invalid compose configuration: {first_line}",
                 hint="fix the compose file, or check `docker compose config`",
-                stderr=_stderr(exc),
+                stderr=stderr_of(exc),
             ) from exc
         return model
 
@@ -192,7 +180,7 @@ class Stack:
         The images a build replaces are the caller's to remove (``images.remove_replaced``)."""
         built = self.images.built(install_local_stack=install_local_stack)
         wanted = [name for name in built if not services or name in services]
-        with _compose_step("build", install_local_stack=install_local_stack):
+        with compose_step("build", install_local_stack=install_local_stack):
             self.docker.compose.build(services=wanted, quiet=True)
 
     def up(
@@ -211,8 +199,8 @@ class Stack:
         try:
             with (
                 signals.deadline(timeout),
-                _compose_step("compose up", install_local_stack=install_local_stack),
-                _env(**self.compose_env),
+                compose_step("compose up", install_local_stack=install_local_stack),
+                extra_env(**self.compose_env),
             ):
                 self.docker.compose.up(
                     list(services) or None,
@@ -338,7 +326,7 @@ class Stack:
         return False if read_any else None
 
     def logs(self, services: tuple[str, ...] = (), *, tail: int | None = None) -> str:
-        text: str = self.docker.compose.logs(
+        text: str = self._log_reader.compose.logs(
             services=list(services), timestamps=True, tail=None if tail is None else str(tail)
         )
         return text
@@ -386,34 +374,3 @@ class Stack:
             self.docker.network.remove(list(found.networks))
         if found.volumes:
             self.docker.volume.remove(list(found.volumes))
-
-
-@contextlib.contextmanager
-def _compose_step(step: str, *, install_local_stack: bool) -> Iterator[None]:
-    """Run a building compose command: the chat flavour and its image tag go to
-    compose through the env, and a failure becomes ``ComposeFailed`` with
-    compose's stderr kept."""
-    with _env(**flavour_env(install_local_stack=install_local_stack)):
-        try:
-            yield
-        except DockerException as exc:
-            raise ComposeFailed(
-                f"{step} failed (exit {exc.return_code})",
-                return_code=exc.return_code,
-                stderr=_stderr(exc),
-            ) from exc
-
-
-@contextlib.contextmanager
-def _env(**values: str) -> Iterator[None]:
-    """Set env vars for the compose child process only while the block runs."""
-    saved: Mapping[str, str | None] = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old

@@ -243,7 +243,7 @@ def test_environment_problems_stop_before_anything_starts(
 @pytest.fixture
 def fake_docker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeDocker:
     docker = FakeDocker(project="contoso-smoke")  # the CLI's default project
-    monkeypatch.setattr("smoke.stack.compose.DockerClient", lambda **kwargs: docker)
+    monkeypatch.setattr("smoke.stack.client.DockerClient", lambda **kwargs: docker)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "docker-compose.yml").write_text("services: {}\n")
     for name in ("KEEP_STACK", "CHAT_INSTALL_LOCAL_STACK", "COMPOSE_PROJECT_NAME"):

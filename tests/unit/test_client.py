@@ -1,0 +1,74 @@
+"""How compose is called: the flavour's env, a client per project, `compose logs` in a
+session of its own, and a failed command as ComposeFailed with its stderr."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from python_on_whales.exceptions import DockerException
+
+from smoke.errors import ComposeFailed
+from smoke.stack.client import (
+    LOCAL_CHAT_TAG,
+    client,
+    compose_step,
+    extra_env,
+    flavour_env,
+    stderr_of,
+)
+from smoke.stack.target import Target
+
+TARGET = Target(
+    "p1", (Path("a.yml"), Path("b.yml")), profiles=("extra",), env_files=(Path(".env"),)
+)
+
+
+def test_the_flavour_goes_to_compose_as_its_build_argument_and_tag() -> None:
+    assert flavour_env(install_local_stack=True) == {
+        "CHAT_INSTALL_LOCAL_STACK": "1",
+        "CHAT_IMAGE_TAG": LOCAL_CHAT_TAG,
+    }
+    assert flavour_env(install_local_stack=False) == {
+        "CHAT_INSTALL_LOCAL_STACK": "0",
+        "CHAT_IMAGE_TAG": "lite",
+    }
+
+
+def test_a_client_speaks_for_the_project_and_a_detached_one_runs_in_its_own_session() -> None:
+    plain, detached = client(TARGET), client(TARGET, detached=True)
+    for made in (plain, detached):
+        assert made.client_config.compose_project_name == "p1"
+        assert [str(f) for f in made.client_config.compose_files] == ["a.yml", "b.yml"]
+        assert made.client_config.compose_profiles == ["extra"]
+    assert plain.client_config.client_call == ["docker"]
+    call = detached.client_config.client_call
+    assert call[-1] == "docker"
+    # The prefix runs its program in a new session: not in this process group.
+    script = [*call[:-1], sys.executable, "-c", "import os; print(os.getsid(0))"]
+    said = subprocess.run(script, capture_output=True, text=True, check=True, timeout=30)
+    assert int(said.stdout) != os.getsid(0)
+
+
+def test_a_failed_compose_command_keeps_its_code_and_stderr() -> None:
+    error = DockerException(["docker", "compose", "up"], 17, b"", b"no such image\n")
+    with (
+        pytest.raises(ComposeFailed) as raised,
+        compose_step("compose up", install_local_stack=False),
+    ):
+        raise error
+    assert str(raised.value) == "compose up failed (exit 17)"
+    assert raised.value.return_code == 17
+    assert raised.value.stderr == "no such image"
+    assert stderr_of(DockerException(["docker"], 1, b"only stdout", None)) == "only stdout"
+
+
+def test_extra_env_is_set_for_the_block_only() -> None:
+    name = "SMOKE_TEST_CLIENT_ENV"
+    assert name not in os.environ
+    with extra_env(**{name: "1"}):
+        assert os.environ[name] == "1"
+    assert name not in os.environ
