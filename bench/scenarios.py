@@ -73,12 +73,18 @@ EARLIER = "earlier release's harness and stack, --no-build, at"
 NEW_PROJECT_BUILD = "a new project's first build (smoke build, cache warm)"
 
 
+def named(project: str) -> str:
+    """A project of the bench's: `bench-<name>`, or under SMOKE_BENCH_PREFIX (the tests
+    give each run its own, so a bench never meets another one's stacks or images)."""
+    return f"{os.environ.get('SMOKE_BENCH_PREFIX') or 'bench'}-{project}"
+
+
 # Images are the project's own (<project>-<service>): each project the bench runs
 # builds its images before timing, from the build cache. (flag, projects)
 WARM_BUILDS = (
-    ((), ("bench-harness", "bench-no-reaper", "bench-nox", "bench-raw", "bench-floor")),
-    ((), ("bench-pytest-docker", "bench-full", "bench-tc")),
-    (("--install-local-stack",), ("bench-full-local", "bench-local")),
+    ((), (named("harness"), named("no-reaper"), named("nox"), named("raw"), named("floor"))),
+    ((), (named("pytest-docker"), named("full"), named("tc"))),
+    (("--install-local-stack",), (named("full-local"), named("local"))),
 )
 
 
@@ -160,7 +166,9 @@ def answers(url: str) -> Callable[[], bool]:
     return check
 
 
-def harness(*extra: str, project: str = "bench-harness") -> Callable[[], Sample]:
+def harness(*extra: str, project: str = "") -> Callable[[], Sample]:
+    project = project or named("harness")
+
     def scenario() -> Sample:
         with tempfile.TemporaryDirectory() as tmp:
             log, metrics_file = Path(tmp) / "e2e-compose.log", Path(tmp) / "e2e-metrics.txt"
@@ -220,7 +228,7 @@ def full_profile(*extra: str, project: str) -> Callable[[], Sample]:
 def new_project_build() -> Sample:
     """A checkout's first build under a project of its own, the code unchanged: the
     build cache serves it. Its images are removed after (not timed)."""
-    project = f"bench-new-{time.monotonic_ns()}"
+    project = named(f"new-{time.monotonic_ns()}")
     started = time.monotonic()
     run(smoke("build", "--project", project))
     total = time.monotonic() - started
@@ -230,12 +238,12 @@ def new_project_build() -> Sample:
 
 def nox_smoke_lite() -> Sample:
     started = time.monotonic()
-    run([sys.executable, "-m", "nox", "-s", "smoke_lite", "--", "--project", "bench-nox"])
+    run([sys.executable, "-m", "nox", "-s", "smoke_lite", "--", "--project", named("nox")])
     return Sample(time.monotonic() - started)
 
 
 def raw_baseline() -> Sample:
-    project = "bench-raw"
+    project = named("raw")
     t0 = time.monotonic()
     run(compose(project, "up", "-d", "--wait"))
     t1 = time.monotonic()
@@ -269,7 +277,7 @@ def testcontainers_compose() -> Sample:
     from testcontainers.compose import DockerCompose
 
     os.environ.update({k: v for k, v in ENV.items() if k.startswith("SMOKE_")})
-    os.environ["COMPOSE_PROJECT_NAME"] = "bench-tc"
+    os.environ["COMPOSE_PROJECT_NAME"] = named("tc")
     try:
         started = time.monotonic()
         stack = DockerCompose(context=str(ROOT), compose_file_name="docker-compose.yml", wait=True)
@@ -281,7 +289,7 @@ def testcontainers_compose() -> Sample:
 
 
 def pytest_docker_style() -> Sample:
-    project = "bench-pytest-docker"
+    project = named("pytest-docker")
     started = time.monotonic()
     run(compose(project, "up", "--build", "-d", "--wait"))
     with httpx.Client() as client:
@@ -304,7 +312,7 @@ def floor() -> Sample:
     """What no harness can beat: db alone ready, one service alone ready, a `down`
     of the bare stack (no harness, no checks)."""
     parts: dict[str, float] = {}
-    project = "bench-floor"
+    project = named("floor")
     env = {**ENV, "SMOKE_TEST_DB_PORT": str(DB_PORT)}
     db_password()  # read before the clock starts
     started = time.monotonic()
@@ -352,7 +360,7 @@ def local_stack_figures(runs: int) -> dict[str, float]:
     """Model ready after the chat container starts (median and slowest of ``runs``
     fresh starts beside a fresh db), and retrieval latency over 100 questions, on a
     kept local stack."""
-    project = "bench-local"
+    project = named("local")
     env = {**ENV, "CHAT_IMAGE_TAG": "local", "CHAT_INSTALL_LOCAL_STACK": "1"}
     docker = DockerClient(compose_files=[ROOT / "docker-compose.yml"], compose_project_name=project)
     figures: dict[str, float] = {}
@@ -408,12 +416,12 @@ def earlier_release(rev: str, workdir: Path) -> Callable[[], Sample]:
     for name in (".env",):
         if (ROOT / name).is_file():
             (tree / name).write_text((ROOT / name).read_text())
-    run(["docker", "compose", "-p", "bench-earlier", "build"], cwd=tree)
+    run(["docker", "compose", "-p", named("earlier"), "build"], cwd=tree)
     env = {**ENV, "PYTHONPATH": str(tree)}
 
     def scenario() -> Sample:
         started = time.monotonic()
-        command = smoke("run", "--profile", "lite", "--no-build", "--project", "bench-earlier")
+        command = smoke("run", "--profile", "lite", "--no-build", "--project", named("earlier"))
         run([*command, "--log-file", os.devnull], env=env, cwd=tree)
         return Sample(time.monotonic() - started)
 
@@ -457,8 +465,8 @@ def tracing_figures(runs: int, against: str | None) -> dict[str, float]:
     docker = DockerClient()
     figures: dict[str, float] = {}
     for service, image in (
-        ("chat", "bench-harness-chat:lite"),
-        ("web", "bench-harness-web:latest"),
+        ("chat", f"{named('harness')}-chat:lite"),
+        ("web", f"{named('harness')}-web:latest"),
     ):
         timed = []
         for _ in range(runs):
@@ -484,7 +492,7 @@ def tracing_figures(runs: int, against: str | None) -> dict[str, float]:
                 statistics.median(t[1] for t in timed)
             )
         if against:
-            earlier = image.replace("bench-harness", "bench-earlier")
+            earlier = image.replace(named("harness"), named("earlier"))
             size = docker.image.inspect(image).size - docker.image.inspect(earlier).size
             figures[f"tracing: {service} image against {against} (MB)"] = size / 1e6
     return figures
@@ -497,12 +505,12 @@ SCENARIOS: dict[str, Callable[[], Sample]] = {
     HARNESS: harness(),
     "harness, --no-build": harness("--no-build"),
     TRACE_OFF: harness("--no-build", "--no-trace"),
-    NO_REAPER: harness("--no-reaper", project="bench-no-reaper"),
+    NO_REAPER: harness("--no-reaper", project=named("no-reaper")),
     NOX_LITE: nox_smoke_lite,
     "testcontainers DockerCompose(wait=True)": testcontainers_compose,
     "pytest-docker style (up --build --wait, poll, down -v)": pytest_docker_style,
-    FULL: full_profile(project="bench-full"),
-    LOCAL: full_profile("--install-local-stack", project="bench-full-local"),
+    FULL: full_profile(project=named("full")),
+    LOCAL: full_profile("--install-local-stack", project=named("full-local")),
     "floor: db alone, a service alone, bare down": floor,
     NEW_PROJECT_BUILD: new_project_build,
 }
@@ -521,19 +529,21 @@ def base_image() -> str:
 
 def cold_run() -> dict[str, float]:
     docker = DockerClient()
-    run(smoke("teardown", "--project", "bench-cold", "--images"))
+    run(smoke("teardown", "--project", named("cold"), "--images"))
     # The BuildKit cache too; python-on-whales only has the buildx form of this.
     run(["docker", "builder", "prune", "--all", "--force"])
     started = time.monotonic()
-    run(smoke("run", "--profile", "lite", "--project", "bench-cold", "--log-file", os.devnull))
+    run(smoke("run", "--profile", "lite", "--project", named("cold"), "--log-file", os.devnull))
     duration = time.monotonic() - started
     sizes = {
         "cold_run_seconds": duration,
         "base_image_bytes": float(docker.image.inspect(base_image()).size),
-        "chat_lite_image_bytes": float(docker.image.inspect("bench-cold-chat:lite").size),
-        "web_image_bytes": float(docker.image.inspect("bench-cold-web:latest").size),
+        "chat_lite_image_bytes": float(docker.image.inspect(f"{named('cold')}-chat:lite").size),
+        "web_image_bytes": float(docker.image.inspect(f"{named('cold')}-web:latest").size),
     }
-    run(smoke("build", "--project", "bench-cold", "--install-local-stack"))
-    sizes["chat_local_image_bytes"] = float(docker.image.inspect("bench-cold-chat:local").size)
-    run(smoke("teardown", "--project", "bench-cold", "--images"))
+    run(smoke("build", "--project", named("cold"), "--install-local-stack"))
+    sizes["chat_local_image_bytes"] = float(
+        docker.image.inspect(f"{named('cold')}-chat:local").size
+    )
+    run(smoke("teardown", "--project", named("cold"), "--images"))
     return sizes

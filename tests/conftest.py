@@ -1,6 +1,10 @@
 """Shared fixtures: a real Docker engine (or a skip outside CI), project names that
 never collide, and the check that a project left nothing behind.
 
+The engine may be shared (a developer's kept stack, another checkout's suite): every
+project, image, volume and network a test run makes carries its run's prefix
+(``RUN_PREFIX``), and no test builds or removes the default project's images or stack.
+
 Every test marked ``docker`` needs an engine with Compose v2: without one it is
 skipped, with the reason, except under CI (``CI=true``), where it fails.
 """
@@ -25,6 +29,35 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 PROJECT_LABEL = "com.docker.compose.project"
 RUN_LABEL = "io.contoso-smoke.run"  # smoke.stack.claim.LABEL
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# One id for the whole run: the controller picks it when it loads this file, before it
+# starts any xdist worker, and the workers inherit it.
+RUN_ID = os.environ.setdefault("SMOKE_TEST_RUN", uuid.uuid4().hex[:6])
+RUN_PREFIX = f"smoke-test-{RUN_ID}"
+#: The project whose images the session builds once, for every test's cache and for the
+#: tests that run an image by name; removed when the whole run ends.
+IMAGES_PROJECT = f"{RUN_PREFIX}-images"
+
+
+def image(service: str, tag: str = "") -> str:
+    """This run's image of ``service``: `smoke-test-<run>-images-web:latest`."""
+    return f"{IMAGES_PROJECT}-{service}:{tag or ('latest' if service == 'web' else 'lite')}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Once every worker is done (on the controller, or a run without workers), the
+    images of every project of this run go (the bench's too): they are the run's own."""
+    if hasattr(session.config, "workerinput"):
+        return
+    with contextlib.suppress(DockerException, ClientNotFoundError):
+        docker = DockerClient()
+        built = docker.image.list(filters=[("label", PROJECT_LABEL)])
+        ours = [
+            image.id
+            for image in built
+            if (image.config.labels or {}).get(PROJECT_LABEL, "").startswith(f"{RUN_PREFIX}-")
+        ]
+        if ours:
+            docker.image.remove(ours, force=True)
 
 
 def _said(exc: DockerException) -> str:
@@ -85,7 +118,7 @@ def docker_engine() -> None:
 def project() -> Iterator[str]:
     """A fresh project name. The images a run of it built are the test's own (the
     smoke keeps a project's images for --no-build): removed after the test."""
-    name = f"smoke-test-{uuid.uuid4().hex[:8]}"
+    name = f"{RUN_PREFIX}-{uuid.uuid4().hex[:6]}"
     yield name
     remove_images(name)
 

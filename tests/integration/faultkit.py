@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import ROOT, leftovers
+from tests.conftest import IMAGES_PROJECT, ROOT, leftovers
 
 PASSWORD = f"pw-{uuid.uuid4().hex}"  # a fresh secret per session, to look for
 TIMEOUT_SECONDS = 300
@@ -164,10 +164,12 @@ def metrics(tmp_path: Path) -> dict[str, str]:
 
 
 def build(*args: str, **env: str) -> None:
-    """`python -m smoke build` for real, for the default project; each fault run's own
-    project then builds from its cache in well under a second."""
+    """`python -m smoke build` for real, for this run's images project (never the
+    default one, which a developer's own stack may use); each fault run's own project
+    then builds from its cache in well under a second."""
+    project = () if "--project" in args else ("--project", IMAGES_PROJECT)
     result = subprocess.run(
-        [sys.executable, "-m", "smoke", "build", *args],
+        [sys.executable, "-m", "smoke", "build", *project, *args],
         cwd=ROOT,
         env=smoke_env(**env),
         capture_output=True,

@@ -1,7 +1,8 @@
 """A second Docker engine that is remote in the sense that matters: its published
 ports are not this machine's. It runs in a network namespace of its own, reached at
-10.231.0.2 over a veth pair; it builds with pip through the host (masqueraded), and
-gets the images it runs by `docker save | docker load`. Root only; torn down after.
+an address of 10.231.N.2 over a veth pair; it builds with pip through the host
+(masqueraded), and gets the images it runs by `docker save | docker load`. Root only;
+every name, address and path is the run's own, and torn down after by its own PID.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import time
 import uuid
@@ -20,22 +20,74 @@ from typing import IO
 
 from tests.conftest import ROOT
 
-SUBNET = "10.231.0"
-HOST_SIDE, ENGINE_SIDE = f"{SUBNET}.1", f"{SUBNET}.2"
 PORT = 2375
-DATA_ROOT = Path("/var/lib/docker-remote")
-EXEC_ROOT = Path("/var/run/docker-remote")
-PIDFILE = Path("/var/run/docker-remote.pid")
-SOCKET = "/var/run/docker-remote.sock"
-VETH = "veth-smoke-h"
-PEER = "veth-smoke-n"
 TOOLS = ("ip", "nsenter", "iptables", "dockerd")
 
 
 @dataclass(frozen=True)
+class Names:
+    """Everything one run of the fixture creates on the host, named for that run only:
+    two checkouts' suites (or a developer's own second engine) never meet."""
+
+    run: str  # 6 hex digits
+
+    @property
+    def namespace(self) -> str:
+        return f"smoke-remote-{self.run}"
+
+    @property
+    def veth(self) -> str:  # interface names fit in 15 characters
+        return f"vsh-{self.run}"
+
+    @property
+    def peer(self) -> str:
+        return f"vsn-{self.run}"
+
+    @property
+    def subnet(self) -> str:
+        """10.231.N, N from the run's id (a /24 of its own)."""
+        return f"10.231.{int(self.run, 16) % 250 + 2}"
+
+    @property
+    def host_side(self) -> str:
+        return f"{self.subnet}.1"
+
+    @property
+    def engine_side(self) -> str:
+        return f"{self.subnet}.2"
+
+    @property
+    def data_root(self) -> Path:
+        return Path(f"/var/lib/docker-remote-{self.run}")
+
+    @property
+    def exec_root(self) -> Path:
+        return Path(f"/var/run/docker-remote-{self.run}")
+
+    @property
+    def socket(self) -> str:
+        return f"/var/run/docker-remote-{self.run}.sock"
+
+    @property
+    def bridge(self) -> str:
+        """The inner engine's bridge, inside the namespace only."""
+        return f"172.31.{int(self.run, 16) % 250 + 2}.1/24"
+
+
+def fresh_names() -> Names:
+    """Names no interface of this host uses yet."""
+    taken = _run("ip", "-o", "addr", check=False).stdout.decode()
+    for _ in range(20):
+        names = Names(uuid.uuid4().hex[:6])
+        if f" {names.subnet}." not in taken and names.veth not in taken:
+            return names
+    raise RuntimeError("no free 10.231.N.0/24 for a second engine")
+
+
+@dataclass(frozen=True)
 class RemoteEngine:
-    host: str  # tcp://10.231.0.2:2375
-    address: str  # 10.231.0.2
+    host: str  # tcp://10.231.N.2:2375
+    address: str  # 10.231.N.2
     log: Path
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -59,11 +111,12 @@ def _quiet(*args: str) -> None:
     _run(*args, check=False)
 
 
-def _iptables_rules() -> list[list[str]]:
+def _iptables_rules(names: Names) -> list[list[str]]:
+    subnet, veth = f"{names.subnet}.0/24", names.veth
     return [
-        ["-t", "nat", "POSTROUTING", "-s", f"{SUBNET}.0/24", "!", "-o", VETH, "-j", "MASQUERADE"],
-        ["DOCKER-USER", "-i", VETH, "-j", "ACCEPT"],
-        ["DOCKER-USER", "-o", VETH, "-j", "ACCEPT"],
+        ["-t", "nat", "POSTROUTING", "-s", subnet, "!", "-o", veth, "-j", "MASQUERADE"],
+        ["DOCKER-USER", "-i", veth, "-j", "ACCEPT"],
+        ["DOCKER-USER", "-o", veth, "-j", "ACCEPT"],
     ]
 
 
@@ -73,35 +126,29 @@ def _rule(action: str, rule: list[str]) -> list[str]:
     return ["iptables", action, *rule]
 
 
-def _stop_engine() -> None:
-    if PIDFILE.exists():
-        with contextlib.suppress(ValueError, ProcessLookupError):
-            pid = int(PIDFILE.read_text().strip())
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                os.kill(pid, 0)
-                time.sleep(0.2)
-            os.kill(pid, signal.SIGKILL)
+def _stop_engine(engine: subprocess.Popen[bytes] | None) -> None:
+    """Stop the dockerd this run started, by its own PID (nsenter execs dockerd)."""
+    if engine is None or engine.poll() is not None:
+        return
+    engine.terminate()
+    try:
+        engine.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        engine.kill()
+        engine.wait(timeout=10)
 
 
-def _clean(namespace: str | None) -> None:
-    """Undo everything, also what a crashed earlier run left."""
-    _stop_engine()
-    for rule in _iptables_rules():
+def _clean(names: Names, engine: subprocess.Popen[bytes] | None) -> None:
+    """Undo what this run made, and nothing else."""
+    _stop_engine(engine)
+    for rule in _iptables_rules(names):
         _quiet(*_rule("-D", rule))
-    _quiet("ip", "link", "del", VETH)
-    for name in [namespace] if namespace else _namespaces():
-        _quiet("ip", "netns", "del", name)
-    for path in (EXEC_ROOT, DATA_ROOT):
+    _quiet("ip", "link", "del", names.veth)
+    _quiet("ip", "netns", "del", names.namespace)
+    for path in (names.exec_root, names.data_root):
         _quiet("umount", "-R", str(path))
         shutil.rmtree(path, ignore_errors=True)
-    PIDFILE.unlink(missing_ok=True)
-
-
-def _namespaces() -> list[str]:
-    listing = _run("ip", "netns", "list", check=False).stdout.decode()
-    return [line.split()[0] for line in listing.splitlines() if line.startswith("smoke-remote-")]
+    Path(names.socket).unlink(missing_ok=True)
 
 
 def _wait_for(host: str, log: Path, within: float = 60) -> None:
@@ -115,43 +162,43 @@ def _wait_for(host: str, log: Path, within: float = 60) -> None:
 
 @contextlib.contextmanager
 def second_engine(images: list[str], workdir: Path) -> Iterator[RemoteEngine]:
-    namespace = f"smoke-remote-{uuid.uuid4().hex[:6]}"
-    _clean(None)
+    names = fresh_names()
     log = workdir / "dockerd-remote.log"
+    engine: subprocess.Popen[bytes] | None = None
     try:
-        _run("ip", "netns", "add", namespace)
-        _run("ip", "link", "add", VETH, "type", "veth", "peer", "name", PEER)
-        _run("ip", "link", "set", PEER, "netns", namespace)
-        _run("ip", "addr", "add", f"{HOST_SIDE}/24", "dev", VETH)
-        _run("ip", "link", "set", VETH, "up")
-        inside = ("ip", "netns", "exec", namespace)
-        _run(*inside, "ip", "addr", "add", f"{ENGINE_SIDE}/24", "dev", PEER)
-        _run(*inside, "ip", "link", "set", PEER, "up")
+        _run("ip", "netns", "add", names.namespace)
+        _run("ip", "link", "add", names.veth, "type", "veth", "peer", "name", names.peer)
+        _run("ip", "link", "set", names.peer, "netns", names.namespace)
+        _run("ip", "addr", "add", f"{names.host_side}/24", "dev", names.veth)
+        _run("ip", "link", "set", names.veth, "up")
+        inside = ("ip", "netns", "exec", names.namespace)
+        _run(*inside, "ip", "addr", "add", f"{names.engine_side}/24", "dev", names.peer)
+        _run(*inside, "ip", "link", "set", names.peer, "up")
         _run(*inside, "ip", "link", "set", "lo", "up")
-        _run(*inside, "ip", "route", "add", "default", "via", HOST_SIDE)
-        for rule in _iptables_rules():  # builds inside reach PyPI through the host
+        _run(*inside, "ip", "route", "add", "default", "via", names.host_side)
+        for rule in _iptables_rules(names):  # builds inside reach PyPI through the host
             _run(*_rule("-I", rule))
         # nsenter, not `ip netns exec`: that remounts /sys and dockerd then finds no
         # devices cgroup.
-        host = f"tcp://{ENGINE_SIDE}:{PORT}"
-        with log.open("w") as out:
-            subprocess.Popen(
+        host = f"tcp://{names.engine_side}:{PORT}"
+        with log.open("wb") as out:
+            engine = subprocess.Popen(
                 [
                     "nsenter",
-                    f"--net=/var/run/netns/{namespace}",
+                    f"--net=/var/run/netns/{names.namespace}",
                     "dockerd",
                     "--data-root",
-                    str(DATA_ROOT),
+                    str(names.data_root),
                     "--exec-root",
-                    str(EXEC_ROOT),
+                    str(names.exec_root),
                     "--pidfile",
-                    str(PIDFILE),
+                    f"{names.exec_root}.pid",
                     "-H",
-                    f"unix://{SOCKET}",
+                    f"unix://{names.socket}",
                     "-H",
                     host,
                     "--bip",
-                    "172.31.250.1/24",
+                    names.bridge,
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -162,9 +209,10 @@ def second_engine(images: list[str], workdir: Path) -> Iterator[RemoteEngine]:
         loaded = _run("docker", "-H", host, "load", "-q", stdin=save.stdout)
         assert save.wait(timeout=300) == 0, "docker save failed"
         assert loaded.returncode == 0, loaded.stderr.decode()
-        yield RemoteEngine(host=host, address=ENGINE_SIDE, log=log)
+        yield RemoteEngine(host=host, address=names.engine_side, log=log)
     finally:
-        _clean(namespace)
+        _clean(names, engine)
+        Path(f"{names.exec_root}.pid").unlink(missing_ok=True)
 
 
 def base_images() -> list[str]:

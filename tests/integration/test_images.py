@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from python_on_whales import DockerClient
 
-from tests.conftest import PROJECT_LABEL, ROOT, leftovers, remove_images
+from tests.conftest import PROJECT_LABEL, ROOT, image, leftovers, remove_images
 from tests.integration.faultkit import smoke_env
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
@@ -138,7 +138,7 @@ def test_rebuilds_leave_no_dangling_image_and_spare_other_projects(
     # Another project's leftover: an image its rebuild replaced (two builds, one tag).
     other = tmp_path / "other"
     other.mkdir()
-    base = DockerClient().image.inspect("contoso-smoke-web:latest").id
+    base = DockerClient().image.inspect(image("web")).id
     for generation in (1, 2):
         (other / "Dockerfile").write_text(
             f"FROM {base}\nLABEL {PROJECT_LABEL}={second_project} generation={generation}\n"
@@ -178,4 +178,4 @@ def test_teardown_images_removes_that_projects_images_only(
     ) in removed.stdout
     assert tags(clean_project) == set()
     assert tags(second_project) == {f"{second_project}-chat:lite", f"{second_project}-web:latest"}
-    assert DockerClient().image.exists("contoso-smoke-web:latest")  # the default project's
+    assert DockerClient().image.exists(image("web"))  # another project's

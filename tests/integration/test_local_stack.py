@@ -13,7 +13,7 @@ import pytest
 from python_on_whales import DockerClient
 
 from smoke.plan import PARAPHRASES as SMOKE_PARAPHRASES
-from tests.conftest import COMPOSE_FILE, leftovers
+from tests.conftest import COMPOSE_FILE, image, leftovers
 from tests.integration.faultkit import run_fault
 from tests.integration.smoke_cli import nox
 from tests.services.test_embeddings import PARAPHRASES, words
@@ -89,7 +89,7 @@ def test_the_lite_image_has_no_local_stack_and_keeps_its_own_tag(
     assert lite_image.returncode == 1
     assert "ModuleNotFoundError: No module named 'onnxruntime'" in lite_image.stderr
     local_image = subprocess.run(
-        ["docker", "run", "--rm", "contoso-smoke-chat:local", "python", "-c", probe],
+        ["docker", "run", "--rm", image("chat", "local"), "python", "-c", probe],
         capture_output=True,
         text=True,
         timeout=120,

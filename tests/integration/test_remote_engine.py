@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from python_on_whales import DockerClient
 
-from tests.conftest import UNDER_CI, leftovers
+from tests.conftest import UNDER_CI, image, leftovers
 from tests.integration.faultkit import one_line_error, run_fault, start_fault
 from tests.integration.remote_engine import (
     RemoteEngine,
@@ -36,7 +36,7 @@ def remote(lite_images: None, tmp_path_factory: pytest.TempPathFactory) -> Itera
         if UNDER_CI:
             pytest.fail(f"{problem} (CI runs as root: see .ci/run)")
         pytest.skip(problem)
-    images = ["contoso-smoke-web:latest", *base_images()]
+    images = [image("web"), *base_images()]
     with second_engine(images, tmp_path_factory.mktemp("remote")) as engine:
         yield engine
 
@@ -126,7 +126,7 @@ def test_faults_and_the_port_check_follow_the_engine(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     holder = DockerClient(host=remote.host).run(
-        "contoso-smoke-web:latest", detach=True, publish=[(f"0.0.0.0:{port}", 3000)], remove=True
+        image("web"), detach=True, publish=[(f"0.0.0.0:{port}", 3000)], remove=True
     )
     try:
         wait_until_it_accepts(remote.address, port)  # taken means something answers there

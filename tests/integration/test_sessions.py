@@ -180,10 +180,10 @@ def test_bad_option_is_a_usage_error_naming_it() -> None:
     assert "unrecognized arguments: --keep-stak (see nox -s smoke_lite -- --help)" in result.output
 
 
-def test_build_prints_image_names_and_sizes() -> None:
-    result = nox("build")
+def test_build_prints_image_names_and_sizes(project: str) -> None:
+    result = nox("build", "--project", project)
     assert result.returncode == 0, result.output
-    for image in ("contoso-smoke-chat:lite", "contoso-smoke-web:latest"):
+    for image in (f"{project}-chat:lite", f"{project}-web:latest"):
         line = next(line for line in result.output.splitlines() if line.strip().startswith(image))
         assert line.rstrip().endswith(("MB", "GB")), line
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from python_on_whales import DockerClient
 
-from tests.conftest import COMPOSE_FILE, ROOT, leftovers
+from tests.conftest import COMPOSE_FILE, ROOT, image, leftovers
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("ephemeral_ports")]
 
@@ -102,13 +102,9 @@ def test_build_ca_never_lands_in_an_image() -> None:
     """The CA bundle reaches pip as a BuildKit secret: no layer keeps it."""
     marker = build_ca_marker()
     docker = DockerClient()
-    for image in (
-        "contoso-smoke-chat:lite",
-        "contoso-smoke-chat:local",
-        "contoso-smoke-web:latest",
-    ):
+    for name in (image("chat"), image("chat", "local"), image("web")):
         search = f"grep -rlF '{marker}' /opt /app /tmp 2>/dev/null || true" if marker else "true"
         listing = docker.run(
-            image, ["sh", "-c", f"ls -A /run/secrets 2>/dev/null; {search}"], remove=True
+            name, ["sh", "-c", f"ls -A /run/secrets 2>/dev/null; {search}"], remove=True
         )
-        assert listing == "", f"{image}: {listing}"
+        assert listing == "", f"{name}: {listing}"
