@@ -166,10 +166,7 @@ class ComposeTimedOut(CheckFailed):
 
 class ServiceStopped(CheckFailed):
     failure_class = "service stopped"
-    hint = (
-        "a service of the running stack is not running, and --attach starts nothing: "
-        "its last log lines are below; `docker compose start` it, or rerun without --attach"
-    )
+    hint = "a service of the running stack is not running, and --attach starts nothing"
 
 
 class ChatHealthTimeout(CheckFailed):

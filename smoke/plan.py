@@ -142,14 +142,36 @@ def _attach(ctx: Context) -> str:
         with contextlib.suppress(Exception):
             ctx.probe.get("chat", "/health/dependencies")
     said = "; ".join(f"{name} is {_stopped(state)}" for name, state in stopped.items())
+    fixes = "; ".join(_fix(ctx.stack.project, name, state) for name, state in stopped.items())
     raise ServiceStopped(
-        f"{said}; nothing was started or restarted (--attach)", services=tuple(stopped)
+        f"{said}; nothing was started or restarted (--attach)",
+        services=tuple(stopped),
+        hint=f"--attach starts nothing: {fixes}; or rerun without --attach",
     )
 
 
 def _stopped(state: ServiceState) -> str:
+    """The engine's state in its own word; an exit code only where one exists."""
+    if state.status == "paused":
+        return "paused"
+    if state.status == "created":
+        return "created, never started"
+    if state.status == "restarting":
+        return f"restarting (last exit code {state.exit_code})"
     since = f" at {state.finished_at[:19].replace('T', ' ')} UTC" if state.finished_at else ""
     return f"{state.status} (exit code {state.exit_code}{since})"
+
+
+def _fix(project: str, service: str, state: ServiceState) -> str:
+    """What brings the service back, as the engine's state allows."""
+    compose = f"docker compose -p {project}"
+    if state.status == "paused":
+        return f"`{compose} unpause {service}`"
+    if state.status == "restarting":
+        return f"{service} is being restarted by its restart policy: read its last log lines"
+    if state.status == "dead":
+        return f"`{compose} rm -f {service}` (the engine could not stop it cleanly)"
+    return f"`{compose} start {service}`"
 
 
 def _extra_steps(ctx: Context) -> list[Step]:

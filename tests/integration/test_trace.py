@@ -269,3 +269,35 @@ def test_a_secret_in_a_span_is_masked_in_every_file(clean_project: str, tmp_path
         text = (tmp_path / name).read_text()
         assert key not in text, name
     assert "(key ****)" in (tmp_path / "e2e-trace.json").read_text()
+
+
+def test_a_paused_chat_under_attach_is_said_paused_with_the_fix_that_works(
+    clean_project: str, tmp_path: Path
+) -> None:
+    kept = run_fault(clean_project, tmp_path, args=("--keep-stack",))
+    try:
+        assert kept.returncode == 0, kept.output
+        chat = _containers(clean_project)["chat"][0]
+        DockerClient().container.pause(chat)
+        attached = run_fault(clean_project, tmp_path, args=("--attach",))
+        assert attached.returncode == 1, attached.output
+        assert "chat is paused; nothing was started or restarted (--attach)" in attached.output
+        fix = f"docker compose -p {clean_project} unpause chat"
+        assert f"`{fix}`" in attached.output
+        # The hint works as printed, and the stack then passes as it is.
+        unpaused = subprocess.run(
+            fix.split(), cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert unpaused.returncode == 0, unpaused.stderr
+        again = run_fault(clean_project, tmp_path, args=("--attach",))
+        assert again.returncode == 0, again.output
+    finally:
+        down = subprocess.run(
+            [sys.executable, "-m", "smoke", "teardown", "--project", clean_project],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert down.returncode == 0, down.stdout + down.stderr

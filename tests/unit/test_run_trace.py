@@ -179,3 +179,28 @@ def test_attach_names_every_stopped_service_and_looks_through_chat_only_if_it_ru
     assert error.services == ("chat", "db")
     assert "chat is exited (exit code 3); db is exited (exit code 0); nothing was" in output
     assert seen == []  # chat is down: no look through it
+
+
+@pytest.mark.parametrize(
+    ("status", "exit_code", "said", "fix"),
+    [
+        ("paused", 0, "chat is paused;", "`docker compose -p p unpause chat`"),
+        ("restarting", 3, "chat is restarting (last exit code 3);", "restart policy"),
+        ("created", 0, "chat is created, never started;", "`docker compose -p p start chat`"),
+        ("dead", 137, "chat is dead (exit code 137);", "`docker compose -p p rm -f chat`"),
+        ("exited", 3, "chat is exited (exit code 3);", "`docker compose -p p start chat`"),
+    ],
+)
+def test_attach_says_each_engine_state_in_its_own_word_with_the_fix_that_works(
+    tmp_path: Path, status: str, exit_code: int, said: str, fix: str
+) -> None:
+    docker = FakeDocker(running=True)
+    docker.states["chat"] = FakeState(status=status, exit_code=exit_code)
+    output, error = run(tmp_path, docker, FakeServices(), attach=True, keep="always", build=False)
+    assert isinstance(error, ServiceStopped)
+    assert said in output
+    assert fix in error.hint
+    assert error.hint.startswith("--attach starts nothing: ")
+    if status == "paused":
+        assert "exit code" not in str(error)  # a paused container has none
+        assert " start chat" not in error.hint  # the engine refuses to start a paused one
