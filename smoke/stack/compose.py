@@ -36,7 +36,7 @@ from smoke.stack.client import (
     flavour_env,
     stderr_of,
 )
-from smoke.stack.engine import Engine, locate
+from smoke.stack.engine import Engine, locate, unreachable
 from smoke.stack.images import PROJECT_LABEL, SERVICE_LABEL, ProjectImages
 from smoke.stack.state import ContainerTimes, Resources, ServiceState, listens, named
 from smoke.stack.target import Target
@@ -90,9 +90,10 @@ class Stack:
                 "the docker CLI was not found", hint="install Docker and put `docker` on PATH"
             ) from None
         except DockerException as exc:
+            where, hint = unreachable(self._env)
             raise DockerUnreachable(
-                f"the docker engine is unreachable (docker info exited {exc.return_code})",
-                hint="start the engine (e.g. `dockerd &` or Docker Desktop) or set DOCKER_HOST",
+                f"the docker engine {where} is unreachable (docker info exited {exc.return_code})",
+                hint=hint,
             ) from exc
         return info.driver or "unknown"
 

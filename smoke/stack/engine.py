@@ -89,6 +89,30 @@ def _current_context(env: Mapping[str, str]) -> str | None:
     return None if not name or name == "default" else str(name)
 
 
+def unreachable(env: Mapping[str, str]) -> tuple[str, str]:
+    """(which engine was tried and whence, what to do) for an engine that does not
+    answer: the host from DOCKER_HOST, the current context, or the default socket."""
+    host = env.get("DOCKER_HOST")
+    if host:
+        return (
+            f"at {host} (DOCKER_HOST)",
+            "start the engine there, or point DOCKER_HOST at one that runs "
+            "(unset it for this machine's own)",
+        )
+    context = _current_context(env)
+    if context:
+        whence = "DOCKER_CONTEXT" if env.get("DOCKER_CONTEXT") else "the docker CLI's config"
+        return (
+            f"of docker context {context} ({whence})",
+            "start that context's engine, or `docker context use default`",
+        )
+    return (
+        f"at {DEFAULT_HOST} (the default: no DOCKER_HOST or context is set)",
+        "start the engine (e.g. `dockerd &` or Docker Desktop), or set DOCKER_HOST "
+        "to one that runs",
+    )
+
+
 def locate(
     env: Mapping[str, str] | None = None,
     *,

@@ -589,9 +589,11 @@ def test_signal_tears_down_then_exits(
 
 
 def test_engine_unreachable(clean_project: str, tmp_path: Path) -> None:
-    run = run_fault(clean_project, tmp_path, DOCKER_HOST=f"unix://{tmp_path}/no-docker.sock")
+    run = run_fault(clean_project, tmp_path, DOCKER_HOST="tcp://127.0.0.1:1")
     assert run.returncode == 2
-    assert "the docker engine is unreachable" in one_line_error(run)
+    said = one_line_error(run)
+    assert "the docker engine at tcp://127.0.0.1:1 (DOCKER_HOST) is unreachable" in said
+    assert "point DOCKER_HOST at one that runs" in said
 
 
 def test_compose_v2_missing(clean_project: str, tmp_path: Path) -> None:

@@ -3,6 +3,8 @@ resources, build and up."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from smoke.errors import (
@@ -22,9 +24,29 @@ def test_preflight_names_the_storage_driver_and_an_unreachable_engine() -> None:
     assert stack(FakeDocker()).preflight() == "overlay2"
     down = FakeDocker(engine_up=False)
     with pytest.raises(DockerUnreachable) as caught:
-        stack(down).preflight()
-    assert str(caught.value) == "the docker engine is unreachable (docker info exited 1)"
-    assert "DOCKER_HOST" in caught.value.hint
+        stack(down, DOCKER_HOST="tcp://127.0.0.1:1").preflight()
+    assert str(caught.value) == (
+        "the docker engine at tcp://127.0.0.1:1 (DOCKER_HOST) is unreachable (docker info exited 1)"
+    )
+    assert caught.value.hint == (
+        "start the engine there, or point DOCKER_HOST at one that runs "
+        "(unset it for this machine's own)"
+    )
+
+
+def test_an_unreachable_engine_names_the_context_or_the_default_it_tried(tmp_path: Path) -> None:
+    down = FakeDocker(engine_up=False)
+    with pytest.raises(DockerUnreachable) as caught:
+        stack(down, DOCKER_CONTEXT="staging", HOME=str(tmp_path)).preflight()
+    assert "the docker engine of docker context staging (DOCKER_CONTEXT)" in str(caught.value)
+    assert caught.value.hint == "start that context's engine, or `docker context use default`"
+    with pytest.raises(DockerUnreachable) as caught:
+        stack(down, DOCKER_CONFIG=str(tmp_path)).preflight()  # no config: no context
+    assert str(caught.value).startswith(
+        "the docker engine at unix:///var/run/docker.sock (the default: no DOCKER_HOST or "
+        "context is set) is unreachable"
+    )
+    assert "set DOCKER_HOST to one that runs" in caught.value.hint
 
 
 def test_compose_is_asked_for_its_version_only_when_the_model_cannot_be_read() -> None:

@@ -230,9 +230,9 @@ def test_no_docker_cli_and_no_engine_say_what_to_do() -> None:
     assert str(caught.value) == "the docker CLI was not found"
     assert caught.value.hint == "install Docker and put `docker` on PATH"
     with pytest.raises(DockerUnreachable) as caught:
-        stack(FakeDocker(engine_up=False)).preflight()
+        stack(FakeDocker(engine_up=False), DOCKER_CONFIG="/nonexistent").preflight()
     assert caught.value.hint == (
-        "start the engine (e.g. `dockerd &` or Docker Desktop) or set DOCKER_HOST"
+        "start the engine (e.g. `dockerd &` or Docker Desktop), or set DOCKER_HOST to one that runs"
     )
 
 
