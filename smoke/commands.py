@@ -12,6 +12,7 @@ from smoke.report.console import Console
 from smoke.stack.compose import Stack
 from smoke.stack.logs import write_logs
 from smoke.stack.teardown import remove_stack
+from smoke.words import counted, listed
 
 
 def build_images(options: BuildOptions, *, console: Console, stack: Stack | None = None) -> None:
@@ -63,11 +64,10 @@ def teardown_stack(
     removed = remove_stack(stack, describe=True)
     said = [removed.resources.describe()] if removed.resources else []
     said += [f"the run mark ({', '.join(removed.marks)})"] if removed.marks else []
-    if said:
-        console.line(f"teardown: removed {' and '.join(said)} of project {project}")
+    images = stack.images.remove_all() if options.images else ()
+    said += [f"{counted(len(images), 'image')} ({', '.join(images)})"] if images else []
+    if said:  # one sentence for all that went
+        console.line(f"teardown: removed {listed(said)} of project {project}")
     else:
-        console.line(f"teardown: nothing to remove for project {project}")
-    if options.images:
-        images = stack.images.remove_all()
-        what = f"{len(images)} image{'' if len(images) == 1 else 's'} ({', '.join(images)})"
-        console.line(f"teardown: removed {what if images else 'no images'} of project {project}")
+        nothing = " (no stack, no images)" if options.images else ""
+        console.line(f"teardown: nothing to remove for project {project}{nothing}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Callable, Mapping
@@ -14,7 +15,7 @@ import httpx
 from smoke import lifecycle
 from smoke.checks import browser
 from smoke.checks.probes import FixedEndpoints
-from smoke.errors import BudgetExceeded
+from smoke.errors import BudgetExceeded, PortUnavailable
 from smoke.masking import Masker, quoted
 from smoke.options import RunOptions
 from smoke.outcome import Outcome, evaluate
@@ -33,6 +34,7 @@ from smoke.report.timeline import TraceFiles
 from smoke.stack.compose import CHAT, WEB, Stack
 from smoke.stack.state import Resources
 from smoke.steps import StepRunner
+from smoke.words import counted
 
 
 def run_smoke(
@@ -65,6 +67,7 @@ def run_smoke(
             ending=ended.ending,
             masker=ended.masker,
             trace_files=ended.trace_files,
+            urls=_urls(ended.stack) if ended.ending == "kept" and ended.stack else {},
         )
         _publish(options, outcome, console, ended.masker, env)
         return outcome
@@ -208,6 +211,16 @@ def _publish(
         console.line(annotation)
 
 
+def _urls(stack: Stack) -> dict[str, str]:
+    """web's and chat's URLs as this machine reaches them; a service without a
+    published port is left out."""
+    found = {}
+    for service in (WEB, CHAT):
+        with contextlib.suppress(PortUnavailable):
+            found[service] = stack.url(service)
+    return found
+
+
 def _summary(
     options: RunOptions,
     outcome: Outcome,
@@ -216,16 +229,17 @@ def _summary(
     ending: lifecycle.Ending,
     masker: Masker,
     trace_files: TraceFiles | None = None,
+    urls: Mapping[str, str] | None = None,
 ) -> None:
     ran = len(outcome.steps)
     if outcome.result == "passed":
-        verdict, what = "PASS", f"{ran} steps"
+        verdict, what = "PASS", counted(ran, "step")
     elif outcome.result == "over_budget":
-        verdict, what = "FAIL", f"{ran} steps passed but over budget"
+        verdict, what = "FAIL", f"{counted(ran, 'step')} passed but over budget"
     elif outcome.failure is not None:
-        verdict, what = "FAIL", f"{outcome.failure.step} failed ({ran} steps run)"
+        verdict, what = "FAIL", f"{outcome.failure.step} failed ({counted(ran, 'step')} run)"
     else:
-        verdict, what = "STOPPED", f"{outcome.stopped_by or 'stopped'} ({ran} steps run)"
+        verdict, what = "STOPPED", f"{outcome.stopped_by or 'stopped'} ({counted(ran, 'step')} run)"
     extras = [f"{name} dropped ({why})" for name, why in outcome.dropped]
     project = options.target.project
     if options.uses_compose:
@@ -246,8 +260,12 @@ def _summary(
         console.line(quoted(f"  {masker(outcome.slowest)}"))  # span names: service text
     if trace_files is not None:
         spans = trace_files.service_spans
-        said = f"{spans} spans from the stack" if spans else "no trace: no span came back"
+        said = (
+            f"{counted(spans, 'span')} from the stack" if spans else "no trace: no span came back"
+        )
         console.line(f"  timeline: {trace_files.report} ({said}; {trace_files.trace.name})")
+    for service, url in (urls or {}).items():  # where a kept stack answers now
+        console.line(f"  {service + ':':<12}{url}/")
     if ending == "kept" and options.keep == "on-failure":
         files = " ".join(f"-f {path}" for path in options.target.compose_files)
         console.line(f"  inspect it:  docker compose -p {project} {files} ps -a")

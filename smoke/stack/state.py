@@ -9,6 +9,8 @@ from typing import Any
 
 from python_on_whales.exceptions import DockerException
 
+from smoke.words import counted
+
 
 @dataclass(frozen=True)
 class Resources:
@@ -23,7 +25,7 @@ class Resources:
 
     def describe(self) -> str:
         parts = [
-            f"{len(items)} {kind}{'' if len(items) == 1 else 's'} ({', '.join(items)})"
+            f"{counted(len(items), kind)} ({', '.join(items)})"
             for kind, items in (
                 ("container", self.containers),
                 ("network", self.networks),

@@ -59,6 +59,9 @@ def test_the_quick_start_and_the_triage_commands_work_as_written(clean_project: 
     kept = run(keep, env)
     assert kept.returncode == 0, kept.output
     assert "stack kept" in kept.output
+    # Triage step 4's page: where the kept stack answers, as it says.
+    assert f"  web:        http://127.0.0.1:{web}/" in kept.output
+    assert f"  chat:       http://127.0.0.1:{chat}/" in kept.output
 
     # Triage step 3: the kept stack rechecked as it is.
     attach = next(c for c in triage if "--attach" in c)

@@ -119,11 +119,12 @@ def test_teardown_with_images_removes_this_projects_images_only() -> None:
     options = TeardownOptions(TARGET, images=True)
     teardown_stack(options, console=Console(out, tty=False), stack=stack(docker))
     teardown_stack(options, console=Console(out, tty=False), stack=stack(docker))
-    lines = out.getvalue().splitlines()
-    assert lines[1] == (
-        "teardown: removed 3 images (p-chat:lite, p-chat:local, p-web:latest) of project p"
-    )
-    assert lines[3] == "teardown: removed no images of project p"
+    # One sentence for all that went, then one for nothing left.
+    assert out.getvalue().splitlines() == [
+        "teardown: removed 3 containers (p-chat-1, p-db-1, p-web-1), 1 network (p_default) "
+        "and 3 images (p-chat:lite, p-chat:local, p-web:latest) of project p",
+        "teardown: nothing to remove for project p (no stack, no images)",
+    ]
     assert list(docker.images) == ["q-web:latest"]
     assert docker.dangling == {"sha256:other": "q"}
     # Containers first: an image a container runs cannot go.

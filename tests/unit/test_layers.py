@@ -16,6 +16,7 @@ ORDER = (
     "errors",
     "masking",
     "outcome",
+    "words",
     "signals",
     "stack/",
     "trace/",

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from python_on_whales import DockerClient
 
-from smoke.errors import BudgetExceeded, DependencyFailure, InternalError
+from smoke.errors import BudgetExceeded, ComposeFailed, DependencyFailure, InternalError
 from smoke.outcome import Budgets, Outcome
 from smoke.report.console import Console
 from smoke.run import run_smoke
@@ -418,3 +418,26 @@ def test_a_url_run_kept_on_failure_has_no_stack_to_inspect(tmp_path: Path) -> No
     assert error is not None
     assert "inspect it:" not in output
     assert "kept" not in summary_line(output)
+
+
+def test_one_step_run_is_said_as_one(tmp_path: Path) -> None:
+    """compose up fails and the stack is kept for inspection: no teardown step."""
+    from tests.unit.fakes import docker_error
+
+    docker = FakeDocker()
+    docker.fail["compose up"] = docker_error("compose up", 1, "Error: boom")
+    output, outcome = smoke(tmp_path, FakeServices(), docker=docker, keep="on-failure")
+    assert isinstance(outcome, ComposeFailed)
+    assert summary_line(output).startswith("FAIL  smoke lite: compose up failed (1 step run) in ")
+
+
+def test_a_kept_stack_says_where_web_and_chat_answer(tmp_path: Path) -> None:
+    output, outcome = smoke(tmp_path, FakeServices(), docker=FakeDocker(), keep="always")
+    assert isinstance(outcome, Outcome), output
+    after = output.split(summary_line(output))[1].splitlines()
+    assert [line for line in after if "http://" in line] == [
+        "  web:        http://127.0.0.1:3000/",
+        "  chat:       http://127.0.0.1:8000/",
+    ]
+    removed, _ = smoke(tmp_path, FakeServices(), docker=FakeDocker())
+    assert "http://" not in removed.split(summary_line(removed))[1]  # gone: no URL to give
