@@ -111,8 +111,20 @@ class ServiceState:
         oom = ", OOM-killed" if self.oom_killed else ""
         said = f"{self.status}{health}, exit code {self.exit_code}{oom}, {self.restarts} restarts"
         if self.health_output:
-            said += f"; its healthcheck said: {' '.join(self.health_output.split())[:200]}"
+            said += f"; its healthcheck said: {_last_words(self.health_output)}"
         return said
+
+
+#: How much of a healthcheck's output is said: its end, where the error is.
+HEALTH_OUTPUT_CHARS = 200
+
+
+def _last_words(output: str) -> str:
+    """The output on one line, cut from the front: a traceback's last line says why."""
+    folded = " ".join(output.split())
+    if len(folded) <= HEALTH_OUTPUT_CHARS:
+        return folded
+    return "…" + folded[-(HEALTH_OUTPUT_CHARS - 1) :]
 
 
 def _stamp(value: Any) -> str:

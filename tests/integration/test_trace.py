@@ -301,3 +301,30 @@ def test_a_paused_chat_under_attach_is_said_paused_with_the_fix_that_works(
             check=False,
         )
         assert down.returncode == 0, down.stdout + down.stderr
+
+
+@pytest.mark.parametrize(
+    ("chat_url", "cause"),
+    [
+        ("https://chat:8000", r"SSL: [A-Z_]+ \(https://chat:8000/api/chat\)"),
+        (
+            "http://no-such-chat:8000",
+            r"(name or service not known|temporary failure in name resolution) "
+            r"\(http://no-such-chat:8000/api/chat\)",
+        ),
+    ],
+    ids=["tls-to-http", "name-not-resolved"],
+)
+def test_web_failing_to_reach_chat_is_blamed_on_the_most_specific_cause(
+    clean_project: str, tmp_path: Path, chat_url: str, cause: str
+) -> None:
+    started = time.monotonic()
+    run = run_fault(clean_project, tmp_path, "web-wrong-chat", FAULT_CHAT_URL=chat_url)
+    assert run.returncode == 1, run.output
+    assert "✗ web -> chat proxy call" in run.output
+    peer = chat_url.split("//")[1].split(":")[0]  # the host web called
+    assert re.fullmatch(rf"blame: web 502 ← web → {peer}: {cause}", blame_line(run)), run.output
+    assert "not permitted" not in run.output
+    assert "unknown error" not in run.output
+    assert time.monotonic() - started < 60  # at once: the first answer is definitive
+    assert leftovers(clean_project) == []

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from python_on_whales import DockerClient
@@ -124,7 +125,15 @@ def chat_url(db_settings: Settings) -> Iterator[str]:
     """A real chat service (on the test db) on a loopback port."""
     from contoso_chat.app import create_app
 
-    yield from serve(create_app(db_settings))
+    served = serve(create_app(db_settings))
+    url = next(served)
+    # chat connects to db in the background: a test starts once it can answer.
+    deadline = time.monotonic() + 15
+    while httpx.get(f"{url}/health/dependencies", timeout=2).status_code != 200:
+        assert time.monotonic() < deadline, "chat never reached its db"
+        time.sleep(0.05)
+    yield url
+    next(served, None)
 
 
 @pytest.fixture

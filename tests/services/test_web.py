@@ -3,6 +3,7 @@ to a chat that is not there (502) and to a chat that is too slow (504)."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -70,3 +71,24 @@ def test_unknown_route_is_json_not_html() -> None:
         response = client.get("/nope")
     assert response.status_code == 404
     assert response.json() == {"error": "Not Found"}
+
+
+def test_chat_spoken_to_in_tls_is_said_by_tls_not_by_an_errno(chat_url: str) -> None:
+    """chat speaks http; an https URL fails in the TLS handshake. SSLError's errno 1
+    is no EPERM: "operation not permitted" would send a reader the wrong way."""
+    with web(chat_url.replace("http://", "https://")) as client:
+        response = client.post("/api/chat/service", json={"question": "tent"})
+    assert response.status_code == 502
+    said = response.json()["error"]
+    assert re.search(r"chat unreachable at https://\S+: SSL: [A-Z_]+", said), said
+    assert "not permitted" not in said
+
+
+def test_a_chat_name_that_does_not_resolve_is_said_as_such() -> None:
+    """A resolver's error number (-2) is no errno: said by its words, not 'unknown error'."""
+    with web("http://no-such-chat.invalid:8000") as client:
+        response = client.post("/api/chat/service", json={"question": "tent"})
+    assert response.status_code == 502
+    said = response.json()["error"]
+    assert "unknown error" not in said
+    assert re.search(r"name or service not known|temporary failure in name resolution", said), said

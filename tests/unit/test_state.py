@@ -71,10 +71,17 @@ def test_an_oom_kill_without_a_limit_of_its_own_says_so() -> None:
     assert state.ending() == "was OOM-killed (no memory limit of its own, exit code 137)"
 
 
-def test_the_healthchecks_words_are_cut_at_200_characters() -> None:
-    state = ServiceState("running", 0, 0, "unhealthy", "no", health_output="x" * 300)
+def test_the_healthchecks_last_words_are_said_not_its_first() -> None:
+    """A failing healthcheck's traceback: the error is on its last line."""
+    output = "Traceback (most recent call last):\n" + '  File "check.py", line 1\n' * 20
+    output += "ConnectionRefusedError: [Errno 111] Connection refused\n"
+    state = ServiceState("running", 0, 0, "unhealthy", "no", health_output=output)
     said = state.describe().split("its healthcheck said: ", 1)[1]
-    assert said == "x" * 200
+    assert len(said) == 200
+    assert said.startswith("…")
+    assert said.endswith("ConnectionRefusedError: [Errno 111] Connection refused")
+    short = ServiceState("running", 0, 0, "unhealthy", "no", health_output="x" * 200)
+    assert short.describe().endswith("its healthcheck said: " + "x" * 200)
 
 
 def test_a_four_field_listen_row_counts() -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -82,13 +84,19 @@ async def chat_service(request: Request) -> Response:
 
 def root_cause(exc: BaseException) -> str:
     """What the socket said, under httpx's and anyio's wrappers ("All connection
-    attempts failed"): e.g. "connection refused"; else the exception itself."""
+    attempts failed"): e.g. "connection refused", "name or service not known",
+    "SSL: WRONG_VERSION_NUMBER"; else the exception itself. An error number is said by
+    its meaning: a resolver's (-2) or TLS's (1) is no errno of the OS."""
     seen: BaseException | None = exc
     for _ in range(10):  # a chain of causes; bounded all the same
         if seen is None:
             break
-        if isinstance(seen, OSError) and seen.errno:
-            return os.strerror(seen.errno).lower()
+        if isinstance(seen, ssl.SSLError):
+            return f"SSL: {seen.reason}" if seen.reason else str(seen)
+        if isinstance(seen, socket.gaierror):
+            return (seen.strerror or "name resolution failed").lower()
+        if isinstance(seen, OSError) and seen.errno and seen.errno > 0:
+            return os.strerror(seen.errno).lower()  # asyncio's own strerror names the peer
         seen = seen.__cause__ or seen.__context__
     return str(exc) or type(exc).__name__
 
