@@ -16,6 +16,7 @@ in one place. Context is passed as keyword-only arguments and kept as data.
     * ToolMissing ............. a browser, Playwright or Schemathesis is not installed
     * ImagesMissing ........... --no-build, and this project has not built its images
     * ImageNotOwned ........... a built service's image name other projects can share
+    * ServicesMissing ......... the compose file lacks a service the command needs
   * CheckFailed ............... a step of the smoke failed (exit 1)
     * ComposeFailed ........... build or up failed; compose's stderr is kept
     * ComposeTimedOut ......... up did not finish within --timeout
@@ -111,6 +112,10 @@ class ImagesMissing(EnvironmentProblem):
 
 
 class ImageNotOwned(EnvironmentProblem):
+    pass
+
+
+class ServicesMissing(EnvironmentProblem):
     pass
 
 

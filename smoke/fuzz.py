@@ -56,6 +56,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
         fixed=FixedEndpoints("", str(options.chat_url)),
         report=report,
         stack=stack,
+        needs=(DB, CHAT),
     )
 
 

@@ -149,13 +149,15 @@ def run(
     transport: httpx.BaseTransport | None = None,
     env: Mapping[str, str] | None = None,
     attachments: Sequence[Path] = (),
+    needs: tuple[str, ...] = (),
 ) -> R:
     """Prepare, claim, run ``checks``, explain, finish and ``report``; returns what
     ``report`` returns, or re-raises what ended the checks once the report is out.
 
     ``headline``: the lines said once the run is ready to start. ``fixed``: where the
     services are when no stack is started (``--web-url``/``--chat-url``).
-    ``attachments``: files the checks may leave (a screenshot, a browser trace),
+    ``needs``: the runbook's services the command checks, by name (checked before
+    anything starts). ``attachments``: files the checks may leave (a screenshot, a browser trace),
     shown in the timeline when they exist at the end.
     """
     env = os.environ if env is None else env
@@ -183,6 +185,7 @@ def run(
                 install_local_stack=options.install_local_stack,
                 kept=options.keep == "always",
                 attach=options.attach,
+                needs=needs,
             )
             driver, masker, reused = prepared.storage_driver, prepared.masker, prepared.reused
             collector.route = route.choose(stack.engine(), stack.project)

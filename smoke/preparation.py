@@ -31,19 +31,27 @@ def prepare(
     install_local_stack: bool,
     kept: bool,
     attach: bool = False,
+    needs: tuple[str, ...] = (),
 ) -> Prepared:
     """Engine, Compose, the compose model, this project's claim and the ports, checked
     before anything starts; with ``prebuilt`` (--no-build), that this project has
     built its images. ``kept``: the run keeps its stack (--keep-stack). ``attach``:
-    the run checks the stack as it is, so there must be one.
+    the run checks the stack as it is, so there must be one. ``needs``: the services
+    the command checks, which the compose model must have; and every image it builds
+    must be the project's own, on every path (a refusal is said before anything starts).
 
     The independent docker calls run side by side, the claim among them; the engine's
     answer is read first, so an unreachable engine is reported as such rather than as
     a failed listing.
     """
 
-    def owned_images() -> None:
+    def check_structure() -> None:
         model.result()  # read once, by the task above
+        stack.require_services(needs)
+        stack.images.built(install_local_stack=install_local_stack)  # names it may use
+
+    def owned_images() -> None:
+        structure.result()
         stack.images.require(install_local_stack=install_local_stack)
 
     with ThreadPoolExecutor(max_workers=5) as pool:
@@ -51,10 +59,12 @@ def prepare(
         model = pool.submit(stack.config)
         existing = pool.submit(stack.containers)
         proposal = pool.submit(claims.propose, stack, kept=kept)
+        structure = pool.submit(check_structure)
         images = pool.submit(owned_images) if prebuilt else None
         try:
             driver = engine.result()
             model.result()
+            structure.result()
             found = existing.result()
             if images is not None:
                 images.result()

@@ -31,7 +31,7 @@ from smoke.plan import (
 from smoke.report.console import Console
 from smoke.report.files import publish_to_github, write_junit, write_metrics
 from smoke.report.timeline import TraceFiles
-from smoke.stack.compose import CHAT, WEB, Stack
+from smoke.stack.compose import CHAT, DB, WEB, Stack
 from smoke.stack.state import Resources
 from smoke.steps import StepRunner
 from smoke.words import counted
@@ -85,6 +85,7 @@ def run_smoke(
         transport=transport,
         env=env,
         attachments=(screenshot, browser.browser_trace_path(screenshot)),
+        needs=(DB, CHAT, WEB),
     )
     if outcome.result == "over_budget":
         worst = outcome.exceeded[0]

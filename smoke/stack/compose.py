@@ -26,6 +26,7 @@ from smoke.errors import (
     DockerUnreachable,
     NoStackRunning,
     PortUnavailable,
+    ServicesMissing,
 )
 from smoke.masking import is_secret_name, url_passwords
 from smoke.stack import ports
@@ -43,6 +44,12 @@ from smoke.stack.target import Target
 
 WEB, CHAT, DB = "web", "chat", "db"
 CONTAINER_PORTS = {WEB: 3000, CHAT: 8000}
+#: What each of the runbook's services must be, for the smoke to check it.
+RUNBOOK_ROLES = {
+    DB: "the database chat reads",
+    CHAT: "answers /health and /health/dependencies on container port 8000",
+    WEB: "proxies /api/chat/service to chat on container port 3000",
+}
 # Stop timeout for `down`: the services stop in well under a second.
 _DOWN_TIMEOUT_SECONDS = 5
 
@@ -159,6 +166,20 @@ class Stack:
                     values.add(value)
                 values |= url_passwords(value)
         return tuple(sorted(values, key=len, reverse=True))
+
+    def require_services(self, needed: tuple[str, ...]) -> None:
+        """Before anything starts: the compose model has each service a command needs,
+        by the runbook's names."""
+        found = sorted(self.config().get("services", {}))
+        missing = [name for name in needed if name not in found]
+        if missing:
+            roles = "; ".join(f"{name} {RUNBOOK_ROLES[name]}" for name in missing)
+            raise ServicesMissing(
+                f"the compose file has no service {' or '.join(missing)} "
+                f"(services: {', '.join(found) or 'none'}); the smoke needs {roles}",
+                hint="name the services as the runbook does (db, chat, web), e.g. in an "
+                "override file given with --compose-file",
+            )
 
     def _published(self) -> Iterator[tuple[str, str, int]]:
         """(service, host ip, host port) of each fixed published port."""

@@ -763,3 +763,48 @@ def test_three_runs_in_parallel(tmp_path: Path) -> None:
         for project in projects:
             remove_images(project)  # each built its own, as a project does
     assert all(not items for items in left.values()), left
+
+
+def test_a_team_file_without_the_runbooks_names_stops_before_anything(
+    clean_project: str, tmp_path: Path
+) -> None:
+    started = time.monotonic()
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smoke",
+            "run",
+            "--profile",
+            "lite",
+            "--project",
+            clean_project,
+            "--compose-file",
+            "tests/compose/team-chat-named-api.yml",
+        ],
+        cwd=ROOT,
+        env=smoke_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    run = Run(completed.returncode, completed.stdout + completed.stderr, "")
+    assert run.returncode == 2, run.output
+    said = one_line_error(run)
+    assert "the compose file has no service chat (services: api, db, web)" in said
+    assert "chat answers /health and /health/dependencies on container port 8000" in said
+    assert time.monotonic() - started < 20  # at once, not after a wait
+    assert leftovers(clean_project) == []
+
+
+@pytest.mark.parametrize("args", [(), ("--no-build",)], ids=["build", "no-build"])
+def test_a_built_image_under_a_shared_name_is_refused_on_every_path(
+    clean_project: str, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    run = run_fault(clean_project, tmp_path, "chat-image-shared-name", args=args)
+    assert run.returncode == 2, run.output
+    said = one_line_error(run)
+    assert "service chat builds image team/chat:dev, a name other projects" in said
+    assert "smoke internal error" not in run.everything
+    assert leftovers(clean_project) == []
