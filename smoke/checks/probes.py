@@ -38,6 +38,24 @@ if TYPE_CHECKING:
 #: docker call per poll while a service is still starting.
 PORT_REFRESH_SECONDS = 1.0
 QUESTION = "Which tent is best for stargazing?"
+#: Answers that say a probe path is not there (or elsewhere): seen twice in a row,
+#: this far apart, from the same container run, they end the wait. A proxy in front of
+#: a service that answers 404 for a moment while it starts is waited for.
+DEFINITIVE_STATUSES = frozenset({404, 405})
+DEFINITIVE_AFTER_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class _Definitive:
+    """A definitive answer seen once: its status, when, and the container run."""
+
+    status: int
+    at: float
+    run: tuple[str, str] | None
+
+
+def _definitive(status: int) -> bool:
+    return status in DEFINITIVE_STATUSES or 300 <= status < 400
 
 
 def _transport_error(exc: Exception) -> str:
@@ -99,6 +117,7 @@ class Probe:
         depends_on: tuple[str, ...] = (),
     ) -> httpx.Response:
         engine = EngineView(self.watcher, service, *depends_on)
+        first: _Definitive | None = None
         for attempt in attempts(self.timeout):  # at least once: `seen` is always set
             could_not_connect = False
             where = service
@@ -110,6 +129,7 @@ class Probe:
                 if ready(response):
                     return response
                 seen = Seen(response.status_code, response.text)
+                first = self._confirm(service, path, response, first, failure, what)
                 reason = fatal(response)
                 if reason:
                     raise failure(
@@ -131,6 +151,44 @@ class Probe:
             status=seen.status,
             body=excerpt(seen.body),
             timed_out=True,
+        )
+
+    def _run_of(self, service: str) -> tuple[str, str] | None:
+        """The service's container and when it started: the same pair, the same run."""
+        state = self.watcher.state(service) if self.watcher is not None else None
+        return (state.container, state.started_at) if state is not None else None
+
+    def _confirm(
+        self,
+        service: str,
+        path: str,
+        response: httpx.Response,
+        first: _Definitive | None,
+        failure: type[CheckFailed],
+        what: str,
+    ) -> _Definitive | None:
+        """A 404, 405 or redirect on a probe path, the same twice in a row from the
+        same container run and ``DEFINITIVE_AFTER_SECONDS`` apart, fails the wait now:
+        no wait makes a missing route appear. Returns what to hold for the next try."""
+        status, now = response.status_code, time.monotonic()
+        if not _definitive(status):
+            return None
+        if first is None or first.status != status:
+            return _Definitive(status, now, self._run_of(service))
+        if now - first.at < DEFINITIVE_AFTER_SECONDS:
+            return first
+        if self._run_of(service) != first.run:  # restarted meanwhile: a new first sighting
+            return _Definitive(status, now, self._run_of(service))
+        moved = response.headers.get("location")
+        said = f"redirects to {moved}" if moved else "is not served"
+        raise failure(
+            f"{what} failed: {path} answered HTTP {status} twice in a row, "
+            f"{now - first.at:.1f} s apart, from the same container: {path} {said}",
+            status=status,
+            body=excerpt(response.text),
+            hint=f"{service} must answer GET {path} itself with 200 (the smoke follows no "
+            f"redirect): check {service}'s routes, and that the compose file's {service} "
+            "is the service the runbook means",
         )
 
     def chat_health(self) -> dict[str, Any]:

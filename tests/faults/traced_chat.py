@@ -7,6 +7,7 @@ switches. FAULT_MODE is a comma-separated list:
   slow    retrieval sleeps FAULT_DELAY seconds (default 3) before ranking
   bare    every error answer is a bare status, no body
   chatty  with raise: right after raising, chat logs 500 lines that belong to no request
+  no-deps chat serves no /health/dependencies route (404), db being fine
 """
 
 import asyncio
@@ -23,7 +24,7 @@ import contoso_chat.retrieval
 from contoso_chat.__main__ import main
 
 MODES = {mode.strip() for mode in os.environ.get("FAULT_MODE", "").split(",") if mode.strip()}
-unknown = MODES - {"raise", "slow", "bare", "chatty"}
+unknown = MODES - {"raise", "slow", "bare", "chatty", "no-deps"}
 if unknown:
     raise SystemExit(f"unknown FAULT_MODE {sorted(unknown)}")
 
@@ -68,5 +69,17 @@ if "bare" in MODES:
 
     contoso_chat.app.answer = bare_answer
     contoso_chat.app.error = lambda message, status, field=None: Response(status_code=status)
+
+if "no-deps" in MODES:
+    create_app = contoso_chat.app.create_app
+
+    def without_dependencies(*args, **kwargs):  # type: ignore[no-untyped-def]
+        app = create_app(*args, **kwargs)
+        app.router.routes = [
+            r for r in app.router.routes if getattr(r, "path", "") != "/health/dependencies"
+        ]
+        return app
+
+    contoso_chat.app.create_app = without_dependencies
 
 sys.exit(main())

@@ -328,3 +328,23 @@ def test_web_failing_to_reach_chat_is_blamed_on_the_most_specific_cause(
     assert "unknown error" not in run.output
     assert time.monotonic() - started < 60  # at once: the first answer is definitive
     assert leftovers(clean_project) == []
+
+
+def test_a_chat_without_its_dependencies_route_fails_at_once_not_at_the_timeout(
+    clean_project: str, tmp_path: Path
+) -> None:
+    run = run_fault(
+        clean_project, tmp_path, "chat-faults", args=("--timeout", "60"), FAULT_MODE="no-deps"
+    )
+    assert run.returncode == 1, run.output
+    assert "✗ chat dependency health (db)" in run.output
+    assert re.search(
+        r"/health/dependencies answered HTTP 404 twice in a row, \d+\.\d s apart, from the "
+        r"same container: /health/dependencies is not served",
+        run.output,
+    ), run.output
+    hint = next(line for line in run.output.splitlines() if line.strip().startswith("hint: "))
+    for about_db in ("credentials", "seeded"):  # no db hint: db is fine
+        assert about_db not in hint
+    assert run.seconds < 30  # the 60 s timeout never waited out
+    assert leftovers(clean_project) == []
