@@ -38,6 +38,7 @@ in one place. Context is passed as keyword-only arguments and kept as data.
     * DockerCallFailed ........ a docker call a step needed failed unexpectedly
     * InternalError ........... a step met something it did not foresee (a bug)
     * TeardownIncomplete ...... resources of the project are left after the teardown
+    * SpecFailed .............. every check passed, but the run's spans broke a trace spec
   * BudgetExceeded ............ a measured cost exceeded its budget (exit 3)
 * Interrupted (BaseException) . Ctrl-C (130), SIGTERM (143) or SIGHUP (129)
 * PortUnavailable ............. internal: a service has no host port yet; waits retry it
@@ -303,6 +304,15 @@ class InternalError(CheckFailed):
 class TeardownIncomplete(CheckFailed):
     failure_class = "teardown incomplete"
     hint = "remove what is left with `nox -s teardown`, or `docker compose down -v`"
+
+
+class SpecFailed(CheckFailed):
+    failure_class = "trace spec failed"
+    services = ()
+    hint = (
+        "the stack answered well, but what happened inside it broke a trace spec: "
+        "read the spans it selected (marked in e2e-report.html); docs/specs.md"
+    )
 
 
 def docker_verb(command: Sequence[str]) -> str:

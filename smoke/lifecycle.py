@@ -35,9 +35,10 @@ from smoke.checks.probes import Endpoints, Probe
 from smoke.errors import CheckFailed, InternalError, Interrupted, TeardownIncomplete
 from smoke.masking import Masker, excerpt
 from smoke.options import Keep
-from smoke.outcome import Result, StepResult
+from smoke.outcome import Result, SpecOutcome, StepResult
 from smoke.report.console import Console
 from smoke.report.evidence import explain
+from smoke.report.specs import Judged, judge_run
 from smoke.report.timeline import TraceFiles, write_trace_files
 from smoke.stack import claim as claims
 from smoke.stack.compose import Stack
@@ -49,6 +50,7 @@ from smoke.steps import StepRunner
 from smoke.trace import route
 from smoke.trace.collector import Collector
 from smoke.trace.context import Tracer
+from smoke.trace.specs import Spec
 
 R = TypeVar("R")
 
@@ -130,6 +132,8 @@ class Ended:
     trace_files: TraceFiles | None = None
     #: (step, trace id) of each traced step.
     trace_ids: tuple[tuple[str, str], ...] = ()
+    #: The trace specs judged.
+    specs: tuple[SpecOutcome, ...] = ()
 
 
 #: File times come from the kernel's coarse clock, which lags ``time.time()`` by up to
@@ -150,6 +154,8 @@ def run(
     env: Mapping[str, str] | None = None,
     attachments: Sequence[Path] = (),
     needs: tuple[str, ...] = (),
+    specs: Sequence[Spec] = (),
+    specs_off: str | None = None,
 ) -> R:
     """Prepare, claim, run ``checks``, explain, finish and ``report``; returns what
     ``report`` returns, or re-raises what ended the checks once the report is out.
@@ -157,8 +163,10 @@ def run(
     ``headline``: the lines said once the run is ready to start. ``fixed``: where the
     services are when no stack is started (``--web-url``/``--chat-url``).
     ``needs``: the runbook's services the command checks, by name (checked before
-    anything starts). ``attachments``: files the checks may leave (a screenshot, a browser trace),
-    shown in the timeline when they exist at the end.
+    anything starts). ``specs``: the trace specs the spans are judged by once the
+    checks are done (``specs_off``: why none is, when the user said so); a spec that
+    fails fails a run whose checks passed. ``attachments``: files the checks may
+    leave (a screenshot, a browser trace), shown in the timeline when they exist.
     """
     env = os.environ if env is None else env
     started = time.monotonic()
@@ -265,8 +273,12 @@ def run(
                 claim.close(release=ending != "untouched")
             since = started_wall - _FILE_CLOCK_LAG_SECONDS
             fresh = [p for p in attachments if p.is_file() and p.stat().st_mtime >= since]
+            _read_log_spans(options, collector)
+            judged = _judge(specs, specs_off, stack, collector, steps, console, masker)
+            if judged.failure is not None and result == "passed":
+                result, failure = "failed", judged.failure
             trace_files = _trace_files(
-                options, collector, steps, times, failure, masker, fresh, console
+                options, collector, steps, times, failure, masker, fresh, console, judged.marked
             )
             reported = report(
                 Ended(
@@ -288,9 +300,42 @@ def run(
                     ),
                     trace_files=trace_files,
                     trace_ids=tuple(tracer.steps().items()),
+                    specs=judged.outcomes,
                 )
             )
     return reported
+
+
+def _read_log_spans(options: StackOptions, collector: Collector) -> None:
+    """On the log route, the spans are in the log file just written."""
+    if collector.reads_logs and options.log_file.is_file():
+        with contextlib.suppress(OSError):
+            collector.read_logs(options.log_file.read_text(encoding="utf-8", errors="replace"))
+
+
+def _judge(
+    specs: Sequence[Spec],
+    specs_off: str | None,
+    stack: Stack | None,
+    collector: Collector,
+    steps: StepRunner,
+    console: Console,
+    masker: Masker,
+) -> Judged:
+    """The trace specs on the run's spans, once every check is done; or why not."""
+    why = specs_off
+    if why is None and specs:
+        if stack is None:
+            why = "a stack this run did not start sends it no span (--web-url/--chat-url)"
+        elif collector.problem:
+            why = collector.problem
+    if why is not None:
+        console.line(f"  trace specs: not judged: {why}")
+        return Judged(not_judged=why)
+    if not specs:
+        return Judged()
+    passed = [r.name for r in steps.results if r.passed and r.name != "teardown"]
+    return judge_run(specs, collector.spans(), collector.tracer.steps(), passed, console, masker)
 
 
 def _trace_files(
@@ -302,11 +347,10 @@ def _trace_files(
     masker: Masker,
     attachments: Sequence[Path],
     console: Console,
+    marked: frozenset[str] = frozenset(),
 ) -> TraceFiles | None:
     """``e2e-trace.json`` and ``e2e-report.html`` next to the log file; never fatal."""
     try:
-        if collector.reads_logs and options.log_file.is_file():  # the span lines are there
-            collector.read_logs(options.log_file.read_text(encoding="utf-8", errors="replace"))
         return write_trace_files(
             options.log_file.parent,
             spans=collector.spans(),
@@ -316,6 +360,7 @@ def _trace_files(
             failure=failure,
             attachments=attachments,
             masker=masker,
+            marked=marked,
         )
     except OSError as exc:
         console.line(f"could not write the trace files: {excerpt(str(exc), limit=160)}")

@@ -25,6 +25,8 @@ from smoke.parser import (
     session_profile,
 )
 from smoke.stack.target import Target
+from smoke.trace.specs import BUILT_IN, Spec, SpecError
+from smoke.trace.specs import parse as parse_spec
 
 Profile = Literal["lite", "full"]
 #: When the stack stays up after a run: never, always (--keep-stack), or only when
@@ -65,6 +67,10 @@ class RunOptions:
     trace: bool = True
     #: Check the running stack as it is (--attach): nothing started or removed.
     attach: bool = False
+    #: The trace specs the run's spans are judged by (docs/specs.md).
+    specs: tuple[Spec, ...] = ()
+    #: Why no spec is judged, when the user turned them off (--no-specs, --no-trace).
+    specs_off: str | None = None
 
     @property
     def uses_compose(self) -> bool:
@@ -237,6 +243,8 @@ def _run_options(
             )
     else:
         install_local = install_local or env_flag(env, "CHAT_INSTALL_LOCAL_STACK")
+    trace = env_flag(env, "SMOKE_TRACE", default=True) and not args.no_trace
+    specs_off = "--no-specs" if args.no_specs else None if trace else "tracing is off"
     keep = env_keep(env)
     if args.keep_stack:
         keep = "always"
@@ -268,8 +276,10 @@ def _run_options(
         strict_contract=args.strict_contract,
         reaper=_reaper(args, env) and not args.attach,
         notes=tuple(notes),
-        trace=env_flag(env, "SMOKE_TRACE", default=True) and not args.no_trace,
+        trace=trace,
         attach=args.attach,
+        specs=() if specs_off else load_specs(args.spec or [], env, pyproject),
+        specs_off=specs_off,
     )
 
 
@@ -345,3 +355,41 @@ def from_pyproject(path: Path) -> Budgets:
         )
     except ValueError as exc:
         raise UsageError(f"[tool.smoke.budgets] in {path}: {exc}") from None
+
+
+def load_specs(files: Sequence[Path], env: Mapping[str, str], pyproject: Path) -> tuple[Spec, ...]:
+    """The built-in spec, then ``[[tool.smoke.spec]]`` of pyproject.toml, then each
+    file's ``[[spec]]`` (--spec, then SMOKE_SPECS); any that cannot be read is a usage
+    error naming its file, its line or spec, and what is wrong."""
+    found = [BUILT_IN]
+    if pyproject.is_file():
+        table = _toml(pyproject).get("tool", {}).get("smoke", {})
+        found += _specs(table.get("spec", []), f"[[tool.smoke.spec]] of {pyproject}")
+    listed = [*files, *(Path(p) for p in env.get("SMOKE_SPECS", "").split(os.pathsep) if p)]
+    for path in listed:
+        if not path.is_file():
+            raise UsageError(f"spec file not found: {path}; pass an existing --spec FILE")
+        data = _toml(path)
+        unknown = sorted(set(data) - {"spec"})
+        if unknown:
+            raise UsageError(
+                f"{path}: unknown table {', '.join(unknown)}; a spec file holds [[spec]] tables"
+            )
+        found += _specs(data.get("spec", []), str(path))
+    return tuple(found)
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:  # its words say the line and column
+        raise UsageError(f"{path} is not valid TOML: {exc}") from None
+
+
+def _specs(tables: Any, source: str) -> list[Spec]:
+    if not isinstance(tables, list):
+        raise UsageError(f"{source}: specs are an array of tables ([[spec]])")
+    try:
+        return [parse_spec(table, source=source) for table in tables]
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None

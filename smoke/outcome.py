@@ -64,6 +64,16 @@ def evaluate(
     return verdicts
 
 
+@dataclass(frozen=True)
+class SpecOutcome:
+    """A trace spec, judged over every step it applies to."""
+
+    name: str
+    passed: bool
+    #: The first failure, in the blame's form: its step, assertion, what was measured.
+    said: str = ""
+
+
 Result = Literal["passed", "over_budget", "failed", "interrupted", "error"]
 
 
@@ -90,6 +100,8 @@ class Outcome:
     slowest: str | None = None
     #: Each traced step's trace id, to find its spans in e2e-trace.json or a backend.
     trace_ids: tuple[tuple[str, str], ...] = ()
+    #: The trace specs judged, in order.
+    specs: tuple[SpecOutcome, ...] = ()
 
     @property
     def blame(self) -> str | None:

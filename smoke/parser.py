@@ -321,6 +321,19 @@ def build_parser(env: Mapping[str, str], *, profile: str | None = None) -> argpa
         help="send no trace context and collect no spans (env: SMOKE_TRACE=0)",
     )
     run.add_argument(
+        "--spec",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="also judge the run's spans by the trace specs in FILE, a TOML file of "
+        "[[spec]] tables; repeatable (env: SMOKE_SPECS, paths separated as in PATH)",
+    )
+    run.add_argument(
+        "--no-specs",
+        action="store_true",
+        help="judge no trace spec: neither the built-in one, pyproject.toml's, nor --spec's",
+    )
+    run.add_argument(
         "--attach",
         action="store_true",
         help="check the project's running stack as it is: start, restart and remove "

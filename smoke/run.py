@@ -15,7 +15,7 @@ import httpx
 from smoke import lifecycle
 from smoke.checks import browser
 from smoke.checks.probes import FixedEndpoints
-from smoke.errors import BudgetExceeded, PortUnavailable
+from smoke.errors import BudgetExceeded, PortUnavailable, SpecFailed
 from smoke.masking import Masker, quoted
 from smoke.options import RunOptions
 from smoke.outcome import Outcome, evaluate
@@ -86,7 +86,11 @@ def run_smoke(
         env=env,
         attachments=(screenshot, browser.browser_trace_path(screenshot)),
         needs=(DB, CHAT, WEB),
+        specs=options.specs,
+        specs_off=options.specs_off,
     )
+    if isinstance(outcome.failure, SpecFailed):  # every check passed; the spans did not
+        raise outcome.failure
     if outcome.result == "over_budget":
         worst = outcome.exceeded[0]
         raise BudgetExceeded(
@@ -184,6 +188,7 @@ def _outcome(options: RunOptions, ended: lifecycle.Ended, env: Mapping[str, str]
         dropped=tuple(dropped_steps(options)),
         slowest=ended.slowest,
         trace_ids=ended.trace_ids,
+        specs=ended.specs,
     )
 
 

@@ -29,6 +29,7 @@ from smoke.errors import (
     StackMismatch,
 )
 from smoke.masking import excerpt
+from smoke.trace.context import mark_retried
 
 if TYPE_CHECKING:
     pass
@@ -56,6 +57,15 @@ class _Definitive:
 
 def _definitive(status: int) -> bool:
     return status in DEFINITIVE_STATUSES or 300 <= status < 400
+
+
+def _retried(exc: httpx.TransportError) -> None:
+    """A try that got no answer, which its wait makes again: marked as such."""
+    try:
+        request = exc.request
+    except RuntimeError:  # raised before httpx knew the request
+        return
+    mark_retried(request)
 
 
 def _transport_error(exc: Exception) -> str:
@@ -128,6 +138,7 @@ class Probe:
                 response = self.client.get(url, timeout=timeout)
                 if ready(response):
                     return response
+                mark_retried(response.request)  # tried again below, or failed as a whole
                 seen = Seen(response.status_code, response.text)
                 first = self._confirm(service, path, response, first, failure, what)
                 reason = fatal(response)
@@ -140,6 +151,7 @@ class Probe:
             except PortUnavailable as exc:
                 seen = Seen(None, str(exc))
             except httpx.TransportError as exc:
+                _retried(exc)
                 seen = Seen(None, _transport_error(exc))
                 could_not_connect = True
                 self.forget(service)
@@ -252,6 +264,7 @@ class Probe:
             except PortUnavailable as exc:  # web not started yet: wait for it
                 last = str(exc)
             except httpx.ConnectError as exc:  # web not listening yet: wait for it
+                _retried(exc)
                 last = _transport_error(exc)
                 could_not_connect = True
                 self.forget("web")

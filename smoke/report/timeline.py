@@ -66,6 +66,7 @@ def write_trace_files(
     failure: CheckFailed | None,
     attachments: Sequence[Path],
     masker: Masker,
+    marked: frozenset[str] = frozenset(),
 ) -> TraceFiles:
     folder.mkdir(parents=True, exist_ok=True)
     now = time.time()

@@ -30,7 +30,20 @@ from smoke.trace.spans import (
 T = TypeVar("T")
 #: The status message of a request that got no answer by its step's end.
 NO_ANSWER = "no answer"
+#: A try a wait made and retried: no error of its step (the report folds it, trace
+#: specs leave its subtree out). One mark, set by the wait itself.
+RETRIED = "smoke.retried"
+#: A span made for requests outside httpx (the browser's page): it ends with its step.
+_CARRIER = "smoke.carrier"
 _SPAN_KEY = "smoke_span_id"
+_MARK_KEY = "smoke_mark_retried"
+
+
+def mark_retried(request: httpx.Request) -> None:
+    """The wait that made ``request`` is trying again: mark its span a retried try."""
+    mark = request.extensions.get(_MARK_KEY)
+    if callable(mark):
+        mark()
 
 
 def traceparent(trace_id: str, span_id: str) -> str:
@@ -93,7 +106,11 @@ class Tracer:
                 status = STATUS_ERROR if failed else STATUS_OK
                 self._spans[root.span_id] = replace(root, end=ended, status=status)
                 for span in list(self._spans.values()):
-                    if span.parent_id == root.span_id and span.end is None:
+                    if span.parent_id != root.span_id or span.end is not None:
+                        continue
+                    if span.attributes.get(_CARRIER):  # the page's outcome is its step's
+                        self._spans[span.span_id] = replace(span, end=ended, status=status)
+                    else:
                         # No answer by the step's end (refused, reset, timed out): its
                         # time so far counts.
                         self._spans[span.span_id] = replace(
@@ -138,7 +155,7 @@ class Tracer:
     def headers(self, name: str) -> dict[str, str]:
         """A ``traceparent`` for a request made outside httpx (the browser's page),
         under the current step; empty when there is none."""
-        span = self._child(name)  # none while no step runs (always, when off)
+        span = self._child(name, **{_CARRIER: True})  # none while no step runs (or off)
         return {"traceparent": traceparent(span.trace_id, span.span_id)} if span else {}
 
     # -- httpx event hooks ----------------------------------------------------------
@@ -153,6 +170,7 @@ class Tracer:
         if span is not None:
             request.headers["traceparent"] = traceparent(span.trace_id, span.span_id)
             request.extensions[_SPAN_KEY] = span.span_id
+            request.extensions[_MARK_KEY] = lambda: self._mark_retried(span.span_id)
 
     def on_response(self, response: httpx.Response) -> None:
         span_id = response.request.extensions.get(_SPAN_KEY)
@@ -179,6 +197,13 @@ class Tracer:
             self._spans[span.span_id] = replace(
                 span, end=self.clock(), status=STATUS_ERROR, message=f"{NO_ANSWER}: {said}"
             )
+
+    def _mark_retried(self, span_id: str) -> None:
+        with self._lock:
+            span = self._spans.get(span_id)
+            if span is not None:
+                attributes = {**span.attributes, RETRIED: True}
+                self._spans[span_id] = replace(span, attributes=attributes)
 
     def client(self, transport: httpx.BaseTransport | None = None) -> httpx.Client:
         """An httpx client whose every request is traced."""

@@ -3,6 +3,7 @@ spans for the tree (and for the requests that got no answer)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 
@@ -101,13 +102,27 @@ def test_a_request_without_an_answer_ends_with_its_step_as_no_answer() -> None:
 
 def test_a_request_still_open_when_its_step_ends_counts_its_time_so_far() -> None:
     tracer = Tracer(clock=Clock())
-    with tracer.step("web page (browser)"):
-        tracer.headers("browser page")  # the browser's request: no answer seen here
+    with tracer.step("chat health"):
+        tracer.on_request(httpx.Request("GET", "http://chat/health"))  # never answered
     by_name = {s.name: s for s in tracer.spans()}
-    page, step = by_name["browser page"], by_name["web page (browser)"]
-    assert (page.status, page.message, page.end) == (STATUS_ERROR, NO_ANSWER, step.end)
+    poll, step = by_name["GET /health"], by_name["chat health"]
+    assert (poll.status, poll.message, poll.end) == (STATUS_ERROR, NO_ANSWER, step.end)
     tracer.on_error(httpx.Request("GET", "http://x"), httpx.ConnectError("late"))  # not ours
     assert tracer.spans() == list(by_name.values())
+
+
+@pytest.mark.parametrize(("fails", "status"), [(False, STATUS_OK), (True, STATUS_ERROR)])
+def test_the_browsers_page_span_ends_as_its_step_did(fails: bool, status: int) -> None:
+    """Its requests are the browser's, not httpx's: no answer is seen here, and the
+    step's own verdict says whether the page answered."""
+    tracer = Tracer(clock=Clock())
+    with contextlib.suppress(RuntimeError), tracer.step("web page (browser)"):
+        tracer.headers("browser page")
+        if fails:
+            raise RuntimeError("the page showed no answer")
+    by_name = {s.name: s for s in tracer.spans()}
+    page, step = by_name["browser page"], by_name["web page (browser)"]
+    assert (page.status, page.message, page.end) == (status, "", step.end)
 
 
 def test_headers_for_the_browser_are_a_span_under_the_current_step() -> None:
@@ -152,3 +167,20 @@ def test_a_response_the_tracer_did_not_start_is_left_alone() -> None:
     assert tracer.spans() == []
     assert traceparent("a" * 32, "b" * 16) == f"00-{'a' * 32}-{'b' * 16}-01"
     assert STATUS_UNSET == 0
+
+
+def test_a_wait_marks_the_try_it_retries_on_its_span() -> None:
+    from smoke.trace.context import RETRIED, mark_retried
+
+    tracer = Tracer(clock=Clock())
+    with tracer.step("chat health"):
+        first, second = (
+            httpx.Request("GET", "http://chat/health"),
+            httpx.Request("GET", "http://chat/health"),
+        )
+        tracer.on_request(first)
+        tracer.on_request(second)
+        mark_retried(first)
+    tries = [s for s in tracer.spans() if s.name == "GET /health"]
+    assert [s.attributes.get(RETRIED, False) for s in tries] == [True, False]
+    mark_retried(httpx.Request("GET", "http://elsewhere"))  # no span of ours: nothing to mark
