@@ -499,12 +499,14 @@ def tracing_figures(runs: int, against: str | None) -> dict[str, float]:
 
 
 TRACE_OFF = "harness, --no-build --no-trace"
+SPECS_OFF = "harness, --no-build --no-specs"
 
 SCENARIOS: dict[str, Callable[[], Sample]] = {
     RAW: raw_baseline,
     HARNESS: harness(),
     "harness, --no-build": harness("--no-build"),
     TRACE_OFF: harness("--no-build", "--no-trace"),
+    SPECS_OFF: harness("--no-build", "--no-specs"),
     NO_REAPER: harness("--no-reaper", project=named("no-reaper")),
     NOX_LITE: nox_smoke_lite,
     "testcontainers DockerCompose(wait=True)": testcontainers_compose,

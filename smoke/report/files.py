@@ -32,6 +32,8 @@ def metrics_lines(outcome: Outcome) -> list[str]:
         lines[f"step_{step_key(step.name)}_finished_at"] = f"{step.finished_at:.3f}"
     for name, trace_id in outcome.trace_ids:
         lines[f"step_{step_key(name)}_trace_id"] = trace_id
+    for spec in outcome.specs:
+        lines[f"spec_{step_key(spec.name)}"] = "passed" if spec.passed else "failed"
     lines.update(
         {
             "failed_step": outcome.failure.step if outcome.failure else "",
@@ -107,8 +109,31 @@ def junit_tree(outcome: Outcome, mask: Callable[[str], str]) -> ET.ElementTree[E
                 case, "failure", type="budget exceeded", message=verdict.describe()
             )
             node.text = verdict.describe()
+    if outcome.specs:
+        _spec_suite(root, outcome, mask)
     ET.indent(root)
     return ET.ElementTree(root)
+
+
+def _spec_suite(root: ET.Element, outcome: Outcome, mask: Callable[[str], str]) -> None:
+    """One testcase per trace spec, in a suite of their own."""
+    name = f"smoke.{outcome.profile}.specs"
+    broken = [spec for spec in outcome.specs if not spec.passed]
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name=name,
+        tests=str(len(outcome.specs)),
+        failures=str(len(broken)),
+        errors="0",
+        skipped="0",
+        time="0",
+    )
+    for spec in outcome.specs:
+        case = ET.SubElement(suite, "testcase", classname=name, name=mask(spec.name), time="0")
+        if not spec.passed:
+            node = ET.SubElement(case, "failure", type="trace spec failed", message=mask(spec.said))
+            node.text = mask(spec.said)
 
 
 def write_junit(outcome: Outcome, path: Path, mask: Callable[[str], str]) -> None:

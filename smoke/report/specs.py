@@ -74,7 +74,7 @@ def _said(verdict: Verdict) -> str:
 
 
 def _explain(verdict: Verdict, said: str, seconds: float, console: Console, masker: Masker) -> None:
-    console.step_done(f"trace spec: {verdict.spec.name}", seconds, passed=False)
+    console.step_done(masker(f"trace spec: {verdict.spec.name}"), seconds, passed=False)
     with console.untrusted():
         console.detail(quoted(masker(f"spec: {said}")))
         console.detail(quoted(masker(f"from: {verdict.spec.source}")))

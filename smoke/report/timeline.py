@@ -27,6 +27,7 @@ from smoke.errors import CheckFailed
 from smoke.masking import Masker, neutralise, quoted
 from smoke.outcome import StepResult
 from smoke.stack.state import ContainerTimes
+from smoke.trace.context import RETRIED
 from smoke.trace.spans import SMOKE_SERVICE, Span, masked, to_otlp
 
 TRACE_FILE = "e2e-trace.json"
@@ -52,8 +53,10 @@ class _Row:
     failed: bool = False
     depth: int = 0
     title: str = ""
-    #: A span that failed in a step that passed: a wait's early tries.
+    #: A wait's early try (the wait marked it), or a span under one.
     retried: bool = False
+    #: A span a failed trace spec selected.
+    selected: bool = False
 
 
 def write_trace_files(
@@ -74,7 +77,9 @@ def write_trace_files(
     trace = folder / TRACE_FILE
     trace.write_text(json.dumps(to_otlp(spans, now=now), indent=1), encoding="utf-8")
     report = folder / REPORT_FILE
-    rows = [_masked_row(row, masker) for row in _rows(spans, steps, trace_ids, containers, now)]
+    rows = [
+        _masked_row(row, masker) for row in _rows(spans, steps, trace_ids, containers, now, marked)
+    ]
     said = _Failure.of(failure, masker) if failure is not None else None
     report.write_text(_page(rows, len(steps), said, attachments, now), encoding="utf-8")
     return TraceFiles(trace, report, sum(1 for s in spans if s.service != SMOKE_SERVICE))
@@ -115,6 +120,7 @@ def _rows(
     trace_ids: Mapping[str, str],
     containers: Sequence[ContainerTimes],
     now: float,
+    marked: frozenset[str] = frozenset(),
 ) -> list[_Row]:
     rows: list[_Row] = []
     for c in containers:
@@ -144,7 +150,7 @@ def _rows(
         under: list[_Row] = []
         for root in roots:
             for child in by_parent.get(root.span_id, []):
-                _walk(child, 1, by_parent, under, now, failed_step=not step.passed)
+                _walk(child, 1, by_parent, under, now, marked=marked)
         rows += under[-MAX_SPAN_ROWS:]
     return rows
 
@@ -156,18 +162,23 @@ def _walk(
     rows: list[_Row],
     now: float,
     *,
-    failed_step: bool,
+    marked: frozenset[str],
+    retried: bool = False,
 ) -> None:
+    """A span's row and its children's: a try its wait retried (marked on its span)
+    is drawn as a retry, with everything under it; any other failure as one."""
     status = span.http_status
     took = span.duration(now)
     label = f"{span.service} {span.name}" + (f" {status}" if status else "")
     why = span.message or ("no answer" if span.end is None else "")
     title = f"{took * 1000:.1f} ms" + (f" ({why})" if why else "")
-    failed, retried = span.failed and failed_step, span.failed and not failed_step
+    retried = retried or bool(span.attributes.get(RETRIED))
+    failed = span.failed and not retried
     end = span.start + took
-    rows.append(_Row("span", label, span.start, end, failed, depth, title, retried))
+    row = _Row("span", label, span.start, end, failed, depth, title, retried and span.failed)
+    rows.append(replace(row, selected=span.span_id in marked))
     for child in by_parent.get(span.span_id, []):
-        _walk(child, depth + 1, by_parent, rows, now, failed_step=failed_step)
+        _walk(child, depth + 1, by_parent, rows, now, marked=marked, retried=retried)
 
 
 def _clock(at: float | None) -> str:
@@ -190,6 +201,7 @@ h1 { font-size: 1.3em; }
 .bar.span { background: #64b5f6; } .failed .bar, .bar.failed { background: #e53935; }
 .retried .bar { background: #ffb74d; }
 .row.failed .label { color: #c62828; font-weight: bold; }
+.row.selected { outline: 2px solid #6a1b9a; outline-offset: -2px; }
 img { max-width: 100%; border: 1px solid #ccc; margin-top: 1em; }
 """
 
@@ -223,6 +235,7 @@ def _page(
         indent = f' style="padding-left:{row.depth}em"' if row.depth else ""
         classes = f"row {row.kind}" + (" failed" if row.failed else "")
         classes += " retried" if row.retried else ""
+        classes += " selected" if row.selected else ""
         body.append(
             f'<div class="{classes}"><span class="label"{indent} title="{_shown(row.label)}">'
             f'{_shown(row.label)}</span><div class="lane">'

@@ -66,7 +66,8 @@ class AttributeMatch:
     def holds(self, span: Span) -> bool:
         if self.key not in span.attributes:
             return False
-        seen = str(span.attributes[self.key])
+        value = span.attributes[self.key]
+        seen = str(value).lower() if isinstance(value, bool) else str(value)  # as TOML says it
         if self.how == "contains":
             return self.value in seen
         if self.how == "regex":

@@ -28,6 +28,7 @@ FIGURES = (
     "retrieval p95 (ms)",
     "new project's first build (s)",
     "tracing: warm lite smoke added (s)",
+    "trace specs: warm lite smoke added (s)",
     "harness --no-build / --no-trace",
     "tracing: chat start-up added (s)",
     "tracing: web start-up added (s)",

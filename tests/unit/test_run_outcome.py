@@ -441,3 +441,22 @@ def test_a_kept_stack_says_where_web_and_chat_answer(tmp_path: Path) -> None:
     ]
     removed, _ = smoke(tmp_path, FakeServices(), docker=FakeDocker())
     assert "http://" not in removed.split(summary_line(removed))[1]  # gone: no URL to give
+
+
+def test_specs_without_spans_to_judge_are_said_not_judged_and_why(tmp_path: Path) -> None:
+    from smoke.trace.specs import BUILT_IN
+
+    output, outcome = smoke(
+        tmp_path,
+        FakeServices(),
+        web_url="http://127.0.0.1:3000",
+        chat_url="http://127.0.0.1:8000",
+        specs=(BUILT_IN,),
+    )
+    assert isinstance(outcome, Outcome), output
+    assert (
+        "  trace specs: not judged: a stack this run did not start sends it no span "
+        "(--web-url/--chat-url)"
+    ) in output.splitlines()
+    off, _ = smoke(tmp_path, FakeServices(), specs=(), specs_off="--no-specs")
+    assert "  trace specs: not judged: --no-specs" in off.splitlines()

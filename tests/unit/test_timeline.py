@@ -13,6 +13,7 @@ from smoke.masking import Masker
 from smoke.outcome import StepResult
 from smoke.report.timeline import MAX_SPAN_ROWS, REPORT_FILE, TRACE_FILE, write_trace_files
 from smoke.stack.state import ContainerTimes
+from smoke.trace.context import RETRIED
 from smoke.trace.spans import (
     KIND_CLIENT,
     KIND_INTERNAL,
@@ -156,6 +157,7 @@ def test_a_failed_try_in_a_step_that_passed_is_a_retry_not_a_failure(tmp_path: P
         10.2,
         STATUS_ERROR,
         "no answer: ConnectError: refused",
+        attributes={RETRIED: True},  # its wait tried again
     )
     answered = Span(
         T,
@@ -179,6 +181,35 @@ def test_a_failed_try_in_a_step_that_passed_is_a_retry_not_a_failure(tmp_path: P
     assert page.count('class="row span retried"') == 1
     assert 'class="row span failed"' not in page
     assert 'title="100.0 ms (no answer: ConnectError: refused)"' in page
+
+
+def test_a_failed_span_nobody_retried_is_a_failure_even_in_a_step_that_passed(
+    tmp_path: Path,
+) -> None:
+    """web turned chat's 500 into its own 200: the 500 is drawn as what it is."""
+    root = Span(T, "s", None, "smoke", "web -> chat proxy call", KIND_INTERNAL, 10.0, 10.5)
+    call = Span(T, "r", "s", "smoke", "POST /api/chat/service", KIND_CLIENT, 10.1, 10.4)
+    swallowed = Span(
+        T,
+        "c",
+        "r",
+        "chat",
+        "POST /api/chat",
+        KIND_SERVER,
+        10.2,
+        10.3,
+        attributes={"http.response.status_code": 500},
+    )
+    page, _ = write(
+        tmp_path,
+        spans=[root, call, swallowed],
+        steps=[StepResult("web -> chat proxy call", True, 0.5, finished_at=10.5)],
+        trace_ids={"web -> chat proxy call": T},
+        failure=None,
+        marked=frozenset({"c"}),
+    )
+    assert page.count('class="row span failed selected"') == 1
+    assert "retried" not in page.split("<body>")[1]
 
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -223,6 +254,7 @@ def test_both_files_byte_for_byte(tmp_path: Path) -> None:
                 9.7,
                 STATUS_ERROR,
                 "no answer: ConnectError: refused",
+                attributes={RETRIED: True},
             ),
             Span(
                 T,

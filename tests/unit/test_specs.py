@@ -1,0 +1,236 @@
+"""The trace spec grammar and its judgement: every operator, the units, globs,
+attribute types, empty selections, retried tries left out, and bad input refused
+with what is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from smoke.trace.context import RETRIED
+from smoke.trace.spans import KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, STATUS_ERROR, Span
+from smoke.trace.specs import (
+    BUILT_IN,
+    EVERY_STEP,
+    SpecError,
+    judge,
+    parse,
+    parse_assertion,
+)
+
+T = "a" * 32
+
+
+def span(span_id: str, parent: str | None, service: str, name: str, **attributes: object) -> Span:
+    took = float(attributes.pop("took", 0.002))  # type: ignore[arg-type]
+    status = int(attributes.pop("status", 0))  # type: ignore[call-overload]
+    kind = int(attributes.pop("kind", KIND_SERVER))  # type: ignore[call-overload]
+    return Span(
+        T, span_id, parent, service, name, kind, 10.0, 10.0 + took, status, attributes=attributes
+    )
+
+
+def trace(*inside: Span) -> list[Span]:
+    return [
+        span("s", None, "smoke", "step", kind=KIND_INTERNAL),
+        span("r", "s", "smoke", "POST /api/chat/service", kind=KIND_CLIENT),
+        *inside,
+    ]
+
+
+def spec(*asserts: str, **table: object) -> object:
+    return parse({"name": "n", "assert": list(asserts), **table}, source="t.toml")
+
+
+def holds(one: object, spans: list[Span], step: str = "step") -> list[bool]:
+    return [v.passed for v in judge([one], spans, {step: T}, [step])]  # type: ignore[list-item]
+
+
+CHAT = span("c", "r", "chat", "POST /api/chat", **{"http.response.status_code": 200, "ok": True})
+
+
+@pytest.mark.parametrize(
+    ("assertion", "expected"),
+    [
+        ("count == 1", True),
+        ("count != 1", False),
+        ("count < 1", False),
+        ("count <= 1", True),
+        ("count > 0", True),
+        ("count >= 2", False),
+    ],
+)
+def test_every_count_operator(assertion: str, expected: bool) -> None:
+    assert holds(spec(assertion, select={"service": "chat"}), trace(CHAT)) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("assertion", "expected"),
+    [
+        ("duration < 3ms", True),
+        ("duration < 1ms", False),
+        ("duration <= 2100us", True),
+        ("duration > 1000000ns", True),
+        ("duration < 0.001s", False),
+        ("duration >= 1s", False),
+    ],
+)
+def test_durations_in_every_unit(assertion: str, expected: bool) -> None:
+    assert holds(spec(assertion, select={"service": "chat"}), trace(CHAT)) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("assertion", "expected"),
+    [
+        ("attr http.response.status_code == 200", True),
+        ("attr http.response.status_code != 200", False),
+        ("attr http.response.status_code < 300", True),
+        ("attr http.response.status_code >= 500", False),
+        ("attr ok == true", True),
+        ("attr ok == false", False),
+        ("attr http.response.status_code =~ '^2'", True),
+        ("attr http.response.status_code !~ '^2'", False),
+        ("attr http.response.status_code contains '0'", True),
+        ("attr missing == 1", False),
+        ("attr missing != 1", True),
+        ("attr missing !~ 'x'", True),
+        ("status == ok", True),
+        ("status != error", True),
+        ("status == error", False),
+    ],
+)
+def test_attribute_and_status_assertions(assertion: str, expected: bool) -> None:
+    assert holds(spec(assertion, select={"service": "chat"}), trace(CHAT)) == [expected]
+
+
+def test_a_string_attribute_compared_with_a_quoted_value_and_a_regex_keeps_its_backslash() -> None:
+    statement = span("q", "r", "chat", "SELECT", **{"db.statement": "SELECT * FROM products"})
+    chat = {"service": "chat"}
+    assert holds(spec("attr db.statement !~ 'SELECT \\*'", select=chat), trace(statement)) == [
+        False
+    ]
+    assert holds(
+        spec('attr db.statement == "SELECT * FROM products"', select=chat), trace(statement)
+    ) == [True]
+
+
+def test_select_by_service_negation_name_glob_and_attribute_matches() -> None:
+    db = span("q", "c", "chat", "SELECT", **{"db.system": "postgresql", "db.statement": "SELECT 1"})
+    spans = trace(CHAT, db)
+    assert holds(spec("count == 2", select={"service": "chat"}), spans) == [True]
+    assert holds(
+        spec("count == 1", select={"service": "!smoke", "name": "POST /api/*"}), spans
+    ) == [True]
+    assert holds(spec("count == 0", select={"name": "post*"}), spans) == [True]  # globs match case
+    equal = {"attributes": {"db.system": "postgresql"}}
+    assert holds(spec("count == 1", select=equal), spans) == [True]
+    contains = {"attributes": {"db.statement": {"contains": "SELECT"}}}
+    assert holds(spec("count == 1", select=contains), spans) == [True]
+    regex = {"attributes": {"db.statement": {"regex": "^SELECT \\d$"}}}
+    assert holds(spec("count == 1", select=regex), spans) == [True]
+    boolean = {"attributes": {"ok": True}}
+    assert holds(spec("count == 1", select=boolean), spans) == [True]
+
+
+def test_per_request_counts_each_request_and_per_trace_the_whole_step() -> None:
+    second = span("r2", "s", "smoke", "POST /api/chat/service", kind=KIND_CLIENT)
+    chats = [span("c1", "r", "chat", "POST /api/chat"), span("c2", "r2", "chat", "POST /api/chat")]
+    spans = [*trace(), second, *chats]
+    selected = {"service": "chat"}
+    assert holds(spec("count == 1", select=selected, per="request"), spans) == [True, True]
+    assert holds(spec("count == 1", select=selected), spans) == [False]
+
+
+def test_an_empty_selection_holds_for_count_and_is_said_for_the_rest() -> None:
+    named = spec("duration < 1s", select={"service": "cache"}, step="step")
+    (verdict,) = judge([named], trace(CHAT), {"step": T}, ["step"])  # type: ignore[list-item]
+    assert (verdict.passed, verdict.measured) == (False, "selected no span")
+    assert holds(spec("count == 0", select={"service": "cache"}), trace(CHAT)) == [True]
+
+
+def test_a_spec_without_a_step_applies_where_it_selects_and_fails_where_it_never_does() -> None:
+    other = "b" * 32
+    spans = [*trace(CHAT), Span(other, "h", None, "smoke", "health", KIND_INTERNAL, 1.0, 2.0)]
+    anywhere = spec("duration < 1s", select={"service": "chat"})
+    traces, passed = {"step": T, "health": other}, ["step", "health"]
+    assert [v.passed for v in judge([anywhere], spans, traces, passed)] == [True]  # type: ignore[list-item]
+    nowhere = spec("duration < 1s", select={"service": "cache"})
+    (verdict,) = judge([nowhere], spans, traces, passed)  # type: ignore[list-item]
+    assert (verdict.passed, verdict.step, verdict.measured) == (
+        False,
+        EVERY_STEP,
+        "selected no span",
+    )
+
+
+def test_a_step_that_failed_or_never_ran_is_not_judged() -> None:
+    assert judge([BUILT_IN], trace(CHAT), {"step": T}, []) == []
+    assert judge([spec("count == 1", step="absent")], trace(CHAT), {"step": T}, ["step"]) == []  # type: ignore[list-item]
+
+
+def test_the_built_in_spec_finds_an_error_under_a_passing_answer_but_not_a_retried_try() -> None:
+    swallowed = span("c", "r", "chat", "POST /api/chat", **{"http.response.status_code": 500})
+    (verdict,) = judge([BUILT_IN], trace(swallowed), {"step": T}, ["step"])
+    assert (verdict.passed, verdict.measured) == (False, "count was 1")
+    assert [s.span_id for s in verdict.selected] == ["c"]
+    retried = span(
+        "r", "s", "smoke", "GET /health", kind=KIND_CLIENT, status=STATUS_ERROR, **{RETRIED: True}
+    )
+    under = span("c", "r", "chat", "GET /health", **{"http.response.status_code": 503})
+    answered = span("r2", "s", "smoke", "GET /health", kind=KIND_CLIENT)
+    spans = [span("s", None, "smoke", "step", kind=KIND_INTERNAL), retried, under, answered]
+    assert [v.passed for v in judge([BUILT_IN], spans, {"step": T}, ["step"])] == [True]
+
+
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        ({"assert": ["count == 1"]}, "t.toml: a spec without a name: `name` must be a string"),
+        (
+            {"name": "n", "assert": ["count == 1"], "bogus": 1},
+            "t.toml: spec 'n': unknown field bogus",
+        ),
+        ({"name": "n", "assert": []}, "`assert` must be a list of one-line assertions"),
+        ({"name": "n", "assert": ["count ~ 1"]}, "cannot read the assertion 'count ~ 1'"),
+        ({"name": "n", "assert": ["duration < 5 minutes"]}, "cannot read the assertion"),
+        (
+            {"name": "n", "assert": ["count == 1"], "per": "span"},
+            '`per` must be "trace" or "request"',
+        ),
+        (
+            {"name": "n", "assert": ["count == 1"], "select": {"kind": "x"}},
+            "unknown field select.kind",
+        ),
+        (
+            {"name": "n", "assert": ["count == 1"], "select": {"attributes": {"a": {"like": "x"}}}},
+            "select.attributes.a takes one of contains, equals, regex",
+        ),
+        ({"name": "n", "assert": ["attr a =~ '('"]}, "is not a regular expression"),
+        ({"name": "n", "assert": ["count == 1"], "step": 3}, "`step` must be a step's name"),
+    ],
+)
+def test_bad_specs_are_refused_saying_what_and_where(table: dict[str, object], said: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse(table, source="t.toml")
+    assert said in str(caught.value)
+
+
+def test_an_assertion_is_read_as_written() -> None:
+    read = parse_assertion("  attr http.response.status_code >= 500 ")
+    assert (read.subject, read.key, read.op, read.expected) == (
+        "attr",
+        "http.response.status_code",
+        ">=",
+        500,
+    )
+    assert parse_assertion("duration < 1.5s").expected == 1.5
+    assert parse_assertion("attr x == 'a b'").expected == "a b"
+    assert parse_assertion("attr x == 2.5").expected == 2.5
+    assert parse_assertion("attr x == word").expected == "word"
+
+
+def test_an_open_span_never_meets_a_duration() -> None:
+    open_span = Span(T, "c", "r", "chat", "POST /api/chat", KIND_SERVER, 10.0, None)
+    (verdict,) = judge(
+        [spec("duration < 1s", select={"service": "chat"})], trace(open_span), {"step": T}, ["step"]
+    )  # type: ignore[list-item]
+    assert verdict.measured == "duration was open (never ended) (chat POST /api/chat)"
