@@ -72,3 +72,18 @@ def test_extra_env_is_set_for_the_block_only() -> None:
     with extra_env(**{name: "1"}):
         assert os.environ[name] == "1"
     assert name not in os.environ
+
+
+def test_without_util_linuxs_setsid_python_detaches_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smoke.stack import client as client_module
+
+    monkeypatch.setattr(client_module.shutil, "which", lambda name: None)
+    client_module._detached.cache_clear()
+    try:
+        call = client(TARGET, detached=True).client_config.client_call
+    finally:
+        client_module._detached.cache_clear()
+    assert call[0] == sys.executable
+    script = [*call[:-1], sys.executable, "-c", "import os; print(os.getsid(0))"]
+    said = subprocess.run(script, capture_output=True, text=True, check=True, timeout=30)
+    assert int(said.stdout) != os.getsid(0)
