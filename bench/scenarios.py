@@ -178,6 +178,8 @@ def harness(*extra: str, project: str = "") -> Callable[[], Sample]:
             total = time.monotonic() - started
             values = metrics(metrics_file)
             parts = step_seconds(values)
+            if "specs_seconds" in values:  # judging the trace specs, in-process
+                parts["specs_judged"] = float(values["specs_seconds"])
             ready = chat_ready_at(log.read_text())
             if ready is not None:
                 parts["readiness_lag"] = float(values["step_chat_health_finished_at"]) - ready

@@ -132,8 +132,9 @@ class Ended:
     trace_files: TraceFiles | None = None
     #: (step, trace id) of each traced step.
     trace_ids: tuple[tuple[str, str], ...] = ()
-    #: The trace specs judged.
+    #: The trace specs judged, and the seconds that took.
     specs: tuple[SpecOutcome, ...] = ()
+    specs_seconds: float | None = None
 
 
 #: File times come from the kernel's coarse clock, which lags ``time.time()`` by up to
@@ -301,6 +302,7 @@ def run(
                     trace_files=trace_files,
                     trace_ids=tuple(tracer.steps().items()),
                     specs=judged.outcomes,
+                    specs_seconds=judged.seconds,
                 )
             )
     return reported

@@ -100,8 +100,9 @@ class Outcome:
     slowest: str | None = None
     #: Each traced step's trace id, to find its spans in e2e-trace.json or a backend.
     trace_ids: tuple[tuple[str, str], ...] = ()
-    #: The trace specs judged, in order.
+    #: The trace specs judged, in order, and the seconds the judging took.
     specs: tuple[SpecOutcome, ...] = ()
+    specs_seconds: float | None = None
 
     @property
     def blame(self) -> str | None:

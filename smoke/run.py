@@ -189,6 +189,7 @@ def _outcome(options: RunOptions, ended: lifecycle.Ended, env: Mapping[str, str]
         slowest=ended.slowest,
         trace_ids=ended.trace_ids,
         specs=ended.specs,
+        specs_seconds=ended.specs_seconds,
     )
 
 

@@ -34,6 +34,8 @@ def metrics_lines(outcome: Outcome) -> list[str]:
         lines[f"step_{step_key(name)}_trace_id"] = trace_id
     for spec in outcome.specs:
         lines[f"spec_{step_key(spec.name)}"] = "passed" if spec.passed else "failed"
+    if outcome.specs_seconds is not None:
+        lines["specs_seconds"] = f"{outcome.specs_seconds:.4f}"
     lines.update(
         {
             "failed_step": outcome.failure.step if outcome.failure else "",

@@ -31,6 +31,8 @@ class Judged:
     failure: SpecFailed | None = None
     #: Why no spec was judged (tracing off, no spans to judge).
     not_judged: str | None = None
+    #: What judging them took, on the run's critical path.
+    seconds: float | None = None
 
 
 def judge_run(
@@ -66,7 +68,7 @@ def judge_run(
             passed=True,
             note=f"{counted(len(specs), 'spec')} held over {counted(len(passed), 'passing step')}",
         )
-    return Judged(tuple(outcomes), frozenset(marked), failure)
+    return Judged(tuple(outcomes), frozenset(marked), failure, seconds=time.monotonic() - started)
 
 
 def _said(verdict: Verdict) -> str:

@@ -29,6 +29,7 @@ FIGURES = (
     "new project's first build (s)",
     "tracing: warm lite smoke added (s)",
     "trace specs: warm lite smoke added (s)",
+    "trace specs: judging, in the run (s)",
     "harness --no-build / --no-trace",
     "tracing: chat start-up added (s)",
     "tracing: web start-up added (s)",

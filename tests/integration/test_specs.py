@@ -42,6 +42,7 @@ def test_a_retry_storm_with_fine_answers_fails_its_spec(clean_project: str, tmp_
     assert found["failure_class"] == "trace spec failed"
     assert found["spec_web_calls_chat_once_per_question"] == "failed"
     assert found["spec_no_error_span_in_a_passing_step"] == "passed"
+    assert 0 <= float(found["specs_seconds"]) < 1
     junit = (tmp_path / "e2e-junit.xml").read_text()
     assert 'name="web calls chat once per question"' in junit
     assert "count == 1: count was 3" in junit
