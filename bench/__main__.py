@@ -64,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         scenarios[f"{EARLIER} {args.against}"] = earlier_release(args.against, workdir)
     samples: dict[str, list[Sample]] = {name: [] for name in scenarios}
     for index in range(args.runs):
-        for name, scenario in scenarios.items():
-            sample = scenario()
+        # Every other run in reverse: no scenario always follows the same one (a build
+        # just before a warm run slows it).
+        order = list(scenarios) if index % 2 == 0 else list(reversed(scenarios))
+        for name in order:
+            sample = scenarios[name]()
             samples[name].append(sample)
             print(f"run {index + 1}/{args.runs}  {name}: {sample.total:.2f}s", flush=True)
     local = {**local_stack_figures(args.runs), **tracing_figures(args.runs, args.against)}
