@@ -38,8 +38,8 @@ from smoke.options import Keep
 from smoke.outcome import Result, SpecOutcome, StepResult
 from smoke.report.console import Console
 from smoke.report.evidence import explain
-from smoke.report.specs import Judged, judge_run
 from smoke.report.timeline import TraceFiles, write_trace_files
+from smoke.report.verdicts import Judged, judge_run
 from smoke.stack import claim as claims
 from smoke.stack.compose import Stack
 from smoke.stack.logs import write_logs

@@ -20,12 +20,6 @@ def mark_name(project: str) -> str:
     return f"{project}_smoke-run"
 
 
-def markers(stack: Stack) -> list[dict[str, str]]:
-    """Labels of the volumes carrying ``MARK_LABEL=<project>``: who runs the stack."""
-    volumes = stack.docker.volume.list(filters=[("label", f"{MARK_LABEL}={stack.project}")])
-    return [dict(volume.labels or {}) for volume in volumes]
-
-
 def claim_mark(stack: Stack, labels: Mapping[str, str]) -> dict[str, str]:
     """Create the mark with ``labels`` unless it exists, and return the labels it
     carries: the engine keeps the first creator's, atomically."""

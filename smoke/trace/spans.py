@@ -8,7 +8,7 @@ service sends is untrusted text.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -280,7 +280,3 @@ def masked(span: Span, mask: Callable[[str], str]) -> Span:
             Event(mask(e.name), e.at, _masked_attributes(e.attributes, mask)) for e in span.events
         ),
     )
-
-
-def of_trace(spans: Sequence[Span], trace_id: str) -> list[Span]:
-    return [s for s in spans if s.trace_id == trace_id]

@@ -529,3 +529,13 @@ class Terminal(io.StringIO):
     @property
     def encoding(self) -> str:
         return "utf-8"
+
+
+def run_marks(docker: FakeDocker, project: str = "p") -> list[dict[str, str]]:
+    """The labels of the project's run marks on the fake engine (as `docker volume ls
+    --filter label=io.contoso-smoke.run=<project>` would list them)."""
+    return [
+        dict(labels)
+        for labels in docker.volumes.values()
+        if labels.get("io.contoso-smoke.run") == project
+    ]

@@ -25,7 +25,7 @@ from smoke.stack import marks
 from smoke.stack.compose import Stack
 from smoke.stack.state import Resources
 from smoke.stack.target import Target
-from tests.unit.fakes import FakeDocker, FakeState, docker_error, stack
+from tests.unit.fakes import FakeDocker, FakeState, docker_error, run_marks, stack
 
 
 def asked(docker: FakeDocker, name: str) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
@@ -307,7 +307,7 @@ def test_marks_are_read_for_this_project_only() -> None:
     docker = FakeDocker()
     docker.volumes["q_smoke-run"] = {"io.contoso-smoke.run": "q"}
     docker.volumes["p_smoke-run"] = {"io.contoso-smoke.run": "p"}
-    assert marks.markers(stack(docker)) == [{"io.contoso-smoke.run": "p"}]
+    assert run_marks(docker) == [{"io.contoso-smoke.run": "p"}]
 
 
 def test_stopped_containers_count_as_the_stack() -> None:

@@ -13,7 +13,7 @@ import pytest
 from python_on_whales import DockerClient
 
 from smoke.checks import schemathesis as fuzz_module
-from smoke.checks.schemathesis import CHECKS, HAR_NAME, Tally, schemathesis_command
+from smoke.checks.schemathesis import HAR_NAME, Tally
 from smoke.errors import FuzzingFailed, Interrupted, ToolMissing
 from smoke.fuzz import fuzz
 from smoke.options import FuzzOptions
@@ -42,44 +42,6 @@ def options(tmp_path: Path, **overrides: Any) -> FuzzOptions:
 def har(path: Path, statuses: list[int]) -> None:
     entries = [{"response": {"status": status}} for status in statuses]
     path.write_text(json.dumps({"log": {"entries": entries}}))
-
-
-def test_tally_counts_requests_and_server_errors(tmp_path: Path) -> None:
-    har(tmp_path / "f.har", [200, 422, 500, 503, 404])
-    assert Tally.from_har(tmp_path / "f.har") == Tally(5, 2)
-    assert Tally.from_har(tmp_path / "missing.har") is None  # nothing known, not zero
-    (tmp_path / "bad.har").write_text("{}")
-    assert Tally.from_har(tmp_path / "bad.har") is None
-
-
-def test_the_schemathesis_command(tmp_path: Path) -> None:
-    command = schemathesis_command(
-        "http://127.0.0.1:8000", options(tmp_path, seed=3), tmp_path / "f.har", python="py"
-    )
-    assert command[:5] == [
-        "py",
-        "-m",
-        "schemathesis.cli",
-        "run",
-        "http://127.0.0.1:8000/openapi.json",
-    ]
-    assert command[command.index("--checks") + 1] == ",".join(CHECKS)
-    assert CHECKS == (
-        "not_a_server_error",
-        "status_code_conformance",
-        "response_schema_conformance",
-    )
-    assert command[command.index("--max-examples") + 1] == "7"
-    assert command[command.index("--report") + 1] == "har"
-    assert command[command.index("--report-har-path") + 1] == str(tmp_path / "f.har")
-    assert command[command.index("--seed") + 1] == "3"
-    assert "--report-junit-path" not in command
-    junit = schemathesis_command(
-        "http://c", options(tmp_path, junit_xml=tmp_path / "j.xml"), tmp_path / "f.har"
-    )
-    assert junit[junit.index("--report") + 1] == "har,junit"
-    assert junit[junit.index("--report-junit-path") + 1] == str(tmp_path / "j.xml")
-    assert "--seed" not in junit
 
 
 def schemathesis_answering(statuses: list[int], returncode: int) -> Any:
@@ -182,19 +144,6 @@ def test_no_schemathesis_is_an_environment_problem(
         fuzz(options(tmp_path), console=Console(Terminal(), tty=False))
     assert "fuzzing needs Schemathesis" in str(caught.value)
     assert "nox -s fuzz" in caught.value.hint
-
-
-def test_schemathesis_requests_are_bounded_in_time(tmp_path: Path) -> None:
-    command = schemathesis_command("http://c", options(tmp_path), tmp_path / "f.har")
-    assert command[command.index("--request-timeout") + 1] == "10"
-
-
-def test_har_entries_without_a_status_count_as_requests(tmp_path: Path) -> None:
-    (tmp_path / "f.har").write_text(
-        json.dumps({"log": {"entries": [{}, {"response": {}}, {"response": {"status": 502}}]}}),
-        encoding="utf-8",
-    )
-    assert Tally.from_har(tmp_path / "f.har") == Tally(3, 1)
 
 
 def test_fuzz_starts_only_db_and_chat_and_says_where(

@@ -103,3 +103,15 @@ def test_no_module_imports_in_a_circle() -> None:
 )
 def test_rooms_are_subpackages_and_top_level_modules(module: str, room: str) -> None:
     assert room_of(module) == room
+
+
+def test_every_module_has_a_test_file_of_its_own() -> None:
+    """`smoke/stack/compose.py` -> `tests/unit/test_compose.py` (a second file for one
+    module carries a suffix: `test_compose_requests.py`)."""
+    tests = {path.stem for path in (PACKAGE.parent / "tests" / "unit").glob("test_*.py")}
+    untested = [
+        str(path.relative_to(PACKAGE.parent))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.stem not in ("__init__", "__main__") and f"test_{path.stem}" not in tests
+    ]
+    assert untested == []

@@ -13,7 +13,7 @@ from smoke import lifecycle
 from smoke.errors import InternalError
 from smoke.masking import Masker
 from smoke.report.console import Console
-from tests.unit.fakes import PASSWORD, FakeDocker, docker_error, stack
+from tests.unit.fakes import PASSWORD, FakeDocker, docker_error, run_marks, stack
 
 
 def flaky_logs(docker: FakeDocker, failures: int) -> None:
@@ -272,12 +272,11 @@ def test_logs_that_cannot_be_written_are_said_in_one_short_line(tmp_path: Path) 
 
 
 def test_a_kept_run_marks_its_stack_kept_from_the_start(tmp_path: Path) -> None:
-    from smoke.stack import marks
 
     docker = FakeDocker()
     _, error = smoke_run(tmp_path, docker, keep="always", reaper=False)
     assert error is None
-    (mark,) = marks.markers(stack(docker))
+    (mark,) = run_marks(docker)
     assert mark["io.contoso-smoke.kept"] == "1"
 
 

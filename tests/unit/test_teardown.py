@@ -10,7 +10,7 @@ from smoke.errors import (
 )
 from smoke.stack.state import Resources
 from smoke.stack.teardown import remove_stack
-from tests.unit.fakes import FakeDocker, docker_error, stack
+from tests.unit.fakes import FakeDocker, docker_error, run_marks, stack
 
 
 def test_teardown_removes_directly_and_checks_it_is_gone() -> None:
@@ -61,9 +61,9 @@ def test_the_mark_goes_with_the_stack_unless_kept_and_a_stuck_mark_is_only_a_mar
     marks.claim_mark(stack(docker), {"x": "1"})
     kept = remove_stack(stack(docker), mark=False)
     assert kept.marks == ()
-    assert marks.markers(stack(docker)) == [{"x": "1", "io.contoso-smoke.run": "p"}]
+    assert run_marks(docker) == [{"x": "1", "io.contoso-smoke.run": "p"}]
     assert remove_stack(stack(docker)).marks == ("p_smoke-run",)
-    assert marks.markers(stack(docker)) == []
+    assert run_marks(docker) == []
     marks.claim_mark(stack(docker), {"x": "2"})
     docker.fail["volume remove"] = docker_error("volume remove")
     assert remove_stack(stack(docker)).marks == ()  # with the stack gone, only a mark

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from smoke.masking import Masker
 from smoke.report.console import Console
-from smoke.report.specs import judge_run
+from smoke.report.verdicts import judge_run
 from smoke.trace.spans import KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, Span
 from smoke.trace.specs import BUILT_IN, parse
 from tests.unit.fakes import Terminal
