@@ -148,13 +148,19 @@ class ContainerTimes:
     @classmethod
     def of(cls, service: str, container: Any) -> ContainerTimes:
         state = container.state
+        started = _epoch(state.started_at)
         checks = (state.health.log or []) if state.health else []
-        passed = [c.end for c in checks if c.exit_code == 0 and c.end is not None]
+        # Healthy since its latest start: a restarted container's log holds older passes.
+        passed = [
+            at
+            for at in (_epoch(c.end) for c in checks if c.exit_code == 0 and c.end is not None)
+            if at is not None and (started is None or at >= started)
+        ]
         return cls(
             service=service,
             created=_epoch(container.created),
-            started=_epoch(state.started_at),
-            healthy=_epoch(min(passed)) if passed else None,
+            started=started,
+            healthy=min(passed) if passed else None,
         )
 
 

@@ -159,6 +159,26 @@ def test_a_containers_times_come_from_the_engine_healthy_at_the_first_passing_ch
     assert ContainerTimes.of("x", zero).created is None
 
 
+def test_a_restarted_containers_healthy_time_is_of_its_latest_start() -> None:
+    """Its health log still holds a pass from before it was restarted (at 10:00:01):
+    that pass is not this start's."""
+
+    before = SimpleNamespace(
+        exit_code=0, end=datetime(2026, 12, 4, 9, 59, 50, tzinfo=UTC), output=""
+    )
+    after = SimpleNamespace(exit_code=0, end=datetime(2026, 12, 4, 10, 0, 5, tzinfo=UTC), output="")
+    health = SimpleNamespace(status="healthy", log=[before, after])
+    times = ContainerTimes.of("db", _inspected(health))
+    base = datetime(2026, 12, 4, 10, 0, 0, tzinfo=UTC).timestamp()
+    assert times.healthy == base + 5
+    assert times.started is not None
+    assert times.healthy >= times.started
+    only_before = ContainerTimes.of(
+        "db", _inspected(SimpleNamespace(status="healthy", log=[before]))
+    )
+    assert only_before.healthy is None
+
+
 def test_when_a_container_stopped_reads_as_text_and_never_as_nothing() -> None:
     stopped = ServiceState.of(_inspected(finished=datetime(2026, 12, 4, 10, 11, 12, tzinfo=UTC)))
     assert stopped.finished_at == "2026-12-04T10:11:12+00:00"
