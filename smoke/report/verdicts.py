@@ -51,6 +51,11 @@ def judge_run(
     for spec in specs:
         mine = [v for v in verdicts if v.spec is spec]
         broken = next((v for v in mine if not v.passed), None)
+        unjudged = next((v for v in mine if not v.judged), None)
+        if unjudged is not None:
+            console.line(masker(f"  trace spec {spec.name}: {unjudged.measured}"))
+            outcomes.append(SpecOutcome(spec.name, True, unjudged.measured))
+            continue
         if broken is None:
             outcomes.append(SpecOutcome(spec.name, True))
             continue
@@ -61,12 +66,11 @@ def judge_run(
         if failure is None:
             failure = SpecFailed(said, step=f"trace spec: {spec.name}")
             failure.blame = f"spec: {said}"
-    if failure is None:
-        console.step_done(
-            "trace specs",
-            time.monotonic() - started,
-            passed=True,
-            note=f"{counted(len(specs), 'spec')} held over {counted(len(passed), 'passing step')}",
+    held = sum(1 for o in outcomes if o.passed and not o.said)
+    if failure is None:  # a summary line, not a step's: no mark in the steps' column
+        console.line(
+            f"  trace specs: {counted(held, 'spec')} held over "
+            f"{counted(len(passed), 'passing step')}"
         )
     return Judged(tuple(outcomes), frozenset(marked), failure, seconds=time.monotonic() - started)
 

@@ -13,7 +13,9 @@ them, one line an assertion:
 
 Over an empty selection, ``count`` holds as its number says (``count == 0`` holds);
 every other assertion fails, said as "selected no span". A spec without a ``step``
-judges every passing step, and applies to those where it selects a span. A wait's early tries, which
+judges every passing step, and applies to those where it selects a span; one that
+selects nothing in the whole run fails. A spec that
+selects a service which sent no span all run is not judged, and said so. A wait's early tries, which
 the wait itself retried (marked ``smoke.retried``), are no part of any selection.
 
 ``parse`` reads specs from TOML tables (``SpecError`` says what is wrong, and where);
@@ -129,6 +131,8 @@ class Verdict:
     assertion: str = ""
     measured: str = ""
     selected: tuple[Span, ...] = ()
+    #: False when there was nothing to judge it on (``measured`` says why).
+    judged: bool = True
 
 
 # -- reading --------------------------------------------------------------------
@@ -248,8 +252,14 @@ def judge(
     by_parent: dict[str | None, list[Span]] = {}
     for span in spans:
         by_parent.setdefault(span.parent_id, []).append(span)
+    senders = {span.service for span in spans}
     verdicts = []
     for spec in specs:
+        named = spec.select.service
+        if named and not named.startswith("!") and named not in senders and passed:
+            # Nothing to judge it on: said, not failed (a stack that traces no such service).
+            verdicts.append(Verdict(spec, EVERY_STEP, True, measured=_silent(named), judged=False))
+            continue
         mine = []
         for step in [spec.step] if spec.step else list(passed):
             trace_id = traces.get(step)
@@ -259,13 +269,18 @@ def judge(
                 mine.append(_verdict(spec, step, [s for s in group if spec.select.holds(s)]))
         if spec.step is None:
             # Over every step, a step where it selects nothing is one it does not
-            # apply to; selecting nothing anywhere is a failure of its own.
+            # apply to; selecting nothing in the whole run is a failure of its own
+            # (what it selects only in a step that failed is that step's news).
             applied = [v for v in mine if v.measured != NO_SPAN]
-            if mine and not applied:
+            if mine and not applied and not any(spec.select.holds(s) for s in spans):
                 applied = [replace(mine[0], step=EVERY_STEP)]
             mine = applied
         verdicts += mine
     return verdicts
+
+
+def _silent(service: str) -> str:
+    return f"not judged: {service} sent no span this run"
 
 
 def _groups(

@@ -99,11 +99,27 @@ def test_db_not_serving_is_blamed_on_db_through_chats_span(
 
 
 def test_a_slow_chat_is_named_on_a_slowest_line(clean_project: str, tmp_path: Path) -> None:
+    """Over the duration budget, the time is blamed on the span that held it; the
+    default retrieval spec catches the same fault on its own."""
     run = run_fault(
         clean_project,
         tmp_path,
         "chat-faults",
         args=("--max-duration", "2"),
+        FAULT_MODE="slow",
+        FAULT_DELAY="2",
+    )
+    assert run.returncode == 1, run.output
+    assert re.search(
+        r"spec: chat's retrieval within 500 ms \(web -> chat proxy call\): duration < 500ms: "
+        r"duration was 2\.\d\d s \(chat retrieval\)",
+        run.output,
+    )
+    run = run_fault(
+        clean_project,
+        tmp_path,
+        "chat-faults",
+        args=("--max-duration", "2", "--no-specs"),
         FAULT_MODE="slow",
         FAULT_DELAY="2",
     )
@@ -143,7 +159,11 @@ def test_the_trace_file_and_the_timeline_page(clean_project: str, tmp_path: Path
     assert any({"web", "chat"} <= seen for seen in by_trace.values())
     page = (tmp_path / "e2e-report.html").read_text()
     assert "blame: web 500 ← chat 500" in page
-    steps = [line for line in run.output.splitlines() if re.match(r"  [✓✗] ", line)]
+    steps = [
+        line
+        for line in run.output.splitlines()
+        if re.match(r"  [✓✗] ", line) and "trace spec" not in line
+    ]
     shown = _rendered(tmp_path / "e2e-report.html")
     assert shown["errors"] == []
     assert shown["steps"] == len(steps)

@@ -4,6 +4,8 @@ with what is wrong."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from smoke.trace.context import RETRIED
@@ -141,10 +143,12 @@ def test_per_request_counts_each_request_and_per_trace_the_whole_step() -> None:
 
 
 def test_an_empty_selection_holds_for_count_and_is_said_for_the_rest() -> None:
-    named = spec("duration < 1s", select={"service": "cache"}, step="step")
+    named = spec("duration < 1s", select={"service": "chat", "name": "cache*"}, step="step")
     (verdict,) = judge([named], trace(CHAT), {"step": T}, ["step"])  # type: ignore[list-item]
     assert (verdict.passed, verdict.measured) == (False, "selected no span")
-    assert holds(spec("count == 0", select={"service": "cache"}), trace(CHAT)) == [True]
+    assert holds(spec("count == 0", select={"service": "chat", "name": "cache*"}), trace(CHAT)) == [
+        True
+    ]
 
 
 def test_a_spec_without_a_step_applies_where_it_selects_and_fails_where_it_never_does() -> None:
@@ -153,7 +157,7 @@ def test_a_spec_without_a_step_applies_where_it_selects_and_fails_where_it_never
     anywhere = spec("duration < 1s", select={"service": "chat"})
     traces, passed = {"step": T, "health": other}, ["step", "health"]
     assert [v.passed for v in judge([anywhere], spans, traces, passed)] == [True]  # type: ignore[list-item]
-    nowhere = spec("duration < 1s", select={"service": "cache"})
+    nowhere = spec("duration < 1s", select={"service": "chat", "name": "cache*"})
     (verdict,) = judge([nowhere], spans, traces, passed)  # type: ignore[list-item]
     assert (verdict.passed, verdict.step, verdict.measured) == (
         False,
@@ -234,3 +238,25 @@ def test_an_open_span_never_meets_a_duration() -> None:
         [spec("duration < 1s", select={"service": "chat"})], trace(open_span), {"step": T}, ["step"]
     )  # type: ignore[list-item]
     assert verdict.measured == "duration was open (never ended) (chat POST /api/chat)"
+
+
+def test_a_spec_on_a_service_that_sent_no_span_all_run_is_not_judged() -> None:
+    untraced = spec("count == 1", select={"service": "cache"})
+    (verdict,) = judge([untraced], trace(CHAT), {"step": T}, ["step"])  # type: ignore[list-item]
+    assert (verdict.passed, verdict.judged) == (True, False)
+    assert verdict.measured == "not judged: cache sent no span this run"
+
+
+def test_a_spec_whose_spans_are_only_in_a_failed_step_is_that_steps_news() -> None:
+    """The proxy call failed: its retrieval span is no failure of a spec over every
+    passing step."""
+    other = "d" * 32
+    failed_step = [*trace(span("rt", "r", "chat", "retrieval"))]
+    health = [Span(other, "h", None, "smoke", "health", KIND_INTERNAL, 1.0, 2.0), CHAT]
+    anywhere = spec("duration < 1s", select={"service": "chat", "name": "retrieval"})
+    spans = [
+        *failed_step,
+        *(replace(s, trace_id=other, parent_id=s.parent_id and "h") for s in health[1:]),
+        health[0],
+    ]
+    assert judge([anywhere], spans, {"step": T, "health": other}, ["health"]) == []  # type: ignore[list-item]

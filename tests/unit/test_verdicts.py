@@ -48,9 +48,7 @@ def test_specs_that_hold_are_one_line() -> None:
     judged = judge_run([BUILT_IN], SPANS, {STEP: T}, [STEP], Console(out, tty=False), Masker())
     assert judged.failure is None
     assert [o.passed for o in judged.outcomes] == [True]
-    (line,) = out.getvalue().splitlines()
-    assert line.startswith("  ✓ trace specs")
-    assert line.endswith("1 spec held over 1 passing step")
+    assert out.getvalue().splitlines() == ["  trace specs: 1 spec held over 1 passing step"]
 
 
 def test_a_broken_spec_is_a_failure_line_of_its_own_with_what_it_selected() -> None:
@@ -97,3 +95,24 @@ def test_a_spec_name_holding_a_secret_or_a_forged_line_is_masked_and_marked() ->
     text = out.getvalue()
     assert "sk-1" not in text
     assert not [line for line in text.splitlines() if line.lstrip().startswith("PASS")]
+
+
+def test_a_spec_on_a_service_that_sent_no_span_is_said_not_judged() -> None:
+    """A stand-in chat that traces nothing: the spec says so, and fails nothing."""
+    cache = parse(
+        {"name": "cache hit", "select": {"service": "cache"}, "assert": ["count == 1"]},
+        source="mine.toml",
+    )
+    out = Terminal()
+    judged = judge_run(
+        [BUILT_IN, cache], SPANS, {STEP: T}, [STEP], Console(out, tty=False), Masker()
+    )
+    assert judged.failure is None
+    assert out.getvalue().splitlines() == [
+        "  trace spec cache hit: not judged: cache sent no span this run",
+        "  trace specs: 1 spec held over 1 passing step",
+    ]
+    assert [(o.passed, o.said) for o in judged.outcomes] == [
+        (True, ""),
+        (True, "not judged: cache sent no span this run"),
+    ]
