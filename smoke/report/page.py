@@ -94,7 +94,7 @@ h1 { font-size: 1.3em; }
 .took { width: 5.5em; flex: none; text-align: right; color: #555; }
 .took { font-variant-numeric: tabular-nums; }
 .bar { position: absolute; top: .25em; height: 1em; min-width: 2px; border-radius: 2px; }
-.bar.container { background: #90a4ae; } .bar.step { background: #66bb6a; }
+.bar.container { background: #b0bec5; } .bar.step { background: #546e7a; }
 .failed .bar, .bar.failed { background: #e53935; }
 .retried .bar { background: #ffb74d; }
 .row.failed .label { color: #c62828; font-weight: bold; }
