@@ -3,53 +3,15 @@ rendered in headless Chromium at 1400 by 900."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, leftovers
+from tests.conftest import leftovers
 from tests.integration.faultkit import run_fault
+from tests.integration.report_page import rendered
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
-
-SCRIPT = """
-import json, os, sys
-from playwright.sync_api import sync_playwright
-with sync_playwright() as p:
-    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: errors.append("fetch " + r.url) if r.url != sys.argv[1] else None)
-    page.goto(sys.argv[1], wait_until="load")
-    visible = [r.inner_text() for r in page.locator(".row").all() if r.is_visible()]
-    print(json.dumps({
-        "errors": errors,
-        "height": page.evaluate("document.documentElement.scrollHeight"),
-        "ticks": page.locator(".tick").count(),
-        "visible": visible,
-    }))
-    browser.close()
-"""
-
-
-def rendered(page: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=ROOT,
-    )
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
 
 
 def test_a_late_chats_report_reads_at_a_glance(clean_project: str, tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -19,6 +18,8 @@ from python_on_whales import DockerClient
 
 from tests.conftest import ROOT, leftovers
 from tests.integration.faultkit import Run, run_fault
+from tests.integration.report_page import rendered
+from tests.integration.smoke_cli import smoke
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
 
@@ -164,45 +165,11 @@ def test_the_trace_file_and_the_timeline_page(clean_project: str, tmp_path: Path
         for line in run.output.splitlines()
         if re.match(r"  [✓✗] ", line) and "trace spec" not in line
     ]
-    shown = _rendered(tmp_path / "e2e-report.html")
+    shown = rendered(tmp_path / "e2e-report.html")
     assert shown["errors"] == []
     assert shown["steps"] == len(steps)
     assert shown["containers"] == 3  # db, chat and web, from the engine
     assert shown["failed"] >= 1
-
-
-def _rendered(page: Path) -> dict[str, Any]:
-    """The page in headless Chromium: its bars, and any console error it logs."""
-    script = """
-import json, os, sys
-from playwright.sync_api import sync_playwright
-with sync_playwright() as p:
-    args = ["--no-sandbox"] if os.geteuid() == 0 else []
-    browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-    page = browser.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: errors.append("fetch " + r.url) if r.url != sys.argv[1] else None)
-    page.goto(sys.argv[1], wait_until="load")
-    print(json.dumps({
-        "errors": errors,
-        "steps": page.locator(".bar.step").count(),
-        "containers": page.locator(".bar.container").count(),
-        "failed": page.locator(".row.step.failed").count(),
-    }))
-    browser.close()
-"""
-    done = subprocess.run(
-        [sys.executable, "-c", script, page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=ROOT,
-    )
-    result: dict[str, Any] = json.loads(done.stdout)
-    return result
 
 
 def _containers(project: str) -> dict[str, tuple[str, str]]:
@@ -255,15 +222,8 @@ def test_a_stopped_db_on_a_kept_stack_is_named_at_once_and_nothing_restarts(
             r"✓ compose up +\d+\.\d\ds  started again: db \(was exited\)", rerun.output
         )
     finally:
-        down = subprocess.run(
-            [sys.executable, "-m", "smoke", "teardown", "--project", clean_project],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert down.returncode == 0, down.stdout + down.stderr
+        down = smoke("teardown", "--project", clean_project)
+        assert down.returncode == 0, down.output
 
 
 def test_no_trace_sends_no_context_and_says_so(clean_project: str, tmp_path: Path) -> None:
@@ -312,15 +272,8 @@ def test_a_paused_chat_under_attach_is_said_paused_with_the_fix_that_works(
         again = run_fault(clean_project, tmp_path, args=("--attach",))
         assert again.returncode == 0, again.output
     finally:
-        down = subprocess.run(
-            [sys.executable, "-m", "smoke", "teardown", "--project", clean_project],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert down.returncode == 0, down.stdout + down.stderr
+        down = smoke("teardown", "--project", clean_project)
+        assert down.returncode == 0, down.output
 
 
 @pytest.mark.parametrize(
