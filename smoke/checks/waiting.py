@@ -34,6 +34,9 @@ ENGINE_AFTER_SECONDS = 1.5
 ENGINE_EVERY_SECONDS = 1.0
 #: Restarts after which a container counts as crash-looping.
 CRASH_LOOP_RESTARTS = 3
+#: A container killed (137) under a memory limit: the engine may flag the OOM kill a
+#: moment after the exit (its OOM event comes apart from the exit's); asked once more.
+OOM_FLAG_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ class EngineView:
                 continue
             self._last[service] = state
             if state.gone_for_good:
+                state = self._oom_flag(service, state)
                 raise ServiceCrashed(
                     f"{service} {state.ending()} and no restart policy will bring it back "
                     f"(after {elapsed:.1f}s)",
@@ -153,6 +157,17 @@ class EngineView:
         seen = self._last.get(self._services[0])
         healthy = seen is not None and (seen.status, seen.health) == ("running", "healthy")
         self._healthy = seen if healthy else None
+
+    def _oom_flag(self, service: str, state: ServiceState) -> ServiceState:
+        """A SIGKILL under a memory limit, not flagged as an OOM kill yet: the engine's
+        word once more, a moment later; what it says then, of the same run, stands."""
+        if self._watcher is None or state.exit_code != 137 or state.oom_killed:
+            return state
+        if not state.memory_limit:
+            return state
+        time.sleep(OOM_FLAG_SECONDS)
+        later = self._watcher.state(service)
+        return later if later is not None and later.same_run_as(state) else state
 
     def _judge_unreachable(self, watcher: Watcher, where: str) -> None:
         """Unreachable, if the evidence is whole; else return (the wait goes on)."""

@@ -208,6 +208,35 @@ def test_healthy_then_killed_is_said_as_the_engine_says_it() -> None:
         probe(refused, timeout=2, watcher=Engine(oom)).chat_health()
 
 
+def test_an_oom_kill_the_engine_flags_a_moment_late_is_said_as_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under load the engine's OOM event can follow the exit: asked once more."""
+    monkeypatch.setattr(waiting, "OOM_FLAG_SECONDS", 0.0)
+    limit = 48 * 2**20
+    unflagged = ServiceState(
+        "exited", 137, 0, None, "", container="c1", started_at="t0", memory_limit=limit
+    )
+    flagged = ServiceState(
+        "exited",
+        137,
+        0,
+        None,
+        "",
+        container="c1",
+        started_at="t0",
+        memory_limit=limit,
+        oom_killed=True,
+    )
+    engine = Engine(unflagged, flagged)
+    with pytest.raises(ServiceCrashed, match=r"chat was OOM-killed \(memory limit 48 MiB, exit"):
+        probe(refused, timeout=2, watcher=engine).chat_health()
+    never = Engine(unflagged)  # no flag, ever: killed, as the engine says
+    with pytest.raises(ServiceCrashed, match=r"chat was killed \(exit code 137, SIGKILL\)"):
+        probe(refused, timeout=2, watcher=never).chat_health()
+    assert never.asked.count("chat") == 2  # the second look, and no more
+
+
 def test_healthy_then_restarted_is_not_unreachable() -> None:
     before = ServiceState("running", None, 0, "healthy", "", container="c1", started_at="t0")
     after = ServiceState("running", None, 1, "starting", "", container="c1", started_at="t1")
