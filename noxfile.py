@@ -27,6 +27,15 @@ SERVICE_REQUIREMENTS = (
 )
 # tokenizers without huggingface_hub (chat never talks to a model hub).
 NO_DEPS_REQUIREMENTS = ("chat/requirements-local-nodeps.txt",)
+# What each image installs, pinned with hashes and valid on Python 3.11 and 3.12
+# (`nox -s lock` writes them): a lock file and the requirements it is resolved from.
+LOCKS = {
+    "web/requirements.lock": ("web/requirements.txt",),
+    "chat/requirements.lock": ("chat/requirements.txt",),
+    "chat/requirements-local.lock": ("chat/requirements.txt", "chat/requirements-local.txt"),
+    "chat/requirements-local-nodeps.lock": ("chat/requirements-local-nodeps.txt",),
+    "tools/requirements-uv.lock": ("tools/requirements-uv.txt",),
+}
 TEST_REQUIREMENTS = (
     "pytest==9.2.0",
     "pytest-timeout==2.4.0",
@@ -194,6 +203,22 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "smoke", "noxfile.py")
+
+
+@nox.session(default=False, venv_backend="none")
+def lock(session: nox.Session) -> None:
+    """Resolve the images' lock files again from their requirements (needs uv)."""
+    for lock_file, requirements in LOCKS.items():
+        no_deps = ("--no-deps",) if lock_file.endswith("-nodeps.lock") else ()
+        session.run(
+            *("uv", "pip", "compile", "--quiet", "--universal", "--python-version", "3.11"),
+            *("--generate-hashes", "--custom-compile-command", "nox -s lock"),
+            *no_deps,
+            *requirements,
+            *("--output-file", lock_file),
+            *session.posargs,
+            external=True,
+        )
 
 
 @nox.session(default=False)
