@@ -8,8 +8,11 @@ three HTTP checks (chat /health, chat /health/dependencies, web's proxied questi
 and remove it. Scenarios are interleaved run by run, so drift on the machine hits all
 of them alike; each figure is the median of the runs. Beside them: the physical
 floor (db alone ready, one service alone ready, `down` of the bare stack), the full
-profile with its browser step, the local stack (model ready, retrieval latency, the
-full smoke warm), and a cold run with the image sizes. Results go to Markdown and
+profile with its browser step, the lean run (the same work with nothing but curl),
+the local stack (model ready, retrieval latency, the full smoke warm), the builds (a
+cold build, the rebuild after a dependency change and after a code change), and a
+cold run with the image sizes. `--skip-cold` skips the cold run and the cold build,
+the two that prune the engine's build cache. Results go to Markdown and
 JSON (and a PNG when matplotlib is installed) under --out.
 """
 
@@ -20,10 +23,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.builds import build_figures
 from bench.figures import machine
 from bench.report import write_results
 from bench.scenarios import (
     EARLIER,
+    EARLIER_FULL,
     ENV,
     ROOT,
     SCENARIOS,
@@ -62,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     if args.against:
         scenarios[f"{EARLIER} {args.against}"] = earlier_release(args.against, workdir)
+        scenarios[f"{EARLIER_FULL} {args.against}"] = earlier_release(args.against, workdir, "full")
     samples: dict[str, list[Sample]] = {name: [] for name in scenarios}
     for index in range(args.runs):
         # Every other run in reverse: no scenario always follows the same one (a build
@@ -72,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             samples[name].append(sample)
             print(f"run {index + 1}/{args.runs}  {name}: {sample.total:.2f}s", flush=True)
     local = {**local_stack_figures(args.runs), **tracing_figures(args.runs, args.against)}
+    # Builds last: the cold build prunes the engine's build cache.
+    local.update(build_figures(args.runs, args.against, workdir, cold=not args.skip_cold))
     info = machine()
     # Warm results first, so a failing cold run loses nothing.
     write_results(args.out, samples, local, None, info, args.runs)

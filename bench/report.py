@@ -34,7 +34,7 @@ def markdown(summary: dict[str, object], info: dict[str, str], runs: int) -> str
         target = TARGETS.get(name)
         met = "" if target is None else ("yes" if value <= target else "**no**")
         shown = f"{value:.1f}" if name.endswith("(ms)") else f"{value:.2f}"
-        out.append(f"| {name} | {shown} | {'' if target is None else f'≤ {target:g}'} | {met} |")
+        out.append(f"| {name} | {shown} | {'' if target is None else f'≤ {target:.2g}'} | {met} |")
     out += ["", "Harness steps, lite (median seconds):", "", "| step | seconds |", "| --- | ---: |"]
     out += [f"| {name} | {value:.3f} |" for name, value in steps.items()]
     if isinstance(cold, dict):

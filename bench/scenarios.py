@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -70,6 +69,12 @@ LOCAL = "harness: --profile full --install-local-stack"
 EARLIER = "earlier release's harness and stack, --no-build, at"
 
 
+LEAN = "lean: up -d, curl polls every 50 ms, the checks, down -v"
+
+
+EARLIER_FULL = "earlier release's --profile full, --no-build, at"
+
+
 NEW_PROJECT_BUILD = "a new project's first build (smoke build, cache warm)"
 
 
@@ -83,6 +88,7 @@ def named(project: str) -> str:
 # builds its images before timing, from the build cache. (flag, projects)
 WARM_BUILDS = (
     ((), (named("harness"), named("no-reaper"), named("nox"), named("raw"), named("floor"))),
+    ((), (named("lean"),)),
     ((), (named("pytest-docker"), named("full"), named("tc"))),
     (("--install-local-stack",), (named("full-local"), named("local"))),
 )
@@ -124,6 +130,17 @@ def compose(project: str, *args: str, files: tuple[Path, ...] = ()) -> list[str]
     if flags:
         flags = ["-f", str(ROOT / "docker-compose.yml"), *flags]
     return ["docker", "compose", *flags, "-p", project, *args]
+
+
+#: The three checks, as curl arguments.
+CURL_CHECKS = (
+    (f"{CHAT}/health",),
+    (f"{CHAT}/health/dependencies",),
+    (
+        *("-X", "POST", "-H", "content-type: application/json"),
+        *("-d", json.dumps(QUESTION), f"{WEB}/api/chat/service"),
+    ),
+)
 
 
 def http_checks(client: httpx.Client) -> None:
@@ -249,19 +266,7 @@ def raw_baseline() -> Sample:
     t0 = time.monotonic()
     run(compose(project, "up", "-d", "--wait"))
     t1 = time.monotonic()
-    for args in (
-        [f"{CHAT}/health"],
-        [f"{CHAT}/health/dependencies"],
-        [
-            "-X",
-            "POST",
-            "-H",
-            "content-type: application/json",
-            "-d",
-            json.dumps(QUESTION),
-            f"{WEB}/api/chat/service",
-        ],
-    ):
+    for args in CURL_CHECKS:
         run(["curl", "-fsS", "-o", "/dev/null", *args])
     t2 = time.monotonic()
     logs = run(compose(project, "logs", "-t", "chat"))  # not timed: for the lag only
@@ -306,6 +311,23 @@ def pytest_docker_style() -> Sample:
                 raise RuntimeError("chat never became responsive")
             time.sleep(0.1)
         http_checks(client)
+    run(compose(project, "down", "-v"))
+    return Sample(time.monotonic() - started)
+
+
+def lean_run() -> Sample:
+    """The leanest run of the harness's work: `up -d` of built images, curl polling
+    each check every 50 ms until it answers, the proxy call, `down -v`."""
+    project = named("lean")
+    started = time.monotonic()
+    run(compose(project, "up", "-d", "--no-build"))
+    for args in CURL_CHECKS:
+        deadline = time.monotonic() + 60
+        curl = ["curl", "-fsS", "-o", "/dev/null", *args]
+        while subprocess.run(curl, capture_output=True, check=False).returncode:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"curl {' '.join(args)}: no answer within 60s")
+            time.sleep(0.05)
     run(compose(project, "down", "-v"))
     return Sample(time.monotonic() - started)
 
@@ -396,34 +418,27 @@ def local_stack_figures(runs: int) -> dict[str, float]:
     return figures
 
 
-def earlier_release(rev: str, workdir: Path) -> Callable[[], Sample]:
+def earlier_release(rev: str, workdir: Path, profile: str = "lite") -> Callable[[], Sample]:
     """The harness and stack of commit ``rev``, exported next to this one with its
-    images under tags of their own, timed like ``harness --no-build``: the same
-    machine, the same run, so a regression shows as a ratio, not as a guess."""
+    images under a project of their own, timed like ``harness --no-build`` (or the
+    full profile's run): the same machine, the same run, so a regression shows as a
+    ratio, not as a guess."""
     tree = workdir / f"at-{rev}"
-    tree.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", "archive", rev], cwd=ROOT, capture_output=True, check=True, timeout=120
-    )
-    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
-    compose_file = tree / "docker-compose.yml"
-    compose_file.write_text(
-        re.sub(
-            r"^(\s+image: contoso-(?:chat|web))\b.*$",
-            rf"\1-at-{rev}",
-            compose_file.read_text(),
-            flags=re.M,
+    if not tree.is_dir():
+        tree.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", rev], cwd=ROOT, capture_output=True, check=True, timeout=120
         )
-    )
-    for name in (".env",):
-        if (ROOT / name).is_file():
-            (tree / name).write_text((ROOT / name).read_text())
-    run(["docker", "compose", "-p", named("earlier"), "build"], cwd=tree)
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+        if (ROOT / ".env").is_file():
+            (tree / ".env").write_text((ROOT / ".env").read_text())
+        run(["docker", "compose", "-p", named("earlier"), "build"], cwd=tree)
     env = {**ENV, "PYTHONPATH": str(tree)}
 
     def scenario() -> Sample:
         started = time.monotonic()
-        command = smoke("run", "--profile", "lite", "--no-build", "--project", named("earlier"))
+        project = named("earlier")
+        command = smoke("run", "--profile", profile, "--no-build", "--project", project)
         run([*command, "--log-file", os.devnull], env=env, cwd=tree)
         return Sample(time.monotonic() - started)
 
@@ -505,6 +520,7 @@ SPECS_OFF = "harness, --no-build --no-specs"
 
 SCENARIOS: dict[str, Callable[[], Sample]] = {
     RAW: raw_baseline,
+    LEAN: lean_run,
     HARNESS: harness(),
     "harness, --no-build": harness("--no-build"),
     TRACE_OFF: harness("--no-build", "--no-trace"),

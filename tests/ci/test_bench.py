@@ -34,6 +34,12 @@ FIGURES = (
     "tracing: chat start-up added (s)",
     "tracing: web start-up added (s)",
     "tracing: chat db instrumentation, off the critical path (s)",
+    "full profile added to lite (s)",
+    "warm overhead over the lean run (s)",
+    "rebuild after a dependency change: web, this commit (s)",
+    "rebuild after a dependency change: chat lite, this commit (s)",
+    "rebuild after a dependency change: chat local, this commit (s)",
+    "rebuild after a code change: chat lite, this commit (s)",
 )
 
 
@@ -51,7 +57,7 @@ def test_bench_one_run_reports_every_figure(tmp_path: Path) -> None:
     assert result.returncode == 0, result.output
     for figure in FIGURES:
         assert f"| {figure} |" in result.output
-    for scenario in ("raw compose", "testcontainers", "pytest-docker style", "--profile full"):
+    for scenario in ("raw compose", "lean:", "testcontainers", "pytest-docker style", "--profile full"):
         assert scenario in result.output
     data = json.loads((tmp_path / "bench.json").read_text())
     assert data["runs"] == 1
