@@ -57,7 +57,8 @@ def test_bench_one_run_reports_every_figure(tmp_path: Path) -> None:
     assert result.returncode == 0, result.output
     for figure in FIGURES:
         assert f"| {figure} |" in result.output
-    for scenario in ("raw compose", "lean:", "testcontainers", "pytest-docker style", "--profile full"):
+    scenarios = ("raw compose", "lean:", "testcontainers", "pytest-docker style", "--profile full")
+    for scenario in scenarios:
         assert scenario in result.output
     data = json.loads((tmp_path / "bench.json").read_text())
     assert data["runs"] == 1
