@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# A browser for the full smoke's web page (browser) step: Debian's chromium, driven
-# by Playwright with executable_path (Playwright's own download needs the internet).
-# Idempotent: returns at once when a system Chromium is on PATH.
+# A browser for the full smoke's web page (browser) step: Debian's chromium and its
+# headless shell, driven by Playwright with executable_path (Playwright's own
+# download needs the internet).
+# Idempotent: returns at once when both are on PATH.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 
-for name in chromium chromium-browser google-chrome; do
-  if command -v "$name" >/dev/null 2>&1; then
-    ci_log "browser: $name already installed ($("$name" --version 2>/dev/null | head -n 1))"
-    exit 0
-  fi
-done
-ci_log "browser: installing Debian's chromium"
+# The headless shell is what the smoke launches (half the CPU at start); the full
+# chromium is what some tests screenshot pages with.
+if command -v chromium-headless-shell >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1; then
+  ci_log "browser: chromium and its headless shell already installed ($(chromium --version 2>/dev/null | head -n 1))"
+  exit 0
+fi
+ci_log "browser: installing Debian's chromium and chromium-headless-shell"
 export DEBIAN_FRONTEND=noninteractive
 ci_retry 3 5 apt-get update -qq
-ci_retry 3 5 apt-get install -y -qq --no-install-recommends chromium >/dev/null
+ci_retry 3 5 apt-get install -y -qq --no-install-recommends chromium chromium-headless-shell >/dev/null
 ci_log "browser: $(chromium --version | head -n 1) ready"

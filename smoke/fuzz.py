@@ -103,6 +103,9 @@ class _FuzzChecks:
     def stop(self) -> Resources | None:
         return None
 
+    def released(self) -> None:
+        pass
+
 
 def _up(stack: Stack, *, build: bool, timeout: float) -> None:
     """db and chat only (and the jobs they wait for): fuzzing needs no web."""

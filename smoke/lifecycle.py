@@ -108,8 +108,13 @@ class Checks(Protocol):
         """The steps, each run through ``session.steps``."""
 
     def stop(self) -> Resources | None:
-        """Stop background work and release what ``prepare`` took; returns what the
-        stack was found to hold, when known, so the teardown needs no listing."""
+        """Stop background work and begin to release what ``prepare`` took; returns
+        what the stack was found to hold, when known, so the teardown needs no
+        listing."""
+
+    def released(self) -> None:
+        """Wait until what ``stop`` began to release is gone (a browser's close, in
+        the shadow of the logs and the teardown)."""
 
 
 @dataclass(frozen=True)
@@ -247,16 +252,18 @@ def run(
                 # The shield first: a signal now must not skip the teardown below.
                 with signals.shielded(finishing(console)):
                     made = checks.stop()
-                    if stack is not None and claim is not None:
-                        try:
+                    try:
+                        if stack is not None and claim is not None:
                             ending = _finish(
                                 options, stack, claim, steps, masker, failure, made, times
                             )
-                        except TeardownIncomplete as exc:
-                            ending = "left over"
-                            explain(exc, None, console, masker)
-                            if failure is None:  # else the check that failed stays the news
-                                raise
+                    except TeardownIncomplete as exc:
+                        ending = "left over"
+                        explain(exc, None, console, masker)
+                        if failure is None:  # else the check that failed stays the news
+                            raise
+                    finally:
+                        checks.released()
         result = "passed"
     except CheckFailed as exc:
         result, failure = "failed", exc

@@ -45,6 +45,10 @@ TEARDOWN = "teardown"
 
 
 class Closeable(Protocol):
+    """What a step's ``prepare`` took: let go without waiting, then waited for."""
+
+    def begin_close(self) -> None: ...
+
     def close(self) -> None: ...
 
 

@@ -132,14 +132,18 @@ class _PlanChecks:
                 _run_step(added, context, session.steps)
 
     def stop(self) -> Resources | None:
-        for need in self._needs.values():
-            need.close()
+        for need in self._needs.values():  # closing in the shadow of logs and teardown
+            need.begin_close()
         if self._context is None:
             return None
         self._context.pool.shutdown(wait=False, cancel_futures=True)
         if self._context.waits is not None:
             self._context.waits.shutdown(wait=False, cancel_futures=True)
         return listed_resources(self._context)
+
+    def released(self) -> None:
+        for need in self._needs.values():
+            need.close()
 
 
 def _run_step(step: Step, context: Context, steps: StepRunner) -> None:

@@ -27,12 +27,16 @@ from smoke.checks.contract import ContractViolation, extract_answer
 from smoke.errors import BrowserCheckFailed, ToolMissing
 from smoke.masking import excerpt
 
-SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+# Chromium's headless shell first: the headless mode Playwright itself launches,
+# with half the full browser's CPU at start (which the stack starting beside it
+# would otherwise pay).
+SYSTEM_BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome")
 #: A failed browser step's Playwright trace (`playwright show-trace` opens it offline).
 BROWSER_TRACE_NAME = "e2e-browser-trace.zip"
 _HINT = (
-    "get one with `apt-get install chromium` or `python -m playwright install chromium` "
-    "(and `pip install 'contoso-smoke[browser]'`), or drop the step with --no-browser"
+    "get one with `apt-get install chromium-headless-shell` (or chromium) or "
+    "`python -m playwright install chromium` (and `pip install 'contoso-smoke[browser]'`), "
+    "or drop the step with --no-browser"
 )
 # Quiet, offline-friendly Chromium: no background traffic, no GPU, no first-run UI.
 _CHROMIUM_ARGS = (
@@ -44,7 +48,7 @@ _CHROMIUM_ARGS = (
     "--disable-sync",
 )
 _EXCERPT = 200
-_TICK_MS = 50
+_TICK_MS = 20
 _START_GRACE_SECONDS = 15.0
 _CLOSE_SECONDS = 10.0
 #: How long the page may take to show an answer it has received.
@@ -89,7 +93,7 @@ def find_browser(env: Mapping[str, str] | None = None) -> Browser:
 
 
 #: A piece of work for the browser's thread, and where its result goes.
-_Job = tuple[Callable[[Any, "_Watch"], str], "Future[str]"]
+_Job = tuple[Callable[[Any, "_Watch", "_Tracing"], str], "Future[str]"]
 
 
 class Session:
@@ -100,6 +104,7 @@ class Session:
     def __init__(self, browser: Browser) -> None:
         self.browser = browser
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._closing = False
         self._thread = threading.Thread(target=self._serve, name="browser", daemon=True)
         self._thread.start()
 
@@ -121,10 +126,13 @@ class Session:
                 try:
                     page = chromium.new_page()
                     watch = _Watch(page)
+                    # Started while the stack starts, not in the step: its start costs
+                    # the step nothing.
+                    tracing = _Tracing(page)
                     while (job := self._jobs.get()) is not None:
                         work, done = job
                         try:
-                            done.set_result(work(page, watch))
+                            done.set_result(work(page, watch, tracing))
                         except BaseException as exc:  # handed to the step that asked
                             done.set_exception(exc)
                 finally:
@@ -153,11 +161,10 @@ class Session:
         step's trace context)."""
         deadline = time.monotonic() + timeout
 
-        def work(page: Any, watch: _Watch) -> str:
+        def work(page: Any, watch: _Watch, tracing: _Tracing) -> str:
             from playwright.sync_api import Error as PlaywrightError
 
             page.set_extra_http_headers(dict(headers or {}))
-            tracing = _Tracing(page)
             try:
                 answer = _ask(page, watch, web_url, question, deadline, timeout)
                 tracing.stop(None)
@@ -184,8 +191,14 @@ class Session:
                 f"the browser did not answer within {timeout + _START_GRACE_SECONDS:g}s"
             ) from None
 
+    def begin_close(self) -> None:
+        """Let the browser go without waiting for it (``close`` waits)."""
+        if not self._closing:
+            self._closing = True
+            self._jobs.put(None)
+
     def close(self) -> None:
-        self._jobs.put(None)
+        self.begin_close()
         self._thread.join(timeout=_CLOSE_SECONDS)
 
 
@@ -199,12 +212,12 @@ def browser_trace_path(screenshot: Path) -> Path:
 
 
 class _Tracing:
-    """Playwright's trace of one step, kept only when the step fails; a trace that
+    """Playwright's trace of the step, kept only when the step fails; a trace that
     cannot be taken costs the step nothing."""
 
     def __init__(self, page: Any) -> None:
-        self._tracing = page.context.tracing
         try:
+            self._tracing = page.context.tracing
             self._tracing.start(screenshots=True, snapshots=True)
             self._on = True
         except Exception:

@@ -282,6 +282,9 @@ def test_a_system_chromium_on_path_in_order(tmp_path: Path) -> None:
     assert find_browser({"PATH": str(tmp_path)}) == Browser(str(chrome))
     chromium = executable(tmp_path, "chromium")
     assert find_browser({"PATH": str(tmp_path)}) == Browser(str(chromium))
+    # The headless shell first: half the full browser's CPU at start.
+    shell = executable(tmp_path, "chromium-headless-shell")
+    assert find_browser({"PATH": str(tmp_path)}) == Browser(str(shell))
 
 
 @pytest.mark.usefixtures("with_playwright")

@@ -168,3 +168,14 @@ def test_a_trace_that_cannot_start_costs_the_question_nothing(
         answer = session.ask("http://w", "q", timeout=3, screenshot=tmp_path / "s.png")
     assert answer == "Try the SkyView tent."
     assert page.traces == []  # never started: never stopped
+
+
+def test_begin_close_lets_the_browser_go_without_waiting_and_close_waits(
+    playwright: FakePlaywright,
+) -> None:
+    session = Session(Browser("/usr/bin/chromium"))
+    session.begin_close()
+    session.begin_close()  # said twice, the browser still closes once
+    session.close()
+    assert playwright.closed == 1
+    assert not session._thread.is_alive()

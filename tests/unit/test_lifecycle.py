@@ -174,6 +174,9 @@ def test_a_bug_outside_any_step_is_an_error_with_its_name(tmp_path: Path) -> Non
         def stop(self) -> None:
             return None
 
+        def released(self) -> None:
+            pass
+
     ended: list[lifecycle.Ended] = []
     options = run_options(web_url="http://w", chat_url="http://c", log_file=tmp_path / "l")
     with pytest.raises(RuntimeError):

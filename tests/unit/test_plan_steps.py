@@ -179,6 +179,9 @@ def test_the_browser_step_asks_webs_page_the_runs_question_within_its_timeout(
             sent.append(dict(headers or {}))
             return "Try the SkyView tent."
 
+        def begin_close(self) -> None:
+            pass
+
         def close(self) -> None:
             pass
 

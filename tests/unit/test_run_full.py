@@ -93,7 +93,7 @@ def test_semantic_retrieval_shows_question_expected_and_ranking(tmp_path: Path) 
 def test_browser_failure_names_the_step_and_the_screenshot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    closed: list[bool] = []
+    closed: list[str] = []
 
     class BrokenPage:
         def ask(
@@ -107,14 +107,22 @@ def test_browser_failure_names_the_step_and_the_screenshot(
         ) -> str:
             raise BrowserCheckFailed(f"uncaught page error: boom (screenshot: {screenshot})")
 
+        def begin_close(self) -> None:
+            closed.append(f"begin close, after {len(docker.calls)} docker calls")
+
         def close(self) -> None:
-            closed.append(True)
+            closed.append(f"closed, after {len(docker.calls)} docker calls")
 
     monkeypatch.setattr("smoke.checks.browser.find_browser", lambda env=None: object())
     monkeypatch.setattr("smoke.checks.browser.start", lambda browser: BrokenPage())
-    output, error = run(tmp_path, FakeDocker(), FakeServices(), profile="full")
+    docker = FakeDocker()
+    output, error = run(tmp_path, docker, FakeServices(), profile="full")
     assert isinstance(error, BrowserCheckFailed)
-    assert closed == [True]  # the browser goes with the run
+    # The browser goes with the run: let go before the logs and the teardown, waited
+    # for once they are done (its close costs the run nothing).
+    begun, ended = closed
+    teardown = docker.calls.index("container remove")
+    assert int(begun.split()[3]) <= teardown < int(ended.split()[2])
     assert "✗ web page (browser)" in output
     assert f"uncaught page error: boom (screenshot: {tmp_path / 'e2e-web.png'})" in output
 
