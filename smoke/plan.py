@@ -36,7 +36,7 @@ from smoke.checks.services import failed_job, wait_for
 from smoke.errors import ComposeFailed, ContractDrift, SemanticMismatch, ServiceStopped
 from smoke.masking import excerpt
 from smoke.options import RunOptions
-from smoke.stack.compose import Stack
+from smoke.stack.compose import WEB, Stack
 from smoke.stack.services import extra_services
 from smoke.stack.state import Resources, ServiceState
 from smoke.trace.context import Tracer
@@ -122,6 +122,8 @@ def _compose_up(ctx: Context) -> str:
         if job is None:
             raise
         raise job from failure
+    # Web's port is looked up while chat's health is waited for (a `compose port` each).
+    ctx.probe.look_up_beside(ctx.pool, WEB)
     # What `up` made, listed off the critical path: the teardown removes it directly.
     ctx.background["resources"] = ctx.pool.submit(ctx.stack.resources, names=False)
     if ctx.options.build:  # the images this build replaced, off the critical path too

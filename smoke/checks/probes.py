@@ -10,8 +10,10 @@ crash-looping, healthy yet unreachable from here, or simply not ready in time.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -104,6 +106,17 @@ class Probe:
         if service not in self._known:  # one lookup per service while it answers
             self._known[service] = (self.endpoints.url(service), time.monotonic())
         return self._known[service][0] + path
+
+    def look_up_beside(self, pool: Executor, service: str) -> None:
+        """Look ``service``'s URL up on ``pool``, beside the steps before the one that
+        needs it; a lookup that fails there is left to that step, which says why."""
+
+        def look_up() -> None:
+            with contextlib.suppress(Exception):
+                url = self.endpoints.url(service)
+                self._known.setdefault(service, (url, time.monotonic()))
+
+        pool.submit(look_up)
 
     def forget(self, service: str) -> None:
         """A connection failed: the container may have restarted on a new port."""

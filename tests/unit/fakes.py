@@ -143,7 +143,7 @@ class FakeDocker:
     #: How many removals (direct or `down`) leave a container behind, as when a killed
     #: `up` is still creating one.
     stubborn_downs: int = 0
-    #: How many `compose port` calls fail, as for a container that is restarting.
+    #: How many `compose port` calls for chat fail, as while its container restarts.
     port_failures: int = 0
     #: Host ports by service; change one to act out a restart on a new ephemeral port.
     host_ports: dict[str, int] = field(default_factory=lambda: dict(PORTS))
@@ -252,7 +252,7 @@ class FakeDocker:
         self._down()  # the same effect as compose's `down`, by the project's label
 
     def _port(self, service: str, port: int) -> tuple[str | None, int | None]:
-        if self.port_failures:
+        if self.port_failures and service == "chat":
             self.port_failures -= 1
             raise docker_error(f"compose port {service} {port}")
         state = self.states.get(service)

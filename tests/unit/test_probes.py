@@ -498,3 +498,38 @@ def test_a_wait_that_never_gets_an_answer_says_what_it_saw_last() -> None:
     assert str(refused.value) == (
         "web did not accept the call within 0.2s: ConnectError: connection refused"
     )
+
+
+class _CountedEndpoints:
+    def __init__(self, *, fail: bool) -> None:
+        self.fail = fail
+        self.asked: list[str] = []
+
+    def url(self, service: str) -> str:
+        self.asked.append(service)
+        if self.fail:
+            raise PortUnavailable(f"{service} has no published port yet")
+        return f"http://127.0.0.1:1{len(self.asked)}"
+
+
+def test_a_url_looked_up_beside_is_not_asked_for_again() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    endpoints = _CountedEndpoints(fail=False)
+    probe = Probe(endpoints, 1.0, httpx.Client())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        probe.look_up_beside(pool, "web")
+    assert probe.url("web", "/health") == "http://127.0.0.1:11/health"
+    assert endpoints.asked == ["web"]
+
+
+def test_a_lookup_beside_that_fails_is_left_to_the_step_that_needs_it() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    endpoints = _CountedEndpoints(fail=True)
+    probe = Probe(endpoints, 1.0, httpx.Client())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        probe.look_up_beside(pool, "web")
+    with pytest.raises(PortUnavailable, match="web has no published port yet"):
+        probe.url("web", "/health")
+    assert endpoints.asked == ["web", "web"]

@@ -130,7 +130,7 @@ def test_a_port_that_appears_late_is_waited_for(tmp_path: Path) -> None:
     output, error = run(tmp_path, docker, FakeServices(), timeout=1.0)
     assert error is None, output
     assert docker.calls.count("compose port chat") == 4  # retried, then looked up once
-    assert docker.calls.count("compose port web") == 1
+    assert docker.calls.count("compose port web") == 1  # beside chat's health
 
 
 def test_a_port_that_never_appears_is_a_chat_health_timeout(tmp_path: Path) -> None:
