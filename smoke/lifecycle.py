@@ -200,6 +200,7 @@ def run(
                 kept=options.keep == "always",
                 attach=options.attach,
                 needs=needs,
+                log_file=options.log_file,
             )
             driver, masker, reused = prepared.storage_driver, prepared.masker, prepared.reused
             collector.route = route.choose(stack.engine(), stack.project)

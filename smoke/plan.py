@@ -24,6 +24,7 @@ import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -34,11 +35,12 @@ from smoke.checks.contract import validate_contract
 from smoke.checks.probes import QUESTION, Probe
 from smoke.checks.services import failed_job, wait_for
 from smoke.errors import ComposeFailed, ContractDrift, SemanticMismatch, ServiceStopped
-from smoke.masking import excerpt
+from smoke.masking import Masker, excerpt
 from smoke.options import RunOptions
 from smoke.stack.compose import WEB, Stack
+from smoke.stack.logs import save_logs
 from smoke.stack.services import extra_services
-from smoke.stack.state import Resources, ServiceState
+from smoke.stack.state import Resources, ServiceState, recreated
 from smoke.trace.context import Tracer
 
 TEARDOWN = "teardown"
@@ -107,9 +109,11 @@ def _local(options: RunOptions) -> bool:
 
 
 def _compose_up(ctx: Context) -> str:
-    """Starts the stack; says which services of a kept stack it started again."""
+    """Starts the stack; says which services of a kept stack it started again, and
+    which it recreated and why (their logs from before are saved first)."""
     assert ctx.stack is not None
     before = ctx.stack.states() if ctx.reused else {}
+    earlier_logs = _save_logs_before_up(ctx.stack, ctx.options) if before else None
     try:
         ctx.stack.up(
             build=ctx.options.build,
@@ -117,6 +121,9 @@ def _compose_up(ctx: Context) -> str:
             timeout=ctx.options.timeout,
         )
     except ComposeFailed as failure:
+        replaced = _said_recreated(ctx.stack, before, earlier_logs)
+        if replaced:  # said with the failure: the change may be its cause
+            failure.hint = f"{failure.hint}; {replaced}"
         # `up` stops when a job others wait for fails: the engine names it, not stderr.
         job = failed_job(ctx.stack, extra_services(ctx.stack.config()))
         if job is None:
@@ -128,12 +135,37 @@ def _compose_up(ctx: Context) -> str:
     ctx.background["resources"] = ctx.pool.submit(ctx.stack.resources, names=False)
     if ctx.options.build:  # the images this build replaced, off the critical path too
         ctx.background["replaced images"] = ctx.pool.submit(ctx.stack.images.remove_replaced)
+    replaced = _said_recreated(ctx.stack, before, earlier_logs)
     stopped = [
         f"{name} (was {state.status})"
         for name, state in before.items()
-        if state.status != "running"
+        if state.status != "running" and name not in replaced
     ]
-    return f"started again: {', '.join(stopped)}" if stopped else ""
+    said = [f"started again: {', '.join(stopped)}"] if stopped else []
+    if replaced:
+        said.append(replaced)
+    return "; ".join(said)
+
+
+def _save_logs_before_up(stack: Stack, options: RunOptions) -> Path | None:
+    """A kept stack's logs, saved before `up` may recreate a container and lose them;
+    kept only if it does. (None if the logs cannot be read: `up` goes on.)"""
+    log_file = options.log_file
+    path = log_file.with_name(f"{log_file.stem}.before-up{log_file.suffix}")
+    return path if save_logs(stack, path, Masker(stack.secrets())) else None
+
+
+def _said_recreated(stack: Stack, before: dict[str, ServiceState], logs: Path | None) -> str:
+    """Which containers `up` recreated, and why; their earlier logs are kept only then."""
+    if not before:
+        return ""
+    replaced = recreated(before, stack.states())
+    if not replaced:
+        if logs is not None:
+            logs.unlink(missing_ok=True)
+        return ""
+    said = "recreated: " + ", ".join(f"{name} ({why})" for name, why in sorted(replaced.items()))
+    return said + (f"; their logs from before: {logs}" if logs is not None else "")
 
 
 def _attach(ctx: Context) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from smoke.masking import Masker
 from smoke.report.console import Console
@@ -32,17 +33,19 @@ def prepare(
     kept: bool,
     attach: bool = False,
     needs: tuple[str, ...] = (),
+    log_file: Path | None = None,
 ) -> Prepared:
     """Engine, Compose, the compose model, this project's claim and the ports, checked
-    before anything starts; with ``prebuilt`` (--no-build), that this project has
-    built its images. ``kept``: the run keeps its stack (--keep-stack). ``attach``:
-    the run checks the stack as it is, so there must be one. ``needs``: the services
-    the command checks, which the compose model must have; and every image it builds
-    must be the project's own, on every path (a refusal is said before anything starts).
+        before anything starts; with ``prebuilt`` (--no-build), that this project has
+        built its images. ``kept``: the run keeps its stack (--keep-stack). ``attach``:
+        the run checks the stack as it is, so there must be one. ``needs``: the services
+        the command checks, which the compose model must have; and every image it builds
+        must be the project's own, on every path (a refusal is said before anything starts).
+    ``log_file``: where the run's logs go; a stale stack's are saved beside it.
 
-    The independent docker calls run side by side, the claim among them; the engine's
-    answer is read first, so an unreachable engine is reported as such rather than as
-    a failed listing.
+        The independent docker calls run side by side, the claim among them; the engine's
+        answer is read first, so an unreachable engine is reported as such rather than as
+        a failed listing.
     """
 
     def check_structure() -> None:
@@ -78,6 +81,7 @@ def prepare(
         max_run_seconds=max_run_seconds,
         kept=kept,
         first=proposal,
+        log_file=log_file,
     )
     try:
         if attach:

@@ -38,9 +38,11 @@ from typing import Literal, Protocol
 from python_on_whales.exceptions import DockerException
 
 from smoke.errors import ProjectInUse
+from smoke.masking import Masker
 from smoke.stack import marks
 from smoke.stack import reaper as reaper_module
 from smoke.stack.compose import Stack
+from smoke.stack.logs import save_logs
 from smoke.stack.marks import MARK_LABEL
 from smoke.stack.teardown import remove_stack
 
@@ -181,10 +183,12 @@ def claim(
     max_run_seconds: float,
     kept: bool = False,
     first: Future[Proposal] | None = None,
+    log_file: Path | None = None,
 ) -> bool:
     """Claim the project for this run before anything is created (``first``: a
     proposal already made beside the other checks). Returns whether a stack found in
-    the project is reused (a kept one, or one made by hand).
+    the project is reused (a kept one, or one made by hand). A stale stack's logs are
+    saved beside ``log_file`` before it is removed.
 
     Raises ``ProjectInUse`` when another live run holds the project.
     """
@@ -204,6 +208,7 @@ def claim(
             return stack_exists
         if found.get(CLAIM_TOKEN) == mine[CLAIM_TOKEN]:
             if stale:
+                _save_stale_logs(stack, console, log_file)
                 remove_stack(stack, mark=False)  # the mark is this run's now
             return stack_exists and not stale
         verdict = judge(
@@ -222,6 +227,14 @@ def claim(
             )
         marks.remove_mark(stack)  # a finished run's: take it over
     raise _in_use(stack, "another run took it over at the same moment")
+
+
+def _save_stale_logs(stack: Stack, console: Lines, log_file: Path | None) -> None:
+    if log_file is None:
+        return
+    path = log_file.with_name(f"{log_file.stem}.stale{log_file.suffix}")
+    if save_logs(stack, path, Masker(stack.secrets())):
+        console.line(f"smoke: the stale stack's logs, saved before its removal: {path}")
 
 
 def _in_use(stack: Stack, who: str) -> ProjectInUse:

@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from python_on_whales.exceptions import DockerException
+
 from smoke.masking import Masker, split_lines
 
 # `compose logs --timestamps` lines: "chat-1  | 2026-11-25T12:58:36.7056578Z message"
@@ -70,3 +72,13 @@ def write_logs(stack: LogSource, path: Path, masker: Masker) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return text.count("\n")
+
+
+def save_logs(stack: LogSource, path: Path, masker: Masker) -> bool:
+    """``write_logs`` where the logs are a courtesy, not the run's own: False, and
+    nothing raised, when they cannot be read or written."""
+    try:
+        write_logs(stack, path, masker)
+    except (DockerException, OSError):
+        return False
+    return True

@@ -11,6 +11,9 @@ from python_on_whales.exceptions import DockerException
 
 from smoke.words import counted
 
+#: The label compose puts on a container: the hash of its service's configuration.
+CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
+
 
 @dataclass(frozen=True)
 class Resources:
@@ -54,6 +57,10 @@ class ServiceState:
     health_output: str = ""
     #: When the container last stopped ("" while it never has).
     finished_at: str = ""
+    #: Compose's hash of the service's configuration, and the image the container
+    #: runs: what `up` compares to decide to recreate it.
+    config_hash: str = ""
+    image: str = ""
 
     @classmethod
     def of(cls, container: Any) -> ServiceState:
@@ -73,6 +80,8 @@ class ServiceState:
             memory_limit=int(container.host_config.memory or 0),
             health_output=(checks[-1].output or "").strip() if checks else "",
             finished_at=_stamp(state.finished_at),
+            config_hash=str((container.config.labels or {}).get(CONFIG_HASH_LABEL, "")),
+            image=str(container.image or ""),
         )
 
     @property
@@ -113,6 +122,23 @@ class ServiceState:
         if self.health_output:
             said += f"; its healthcheck said: {_last_words(self.health_output)}"
         return said
+
+
+def recreated(before: dict[str, ServiceState], after: dict[str, ServiceState]) -> dict[str, str]:
+    """The services whose container `up` replaced, each with why, as compose decides
+    it: its configuration's hash or its image changed."""
+    why: dict[str, str] = {}
+    for service, old in before.items():
+        new = after.get(service)
+        if new is None or not old.container or new.container == old.container:
+            continue
+        if old.config_hash != new.config_hash:
+            why[service] = "its configuration changed"
+        elif old.image != new.image:
+            why[service] = "its image changed"
+        else:
+            why[service] = "compose replaced its container"
+    return why
 
 
 #: How much of a healthcheck's output is said: its end, where the error is.

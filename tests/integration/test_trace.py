@@ -17,7 +17,7 @@ import pytest
 from python_on_whales import DockerClient
 
 from tests.conftest import ROOT, leftovers
-from tests.integration.faultkit import Run, run_fault
+from tests.integration.faultkit import Run, run_fault, smoke_env
 from tests.integration.report_page import rendered
 from tests.integration.smoke_cli import smoke
 
@@ -321,3 +321,38 @@ def test_a_chat_without_its_dependencies_route_fails_at_once_not_at_the_timeout(
         assert about_db not in hint
     assert run.seconds < 30  # the 60 s timeout never waited out
     assert leftovers(clean_project) == []
+
+
+def test_a_container_recreated_by_hand_is_named_when_the_run_recreates_it(
+    clean_project: str, tmp_path: Path
+) -> None:
+    kept = run_fault(clean_project, tmp_path, args=("--keep-stack",))
+    try:
+        assert kept.returncode == 0, kept.output
+        # By hand: web started again with another setting (its spans to its log).
+        by_hand = subprocess.run(
+            ["docker", "compose", "-p", clean_project, "up", "-d", "--no-build", "web"],
+            cwd=ROOT,
+            env=smoke_env(SMOKE_TRACE_EXPORT="log", COMPOSE_PROJECT_NAME=clean_project),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert by_hand.returncode == 0, by_hand.stderr
+        hand_made = _containers(clean_project)["web"][0]
+        rerun = run_fault(clean_project, tmp_path, args=("--keep-on-failure", "--no-build"))
+        assert rerun.returncode == 0, rerun.output
+        before = tmp_path / "e2e-compose.before-up.log"
+        assert re.search(
+            r"✓ compose up +\d+\.\d\ds  recreated: web \(its configuration changed\); "
+            rf"their logs from before: {re.escape(str(before))}$",
+            rerun.output,
+            re.M,
+        )
+        # The hand-made web's own lines are there, its container gone.
+        assert any(line.startswith("web-1") for line in before.read_text().splitlines())
+        assert hand_made not in [c.id for c in DockerClient().container.list(all=True)]
+    finally:
+        down = smoke("teardown", "--project", clean_project)
+        assert down.returncode == 0, down.output

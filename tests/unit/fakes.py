@@ -74,6 +74,11 @@ class FakeState:
     finished_at: str = "0001-01-01T00:00:00Z"  # the engine's "never"
     #: Whether its service listens inside; None: /proc/net cannot be read there.
     listening: bool | None = True
+    #: Which container of the service this is (a recreated one is another), compose's
+    #: hash of the service's configuration, and the image it runs.
+    generation: int = 1
+    config_hash: str = "hash-1"
+    image: str = "sha256:image-1"
 
 
 def _labels(filters: Iterable[tuple[str, str]] | None) -> dict[str, str]:
@@ -292,7 +297,8 @@ class FakeDocker:
                     self.calls,
                     "container inspect",
                     name=f"{self.project}-{service}-1",
-                    id=f"id-{service}",
+                    id=f"id-{service}" + (f"~{state.generation}" if state.generation > 1 else ""),
+                    image=state.image,
                     state=SimpleNamespace(
                         status=state.status,
                         exit_code=state.exit_code,
@@ -317,6 +323,7 @@ class FakeDocker:
                         labels={
                             "com.docker.compose.project": self.project,
                             "com.docker.compose.service": service,
+                            "com.docker.compose.config-hash": state.config_hash,
                         }
                     ),
                     restart_count=state.restarts,
@@ -330,7 +337,7 @@ class FakeDocker:
 
     def _execute(self, container: str, command: list[str]) -> str:
         """`cat /proc/net/tcp` inside a container: a LISTEN row on its port, or none."""
-        service = container.removeprefix("id-")
+        service = container.removeprefix("id-").partition("~")[0]
         listening = self.states.get(service, FakeState()).listening
         if listening is None or command[-1].endswith("tcp6"):
             raise docker_error(f"exec {container} {' '.join(command)}", 1, "no such file")

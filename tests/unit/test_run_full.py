@@ -197,6 +197,11 @@ def test_a_stale_stack_is_named_then_removed_before_the_run(tmp_path: Path) -> N
     assert "stale stack of project p (started" in output
     assert f"by PID {2**22 + 7}" in output
     assert docker.calls.index("container remove") < docker.calls.index("compose up")
+    # Its logs first: the evidence of whatever that run was doing is not lost.
+    saved = tmp_path / "e2e-compose.stale.log"
+    assert f"smoke: the stale stack's logs, saved before its removal: {saved}" in output
+    assert docker.calls.index("compose logs") < docker.calls.index("container remove")
+    assert "started with password ***" in saved.read_text()  # masked like the run's own
 
 
 def test_a_stack_owned_by_a_live_run_stops_this_one(tmp_path: Path) -> None:

@@ -152,6 +152,39 @@ def test_a_rerun_on_a_kept_stack_says_which_services_it_started_again(
     assert re.search(rf"✓ compose up +\d+\.\d\ds  started again: db \(was {status}\)", output)
 
 
+@pytest.mark.parametrize(
+    ("changed", "why"),
+    [
+        ({"config_hash": "hash-2"}, "its configuration changed"),
+        ({"image": "sha256:image-2"}, "its image changed"),
+    ],
+)
+def test_a_rerun_that_recreates_a_container_says_which_why_and_keeps_its_logs(
+    tmp_path: Path, changed: dict[str, str], why: str
+) -> None:
+    docker = FakeDocker(running=True)
+    docker.service_logs["web"] = ["2026-11-25T12:00:03.000000000Z the hand-made web's last words"]
+
+    def recreated(*args: Any, **kwargs: Any) -> None:
+        docker.states["web"] = FakeState(generation=2, **changed)  # type: ignore[arg-type]
+        docker.service_logs["web"] = ["2026-11-25T12:01:00.000000000Z a new web"]
+
+    docker.compose.up = docker._call("compose up", recreated)
+    output, error = run(tmp_path, docker, FakeServices(), keep="always")
+    assert error is None, output
+    before = tmp_path / "e2e-compose.before-up.log"
+    line = next(x for x in output.splitlines() if "✓ compose up" in x)
+    assert line.endswith(f"recreated: web ({why}); their logs from before: {before}")
+    assert "the hand-made web's last words" in before.read_text()
+
+
+def test_a_rerun_that_recreates_nothing_leaves_no_file_of_logs_from_before(tmp_path: Path) -> None:
+    output, error = run(tmp_path, FakeDocker(running=True), FakeServices(), keep="always")
+    assert error is None, output
+    assert "recreated" not in output
+    assert not (tmp_path / "e2e-compose.before-up.log").exists()
+
+
 def test_a_fresh_stack_is_not_listed_before_up_and_a_kept_one_once(tmp_path: Path) -> None:
     docker = FakeDocker()
     output, error = run(tmp_path, docker, FakeServices())

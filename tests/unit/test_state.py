@@ -21,7 +21,15 @@ def test_the_engines_view_of_a_service() -> None:
     docker = FakeDocker(running=True)
     docker.states["chat"] = FakeState("restarting", 3, restarts=2, restart_policy="always")
     assert stack(docker).state("chat") == ServiceState(
-        "restarting", 3, 2, None, "always", "id-chat", "2026-11-25T12:00:00Z"
+        "restarting",
+        3,
+        2,
+        None,
+        "always",
+        "id-chat",
+        "2026-11-25T12:00:00Z",
+        config_hash="hash-1",
+        image="sha256:image-1",
     )
     docker.states["chat"] = FakeState(
         "exited", 137, health="unhealthy", health_output="wget: not found\n", oom_killed=True
@@ -136,6 +144,8 @@ def _inspected(health: object = None, finished: object = None) -> SimpleNamespac
             oom_killed=False,
         ),
         host_config=SimpleNamespace(restart_policy=None, memory=0),
+        config=SimpleNamespace(labels={"com.docker.compose.config-hash": "h"}),
+        image="sha256:i",
     )
 
 
@@ -188,3 +198,27 @@ def test_when_a_container_stopped_reads_as_text_and_never_as_nothing() -> None:
         "2026-12-04T10:11:12Z"
     )
     assert ServiceState.of(_inspected()).started_at == "2026-12-04 10:00:01+00:00"
+
+
+def test_a_recreated_container_is_told_apart_by_its_id_and_why_by_hash_then_image() -> None:
+    from smoke.stack.state import recreated
+
+    def state(container: str, config_hash: str = "h1", image: str = "i1") -> ServiceState:
+        return ServiceState(
+            "running", None, 0, None, "", container, config_hash=config_hash, image=image
+        )
+
+    before = {"web": state("a"), "chat": state("b"), "db": state("c"), "gone": state("d")}
+    after = {
+        "web": state("a2", config_hash="h2", image="i2"),
+        "chat": state("b2", image="i2"),
+        "db": state("c"),  # the same container: started again at most, not recreated
+        "new": state("e"),  # a service the kept stack did not have
+    }
+    assert recreated(before, after) == {
+        "web": "its configuration changed",
+        "chat": "its image changed",
+    }
+    assert recreated({"web": state("a")}, {"web": state("a3")}) == {
+        "web": "compose replaced its container"
+    }
