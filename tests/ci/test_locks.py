@@ -79,5 +79,5 @@ def test_the_dockerfiles_install_only_locked_requirements_from_a_cache(dockerfil
     # A `# syntax=` line would pull a frontend image, which a machine without a
     # registry cannot.
     assert not re.search(r"^#\s*syntax\s*=", text, re.M | re.I)
-    assert "-r /tmp/requirements-uv.lock" in text
-    assert "--require-hashes" in text
+    # uv itself: the locked wheel, its sha256 checked (tools/fetch_uv.py).
+    assert "python3 /tmp/fetch_uv.py /tmp/requirements-uv.lock /opt/uv/bin/uv" in text
