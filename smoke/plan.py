@@ -41,7 +41,7 @@ from smoke.stack.compose import WEB, Stack
 from smoke.stack.logs import save_logs
 from smoke.stack.services import extra_services
 from smoke.stack.state import Resources, ServiceState, recreated
-from smoke.trace.context import Tracer
+from smoke.trace.context import BUILD_PHASE, UP_PHASE, Tracer
 
 TEARDOWN = "teardown"
 
@@ -74,6 +74,8 @@ class Context:
     reused: bool = False
     #: The run's tracer: for the browser's requests, and a step's background work.
     tracer: Tracer = field(default_factory=lambda: Tracer(enabled=False))
+    #: What the running step is doing now, for its progress line (``StepRunner.say``).
+    say: Callable[[str], None] = lambda detail: None
 
 
 @dataclass(frozen=True)
@@ -114,12 +116,13 @@ def _compose_up(ctx: Context) -> str:
     assert ctx.stack is not None
     before = ctx.stack.states() if ctx.reused else {}
     earlier_logs = _save_logs_before_up(ctx.stack, ctx.options) if before else None
+    local = ctx.options.install_local_stack
     try:
-        ctx.stack.up(
-            build=ctx.options.build,
-            install_local_stack=ctx.options.install_local_stack,
-            timeout=ctx.options.timeout,
-        )
+        if ctx.options.build:  # its own span: the page shows the build apart from `up`
+            with ctx.tracer.phase(BUILD_PHASE):
+                ctx.stack.build(install_local_stack=local, say=ctx.say)
+        with ctx.tracer.phase(UP_PHASE):
+            ctx.stack.up(build=False, install_local_stack=local, timeout=ctx.options.timeout)
     except ComposeFailed as failure:
         replaced = _said_recreated(ctx.stack, before, earlier_logs)
         if replaced:  # said with the failure: the change may be its cause

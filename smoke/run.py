@@ -124,6 +124,7 @@ class _PlanChecks:
             dict[str, Any](self._needs),
             reused=session.reused,
             tracer=session.tracer,
+            say=session.steps.say,
         )
         self._context = context
         for step in steps_for(self._options):

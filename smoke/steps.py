@@ -13,7 +13,7 @@ from python_on_whales.exceptions import DockerException
 
 from smoke.errors import CheckFailed, DockerCallFailed, InternalError, docker_verb
 from smoke.outcome import StepResult
-from smoke.report.console import Console
+from smoke.report.console import Console, Progress
 
 T = TypeVar("T")
 
@@ -28,13 +28,19 @@ class StepRunner:
     results: list[StepResult] = field(default_factory=list)
     #: Opens each step's trace (``Tracer.step``): its requests share a trace id.
     traced: Callable[[str], contextlib.AbstractContextManager[None]] = _untraced
+    _progress: Progress | None = None
+
+    def say(self, detail: str) -> None:
+        """What the running step is doing now, shown on its progress line."""
+        if self._progress is not None:
+            self._progress.say(detail)
 
     def run(
         self, name: str, action: Callable[[], T], *, note: Callable[[T], str] | None = None
     ) -> T:
         started = time.monotonic()
         try:
-            with self.console.progress(name), self.traced(name):
+            with self.console.progress(name) as self._progress, self.traced(name):
                 value = action()
         except CheckFailed as failure:
             self._failed(name, failure, started)
@@ -46,6 +52,8 @@ class StepRunner:
         except BaseException:
             self._record(StepResult(name, False, time.monotonic() - started, None, time.time()))
             raise
+        finally:
+            self._progress = None
         self._record(
             StepResult(name, True, time.monotonic() - started, None, time.time()),
             note(value) if note else "",

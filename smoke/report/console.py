@@ -25,6 +25,7 @@ _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _TICK_SECONDS = 0.1
 _PLAIN_PROGRESS_EVERY = 10.0  # seconds between "still running" lines in CI logs
 _NAME_WIDTH = 30
+_TTY_WIDTH = 110  # a progress line stays on one line of an ordinary terminal
 
 
 def _can_encode(stream: TextIO, text: str) -> bool:
@@ -98,21 +99,27 @@ class Console:
             self._write(f"::{token}::\n")
 
     @contextlib.contextmanager
-    def progress(self, name: str) -> Iterator[None]:
-        """Show that a step is still running; cleared before its result line."""
+    def progress(self, name: str) -> Iterator[Progress]:
+        """Show that a step is still running, and what it is doing when it says
+        (``Progress.say``); cleared before its result line."""
         stop = threading.Event()
         started = time.monotonic()
+        progress = Progress()
 
         def tick() -> None:
             frame = 0
             next_plain = _PLAIN_PROGRESS_EVERY
             while not stop.wait(_TICK_SECONDS):
                 elapsed = time.monotonic() - started
+                doing = neutralise(progress.detail)
                 if self.tty:
-                    self._write(f"\r  {_SPINNER[frame % len(_SPINNER)]} {name} {elapsed:5.1f}s")
+                    said = f"{_SPINNER[frame % len(_SPINNER)]} {name} {elapsed:5.1f}s"
+                    said += f"  {doing}" if doing else ""
+                    self._write(f"\r  {said[:_TTY_WIDTH]}\033[K")
                     frame += 1
                 elif elapsed >= next_plain:
-                    self.line(f"  … {name}: still running after {elapsed:.0f}s")
+                    doing = f": {doing}" if doing else ""
+                    self.line(f"  … {name}: still running after {elapsed:.0f}s{doing}")
                     next_plain += _PLAIN_PROGRESS_EVERY
             if self.tty:
                 self._write("\r\033[K")
@@ -120,10 +127,21 @@ class Console:
         ticker = threading.Thread(target=tick, name=f"progress:{name}", daemon=True)
         ticker.start()
         try:
-            yield
+            yield progress
         finally:
             stop.set()
             ticker.join()
+
+
+class Progress:
+    """What a running step says it is doing (e.g. which service it builds), shown
+    with its progress line."""
+
+    def __init__(self) -> None:
+        self.detail = ""
+
+    def say(self, detail: str) -> None:
+        self.detail = detail
 
 
 class _Discard(io.StringIO):

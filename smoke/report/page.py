@@ -29,6 +29,8 @@ from smoke.words import counted
 PALETTE = ("#64b5f6", "#81c784", "#ba68c8", "#4db6ac", "#f06292", "#a1887f", "#7986cb")
 _TICK_STEPS = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 _MAX_TICKS = 10
+#: A build this long, and longer than the rest of the run, is left out of the ruler.
+COLLAPSE_AT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Row:
     critical: bool = False
     #: Inside the fold above it (a wait's tries, shown when it is opened).
     folded: bool = False
+    #: The build: left out of the ruler when it dwarfs the rest of the run.
+    collapsible: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,8 @@ h1 { font-size: 1.3em; }
   vertical-align: -.1em; margin-right: .3em; }
 .timeline { border-top: 1px solid #ddd; }
 .row { display: flex; align-items: center; border-bottom: 1px solid #f0f0f0; height: 1.5em; }
-.label { width: 22em; flex: none; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
+.label { width: 22em; flex: none; overflow: hidden; white-space: nowrap; text-overflow: ellipsis;
+  box-sizing: border-box; }  /* indented or not, every lane starts at one x */
 .lane { position: relative; flex: 1; height: 100%; }
 .took { width: 5.5em; flex: none; text-align: right; color: #555; }
 .took { font-variant-numeric: tabular-nums; }
@@ -100,7 +105,8 @@ h1 { font-size: 1.3em; }
 .row.failed .label { color: #c62828; font-weight: bold; }
 .row.critical { border-left: 4px solid #c62828; }
 .row.selected { outline: 2px solid #6a1b9a; outline-offset: -2px; }
-.ruler { color: #777; font-size: 12px; border-bottom: 1px solid #ccc; }
+.ruler { color: #777; border-bottom: 1px solid #ccc; }
+.ruler .tick { font-size: 12px; }  /* the row's own size: its label column stays aligned */
 .tick { position: absolute; top: 0; border-left: 1px solid #ccc; padding-left: 2px; height: 100%;
   white-space: nowrap; }
 details.fold > summary { list-style: none; cursor: pointer; }
@@ -108,6 +114,8 @@ details.fold > summary::-webkit-details-marker { display: none; }
 details.fold > summary .label::before { content: "▸ "; }
 details.fold[open] > summary .label::before { content: "▾ "; }
 img { max-width: 100%; border: 1px solid #ccc; margin-top: 1em; }
+.note { color: #555; font-size: 13px; }
+.clipped .bar { border-left: 3px dashed #222; }
 """
 
 
@@ -117,16 +125,22 @@ def page(
     failure: Failure | None,
     attachments: Sequence[Path],
     now: float,
+    notes: Sequence[str] = (),
 ) -> str:
-    """The page: the run's ``rows`` as a waterfall, from the first to the last."""
+    """The page: the run's ``rows`` as a waterfall, from the first to the last, with
+    ``notes`` on how to read it (a service's clock that was off)."""
     first = min((r.start for r in rows), default=now)
     last = max((r.end for r in rows), default=now)
+    build = _dwarfing(rows, last - first)
+    if build is not None:  # the ruler starts where the build ended
+        first = build.end
     width = max(last - first, 1e-3)
     services = list(dict.fromkeys(r.service for r in rows if r.service))
     colour = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(services)}
+    after = f" after a {took(build.end - build.start)} build" if build is not None else ""
     body = [
         f"<h1>contoso-smoke: {'failed' if failure else 'passed'} "
-        f"({counted(steps, 'step')}, {width:.2f} s shown)</h1>"
+        f"({counted(steps, 'step')}, {width:.2f} s shown{after})</h1>"
     ]
     if failure is not None:
         body.append(
@@ -142,6 +156,14 @@ def page(
             for name in services
         )
         body.append(f'<div class="legend">{swatches}</div>')
+    body += [f'<p class="note">{shown(note)}</p>' for note in notes]
+    if build is not None:
+        body.append(
+            f'<p class="note">The build took {took(build.end - build.start)}: the ruler '
+            "starts when it ended, so the other steps keep their width. Its row, and the "
+            "rows it began in, are drawn from the ruler's start and keep their whole time "
+            "on the right.</p>"
+        )
     body.append('<div class="timeline">')
     marks = "".join(
         f'<span class="tick" style="left:{at / width * 100:.3f}%">{at:g} s</span>'
@@ -175,14 +197,25 @@ def page(
     )
 
 
+def _dwarfing(rows: Sequence[Row], run: float) -> Row | None:
+    """The build, when it is long and more than half of the run."""
+    for row in rows:
+        took_seconds = row.end - row.start
+        if row.collapsible and took_seconds >= COLLAPSE_AT_SECONDS and took_seconds > run / 2:
+            return row
+    return None
+
+
 def _row(row: Row, first: float, width: float, colour: str | None) -> str:
-    left = (row.start - first) / width * 100
-    span_width = max((row.end - row.start) / width * 100, 0.1)
+    shown_from = max(row.start, first)  # a row that began before the ruler: from its start
+    left = (shown_from - first) / width * 100
+    span_width = max((row.end - shown_from) / width * 100, 0.1)
     indent = f' style="padding-left:{row.depth}em"' if row.depth else ""
     classes = f"row {row.kind}" + (" failed" if row.failed else "")
     classes += " retried" if row.retried else ""
     classes += " critical" if row.critical else ""
     classes += " selected" if row.selected else ""
+    classes += " clipped" if row.start < first else ""
     painted = f";background:{colour}" if colour and not (row.failed or row.retried) else ""
     return (
         f'<div class="{classes}"><span class="label"{indent} title="{shown(row.label)}">'

@@ -26,7 +26,7 @@ from smoke.masking import Masker
 from smoke.outcome import StepResult
 from smoke.report.page import Failure, Row, page
 from smoke.stack.state import ContainerTimes
-from smoke.trace.context import RETRIED
+from smoke.trace.context import BUILD_PHASE, RETRIED
 from smoke.trace.spans import SMOKE_SERVICE, Span, masked, to_otlp
 
 TRACE_FILE = "e2e-trace.json"
@@ -56,6 +56,7 @@ def write_trace_files(
     attachments: Sequence[Path],
     masker: Masker,
     marked: frozenset[str] = frozenset(),
+    notes: Sequence[str] = (),
 ) -> TraceFiles:
     folder.mkdir(parents=True, exist_ok=True)
     now = time.time()
@@ -67,7 +68,8 @@ def write_trace_files(
         _masked_row(row, masker) for row in _rows(spans, steps, trace_ids, containers, now, marked)
     ]
     said = _failure(failure, masker) if failure is not None else None
-    report.write_text(page(rows, len(steps), said, attachments, now), encoding="utf-8")
+    notes = [masker(note) for note in notes]
+    report.write_text(page(rows, len(steps), said, attachments, now, notes), encoding="utf-8")
     return TraceFiles(trace, report, sum(1 for s in spans if s.service != SMOKE_SERVICE))
 
 
@@ -229,6 +231,7 @@ def _walk(
             span.span_id in marked,
             span.service,
             span.span_id in critical,
+            collapsible=span.service == SMOKE_SERVICE and span.name == BUILD_PHASE,
         )
     )
     for child in by_parent.get(span.span_id, []):

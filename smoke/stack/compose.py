@@ -9,7 +9,7 @@ what it knows: where it is, and what state a service's container is in.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -30,6 +30,7 @@ from smoke.errors import (
 )
 from smoke.masking import is_secret_name, url_passwords
 from smoke.stack import ports
+from smoke.stack.building import follow_build
 from smoke.stack.client import (
     client,
     compose_step,
@@ -197,13 +198,24 @@ class Stack:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def build(self, *, install_local_stack: bool, services: tuple[str, ...] = ()) -> None:
-        """Build every service the compose file builds (or those of ``services``).
-        The images a build replaces are the caller's to remove (``images.remove_replaced``)."""
+    def build(
+        self,
+        *,
+        install_local_stack: bool,
+        services: tuple[str, ...] = (),
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        """Build every service the compose file builds (or those of ``services``),
+        saying each build step it starts to ``say``. The images a build replaces are
+        the caller's to remove (``images.remove_replaced``)."""
         built = self.images.built(install_local_stack=install_local_stack)
         wanted = [name for name in built if not services or name in services]
         with compose_step("build", install_local_stack=install_local_stack):
-            self.docker.compose.build(services=wanted, quiet=True)
+            if say is None:
+                self.docker.compose.build(services=wanted, quiet=True)
+            else:
+                streamed = self.docker.compose.build(wanted, stream_logs=True, progress="plain")
+                follow_build(streamed, say)
 
     def up(
         self,
@@ -258,7 +270,7 @@ class Stack:
         """compose's exit code says nothing of why: ask the engine. A base image that
         is not there, and compose could not pull, is named; so is a service that is
         not up and healthy."""
-        missing = self._missing_base_images()
+        missing = self.images.missing_bases(self.config())
         if missing:
             failure.hint = (
                 f"compose could not get {', '.join(missing)}: set SMOKE_PYTHON_IMAGE / "
@@ -268,17 +280,6 @@ class Stack:
         else:
             failure.args = (str(failure) + self.waiting_on(),)
         return failure
-
-    def _missing_base_images(self) -> list[str]:
-        wanted = set()
-        for service in self.config().get("services", {}).values():
-            build = service.get("build") or {}
-            base = (build.get("args") or {}).get("BASE_IMAGE")
-            if base:
-                wanted.add(str(base))
-            elif service.get("image") and not build:
-                wanted.add(str(service["image"]))
-        return sorted(image for image in wanted if not self.docker.image.exists(image))
 
     def url(self, service: str) -> str:
         """The service's URL as this machine reaches it, from `compose port` and the

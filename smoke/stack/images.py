@@ -134,3 +134,16 @@ class ProjectImages:
             return int(self._docker.image.inspect(name).size)
         except (DockerException, KeyError):
             return None
+
+    def missing_bases(self, model: dict[str, Any]) -> list[str]:
+        """The base images (``BASE_IMAGE``) and pulled images of ``model`` that the
+        engine does not have."""
+        wanted = set()
+        for service in model.get("services", {}).values():
+            build = service.get("build") or {}
+            base = (build.get("args") or {}).get("BASE_IMAGE")
+            if base:
+                wanted.add(str(base))
+            elif service.get("image") and not build:
+                wanted.add(str(service["image"]))
+        return sorted(image for image in wanted if not self._docker.image.exists(image))

@@ -39,6 +39,12 @@ _SPAN_KEY = "smoke_span_id"
 _MARK_KEY = "smoke_mark_retried"
 
 
+#: The smoke's own phases of `compose up` (``Tracer.phase``): the build, which the
+#: page folds out of its ruler when it dwarfs the run, and compose's create and start.
+BUILD_PHASE = "build"
+UP_PHASE = "create and start"
+
+
 def mark_retried(request: httpx.Request) -> None:
     """The wait that made ``request`` is trying again: mark its span a retried try."""
     mark = request.extensions.get(_MARK_KEY)
@@ -118,6 +124,25 @@ class Tracer:
                         )
                 if self._current is root:
                     self._current = None
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """A part of the current step the smoke does itself (the build, compose's
+        create and start), as a span of its own under the step."""
+        span = self._child(name)
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            if span is not None:
+                with self._lock:
+                    self._spans[span.span_id] = replace(
+                        span,
+                        kind=KIND_INTERNAL,
+                        end=self.clock(),
+                        status=STATUS_ERROR if failed else STATUS_OK,
+                    )
 
     def carry(self, work: Callable[[], T]) -> Callable[[], T]:
         """``work`` for another thread, its requests in the current step's trace even

@@ -356,3 +356,50 @@ def test_a_container_recreated_by_hand_is_named_when_the_run_recreates_it(
     finally:
         down = smoke("teardown", "--project", clean_project)
         assert down.returncode == 0, down.output
+
+
+def test_compose_up_is_traced_as_its_build_then_its_create_and_start(
+    clean_project: str, tmp_path: Path
+) -> None:
+    run = run_fault(clean_project, tmp_path)  # builds (from the cache), then `up`
+    assert run.returncode == 0, run.output
+    smoke_spans = {
+        span["name"]: span
+        for service, span in spans_of(tmp_path / "e2e-trace.json")
+        if service == "smoke"
+    }
+    up, build, start = (smoke_spans[n] for n in ("compose up", "build", "create and start"))
+    assert build["parentSpanId"] == start["parentSpanId"] == up["spanId"]
+    begins = [int(s["startTimeUnixNano"]) for s in (up, build, start)]
+    ends = [int(s["endTimeUnixNano"]) for s in (build, start, up)]
+    assert begins == sorted(begins)
+    assert ends == sorted(ends)
+    assert int(build["endTimeUnixNano"]) <= int(start["startTimeUnixNano"])
+    page = (tmp_path / "e2e-report.html").read_text()
+    assert "smoke build" in page
+    assert "smoke create and start" in page
+
+
+def test_a_chat_clock_an_hour_ahead_is_said_and_its_spans_put_on_the_smokes_clock(
+    clean_project: str, tmp_path: Path
+) -> None:
+    started = time.time()
+    run = run_fault(clean_project, tmp_path, "chat-faults", "chat-clock-ahead", FAULT_MODE="raise")
+    ended = time.time()
+    assert run.returncode == 1, run.output
+    assert blame_line(run) == "blame: web 500 ← chat 500: RuntimeError: catalog index corrupt"
+    said = re.search(
+        r"smoke: trace: chat's clock is (\d+\.\d) s ahead; its spans are shifted", run.output
+    )
+    assert said is not None, run.output
+    assert 3599 <= float(said.group(1)) <= 3601
+    # Every span on the smoke's clock: inside the run, and the page is the run's length.
+    for service, span in spans_of(tmp_path / "e2e-trace.json"):
+        begun = int(span["startTimeUnixNano"]) / 1e9
+        assert started - 1 <= begun <= ended + 1, (service, span["name"])
+    page = (tmp_path / "e2e-report.html").read_text()
+    shown = re.search(r"\d+ steps, (\d+\.\d+) s shown", page)
+    assert shown is not None
+    assert float(shown.group(1)) < ended - started + 1
+    assert "chat&#x27;s clock is" in page or "chat's clock is" in page
+    assert run.seconds < 60

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -79,6 +79,8 @@ class FakeState:
     generation: int = 1
     config_hash: str = "hash-1"
     image: str = "sha256:image-1"
+    #: Its environment, as `NAME=value` (where its spans go, among others).
+    env: tuple[str, ...] = ()
 
 
 def _labels(filters: Iterable[tuple[str, str]] | None) -> dict[str, str]:
@@ -158,13 +160,21 @@ class FakeDocker:
     volumes: dict[str, dict[str, str]] = field(default_factory=dict)
     #: The one compose project whose stack the engine holds.
     project: str = TARGET.project
+    #: What a streamed `compose build --progress plain` prints.
+    build_output: list[str] = field(
+        default_factory=lambda: [
+            "#1 [web internal] load build definition from Dockerfile",
+            "#9 [web stage-1 2/7] RUN --mount=type=secret,id=build_ca uv pip install",
+            "#9 DONE 0.7s",
+        ]
+    )
 
     def __post_init__(self) -> None:
         self.system = SimpleNamespace(info=self._call("info", self._info))
         self.compose = SimpleNamespace(
             version=self._call("compose version", lambda: "2.40.3"),
             config=self._call("compose config", self._config),
-            build=self._call("compose build", lambda *a, **k: None),
+            build=self._call("compose build", self._build),
             up=self._call("compose up", self._up),
             port=self._call("compose port", self._port, detail=True),
             logs=self._call("compose logs", self._logs),
@@ -241,6 +251,14 @@ class FakeDocker:
         # As the compose file names them, chat's tag from the flavour the smoke sets.
         tag = os.environ.get("CHAT_IMAGE_TAG", "lite") if service == "chat" else "latest"
         return f"{self.project}-{service}:{tag}"
+
+    def _build(
+        self, services: Any = None, *, stream_logs: bool = False, **kwargs: Any
+    ) -> Iterator[tuple[str, bytes]] | None:
+        if not stream_logs:
+            return None
+        # Lines as compose's plain progress prints them, on stderr.
+        return iter([("stderr", f"{line}\n".encode()) for line in self.build_output])
 
     def _up(self, services: Any = None, **kwargs: Any) -> None:
         self.running = True
@@ -324,7 +342,8 @@ class FakeDocker:
                             "com.docker.compose.project": self.project,
                             "com.docker.compose.service": service,
                             "com.docker.compose.config-hash": state.config_hash,
-                        }
+                        },
+                        env=list(state.env),
                     ),
                     restart_count=state.restarts,
                     host_config=SimpleNamespace(

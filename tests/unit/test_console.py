@@ -191,3 +191,29 @@ def test_when_stderr_is_gone_too_the_rest_is_dropped(monkeypatch: pytest.MonkeyP
     console = Console(broken, tty=False, env={})
     console.line("nobody reads this")  # no exception: the run goes on
     console.detail("nor this")
+
+
+def test_progress_says_what_the_step_is_doing_when_it_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(console_module, "_TICK_SECONDS", 0.01)
+    monkeypatch.setattr(console_module, "_PLAIN_PROGRESS_EVERY", 0.05)
+    out = Stream()
+    with Console(out, tty=False).progress("compose up") as progress:
+        progress.say("building chat: step 2/7 of stage-2, RUN uv pip install")
+        deadline = time.monotonic() + 5
+        while "building" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert "  … compose up: still running after 0s: building chat: step 2/7 of stage-2, " in (
+        out.getvalue()
+    )
+    tty = Stream()
+    with Console(tty, tty=True).progress("compose up") as progress:
+        progress.say("building web: step 1/6, FROM python \x1b[2J" + "x" * 200)
+        deadline = time.monotonic() + 5
+        while "building web" not in tty.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    shown = tty.getvalue().split("\r")[1]
+    assert "compose up" in shown
+    assert "building web: step 1/6, FROM python \\x1b[2J" in shown  # neutralised
+    assert len(shown) <= console_module._TTY_WIDTH + len("  \033[K")  # one terminal line

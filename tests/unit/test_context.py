@@ -184,3 +184,24 @@ def test_a_wait_marks_the_try_it_retries_on_its_span() -> None:
     tries = [s for s in tracer.spans() if s.name == "GET /health"]
     assert [s.attributes.get(RETRIED, False) for s in tries] == [True, False]
     mark_retried(httpx.Request("GET", "http://elsewhere"))  # no span of ours: nothing to mark
+
+
+@pytest.mark.parametrize(("fails", "status"), [(False, STATUS_OK), (True, STATUS_ERROR)])
+def test_a_phase_is_a_span_of_its_own_under_its_step(fails: bool, status: int) -> None:
+    tracer = Tracer(clock=Clock())
+    with contextlib.suppress(RuntimeError), tracer.step("compose up"):
+        with tracer.phase("build"):
+            pass
+        with tracer.phase("create and start"):
+            if fails:
+                raise RuntimeError("compose up failed")
+    by_name = {s.name: s for s in tracer.spans()}
+    step, build, up = by_name["compose up"], by_name["build"], by_name["create and start"]
+    assert build.parent_id == up.parent_id == step.span_id
+    assert (build.kind, build.status) == (KIND_INTERNAL, STATUS_OK)
+    assert (up.kind, up.status) == (KIND_INTERNAL, status)
+    assert step.start <= build.start < build.end <= up.start < up.end <= step.end
+    quiet = Tracer(enabled=False)
+    with quiet.phase("build"):  # tracing off, or no step: nothing recorded
+        pass
+    assert quiet.spans() == []

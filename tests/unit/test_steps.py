@@ -128,3 +128,18 @@ def test_unforeseen_errors_are_said_in_one_bounded_line() -> None:
     assert str(long.value) == "ValueError: " + "x" * 200
     assert long.value.traceback.startswith("Traceback (most recent call last):")
     assert long.value.traceback.rstrip().endswith("ValueError: " + "x" * 500)
+
+
+def test_what_a_running_step_says_reaches_its_progress_line_and_no_other() -> None:
+    runner = StepRunner(Console(io.StringIO(), tty=False))
+    seen: list[str] = []
+
+    def building() -> None:
+        runner.say("building web: step 1/6, FROM python")
+        assert runner._progress is not None
+        seen.append(runner._progress.detail)
+
+    runner.run("compose up", building)
+    runner.say("after the step: said to no one")  # no step runs: nothing breaks
+    assert seen == ["building web: step 1/6, FROM python"]
+    assert runner._progress is None

@@ -324,3 +324,92 @@ def test_values_are_masked_before_the_files_encode_them(tmp_path: Path) -> None:
     assert "\u200b" not in page
     assert r"catalog \u202eindex\u202c corrupt ****" in html.unescape(page)
     assert "\\U000e0041\\u200b****\n│ PASS  forged" in html.unescape(page)
+
+
+def _golden(path: Path, name: str) -> None:
+    golden = GOLDEN / name
+    if os.environ.get("SMOKE_UPDATE_GOLDEN") == "1":
+        golden.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == golden.read_text(encoding="utf-8"), name
+
+
+def test_a_cold_runs_page_folds_the_build_out_of_the_ruler(tmp_path: Path) -> None:
+    """A 44 s build, then a warm-sized rest: the build is one row with its time, and
+    the ruler starts where it ended, so the other steps keep their width."""
+    up = "c" * 32
+    written = write_trace_files(
+        tmp_path / "out",
+        spans=[
+            Span(up, "u", None, "smoke", "compose up", KIND_INTERNAL, 100.0, 145.2),
+            Span(up, "b", "u", "smoke", "build", KIND_INTERNAL, 100.01, 144.0),
+            Span(up, "s", "u", "smoke", "create and start", KIND_INTERNAL, 144.0, 145.2),
+            Span("d" * 32, "h", None, "smoke", "chat health", KIND_INTERNAL, 145.2, 145.6),
+        ],
+        steps=[
+            StepResult("compose up", True, 45.2, finished_at=145.2),
+            StepResult("chat health", True, 0.4, finished_at=145.6),
+            StepResult("teardown", True, 0.5, finished_at=146.1),
+        ],
+        trace_ids={"compose up": up, "chat health": "d" * 32},
+        containers=[
+            ContainerTimes("db", created=144.1, started=144.3, healthy=145.0),
+            ContainerTimes("chat", created=144.1, started=144.4),
+        ],
+        failure=None,
+        attachments=[],
+        masker=Masker([]),
+    )
+    page = written.report.read_text()
+    assert "(3 steps, 2.10 s shown after a 43.99 s build)</h1>" in page
+    assert "the ruler starts when it ended" in page
+    build = re.search(
+        r'<div class="row span clipped">.*?>smoke build<.*?</div></div>.*?</span>', page
+    )
+    assert build is not None
+    assert '<span class="took">43.99 s</span>' in build.group(0)
+    _golden(written.report, "e2e-report-cold.html")
+
+
+def test_a_passing_full_runs_page_has_no_error_span(tmp_path: Path) -> None:
+    page_trace, chat_trace = "e" * 32, "f" * 32
+    written = write_trace_files(
+        tmp_path / "out",
+        spans=[
+            Span(chat_trace, "h", None, "smoke", "chat health", KIND_INTERNAL, 10.0, 10.3),
+            Span(
+                chat_trace,
+                "t1",
+                "h",
+                "smoke",
+                "GET /health",
+                KIND_CLIENT,
+                10.0,
+                10.01,
+                STATUS_ERROR,
+                "no answer: ConnectError: refused",
+                attributes={RETRIED: True},
+            ),
+            Span(chat_trace, "t2", "h", "smoke", "GET /health", KIND_CLIENT, 10.2, 10.25),
+            Span(page_trace, "p", None, "smoke", "web page (browser)", KIND_INTERNAL, 11.0, 11.3),
+            Span(page_trace, "bp", "p", "smoke", "browser page", KIND_CLIENT, 11.01, 11.29),
+            Span(page_trace, "ws", "bp", "web", "POST /api/chat/service", KIND_SERVER, 11.1, 11.2),
+            Span(page_trace, "cs", "ws", "chat", "POST /api/chat", KIND_SERVER, 11.12, 11.18),
+        ],
+        steps=[
+            StepResult("compose up", True, 1.0, finished_at=10.0),
+            StepResult("chat health", True, 0.3, finished_at=10.3),
+            StepResult("web page (browser)", True, 0.3, finished_at=11.3),
+            StepResult("teardown", True, 0.5, finished_at=11.8),
+        ],
+        trace_ids={"chat health": chat_trace, "web page (browser)": page_trace},
+        containers=[ContainerTimes("web", created=9.1, started=9.3, healthy=9.9)],
+        failure=None,
+        attachments=[],
+        masker=Masker([]),
+    )
+    page = written.report.read_text()
+    assert "contoso-smoke: passed" in page
+    assert 'class="failure"' not in page
+    assert "row span failed" not in page  # the retried try is a retry, not an error
+    assert page.count("row span retried") == 1
+    _golden(written.report, "e2e-report-full.html")
