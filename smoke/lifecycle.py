@@ -47,7 +47,7 @@ from smoke.stack.state import ContainerTimes, Resources
 from smoke.stack.target import Target
 from smoke.stack.teardown import remove_stack
 from smoke.steps import StepRunner
-from smoke.trace import route
+from smoke.trace import clocks, route
 from smoke.trace.collector import Collector
 from smoke.trace.context import Tracer
 from smoke.trace.specs import Spec
@@ -239,7 +239,11 @@ def run(
                 checks(Session(stack, probe, steps, tracer, reused))
             except CheckFailed as exc:
                 failure = exc
-                said = collector.explain(exc.step, stack.logs if stack is not None else None)
+                said = collector.explain(
+                    exc.step,
+                    stack.logs if stack is not None else None,
+                    stack.state if stack is not None else None,
+                )
                 exc.blame = said.blame
                 explain(exc, stack, console, masker, said)
                 if stack is None:
@@ -283,11 +287,23 @@ def run(
             since = started_wall - _FILE_CLOCK_LAG_SECONDS
             fresh = [p for p in attachments if p.is_file() and p.stat().st_mtime >= since]
             _read_log_spans(options, collector)
+            clock_notes = clocks.said(collector.clock_offsets())
+            for note in clock_notes:
+                console.line(f"smoke: trace: {note}")
             judged = _judge(specs, specs_off, stack, collector, steps, console, masker)
             if judged.failure is not None and result == "passed":
                 result, failure = "failed", judged.failure
             trace_files = _trace_files(
-                options, collector, steps, times, failure, masker, fresh, console, judged.marked
+                options,
+                collector,
+                steps,
+                times,
+                failure,
+                masker,
+                fresh,
+                console,
+                judged.marked,
+                clock_notes,
             )
             reported = report(
                 Ended(
@@ -358,6 +374,7 @@ def _trace_files(
     attachments: Sequence[Path],
     console: Console,
     marked: frozenset[str] = frozenset(),
+    notes: Sequence[str] = (),
 ) -> TraceFiles | None:
     """``e2e-trace.json`` and ``e2e-report.html`` next to the log file; never fatal."""
     try:
@@ -371,6 +388,7 @@ def _trace_files(
             attachments=attachments,
             masker=masker,
             marked=marked,
+            notes=notes,
         )
     except OSError as exc:
         console.line(f"could not write the trace files: {excerpt(str(exc), limit=160)}")

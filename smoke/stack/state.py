@@ -61,6 +61,9 @@ class ServiceState:
     #: runs: what `up` compares to decide to recreate it.
     config_hash: str = ""
     image: str = ""
+    #: Where its spans go, as its environment says (contoso_telemetry's settings).
+    trace_export: str = ""
+    trace_endpoint: str = ""
 
     @classmethod
     def of(cls, container: Any) -> ServiceState:
@@ -68,6 +71,7 @@ class ServiceState:
         state = container.state
         policy = container.host_config.restart_policy
         checks = (state.health.log or []) if state.health else []
+        env = dict(item.partition("=")[::2] for item in (container.config.env or []))
         return cls(
             status=state.status or "unknown",
             exit_code=state.exit_code,
@@ -82,6 +86,8 @@ class ServiceState:
             finished_at=_stamp(state.finished_at),
             config_hash=str((container.config.labels or {}).get(CONFIG_HASH_LABEL, "")),
             image=str(container.image or ""),
+            trace_export=env.get("SMOKE_TRACE_EXPORT", ""),
+            trace_endpoint=env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""),
         )
 
     @property

@@ -4,7 +4,8 @@ when they come by OTLP, and what a failed step's trace says.
     start      the receiver, on a local engine; said once: which way spans come
     explain    a failed step: the ``blame:`` line, the span tree, the log lines by
                trace id (a short wait for the last batch first)
-    spans      everything collected, the smoke's own spans included
+    spans      everything collected, the smoke's own spans included, every
+               service's on the smoke's clock (``clocks``)
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from smoke.trace import blame
+from smoke.stack.compose import CHAT, WEB
+from smoke.stack.state import ServiceState
+from smoke.trace import blame, clocks
 from smoke.trace.context import Tracer
 from smoke.trace.receiver import Receiver
 from smoke.trace.route import Route
 from smoke.trace.spans import Span, from_logs
+
+#: The services whose spans the smoke reads, in the order a request meets them.
+TRACED = (WEB, CHAT)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,15 @@ class Collector:
             self._log_spans = [s for s in from_logs(logs) if s.trace_id in wanted]
 
     def spans(self) -> list[Span]:
+        """Every span of the run, each service's on the smoke's clock."""
+        found = self._collected()
+        return clocks.corrected(found, clocks.offsets(found))
+
+    def clock_offsets(self) -> dict[str, float]:
+        """How far each service's clock is off, when its spans show it is."""
+        return clocks.offsets(self._collected())
+
+    def _collected(self) -> list[Span]:
         if self.receiver is not None:
             return self.tracer.spans() + self.receiver.spans()
         return self.tracer.spans() + self._received + self._log_spans
@@ -89,8 +104,14 @@ class Collector:
     def trace(self, trace_id: str) -> blame.Trace:
         return blame.Trace([s for s in self.spans() if s.trace_id == trace_id], now=time.time())
 
-    def explain(self, step: str, logs: Callable[[], str] | None) -> Explained:
-        """A failed step's trace; ``logs`` reads the stack's logs (None: no stack)."""
+    def explain(
+        self,
+        step: str,
+        logs: Callable[[], str] | None,
+        state: Callable[[str], ServiceState | None] | None = None,
+    ) -> Explained:
+        """A failed step's trace; ``logs`` reads the stack's logs and ``state`` a
+        service's container (None: no stack)."""
         trace_id = self.tracer.trace_of(step)
         if trace_id is None:
             return Explained(
@@ -110,12 +131,48 @@ class Collector:
         if request is None:
             return Explained(missing=f"no trace: step made no request (trace {trace_id})")
         if not trace.reached_services(request):
-            why = self.problem or "no span came back from web or chat (tracing off there?)"
-            return Explained(missing=f"no trace: {why}")
+            return Explained(missing=f"no trace: {self._why_no_span(state)}")
         return Explained(
             blame=blame.blame(trace, request),
             tree=tuple(blame.tree_lines(trace, request)),
             log_lines=tuple(blame.request_log_lines(text, trace, request)),
+        )
+
+    def _why_no_span(self, state: Callable[[str], ServiceState | None] | None) -> str:
+        """Why the failing request has no span from the stack: which service sent
+        none all run and where it sends them, or that they did, but not for it."""
+        if self.problem:
+            return self.problem
+        heard = {span.service for span in self._collected()}
+        silent = [service for service in TRACED if service not in heard]
+        if not silent:
+            return (
+                f"{' and '.join(TRACED)} sent spans this run, none for this request "
+                "(it reached no traced service, or its span was still open when the step ended)"
+            )
+        reasons = {service: self._elsewhere(service, state) for service in silent}
+        if len(set(reasons.values())) == 1:  # one reason for all: said once
+            return f"{' and '.join(silent)} sent no span all run{reasons[silent[0]]}"
+        return "; ".join(f"{service} sent no span all run{why}" for service, why in reasons.items())
+
+    def _elsewhere(self, service: str, state: Callable[[str], ServiceState | None] | None) -> str:
+        """Where ``service`` sends its spans, when that is not where this run reads them."""
+        found = state(service) if state is not None and self.route is not None else None
+        if found is None or self.route is None:
+            return " (tracing off there?)"
+        wanted = self.route.compose_env()["SMOKE_TRACE_EXPORT"]
+        port = f":{self.route.port}/"
+        if found.trace_export == wanted and (wanted == "log" or port in found.trace_endpoint):
+            return " (its trace settings are this run's: is tracing off in its code?)"
+        sends = (
+            f"to {found.trace_endpoint}"
+            if found.trace_export == "otlp"
+            else f"by {found.trace_export or 'no'} export"
+        )
+        return (
+            f": it sends them {sends}, and this run reads them {self.route.describe_short()}; "
+            f"it was started without this run's settings (recreated by hand?): a run without "
+            f"--attach recreates it with them"
         )
 
     def slowest(self, step: str | None = None, *, within: float = 0.0) -> str | None:

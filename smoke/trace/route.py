@@ -46,6 +46,12 @@ class Route:
             return f"spans by OTLP to this process at {self.address}:{self.port}"
         return "spans from the services' logs (the engine cannot reach this process)"
 
+    def describe_short(self) -> str:
+        """Where this run reads spans, as a service's settings would say it."""
+        if self.mode == "otlp":
+            return f"at http://host.docker.internal:{self.port}/v1/traces"
+        return "from the services' logs"
+
 
 def project_port(project: str) -> int:
     """The receiver's port for ``project``: the same on every run."""

@@ -10,9 +10,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from smoke.stack.state import ServiceState
 from smoke.trace.collector import Collector
 from smoke.trace.context import Tracer
 from smoke.trace.route import Route
+from smoke.trace.spans import Span
 
 
 def served(tracer: Tracer, status: int) -> httpx.MockTransport:
@@ -84,7 +86,7 @@ def test_no_trace_is_said_and_why(traced: tuple[Tracer, httpx.Client]) -> None:
     with tracer.step("nothing asked"):
         pass
     said = collector.explain("deps", None)
-    assert said.missing == "no trace: no span came back from web or chat (tracing off there?)"
+    assert said.missing == "no trace: web and chat sent no span all run (tracing off there?)"
     assert said.blame is None
     assert collector.explain("nothing asked", None).missing.startswith("no trace: step made no")  # type: ignore[union-attr]
     assert collector.explain("never ran", None).missing is None
@@ -149,3 +151,52 @@ def test_slowest_is_the_runs_or_a_steps_and_only_when_it_took_the_time() -> None
     assert collector.slowest("slow", within=3) is None  # polls, no one request to blame
     assert collector.slowest("slow", within=2) is not None
     assert collector.slowest("none") is None
+
+
+def _state(export: str, endpoint: str) -> ServiceState:
+    return ServiceState(
+        "running", None, 0, None, "", "c1", trace_export=export, trace_endpoint=endpoint
+    )
+
+
+def test_a_service_that_sends_its_spans_elsewhere_is_named_with_where(
+    traced: tuple[Tracer, httpx.Client],
+) -> None:
+    tracer, client = traced
+    collector = Collector(tracer, route=Route("otlp", "172.17.0.1", 28249))
+    with tracer.step("proxy"):
+        client.get("http://web/api/chat/service")
+    states = {
+        "web": _state("otlp", "http://host.docker.internal:4318/v1/traces"),  # by hand
+        "chat": _state("otlp", "http://host.docker.internal:28249/v1/traces"),  # this run's
+    }
+    said = collector.explain("proxy", None, states.get)
+    assert said.missing == (
+        "no trace: web sent no span all run: it sends them to "
+        "http://host.docker.internal:4318/v1/traces, and this run reads them at "
+        "http://host.docker.internal:28249/v1/traces; it was started without this run's "
+        "settings (recreated by hand?): a run without --attach recreates it with them; "
+        "chat sent no span all run (its trace settings are this run's: is tracing off in "
+        "its code?)"
+    )
+
+
+def test_services_that_sent_spans_but_none_for_this_request_are_not_called_silent(
+    traced: tuple[Tracer, httpx.Client],
+) -> None:
+    tracer, client = traced
+    collector = Collector(tracer)
+    with tracer.step("earlier"):
+        client.get("http://chat/health")
+    root = next(s for s in tracer.spans() if s.parent_id is None)
+    for service in ("web", "chat"):  # what came back for the earlier step
+        collector._received.append(
+            Span(root.trace_id, service[0] * 16, root.span_id, service, "GET /x", 2, 1.0, 1.1)
+        )
+    with tracer.step("proxy"):
+        client.get("http://web/api/chat/service")
+    said = collector.explain("proxy", None)
+    assert said.missing == (
+        "no trace: web and chat sent spans this run, none for this request (it reached no "
+        "traced service, or its span was still open when the step ended)"
+    )

@@ -144,7 +144,7 @@ def _inspected(health: object = None, finished: object = None) -> SimpleNamespac
             oom_killed=False,
         ),
         host_config=SimpleNamespace(restart_policy=None, memory=0),
-        config=SimpleNamespace(labels={"com.docker.compose.config-hash": "h"}),
+        config=SimpleNamespace(labels={"com.docker.compose.config-hash": "h"}, env=None),
         image="sha256:i",
     )
 
