@@ -287,7 +287,8 @@ class Probe:
                     f"(timeout {self.timeout:g}s)",
                     timed_out=True,
                 ) from None
-            except httpx.TransportError as exc:
+            except httpx.TransportError as exc:  # e.g. reset by the port's proxy: again
+                _retried(exc)
                 last = _transport_error(exc)
             engine.consult(attempt.elapsed_now(), could_not_connect=could_not_connect, where=where)
         raise ProxyCallFailed(

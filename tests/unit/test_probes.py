@@ -533,3 +533,29 @@ def test_a_lookup_beside_that_fails_is_left_to_the_step_that_needs_it() -> None:
     with pytest.raises(PortUnavailable, match="web has no published port yet"):
         probe.url("web", "/health")
     assert endpoints.asked == ["web", "web"]
+
+
+@pytest.mark.parametrize(
+    "reset",
+    [httpx.ConnectError("refused"), httpx.RemoteProtocolError("Server disconnected")],
+    ids=["refused", "reset-by-the-port-proxy"],
+)
+def test_every_proxy_call_try_made_again_is_marked_retried(reset: Exception) -> None:
+    """While web starts, its published port may refuse, or accept and then drop the
+    connection: each such try is made again, so each is marked a retried try (trace
+    specs and the report leave it out), and the try that answered is not."""
+    from smoke.trace.context import RETRIED, Tracer
+
+    tries = iter([reset, reset, None])
+
+    def web(request: httpx.Request) -> httpx.Response:
+        failure = next(tries)
+        if failure is not None:
+            raise type(failure)(str(failure), request=request)
+        return httpx.Response(200, json={"answer": "x"})
+
+    tracer = Tracer()
+    with tracer.client(httpx.MockTransport(web)) as client, tracer.step("proxy"):
+        Probe(FixedEndpoints("http://web", "http://chat"), 2.0, client).proxy_call()
+    requests = [s for s in tracer.spans() if s.name == "POST /api/chat/service"]
+    assert [bool(s.attributes.get(RETRIED)) for s in requests] == [True, True, False]
