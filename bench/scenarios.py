@@ -380,25 +380,36 @@ def db_accepts() -> bool:
     return True
 
 
+LOCAL_ENV = {"CHAT_IMAGE_TAG": "local", "CHAT_INSTALL_LOCAL_STACK": "1"}
+
+
+def model_ready(project: str, runs: int, cwd: Path = ROOT) -> list[float]:
+    """Seconds from the local chat container's start to its /health answering (its
+    model loaded), ``runs`` fresh starts beside a fresh db, in the tree at ``cwd``."""
+    env = {**ENV, **LOCAL_ENV}
+    docker = DockerClient(compose_files=[cwd / "docker-compose.yml"], compose_project_name=project)
+    ready = []
+    for _ in range(runs):
+        run(compose(project, "up", "-d", "--no-build", "chat"), env=env, cwd=cwd)
+        poll(answers(f"{CHAT}/health"))
+        noticed = time.time()
+        started_at = docker.container.inspect(f"{project}-chat-1").state.started_at
+        assert started_at is not None
+        # An upper bound: polling notices within 20 ms of the model being ready.
+        ready.append(noticed - started_at.timestamp())
+        run(compose(project, "down", "-v"), env=env, cwd=cwd)
+    return ready
+
+
 def local_stack_figures(runs: int) -> dict[str, float]:
     """Model ready after the chat container starts (median and slowest of ``runs``
     fresh starts beside a fresh db), and retrieval latency over 100 questions, on a
     kept local stack."""
     project = named("local")
-    env = {**ENV, "CHAT_IMAGE_TAG": "local", "CHAT_INSTALL_LOCAL_STACK": "1"}
-    docker = DockerClient(compose_files=[ROOT / "docker-compose.yml"], compose_project_name=project)
+    env = {**ENV, **LOCAL_ENV}
     figures: dict[str, float] = {}
     try:
-        ready = []
-        for _ in range(runs):
-            run(compose(project, "up", "-d", "--no-build", "chat"), env=env)
-            poll(answers(f"{CHAT}/health"))
-            noticed = time.time()
-            started_at = docker.container.inspect(f"{project}-chat-1").state.started_at
-            assert started_at is not None
-            # An upper bound: polling notices within 20 ms of the model being ready.
-            ready.append(noticed - started_at.timestamp())
-            run(compose(project, "down", "-v"), env=env)
+        ready = model_ready(project, runs)
         figures["model_ready_seconds"] = statistics.median(ready)
         figures["model_ready_slowest_seconds"] = max(ready)
         run(compose(project, "up", "-d", "--no-build"), env=env)

@@ -40,6 +40,7 @@ FIGURES = (
     "rebuild after a dependency change: chat lite, this commit (s)",
     "rebuild after a dependency change: chat local, this commit (s)",
     "rebuild after a code change: chat lite, this commit (s)",
+    "model ready, this commit (s)",
 )
 
 
