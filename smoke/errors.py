@@ -148,8 +148,10 @@ class CheckFailed(SmokeError):
         self.body = body
         #: The step ran out of time (its spans say where the time went).
         self.timed_out = timed_out
-        #: The ``blame:`` line from the failing request's trace, once read.
+        #: The ``blame:`` line from the failing request's trace, once read; else why
+        #: the trace says nothing (which service sent no span, and why).
         self.blame: str | None = None
+        self.no_trace: str | None = None
         if services is not None:
             self.services = services
         if hint is not None:

@@ -244,7 +244,7 @@ def run(
                     stack.logs if stack is not None else None,
                     stack.state if stack is not None else None,
                 )
-                exc.blame = said.blame
+                exc.blame, exc.no_trace = said.blame, said.missing
                 explain(exc, stack, console, masker, said)
                 if stack is None:
                     console.detail(

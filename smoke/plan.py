@@ -115,7 +115,7 @@ def _compose_up(ctx: Context) -> str:
     which it recreated and why (their logs from before are saved first)."""
     assert ctx.stack is not None
     before = ctx.stack.states() if ctx.reused else {}
-    earlier_logs = _save_logs_before_up(ctx.stack, ctx.options) if before else None
+    earlier_logs = _save_logs_before_up(ctx.stack, ctx.options, before) if before else None
     local = ctx.options.install_local_stack
     try:
         if ctx.options.build:  # its own span: the page shows the build apart from `up`
@@ -150,25 +150,38 @@ def _compose_up(ctx: Context) -> str:
     return "; ".join(said)
 
 
-def _save_logs_before_up(stack: Stack, options: RunOptions) -> Path | None:
+def _save_logs_before_up(
+    stack: Stack, options: RunOptions, before: dict[str, ServiceState]
+) -> Path | None:
     """A kept stack's logs, saved before `up` may recreate a container and lose them;
     kept only if it does. (None if the logs cannot be read: `up` goes on.)"""
     log_file = options.log_file
     path = log_file.with_name(f"{log_file.stem}.before-up{log_file.suffix}")
-    return path if save_logs(stack, path, Masker(stack.secrets())) else None
+    services = stack.config().get("services", {})
+    orphans = {name: state.container for name, state in before.items() if name not in services}
+    return path if save_logs(stack, path, Masker(stack.secrets()), orphans) else None
 
 
 def _said_recreated(stack: Stack, before: dict[str, ServiceState], logs: Path | None) -> str:
     """Which containers `up` recreated, and why; their earlier logs are kept only then."""
     if not before:
         return ""
-    replaced = recreated(before, stack.states())
-    if not replaced:
+    after = stack.states()
+    replaced = recreated(before, after)
+    # `up --remove-orphans` removes a service's container the file no longer has.
+    gone = sorted(name for name in before if name not in after)
+    if not replaced and not gone:
         if logs is not None:
             logs.unlink(missing_ok=True)
         return ""
-    said = "recreated: " + ", ".join(f"{name} ({why})" for name, why in sorted(replaced.items()))
-    return said + (f"; their logs from before: {logs}" if logs is not None else "")
+    said = []
+    if replaced:
+        said.append(
+            "recreated: " + ", ".join(f"{n} ({why})" for n, why in sorted(replaced.items()))
+        )
+    if gone:
+        said.append(f"removed: {', '.join(gone)} (not in the compose file)")
+    return "; ".join(said) + (f"; their logs from before: {logs}" if logs is not None else "")
 
 
 def _attach(ctx: Context) -> str:

@@ -78,7 +78,7 @@ def _failure(failure: CheckFailed, masker: Masker) -> Failure:
         masker(failure.step),
         masker(failure.failure_class),
         masker(str(failure)),
-        masker(failure.blame or ""),
+        masker(failure.blame or failure.no_trace or ""),
     )
 
 

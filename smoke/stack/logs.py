@@ -5,10 +5,12 @@ and what a line says of itself (when, and which service wrote it)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
+from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 
 from smoke.masking import Masker, split_lines
@@ -74,11 +76,24 @@ def write_logs(stack: LogSource, path: Path, masker: Masker) -> int:
     return text.count("\n")
 
 
-def save_logs(stack: LogSource, path: Path, masker: Masker) -> bool:
-    """``write_logs`` where the logs are a courtesy, not the run's own: False, and
-    nothing raised, when they cannot be read or written."""
+class Containers(LogSource, Protocol):
+    docker: DockerClient
+
+
+def save_logs(
+    stack: Containers, path: Path, masker: Masker, orphans: Mapping[str, str] | None = None
+) -> bool:
+    """The stack's logs, and those of ``orphans`` (service -> container: containers of
+    services the compose file no longer has, which `compose logs` cannot name), where
+    they are a courtesy, not the run's own: False, and nothing raised, when they cannot
+    be read or written."""
     try:
-        write_logs(stack, path, masker)
+        text = stack.logs()
+        for service, container in (orphans or {}).items():
+            said = str(stack.docker.container.logs(container, timestamps=True))
+            text += "".join(f"{service}-1  | {line}\n" for line in said.splitlines())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(chronological(masker(text)), encoding="utf-8")
     except (DockerException, OSError):
         return False
     return True

@@ -184,6 +184,7 @@ class FakeDocker:
             list=self._call("container list", self._containers),
             remove=self._call("container remove", self._remove),
             execute=self._call("container execute", self._execute),
+            logs=self._call("container logs", self._container_logs),
         )
         self.network = SimpleNamespace(
             list=self._call("network list", self._networks),
@@ -294,6 +295,12 @@ class FakeDocker:
             prefix = f"{service}-1".ljust(8) + "| "
             lines += [prefix + (line if timestamps else line.split(" ", 1)[1]) for line in own]
         return "\n".join(lines) + ("\n" if lines else "")
+
+    def _container_logs(self, container: str, timestamps: bool = False) -> str:
+        """`docker logs` of one container: its service's lines, without a prefix."""
+        service = container.removeprefix("id-").partition("~")[0]
+        own = self.service_logs.get(service, [])
+        return "".join(f"{line if timestamps else line.split(' ', 1)[1]}\n" for line in own)
 
     def _containers(self, all: bool = False, filters: Any = None) -> list[Any]:
         if not self.running:

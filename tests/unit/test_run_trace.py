@@ -178,6 +178,25 @@ def test_a_rerun_that_recreates_a_container_says_which_why_and_keeps_its_logs(
     assert "the hand-made web's last words" in before.read_text()
 
 
+def test_a_rerun_that_removes_a_service_the_file_no_longer_has_says_so(tmp_path: Path) -> None:
+    docker = FakeDocker(running=True)
+    docker.states["api"] = FakeState()  # a kept stack's service, since left out of the file
+    docker.service_logs["api"] = ["2026-11-25T12:00:04.000000000Z api's last words"]
+
+    def orphan_removed(*args: Any, **kwargs: Any) -> None:  # `up --remove-orphans`
+        docker.states.pop("api")
+
+    docker.compose.up = docker._call("compose up", orphan_removed)
+    output, error = run(tmp_path, docker, FakeServices(), keep="always")
+    assert error is None, output
+    before = tmp_path / "e2e-compose.before-up.log"
+    line = next(x for x in output.splitlines() if "✓ compose up" in x)
+    assert line.endswith(
+        f"removed: api (not in the compose file); their logs from before: {before}"
+    )
+    assert "api's last words" in before.read_text()
+
+
 def test_a_rerun_that_recreates_nothing_leaves_no_file_of_logs_from_before(tmp_path: Path) -> None:
     output, error = run(tmp_path, FakeDocker(running=True), FakeServices(), keep="always")
     assert error is None, output

@@ -413,3 +413,12 @@ def test_a_passing_full_runs_page_has_no_error_span(tmp_path: Path) -> None:
     assert "row span failed" not in page  # the retried try is a retry, not an error
     assert page.count("row span retried") == 1
     _golden(written.report, "e2e-report-full.html")
+
+
+def test_a_failure_without_a_blame_shows_why_the_trace_says_nothing(tmp_path: Path) -> None:
+    failure = ProxyCallFailed("web answered HTTP 502", step="web -> chat proxy call")
+    failure.no_trace = "no trace: web sent no span all run (tracing off there?)"
+    page, _ = write(tmp_path, failure=failure)
+    box = page.split('<p class="failure">', 1)[1].split("</p>", 1)[0]
+    assert "web answered HTTP 502" in box
+    assert "no trace: web sent no span all run (tracing off there?)" in html.unescape(box)
