@@ -152,6 +152,8 @@ class CheckFailed(SmokeError):
         #: the trace says nothing (which service sent no span, and why).
         self.blame: str | None = None
         self.no_trace: str | None = None
+        #: The step whose answer this step judged (its trace explains this failure).
+        self.judged_step: str | None = None
         if services is not None:
             self.services = services
         if hint is not None:

@@ -240,7 +240,7 @@ def run(
             except CheckFailed as exc:
                 failure = exc
                 said = collector.explain(
-                    exc.step,
+                    exc.judged_step or exc.step,
                     stack.logs if stack is not None else None,
                     stack.state if stack is not None else None,
                 )

@@ -93,6 +93,9 @@ class Step:
     dropped: Callable[[RunOptions], str | None] = lambda options: None
     #: Steps this one's outcome adds right after it (one per extra service after `up`).
     then: Callable[[Context], Sequence[Step]] | None = None
+    #: The step whose answer this one judges (it makes no request of its own): its
+    #: failure is explained from that step's trace.
+    judges: str | None = None
 
 
 @dataclass(frozen=True)
@@ -316,7 +319,12 @@ STEPS: tuple[Step, ...] = (
     Step("chat health", lambda ctx: ctx.probe.chat_health()),
     Step("chat dependency health (db)", _dependencies, note=_db_latency),
     Step("web -> chat proxy call", lambda ctx: ctx.probe.proxy_call()),
-    Step("response contract", _response_contract, note=lambda contract: contract.note),
+    Step(
+        "response contract",
+        _response_contract,
+        note=lambda contract: contract.note,
+        judges="web -> chat proxy call",
+    ),
     Step("web page", lambda ctx: ctx.probe.web_page(), _full),
     Step(
         "web page (browser)",

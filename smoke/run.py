@@ -15,7 +15,7 @@ import httpx
 from smoke import lifecycle
 from smoke.checks import browser
 from smoke.checks.probes import FixedEndpoints
-from smoke.errors import BudgetExceeded, PortUnavailable, SpecFailed
+from smoke.errors import BudgetExceeded, CheckFailed, PortUnavailable, SpecFailed
 from smoke.masking import Masker, quoted
 from smoke.options import RunOptions
 from smoke.outcome import Outcome, evaluate
@@ -148,9 +148,13 @@ class _PlanChecks:
 
 
 def _run_step(step: Step, context: Context, steps: StepRunner) -> None:
-    context.results[step.name] = steps.run(
-        step.name, functools.partial(step.action, context), note=step.note
-    )
+    try:
+        context.results[step.name] = steps.run(
+            step.name, functools.partial(step.action, context), note=step.note
+        )
+    except CheckFailed as failure:
+        failure.judged_step = step.judges  # its trace, when it made no request itself
+        raise
 
 
 def _outcome(options: RunOptions, ended: lifecycle.Ended, env: Mapping[str, str]) -> Outcome:

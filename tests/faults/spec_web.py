@@ -2,6 +2,7 @@
 spec tests. Mounted by tests/compose/web-spec-faults.yml. FAULT_MODE:
   retry-storm  every question goes to chat three times; the last answer is returned
   swallow      a chat error (>= 500) becomes web's own well-shaped 200
+  error-page   a chat error (>= 500) becomes web's own 200 HTML error page
 """
 
 import os
@@ -9,13 +10,13 @@ import sys
 import uuid
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 import contoso_web.app
 from contoso_web.__main__ import main
 
 MODE = os.environ.get("FAULT_MODE", "")
-if MODE not in ("retry-storm", "swallow"):
+if MODE not in ("retry-storm", "swallow", "error-page"):
     raise SystemExit(f"unknown FAULT_MODE {MODE!r}")
 proxy = contoso_web.app.chat_service
 
@@ -40,5 +41,16 @@ async def swallow(request: Request) -> Response:
     )
 
 
-contoso_web.app.chat_service = retry_storm if MODE == "retry-storm" else swallow
+async def error_page(request: Request) -> Response:
+    answered = await proxy(request)
+    if answered.status_code < 500:
+        return answered
+    return HTMLResponse("<h1>Something went wrong</h1><p>Please try again.</p>")
+
+
+contoso_web.app.chat_service = {
+    "retry-storm": retry_storm,
+    "swallow": swallow,
+    "error-page": error_page,
+}[MODE]
 sys.exit(main())

@@ -75,6 +75,29 @@ def test_a_swallowed_chat_error_under_a_200_fails_the_built_in_spec(
     assert leftovers(clean_project) == []
 
 
+def test_an_error_page_web_makes_of_chats_500_is_blamed_on_chat_by_the_proxy_calls_trace(
+    clean_project: str, tmp_path: Path
+) -> None:
+    """The contract step judges the proxy call's answer and makes no request itself:
+    its failure is explained from the proxy call's trace, where chat's 500 is."""
+    run = run_fault(
+        clean_project,
+        tmp_path,
+        "chat-faults",
+        "web-spec-faults",
+        FAULT_MODE="raise",
+        WEB_FAULT="error-page",
+    )
+    assert run.returncode == 1, run.output
+    assert "✓ web -> chat proxy call" in run.output
+    assert "✗ response contract" in run.output
+    blame = [line.strip() for line in run.output.splitlines() if line.strip().startswith("blame:")]
+    assert blame == ["blame: web 200 ← chat 500: RuntimeError: catalog index corrupt"]
+    assert "step made no request" not in run.output
+    assert run.seconds < 60
+    assert leftovers(clean_project) == []
+
+
 @pytest.mark.parametrize("profile", ["lite", "full"])
 def test_the_reference_stack_passes_with_the_default_specs_ten_times(
     clean_project: str, tmp_path: Path, profile: str

@@ -367,3 +367,29 @@ def test_a_note_from_the_options_is_said_once_at_the_start(tmp_path: Path) -> No
     assert error is None, output
     assert output.splitlines()[1] == "smoke: note: not used here"
     assert output.count("not used here") == 1
+
+
+def test_a_step_that_judges_another_ones_answer_is_explained_from_that_trace() -> None:
+    """The contract makes no request: its failure names the proxy call's trace."""
+    import io
+
+    from smoke.errors import ContractDrift
+    from smoke.plan import STEPS, Step
+    from smoke.run import _run_step
+    from smoke.steps import StepRunner
+
+    contract = next(step for step in STEPS if step.name == "response contract")
+    assert contract.judges == "web -> chat proxy call"
+
+    def drifted(context: Any) -> None:
+        raise ContractDrift("response contract drift: not JSON")
+
+    runner = StepRunner(Console(io.StringIO(), tty=False))
+    context = cast(Any, type("Ctx", (), {"results": {}})())
+    for step, judged in (
+        (Step("response contract", drifted, judges=contract.judges), contract.judges),
+        (Step("web page", drifted), None),
+    ):
+        with pytest.raises(ContractDrift) as caught:
+            _run_step(step, context, runner)
+        assert caught.value.judged_step == judged
