@@ -142,6 +142,10 @@ def blame(trace: Trace, request: Span) -> str | None:
                 continue
             hops[-1] = f"{hops[-1]}: {child.name}: {_error_text(child)}"
             break
+        malformed = _malformed_answer(trace, node)
+        if malformed:
+            hops.append(malformed)
+            break
         state = _db_state(node)
         if state:
             hops.append(state)
@@ -149,6 +153,33 @@ def blame(trace: Trace, request: Span) -> str | None:
             hops[-1] = f"{hops[-1]}: {_error_text(node)}"
         break
     return "blame: " + " ← ".join(hops) if hops else None
+
+
+#: What a service raises when the answer it got cannot be read: its body cut short,
+#: an encoding it does not hold, a body that does not parse.
+_UNREADABLE = ("Decod", "JSON", "Protocol", "ReadError", "Incomplete", "Unicode")
+
+
+def _malformed_answer(trace: Trace, server: Span) -> str | None:
+    """A server that failed reading what its call got, while that call and the server
+    that answered it both said success: the answer itself broke, so its author is
+    named. (A client span ends when the answer's head comes; the body is read after.)"""
+    if not server.failed:
+        return None
+    why = _error_text(server)
+    if not any(word in why for word in _UNREADABLE):
+        return None
+    for call in reversed([c for c in trace.children(server) if c.kind == KIND_CLIENT]):
+        answered = [s for s in trace.children(call) if s.kind == KIND_SERVER]
+        if (
+            call.http_status is not None
+            and call.http_status < 400
+            and answered
+            and (answered[-1].http_status or 200) < 400
+        ):
+            author = _server_hop(answered[-1])
+            return f"{author}: its answer was malformed ({server.service} could not read it: {why})"
+    return None
 
 
 def _line(span: Span, depth: int, now: float) -> str:

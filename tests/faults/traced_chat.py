@@ -8,6 +8,8 @@ switches. FAULT_MODE is a comma-separated list:
   bare    every error answer is a bare status, no body
   chatty  with raise: right after raising, chat logs 500 lines that belong to no request
   no-deps chat serves no /health/dependencies route (404), db being fine
+  malformed  chat's answer to a question says `Content-Encoding: gzip` over a plain
+          body (its own span says 200; web cannot read it)
 """
 
 import asyncio
@@ -24,7 +26,7 @@ import contoso_chat.retrieval
 from contoso_chat.__main__ import main
 
 MODES = {mode.strip() for mode in os.environ.get("FAULT_MODE", "").split(",") if mode.strip()}
-unknown = MODES - {"raise", "slow", "bare", "chatty", "no-deps"}
+unknown = MODES - {"raise", "slow", "bare", "chatty", "no-deps", "malformed"}
 if unknown:
     raise SystemExit(f"unknown FAULT_MODE {sorted(unknown)}")
 
@@ -81,5 +83,27 @@ if "no-deps" in MODES:
         return app
 
     contoso_chat.app.create_app = without_dependencies
+
+if "malformed" in MODES:
+    create_answering_app = contoso_chat.app.create_app
+
+    def mislabelled(*args, **kwargs):  # type: ignore[no-untyped-def]
+        app = create_answering_app(*args, **kwargs)
+
+        async def wrapped(scope, receive, send):  # type: ignore[no-untyped-def]
+            if scope["type"] != "http" or scope["path"] != "/api/chat":
+                return await app(scope, receive, send)
+
+            async def sending(message):  # type: ignore[no-untyped-def]
+                if message["type"] == "http.response.start":
+                    headers = [*message["headers"], (b"content-encoding", b"gzip")]
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            return await app(scope, receive, sending)
+
+        return wrapped
+
+    contoso_chat.app.create_app = mislabelled
 
 sys.exit(main())

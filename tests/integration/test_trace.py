@@ -403,3 +403,20 @@ def test_a_chat_clock_an_hour_ahead_is_said_and_its_spans_put_on_the_smokes_cloc
     assert float(shown.group(1)) < ended - started + 1
     assert "chat&#x27;s clock is" in page or "chat's clock is" in page
     assert run.seconds < 60
+
+
+def test_an_answer_web_cannot_read_is_blamed_on_chat_that_wrote_it(
+    clean_project: str, tmp_path: Path
+) -> None:
+    """chat's answer claims gzip over a plain body: chat's span and web's call to it
+    say 200, and web fails reading the body. The blame names chat's answer."""
+    run = run_fault(clean_project, tmp_path, "chat-faults", FAULT_MODE="malformed")
+    assert run.returncode == 1, run.output
+    assert "✗ web -> chat proxy call" in run.output
+    assert re.fullmatch(
+        r"blame: web 50\d ← chat 200: its answer was malformed \(web could not read it: "
+        r"DecodingError: .+\)",
+        blame_line(run),
+    ), run.output
+    assert run.seconds < 60
+    assert leftovers(clean_project) == []

@@ -507,3 +507,59 @@ def test_a_400_is_a_request_to_explain() -> None:
         span("p2", "s", "smoke", "GET /h", KIND_CLIENT, 0.2, 0.3, status=200),
     ]
     assert Trace(polls, now=1).failing_request() == polls[0]
+
+
+@pytest.mark.parametrize(
+    ("web_status", "raised", "said"),
+    [
+        (500, "httpx.DecodingError", "DecodingError: Error -3 while decompressing data"),
+        (502, "httpx.RemoteProtocolError", "RemoteProtocolError: peer closed connection"),
+        (500, "json.decoder.JSONDecodeError", "JSONDecodeError: Expecting value"),
+    ],
+    ids=["wrong-encoding", "truncated", "invalid-json"],
+)
+def test_an_answer_web_could_not_read_is_blamed_on_the_service_that_wrote_it(
+    web_status: int, raised: str, said: str
+) -> None:
+    """web's call to chat and chat's own span say 200; web failed reading the body."""
+    spans = web_to_chat(200)
+    message = said.split(": ", 1)[1]
+    failed = Event("exception", 0.85, {"exception.type": raised, "exception.message": message})
+    spans[1] = request(web_status)
+    spans[2] = span(
+        "w",
+        "r",
+        "web",
+        "POST /api/chat/service",
+        KIND_SERVER,
+        0.1,
+        0.9,
+        status=web_status,
+        code=STATUS_ERROR,
+        events=(failed,),
+    )
+    trace = Trace(spans, now=2.0)
+    assert blame(trace, trace.failing_request() or request()) == (
+        f"blame: web {web_status} ← chat 200: its answer was malformed "
+        f"(web could not read it: {said})"
+    )
+
+
+def test_web_failing_for_a_reason_of_its_own_after_a_good_answer_stays_webs() -> None:
+    spans = web_to_chat(200)
+    bug = Event("exception", 0.85, {"exception.type": "KeyError", "exception.message": "'x'"})
+    spans[1] = request(500)
+    spans[2] = span(
+        "w",
+        "r",
+        "web",
+        "POST /api/chat/service",
+        KIND_SERVER,
+        0.1,
+        0.9,
+        status=500,
+        code=STATUS_ERROR,
+        events=(bug,),
+    )
+    trace = Trace(spans, now=2.0)
+    assert blame(trace, trace.failing_request() or request()) == "blame: web 500: KeyError: 'x'"
