@@ -267,7 +267,7 @@ class Probe:
         engine = EngineView(self.watcher, "web")
         for attempt in attempts(self.timeout):  # at least once: `last` is always set
             where = "web"
-            could_not_connect = False
+            could_not_connect = dropped = False
             try:
                 url = self.url("web", "/api/chat/service")
                 where = httpx.URL(url).netloc.decode()
@@ -290,7 +290,13 @@ class Probe:
             except httpx.TransportError as exc:  # e.g. reset by the port's proxy: again
                 _retried(exc)
                 last = _transport_error(exc)
-            engine.consult(attempt.elapsed_now(), could_not_connect=could_not_connect, where=where)
+                dropped = isinstance(exc, httpx.ReadError | httpx.RemoteProtocolError)
+            engine.consult(
+                attempt.elapsed_now(),
+                could_not_connect=could_not_connect,
+                where=where,
+                dropped=dropped,
+            )
         raise ProxyCallFailed(
             f"web did not accept the call within {self.timeout:g}s: {last}{engine.describe()}",
         )

@@ -21,7 +21,7 @@ from smoke.errors import PortUnavailable, ServiceCrashed, Unreachable
 from smoke.masking import excerpt
 
 if TYPE_CHECKING:
-    from smoke.stack.state import ServiceState
+    from smoke.stack.state import Listening, ServiceState
 
 # Readiness polls start fast and back off, so a ready service is noticed within a
 # fraction of a second while a slow one is not flooded with requests.
@@ -90,8 +90,8 @@ class Watcher(Protocol):
         """What the engine says of the service's container; None if it has none."""
         ...
 
-    def listening(self, service: str) -> bool | None:
-        """Whether the service listens on its port inside its container; None: unknown."""
+    def listening(self, service: str) -> Listening | None:
+        """Where the service listens on its port inside its container; None: unknown."""
         ...
 
     def url(self, service: str) -> str:
@@ -120,14 +120,18 @@ class EngineView:
         #: The evidence for "unreachable" held once; a second failure confirms it.
         self._suspected = False
 
-    def consult(self, elapsed: float, *, could_not_connect: bool, where: str) -> None:
-        """Raise what the engine makes certain, else return and let the wait go on."""
+    def consult(
+        self, elapsed: float, *, could_not_connect: bool, where: str, dropped: bool = False
+    ) -> None:
+        """Raise what the engine makes certain, else return and let the wait go on.
+        ``dropped``: the published port took the connection and dropped it unanswered
+        (what the engine's port proxy does when nothing in the container takes it)."""
         if self._watcher is None:
             return
         if not could_not_connect:
             self._suspected = False
-        if could_not_connect and self._healthy is not None:
-            self._judge_unreachable(self._watcher, where)
+        if (could_not_connect or dropped) and self._healthy is not None:
+            self._judge_unreachable(self._watcher, where, dropped=dropped)
             self._next_ask = 0.0  # not reachable after all: what does the engine say now?
         if elapsed < self._next_ask:
             return
@@ -169,7 +173,7 @@ class EngineView:
         later = self._watcher.state(service)
         return later if later is not None and later.same_run_as(state) else state
 
-    def _judge_unreachable(self, watcher: Watcher, where: str) -> None:
+    def _judge_unreachable(self, watcher: Watcher, where: str, *, dropped: bool = False) -> None:
         """Unreachable, if the evidence is whole; else return (the wait goes on)."""
         probed, before = self._services[0], self._healthy
         now = watcher.state(probed)
@@ -177,8 +181,18 @@ class EngineView:
             return
         if not now.same_run_as(before) or now.health != "healthy":
             return  # restarted, or no longer healthy: not a network problem
-        if watcher.listening(probed) is not True:
-            return  # up but not listening yet, or it cannot be told: wait
+        listening = watcher.listening(probed)
+        if listening == "loopback":  # its healthcheck, from inside, passes; no one else can
+            raise Unreachable(
+                f"{probed} listens only on its loopback address inside its container, so "
+                f"nothing outside the container can reach it (the smoke tried {where})",
+                services=(probed,),
+                hint=f"make {probed} listen on 0.0.0.0 (every address) inside its container",
+            )
+        if listening != "anywhere" or dropped:
+            # Not listening yet (a loose healthcheck passes before the app listens), it
+            # cannot be told, or a dropped connection (the app's own doing, maybe): wait.
+            return
         try:
             published = httpx.URL(watcher.url(probed)).netloc.decode()
         except PortUnavailable:

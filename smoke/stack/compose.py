@@ -40,7 +40,14 @@ from smoke.stack.client import (
 )
 from smoke.stack.engine import Engine, locate, unreachable
 from smoke.stack.images import PROJECT_LABEL, SERVICE_LABEL, ProjectImages
-from smoke.stack.state import ContainerTimes, Resources, ServiceState, listens, named
+from smoke.stack.state import (
+    ContainerTimes,
+    Listening,
+    Resources,
+    ServiceState,
+    listening_in,
+    named,
+)
 from smoke.stack.target import Target
 
 WEB, CHAT, DB = "web", "chat", "db"
@@ -327,8 +334,8 @@ class Stack:
             key=lambda t: (t.created or 0, t.service),
         )
 
-    def listening(self, service: str) -> bool | None:
-        """Whether something listens on the service's port inside its container, read
+    def listening(self, service: str) -> Listening | None:
+        """Where something listens on the service's port inside its container, read
         from the kernel's tables there (`/proc/net/tcp*`, which every Linux container
         has); None when that cannot be read (no `cat` in the image, say)."""
         containers = self.docker.container.list(
@@ -336,17 +343,7 @@ class Stack:
         )
         if not containers:
             return None
-        port = f"{CONTAINER_PORTS[service]:04X}"
-        read_any = False
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            try:
-                text = self.docker.container.execute(containers[0].id, ["cat", table])
-            except DockerException:
-                continue
-            read_any = True
-            if listens(str(text or ""), port):
-                return True
-        return False if read_any else None
+        return listening_in(self.docker, containers[0].id, CONTAINER_PORTS[service])
 
     def logs(self, services: tuple[str, ...] = (), *, tail: int | None = None) -> str:
         text: str = self._log_reader.compose.logs(

@@ -5,7 +5,7 @@ view every diagnosis asks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from python_on_whales.exceptions import DockerException
 
@@ -204,13 +204,47 @@ def _epoch(value: Any) -> float | None:
     return seconds if seconds > 0 else None
 
 
-def listens(table: str, port: str) -> bool:
-    """Whether a `/proc/net/tcp` table has a socket in LISTEN (0A) on ``port`` (hex)."""
+#: Where a service listens inside its container: on every address, only on its
+#: loopback address (nothing outside the container reaches it), or not at all.
+Listening = Literal["anywhere", "loopback", "nowhere"]
+
+
+def listening_in(docker: Any, container: str, port: int) -> Listening | None:
+    """Where something listens on ``port`` inside ``container``, read from the kernel's
+    tables there; None when they cannot be read (no `cat` in the image, say)."""
+    found: Listening | None = None
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            text = docker.container.execute(container, ["cat", table])
+        except DockerException:
+            continue
+        here = listens(str(text or ""), f"{port:04X}")
+        if here == "anywhere" or found is None or (found, here) == ("nowhere", "loopback"):
+            found = here
+    return found
+
+
+def listens(table: str, port: str) -> Listening:
+    """Where a `/proc/net/tcp` table has a socket in LISTEN (0A) on ``port`` (hex)."""
+    found: Listening = "nowhere"
     for row in table.splitlines()[1:]:
         fields = row.split()
         if len(fields) > 3 and fields[1].endswith(f":{port}") and fields[3] == "0A":
-            return True
-    return False
+            address = fields[1].rsplit(":", 1)[0]
+            if not _is_loopback(address):
+                return "anywhere"
+            found = "loopback"
+    return found
+
+
+def _is_loopback(address: str) -> bool:
+    if len(address) == 8:  # IPv4, bytes reversed: 127.0.0.1 is 0100007F
+        return address.upper().endswith("7F")
+    value = address.upper()
+    # IPv6 as four little-endian words: ::1, and ::ffff:127.x.x.x
+    return value == "00000000000000000000000001000000" or (
+        value.startswith("0000000000000000FFFF0000") and value.endswith("7F")
+    )
 
 
 def named(found: list[Any], names: bool) -> tuple[str, ...]:

@@ -131,6 +131,8 @@ class Collector:
         if request is None:
             return Explained(missing=f"no trace: step made no request (trace {trace_id})")
         if not trace.reached_services(request):
+            if request.http_status is None:  # no answer: no service may have seen it
+                return Explained(missing="no trace: the request got no answer, so no span")
             return Explained(missing=f"no trace: {self._why_no_span(state)}")
         return Explained(
             blame=blame.blame(trace, request),

@@ -420,3 +420,28 @@ def test_an_answer_web_cannot_read_is_blamed_on_chat_that_wrote_it(
     ), run.output
     assert run.seconds < 60
     assert leftovers(clean_project) == []
+
+
+@pytest.mark.parametrize(
+    ("service", "step", "host_variable"),
+    [("chat", "chat health", "CHAT_HOST"), ("web", "web -> chat proxy call", "WEB_HOST")],
+)
+def test_a_service_listening_only_on_its_loopback_is_named_within_seconds(
+    clean_project: str, tmp_path: Path, service: str, step: str, host_variable: str
+) -> None:
+    run = run_fault(
+        clean_project,
+        tmp_path,
+        "loopback",
+        args=("--timeout", "60"),
+        **{host_variable: "127.0.0.1"},
+    )
+    assert run.returncode == 1, run.output
+    assert f"✗ {step}" in run.output
+    assert (
+        f"{service} listens only on its loopback address inside its container, so nothing "
+        "outside the container can reach it"
+    ) in run.output
+    assert f"make {service} listen on 0.0.0.0 (every address) inside its container" in run.output
+    assert run.seconds < 30, run.output  # not the 60 s timeout
+    assert leftovers(clean_project) == []

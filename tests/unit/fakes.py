@@ -72,8 +72,9 @@ class FakeState:
     started_at: str = "2026-11-25T12:00:00Z"
     health_output: str = ""
     finished_at: str = "0001-01-01T00:00:00Z"  # the engine's "never"
-    #: Whether its service listens inside; None: /proc/net cannot be read there.
-    listening: bool | None = True
+    #: Whether its service listens inside ("loopback": only on 127.0.0.1); None:
+    #: /proc/net cannot be read there.
+    listening: bool | str | None = True
     #: Which container of the service this is (a recreated one is another), compose's
     #: hash of the service's configuration, and the image it runs.
     generation: int = 1
@@ -369,7 +370,8 @@ class FakeDocker:
             raise docker_error(f"exec {container} {' '.join(command)}", 1, "no such file")
         port = f"{PORTS.get(service, 0):04X}"
         header = "  sl  local_address rem_address   st tx_queue rx_queue"
-        row = f"   0: 00000000:{port} 00000000:0000 {'0A' if listening else '01'} 0:0"
+        address = "0100007F" if listening == "loopback" else "00000000"
+        row = f"   0: {address}:{port} 00000000:0000 {'0A' if listening else '01'} 0:0"
         return f"{header}\n{row}\n"
 
     def _networks(self, filters: Any = None) -> list[Any]:

@@ -188,11 +188,13 @@ def test_a_failed_up_names_a_missing_base_image_only_when_one_is_missing() -> No
 
 def test_listening_asks_inside_the_container_and_may_not_know() -> None:
     docker = FakeDocker(running=True)
-    assert stack(docker).listening("chat") is True
+    assert stack(docker).listening("chat") == "anywhere"
     execs = [args for name, args, _ in docker.asked if name == "container execute"]
     assert execs[0] == ("id-chat", ["cat", "/proc/net/tcp"])
     docker.states["chat"] = FakeState(listening=False)
-    assert stack(docker).listening("chat") is False
+    assert stack(docker).listening("chat") == "nowhere"
+    docker.states["chat"] = FakeState(listening="loopback")
+    assert stack(docker).listening("chat") == "loopback"
     docker.states["chat"] = FakeState(listening=None)  # no `cat` in the image
     assert stack(docker).listening("chat") is None
     assert stack(FakeDocker()).listening("chat") is None  # no container

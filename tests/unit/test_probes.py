@@ -4,6 +4,7 @@ MockTransport, and the engine stood in for where a wait asks it."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -49,10 +50,10 @@ class Engine:
             return self.db
         return self.states.pop(0) if len(self.states) > 1 else self.states[0]
 
-    listens: bool | None = True
+    listens: str | None = "anywhere"
     published: str = "http://chat"
 
-    def listening(self, service: str) -> bool | None:
+    def listening(self, service: str) -> str | None:
         self.asked.append(f"listening {service}")
         return self.listens
 
@@ -171,7 +172,7 @@ def test_healthy_in_the_engine_but_unreachable_from_here() -> None:
 def test_healthy_but_not_listening_yet_is_waited_for_not_unreachable() -> None:
     """A loose healthcheck (`CMD true`) says healthy before the service listens."""
     engine = Engine(ServiceState("running", None, 0, "healthy", ""))
-    engine.listens = False
+    engine.listens = "nowhere"
     with pytest.raises(ChatHealthTimeout, match=r"not ready after"):
         probe(refused, timeout=0.3, watcher=engine).chat_health()
     engine.listens = None  # cannot be told (no `cat` in the image): not unreachable either
@@ -559,3 +560,18 @@ def test_every_proxy_call_try_made_again_is_marked_retried(reset: Exception) -> 
         Probe(FixedEndpoints("http://web", "http://chat"), 2.0, client).proxy_call()
     requests = [s for s in tracer.spans() if s.name == "POST /api/chat/service"]
     assert [bool(s.attributes.get(RETRIED)) for s in requests] == [True, True, False]
+
+
+def test_healthy_but_listening_only_on_its_loopback_is_named_at_once() -> None:
+    """Its own healthcheck (from inside) passes; nothing outside can connect."""
+    engine = Engine(ServiceState("running", None, 0, "healthy", ""))
+    engine.listens = "loopback"
+    started = time.monotonic()
+    with pytest.raises(Unreachable) as caught:
+        probe(refused, timeout=30, watcher=engine).chat_health()
+    assert time.monotonic() - started < 5  # not at the timeout
+    assert str(caught.value).startswith(
+        "chat listens only on its loopback address inside its container, so nothing "
+        "outside the container can reach it"
+    )
+    assert caught.value.hint == "make chat listen on 0.0.0.0 (every address) inside its container"

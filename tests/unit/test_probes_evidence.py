@@ -37,8 +37,8 @@ class Engine:
         self.asked.append(service)
         return self.state_of
 
-    def listening(self, service: str) -> bool | None:
-        return True
+    def listening(self, service: str) -> str | None:
+        return "anywhere"
 
     def url(self, service: str) -> str:
         return {"web": "http://web:3000", "chat": "http://chat:8000"}[service]

@@ -65,13 +65,35 @@ def test_the_engines_view_of_a_service() -> None:
 
 @pytest.mark.parametrize(
     ("port", "listens"),
-    [("1F40", True), ("0BB8", False), ("1F41", False), ("0A", False)],
+    [("1F40", "loopback"), ("0BB8", "nowhere"), ("1F41", "nowhere"), ("0A", "nowhere")],
 )
-def test_a_listener_is_read_from_the_kernels_table(port: str, listens: bool) -> None:
+def test_a_listener_is_read_from_the_kernels_table(port: str, listens: str) -> None:
     from smoke.stack.state import listens as reads_listener
 
-    assert reads_listener(TCP_TABLE, port) is listens
-    assert reads_listener(TCP_TABLE.splitlines()[0], "1F40") is False  # the header alone
+    assert reads_listener(TCP_TABLE, port) == listens
+    assert reads_listener(TCP_TABLE.splitlines()[0], "1F40") == "nowhere"  # the header alone
+
+
+@pytest.mark.parametrize(
+    ("address", "where"),
+    [
+        ("00000000", "anywhere"),
+        ("0100007F", "loopback"),  # 127.0.0.1
+        ("0B00007F", "loopback"),  # 127.0.0.11
+        ("0F02000A", "anywhere"),  # 10.0.2.15
+        ("00000000000000000000000000000000", "anywhere"),  # ::
+        ("00000000000000000000000001000000", "loopback"),  # ::1
+        ("0000000000000000FFFF00000100007F", "loopback"),  # ::ffff:127.0.0.1
+    ],
+)
+def test_where_a_listener_listens_is_read_from_its_address(address: str, where: str) -> None:
+    from smoke.stack.state import listens
+
+    table = f"sl local rem st\n 0: {address}:1F40 00000000:0000 0A\n"
+    assert listens(table, "1F40") == where
+    # One socket on every address is enough, whatever else listens on loopback.
+    both = table + " 1: 0100007F:1F40 00000000:0000 0A\n"
+    assert listens(both, "1F40") == ("loopback" if where == "loopback" else "anywhere")
 
 
 def test_an_oom_kill_without_a_limit_of_its_own_says_so() -> None:
@@ -95,8 +117,8 @@ def test_the_healthchecks_last_words_are_said_not_its_first() -> None:
 def test_a_four_field_listen_row_counts() -> None:
     from smoke.stack.state import listens
 
-    assert listens("sl local rem st\n 0: 00000000:1F40 00000000:0000 0A\n", "1F40") is True
-    assert listens("sl local rem st\n 0: 00000000:1F40 00000000:0000\n", "1F40") is False
+    assert listens("sl local rem st\n 0: 00000000:1F40 00000000:0000 0A\n", "1F40") == "anywhere"
+    assert listens("sl local rem st\n 0: 00000000:1F40 00000000:0000\n", "1F40") == "nowhere"
 
 
 def test_a_thing_removed_between_listing_and_naming_is_skipped_not_the_rest() -> None:
@@ -126,7 +148,7 @@ def test_a_listener_in_the_ipv6_table_is_found_when_the_ipv4_one_cannot_be_read(
         return "sl local rem st\n 0: 00000000000000000000000000000000:1F40 0:0 0A x\n"
 
     docker.container.execute = execute
-    assert stack(docker).listening("chat") is True
+    assert stack(docker).listening("chat") == "anywhere"
 
 
 def _inspected(health: object = None, finished: object = None) -> SimpleNamespace:
