@@ -208,8 +208,11 @@ def test_a_request_that_got_no_answer_is_said_so_not_blamed_on_tracing() -> None
     def dropped(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadError("Connection reset by peer", request=request)
 
-    with tracer.client(httpx.MockTransport(dropped)) as client, tracer.step("proxy"):
-        with pytest.raises(httpx.ReadError):
-            client.post("http://web/api/chat/service")
+    with (
+        tracer.client(httpx.MockTransport(dropped)) as client,
+        tracer.step("proxy"),
+        pytest.raises(httpx.ReadError),
+    ):
+        client.post("http://web/api/chat/service")
     said = Collector(tracer, route=Route("otlp", "172.17.0.1", 28249)).explain("proxy", None)
     assert said.missing == "no trace: the request got no answer, so no span"
