@@ -21,9 +21,6 @@ from python_on_whales import DockerClient
 
 from bench.scenarios import ENV, LOCAL_ENV, ROOT, model_ready, named, run
 
-#: What a build reads from the repository (the rest of a tree is not needed).
-BUILD_PARTS = ("chat", "web", "telemetry", "tools", "docker-compose.yml", ".dockerignore")
-
 #: (figure's name for the image, compose service, local stack?)
 IMAGES = (("web", "web", False), ("chat lite", "chat", False), ("chat local", "chat", True))
 CHANGES = (
@@ -42,17 +39,32 @@ CHANGES = (
 CODE = {"web": "web/contoso_web/__init__.py", "chat": "chat/contoso_chat/__init__.py"}
 
 
-def this_tree(workdir: Path) -> Path:
-    tree = workdir / "now"
-    for part in BUILD_PARTS:
-        source = ROOT / part
+def build_context(root: Path = ROOT) -> list[str]:
+    """What a build of the stack reads: the compose file, .dockerignore, and every
+    path .dockerignore lets through (its `!` lines: the one list of them)."""
+    allowed = [
+        line[1:].strip().rstrip("/")
+        for line in (root / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    ]
+    return ["docker-compose.yml", ".dockerignore", *allowed]
+
+
+def copy_build_context(tree: Path, root: Path = ROOT) -> Path:
+    """A copy of what a build reads, at ``tree``, with this machine's .env."""
+    for part in build_context(root):
+        source, target = root / part, tree / part
+        target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
             ignore = shutil.ignore_patterns("__pycache__")
-            shutil.copytree(source, tree / part, ignore=ignore, dirs_exist_ok=True)
+            shutil.copytree(source, target, ignore=ignore, dirs_exist_ok=True)
         elif source.is_file():
-            tree.mkdir(parents=True, exist_ok=True)
-            shutil.copy(source, tree / part)
+            shutil.copy(source, target)
     return _with_env(tree)
+
+
+def this_tree(workdir: Path) -> Path:
+    return copy_build_context(workdir / "now")
 
 
 def tree_at(rev: str, workdir: Path) -> Path:

@@ -4,13 +4,13 @@ to a lock file takes effect in the next build."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from packaging.markers import Marker
 
+from bench.builds import copy_build_context
 from tests.ci.test_locks import entries, normalised, pins
 from tests.conftest import ROOT, image
 
@@ -91,12 +91,7 @@ def test_each_image_installs_exactly_what_its_lock_pins(name: str, locks: tuple[
 
 @pytest.mark.usefixtures("lite_images")
 def test_a_lock_change_takes_effect_in_the_next_build(project: str, tmp_path: Path) -> None:
-    for part in ("web", "telemetry", "tools", "docker-compose.yml", ".dockerignore", ".env"):
-        source = ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.is_file():
-            shutil.copy(source, tmp_path / part)
+    copy_build_context(tmp_path)
     lock = tmp_path / "web/requirements.lock"
     # certifi is in the lock for httpx; without it web's image simply lacks it.
     assert "certifi" in pins(lock)

@@ -8,7 +8,6 @@ smoke package is the same, as for two clones with the same harness.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 from python_on_whales import DockerClient
 
+from bench.builds import copy_build_context
 from tests.conftest import PROJECT_LABEL, ROOT, image, leftovers, remove_images
 from tests.integration.faultkit import smoke_env
 
@@ -28,18 +28,10 @@ PROXY_ROUTE = "async def chat_service(request: Request) -> Response:\n"
 
 
 def checkout(where: Path) -> Path:
-    """A copy of what the smoke builds and starts: the compose file, chat, web and
-    the telemetry they share (built from the checkout's root, as .dockerignore says)."""
+    """A copy of what the smoke builds and starts (what .dockerignore lets through,
+    the compose file), as another checkout of the repository would have it."""
     where.mkdir()
-    shutil.copy(ROOT / "docker-compose.yml", where)
-    shutil.copy(ROOT / ".dockerignore", where)
-    if (ROOT / ".env").is_file():  # the base-image stand-ins of this machine
-        shutil.copy(ROOT / ".env", where)
-    for service in ("chat", "web", "telemetry"):
-        shutil.copytree(
-            ROOT / service, where / service, ignore=shutil.ignore_patterns("__pycache__")
-        )
-    return where
+    return copy_build_context(where)
 
 
 def break_proxy(tree: Path) -> None:
