@@ -190,26 +190,27 @@ def run(
     masker = Masker()
     reused = False
     try:
-        if stack is not None:
-            prepared = preparation.prepare(
-                stack,
-                console,
-                max_run_seconds=options.max_run_seconds,
-                prebuilt=not options.build,
-                install_local_stack=options.install_local_stack,
-                kept=options.keep == "always",
-                attach=options.attach,
-                needs=needs,
-                log_file=options.log_file,
-            )
-            driver, masker, reused = prepared.storage_driver, prepared.masker, prepared.reused
-            collector.route = route.choose(stack.engine(), stack.project)
-            stack.compose_env = collector.route.compose_env()
+        # First, so a browser starts while the engine is asked, not beside `up`.
+        checks.prepare()
         try:
-            checks.prepare()
-        except BaseException:
             if stack is not None:
-                preparation.give_back(stack)
+                prepared = preparation.prepare(
+                    stack,
+                    console,
+                    max_run_seconds=options.max_run_seconds,
+                    prebuilt=not options.build,
+                    install_local_stack=options.install_local_stack,
+                    kept=options.keep == "always",
+                    attach=options.attach,
+                    needs=needs,
+                    log_file=options.log_file,
+                )
+                driver, masker, reused = prepared.storage_driver, prepared.masker, prepared.reused
+                collector.route = route.choose(stack.engine(), stack.project)
+                stack.compose_env = collector.route.compose_env()
+        except BaseException:
+            checks.stop()  # what prepare took goes back
+            checks.released()
             raise
     except BaseException:
         client_made.result().close()
