@@ -31,6 +31,7 @@ in one place. Context is passed as keyword-only arguments and kept as data.
     * ContractDrift
     * PageFailed
     * BrowserCheckFailed
+      * BrowserGone ........... the smoke's own browser went away twice under the step
     * PersistenceFailed
     * StackMismatch
     * SemanticMismatch
@@ -247,8 +248,20 @@ class PageFailed(CheckFailed):
 
 class BrowserCheckFailed(CheckFailed):
     failure_class = "web page (browser)"
-    services = ("web", "chat")
+    services: tuple[str, ...] = ("web", "chat")
     hint = "web's page fails for a person in a real browser; see the screenshot"
+
+
+class BrowserGone(BrowserCheckFailed):
+    """Chromium itself went away under the step (not a crash of web's page), on a
+    fresh browser too: the smoke's environment, not web's page."""
+
+    failure_class = "the smoke's browser went away"
+    services = ()
+    hint = (
+        "Chromium closed under the step twice, not because of web's page: rerun; if it "
+        "keeps happening, look at the machine (memory, /dev/shm, something killing it)"
+    )
 
 
 class PersistenceFailed(CheckFailed):

@@ -135,10 +135,10 @@ def _compose_up(ctx: Context) -> str:
         if job is None:
             raise
         raise job from failure
-    # Web's port is looked up while chat's health is waited for (a `compose port` each).
-    ctx.probe.look_up_beside(ctx.pool, WEB)
     # What `up` made, listed off the critical path: the teardown removes it directly.
     ctx.background["resources"] = ctx.pool.submit(ctx.stack.resources, names=False)
+    # Web's port is looked up while chat's health is waited for (a `compose port` each).
+    ctx.probe.look_up_beside(ctx.pool, WEB)
     if ctx.options.build:  # the images this build replaced, off the critical path too
         ctx.background["replaced images"] = ctx.pool.submit(ctx.stack.images.remove_replaced)
     replaced = _said_recreated(ctx.stack, before, earlier_logs)
@@ -253,7 +253,9 @@ def _awaiting(done: Future[str]) -> Callable[[Context], str]:
 def listed_resources(ctx: Context) -> Resources | None:
     """What the background listing after `up` found, if it is done."""
     listing = ctx.background.get("resources")
-    if listing is None or not listing.done() or listing.exception() is not None:
+    if listing is None or not listing.done() or listing.cancelled():
+        return None  # not there, not done, or cancelled when the run was stopped
+    if listing.exception() is not None:
         return None
     found: Resources = listing.result()
     return found
@@ -292,14 +294,19 @@ def _response_contract(ctx: Context) -> Contract:
 
 
 def _browser_page(ctx: Context) -> str:
+    """Says the answer was shown, and that the browser was started again if it went
+    away under the step."""
     session: browser.Session = ctx.prepared["web page (browser)"]
-    return session.ask(
+    session.ask(
         ctx.probe.url("web", ""),
         QUESTION,
         timeout=ctx.options.timeout,
         screenshot=ctx.options.screenshot_path,
         headers=ctx.tracer.headers("browser page"),
     )
+    if session.went_away:
+        return f"answer shown (on a fresh browser: the first went away: {session.went_away})"
+    return "answer shown"
 
 
 def _persisted(ctx: Context) -> None:
@@ -330,7 +337,7 @@ STEPS: tuple[Step, ...] = (
         "web page (browser)",
         _browser_page,
         lambda options: _full(options) and options.browser,
-        note=lambda answer: "answer shown",
+        note=str,
         # Found before anything starts (exit 2 if none), started beside `up`.
         prepare=lambda: browser.start(browser.find_browser()),
         dropped=lambda options: "--no-browser" if _full(options) and not options.browser else None,

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from smoke.checks.contract import ContractViolation, extract_answer
-from smoke.errors import BrowserCheckFailed, ToolMissing
+from smoke.errors import BrowserCheckFailed, BrowserGone, ToolMissing
 from smoke.masking import excerpt
 
 # Chromium's headless shell first: the headless mode Playwright itself launches,
@@ -103,9 +103,16 @@ class Session:
 
     def __init__(self, browser: Browser) -> None:
         self.browser = browser
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._closing = False
-        self._thread = threading.Thread(target=self._serve, name="browser", daemon=True)
+        #: What the browser said when it went away under a step (tried again then).
+        self.went_away: str | None = None
+        self._start()
+
+    def _start(self) -> None:
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._thread = threading.Thread(
+            target=self._serve, args=(self._jobs,), name="browser", daemon=True
+        )
         self._thread.start()
 
     def __enter__(self) -> Session:
@@ -114,7 +121,7 @@ class Session:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _serve(self) -> None:
+    def _serve(self, jobs: queue.Queue[_Job | None]) -> None:
         try:
             from playwright.sync_api import sync_playwright
 
@@ -129,19 +136,20 @@ class Session:
                     # Started while the stack starts, not in the step: its start costs
                     # the step nothing.
                     tracing = _Tracing(page)
-                    while (job := self._jobs.get()) is not None:
+                    while (job := jobs.get()) is not None:
                         work, done = job
                         try:
                             done.set_result(work(page, watch, tracing))
                         except BaseException as exc:  # handed to the step that asked
                             done.set_exception(exc)
                 finally:
-                    chromium.close()
+                    with contextlib.suppress(Exception):  # gone already, maybe
+                        chromium.close()
         except BaseException as exc:  # the browser did not start: every asker is told
             failure = BrowserCheckFailed(
                 f"the browser did not start: {excerpt(str(exc), limit=_EXCERPT)}"
             )
-            while (job := self._jobs.get()) is not None:
+            while (job := jobs.get()) is not None:
                 job[1].set_exception(failure)
 
     def ask(
@@ -164,32 +172,57 @@ class Session:
         def work(page: Any, watch: _Watch, tracing: _Tracing) -> str:
             from playwright.sync_api import Error as PlaywrightError
 
-            page.set_extra_http_headers(dict(headers or {}))
             try:
+                page.set_extra_http_headers(dict(headers or {}))
                 answer = _ask(page, watch, web_url, question, deadline, timeout)
                 tracing.stop(None)
                 return answer
             except (BrowserCheckFailed, PlaywrightError) as exc:
+                said = excerpt(str(exc), limit=_EXCERPT)
+                if not watch.crashed and not _connected(page):
+                    raise _Gone(said) from None  # the browser itself: not the page's doing
                 tracing.stop(browser_trace_path(screenshot))
                 failure = (
                     exc
                     if isinstance(exc, BrowserCheckFailed)
                     else BrowserCheckFailed(
-                        f"the browser failed: {excerpt(str(exc), limit=_EXCERPT)}"
+                        "web's page crashed the browser's renderer: " + said
+                        if watch.crashed
+                        else f"the browser failed: {said}"
                     )
                 )
                 _save(page, screenshot, failure)
                 raise failure from None
 
+        try:
+            return self._handed(work, timeout)
+        except _Gone as gone:  # once more, on a fresh browser
+            self.went_away = str(gone)
+            self._restart()
+        try:
+            return self._handed(work, max(0.1, deadline - time.monotonic()))
+        except _Gone as again:
+            raise BrowserGone(
+                f"the smoke's browser went away under the step, twice ({self.went_away}; "
+                f"then {again})"
+            ) from None
+
+    def _handed(self, work: Callable[[Any, _Watch, _Tracing], str], timeout: float) -> str:
+        """``work`` done on the browser's thread; its start-up counts against the wait."""
         done: Future[str] = Future()
         self._jobs.put((work, done))
         try:
-            # The browser may still be starting: its start-up counts against the wait.
             return done.result(timeout=timeout + _START_GRACE_SECONDS)
         except TimeoutError:
             raise BrowserCheckFailed(
                 f"the browser did not answer within {timeout + _START_GRACE_SECONDS:g}s"
             ) from None
+
+    def _restart(self) -> None:
+        """The browser that went away let go, a fresh one started."""
+        self._jobs.put(None)
+        self._thread.join(timeout=_CLOSE_SECONDS)
+        self._start()
 
     def begin_close(self) -> None:
         """Let the browser go without waiting for it (``close`` waits)."""
@@ -209,6 +242,17 @@ def start(browser: Browser) -> Session:
 def browser_trace_path(screenshot: Path) -> Path:
     """Where a failed step's Playwright trace goes: beside its screenshot."""
     return screenshot.with_name(BROWSER_TRACE_NAME)
+
+
+class _Gone(Exception):
+    """Chromium went away under a step (internal: the session tries once more)."""
+
+
+def _connected(page: Any) -> bool:
+    try:
+        return bool(page.context.browser.is_connected())
+    except Exception:  # no browser to ask: gone
+        return False
 
 
 class _Tracing:
@@ -247,10 +291,16 @@ class _Watch:
     def __init__(self, page: Any) -> None:
         self.problems: list[str] = []
         self.answers: list[Any] = []
+        #: The page's renderer crashed (Playwright's `crash` event): the page's doing.
+        self.crashed = False
+        page.on("crash", self._crash)
         page.on("pageerror", self._page_error)
         page.on("console", self._console)
         page.on("requestfailed", self._request_failed)
         page.on("response", self._response)
+
+    def _crash(self, page: Any) -> None:
+        self.crashed = True
 
     def _page_error(self, error: Any) -> None:
         name = getattr(error, "name", "") or "Error"

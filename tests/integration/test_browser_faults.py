@@ -5,11 +5,12 @@ have hit, with a screenshot; the HTTP-only checks alone would have passed."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import leftovers
+from tests.conftest import ROOT, leftovers
 from tests.faults.pages import broken_page
 from tests.integration.smoke_cli import nox
 
@@ -64,4 +65,30 @@ def test_a_broken_page_fails_the_browser_step(
     assert '<img alt="screenshot" src="data:image/png;base64,' in report
     assert '<a href="e2e-browser-trace.zip">' in report
     assert "✓ teardown" in result.output
+    assert leftovers(clean_project) == []
+
+
+def test_the_smokes_browser_going_away_is_started_again_not_blamed_on_webs_page(
+    clean_project: str, tmp_path: Path
+) -> None:
+    """Chromium is killed under the run, once: the step says so and passes on a fresh
+    browser; web's page is not blamed and no screenshot is taken."""
+    real = shutil.which("chromium-headless-shell") or shutil.which("chromium")
+    assert real is not None
+    result = nox(
+        "smoke",
+        "--project",
+        clean_project,
+        "--log-file",
+        str(tmp_path / "e2e-compose.log"),
+        env={
+            "SMOKE_BROWSER": str(ROOT / "tests/faults/dying_browser.sh"),
+            "DYING_BROWSER_MARKER": str(tmp_path / "launched-once"),
+            "DYING_BROWSER_REAL": real,
+        },
+    )
+    assert result.returncode == 0, result.output
+    line = next(x for x in result.output.splitlines() if "✓ web page (browser)" in x)
+    assert "answer shown (on a fresh browser: the first went away: " in line
+    assert not (tmp_path / "e2e-web.png").exists()
     assert leftovers(clean_project) == []

@@ -70,8 +70,11 @@ class FakePage:
         #: How Playwright's tracing was started, each time; None: it refused.
         self.trace_starts: list[dict[str, Any]] = []
         self.tracing_broken = False
+        #: Whether the browser behind the page is still there (False: it went away).
+        self.connected = True
         self.context = SimpleNamespace(
-            tracing=SimpleNamespace(start=self._start_trace, stop=self._stop_trace)
+            tracing=SimpleNamespace(start=self._start_trace, stop=self._stop_trace),
+            browser=SimpleNamespace(is_connected=lambda: self.connected),
         )
 
     def _start_trace(self, **options: Any) -> None:

@@ -179,3 +179,53 @@ def test_begin_close_lets_the_browser_go_without_waiting_and_close_waits(
     session.close()
     assert playwright.closed == 1
     assert not session._thread.is_alive()
+
+
+def _gone(page: FakePage) -> None:
+    """The browser process went away: the page's next call fails, as Playwright's do."""
+    page.connected = False
+    raise PlaywrightError("Target page, context or browser has been closed")
+
+
+def test_a_browser_that_went_away_is_started_again_once_and_the_step_passes(
+    playwright: FakePlaywright, tmp_path: Path
+) -> None:
+    playwright.pages.insert(0, FakePage(on_submit=answers("Try the SkyView tent.")))
+    playwright.pages.append(FakePage(on_load=_gone))  # the first launch's page
+    with Session(Browser("/usr/bin/chromium")) as session:
+        answer = session.ask("http://w", "a tent?", timeout=3, screenshot=tmp_path / "s.png")
+    assert answer == "Try the SkyView tent."
+    assert len(playwright.launches) == 2  # a fresh browser
+    assert session.went_away == "Target page, context or browser has been closed"
+    assert not (tmp_path / "s.png").exists()  # not web's page's fault: no screenshot
+
+
+def test_a_browser_that_goes_away_twice_fails_as_the_smokes_not_webs_page(
+    playwright: FakePlaywright, tmp_path: Path
+) -> None:
+    from smoke.errors import BrowserGone
+
+    playwright.pages[:] = [FakePage(on_load=_gone), FakePage(on_load=_gone)]
+    with Session(Browser("/usr/bin/chromium")) as session, pytest.raises(BrowserGone) as caught:
+        session.ask("http://w", "a tent?", timeout=3, screenshot=tmp_path / "s.png")
+    assert str(caught.value).startswith("the smoke's browser went away under the step, twice")
+    assert caught.value.failure_class == "the smoke's browser went away"
+    assert caught.value.services == ()  # neither web nor chat
+
+
+def test_a_page_that_crashed_its_renderer_is_webs_pages_fault(
+    playwright: FakePlaywright, tmp_path: Path
+) -> None:
+    def crash(page: FakePage) -> None:
+        page.emit("crash", page)
+        raise PlaywrightError("Target crashed")
+
+    playwright.pages[:] = [FakePage(on_load=crash)]
+    with (
+        Session(Browser("/usr/bin/chromium")) as session,
+        pytest.raises(BrowserCheckFailed) as caught,
+    ):
+        session.ask("http://w", "a tent?", timeout=3, screenshot=tmp_path / "s.png")
+    assert str(caught.value).startswith("web's page crashed the browser's renderer: Target crashed")
+    assert type(caught.value) is BrowserCheckFailed
+    assert len(playwright.launches) == 1  # not tried again: the page would crash it again

@@ -8,7 +8,8 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -179,6 +180,8 @@ def test_the_browser_step_asks_webs_page_the_runs_question_within_its_timeout(
             sent.append(dict(headers or {}))
             return "Try the SkyView tent."
 
+        went_away = None
+
         def begin_close(self) -> None:
             pass
 
@@ -233,3 +236,15 @@ def test_the_teardown_removes_what_up_made_without_listing_it_again(tmp_path: Pa
     teardown = calls[calls.index("compose logs") + 1 :]
     # Removed directly from the listing made beside the checks, then checked gone.
     assert teardown[: teardown.index("container remove")].count("container list") == 0
+
+
+def test_a_listing_cancelled_when_the_run_stopped_is_no_listing() -> None:
+    """Ctrl-C before the listing after `up` ran: the teardown lists for itself."""
+    from concurrent.futures import Future
+
+    from smoke.plan import listed_resources
+
+    cancelled: Future[object] = Future()
+    cancelled.cancel()
+    context = cast(Any, SimpleNamespace(background={"resources": cancelled}))
+    assert listed_resources(context) is None
