@@ -11,6 +11,9 @@ fi
 "$real" "$@" &
 chromium=$!
 sleep 1
-kill -9 "$chromium"
-wait "$chromium"
+# Debian's chromium commands are shell scripts that start the binary as a child: the
+# child goes first, then the script.
+pkill -KILL -P "$chromium" 2>/dev/null || true
+kill -KILL "$chromium" 2>/dev/null || true
+wait "$chromium" 2>/dev/null || true
 exit 1
