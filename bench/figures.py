@@ -151,7 +151,11 @@ def summarize(
             samples["harness, --no-build"], "specs_judged"
         )
     figures.update(
-        {k: v for k, v in local.items() if k.startswith(("tracing: ", "rebuild ", "cold build"))}
+        {
+            k: v
+            for k, v in local.items()
+            if k.startswith(("tracing: ", "rebuild ", "cold build", "model ready, "))
+        }
     )
     if "model_ready_seconds" in local:
         figures["model ready (s)"] = local["model_ready_seconds"]
