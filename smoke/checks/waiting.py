@@ -37,6 +37,9 @@ CRASH_LOOP_RESTARTS = 3
 #: A container killed (137) under a memory limit: the engine may flag the OOM kill a
 #: moment after the exit (its OOM event comes apart from the exit's); asked once more.
 OOM_FLAG_SECONDS = 0.5
+#: Healthy, nothing on its port and something on another, this long: its app listens
+#: elsewhere (not an app still opening its port).
+ELSEWHERE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ class EngineView:
         self._healthy: ServiceState | None = None
         #: The evidence for "unreachable" held once; a second failure confirms it.
         self._suspected = False
+        #: When the probed service was first seen healthy and listening elsewhere only.
+        self._elsewhere_since: float | None = None
 
     def consult(
         self, elapsed: float, *, could_not_connect: bool, where: str, dropped: bool = False
@@ -189,6 +194,10 @@ class EngineView:
                 services=(probed,),
                 hint=f"make {probed} listen on 0.0.0.0 (every address) inside its container",
             )
+        if listening == "elsewhere":
+            self._listening_elsewhere(probed)
+            return
+        self._elsewhere_since = None
         if listening != "anywhere" or dropped:
             # Not listening yet (a loose healthcheck passes before the app listens), it
             # cannot be told, or a dropped connection (the app's own doing, maybe): wait.
@@ -208,6 +217,22 @@ class EngineView:
             f"{probed} is running and healthy in the engine, but the smoke cannot reach it "
             f"at {where} (it listens in its container, and its port is published there)",
             services=(probed,),
+        )
+
+    def _listening_elsewhere(self, probed: str) -> None:
+        """Healthy, nothing on its port, something on another: said once it has held
+        for ``ELSEWHERE_SECONDS`` (an app that opens another port first gets that)."""
+        now = time.monotonic()
+        if self._elsewhere_since is None:
+            self._elsewhere_since = now
+        if now - self._elsewhere_since < ELSEWHERE_SECONDS:
+            return
+        raise Unreachable(
+            f"nothing listens on {probed}'s port inside its container, while another port "
+            f"there does (for {now - self._elsewhere_since:.1f} s, {probed} healthy)",
+            services=(probed,),
+            hint=f"{probed}'s app listens on another port than the one its compose service "
+            "publishes (its healthcheck checks that other port): make them one",
         )
 
     def describe(self) -> str:

@@ -204,9 +204,14 @@ def _epoch(value: Any) -> float | None:
     return seconds if seconds > 0 else None
 
 
-#: Where a service listens inside its container: on every address, only on its
-#: loopback address (nothing outside the container reaches it), or not at all.
-Listening = Literal["anywhere", "loopback", "nowhere"]
+#: Where a service listens inside its container on its port: on every address, only
+#: on its loopback address (nothing outside the container reaches it), not at all
+#: while something listens on another port ("elsewhere"), or not at all.
+Listening = Literal["anywhere", "loopback", "elsewhere", "nowhere"]
+
+
+# Which of two tables' answers stands: a listener on the port over none.
+_RANK: dict[Listening, int] = {"nowhere": 0, "elsewhere": 1, "loopback": 2, "anywhere": 3}
 
 
 def listening_in(docker: Any, container: str, port: int) -> Listening | None:
@@ -219,7 +224,7 @@ def listening_in(docker: Any, container: str, port: int) -> Listening | None:
         except DockerException:
             continue
         here = listens(str(text or ""), f"{port:04X}")
-        if here == "anywhere" or found is None or (found, here) == ("nowhere", "loopback"):
+        if found is None or _RANK[here] > _RANK[found]:
             found = here
     return found
 
@@ -229,10 +234,14 @@ def listens(table: str, port: str) -> Listening:
     found: Listening = "nowhere"
     for row in table.splitlines()[1:]:
         fields = row.split()
-        if len(fields) > 3 and fields[1].endswith(f":{port}") and fields[3] == "0A":
-            address = fields[1].rsplit(":", 1)[0]
-            if not _is_loopback(address):
-                return "anywhere"
+        if len(fields) <= 3 or fields[3] != "0A":
+            continue
+        address, _, at = fields[1].rpartition(":")
+        if at != port:
+            found = "elsewhere" if found == "nowhere" else found
+        elif not _is_loopback(address):
+            return "anywhere"
+        else:
             found = "loopback"
     return found
 

@@ -445,3 +445,19 @@ def test_a_service_listening_only_on_its_loopback_is_named_within_seconds(
     assert f"make {service} listen on 0.0.0.0 (every address) inside its container" in run.output
     assert run.seconds < 30, run.output  # not the 60 s timeout
     assert leftovers(clean_project) == []
+
+
+def test_a_healthy_chat_whose_app_listens_on_another_port_is_named_within_seconds(
+    clean_project: str, tmp_path: Path
+) -> None:
+    run = run_fault(clean_project, tmp_path, "chat-other-port", args=("--timeout", "60"))
+    assert run.returncode == 1, run.output
+    assert "✗ chat health" in run.output
+    assert (
+        "nothing listens on chat's port inside its container, while another port there does"
+    ) in run.output
+    assert "chat's app listens on another port than the one its compose service publishes" in (
+        run.output
+    )
+    assert run.seconds < 40, run.output  # not the 60 s timeout
+    assert leftovers(clean_project) == []

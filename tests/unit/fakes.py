@@ -371,6 +371,8 @@ class FakeDocker:
         port = f"{PORTS.get(service, 0):04X}"
         header = "  sl  local_address rem_address   st tx_queue rx_queue"
         address = "0100007F" if listening == "loopback" else "00000000"
+        if listening == "elsewhere":  # the app on another port than the one published
+            port = f"{PORTS.get(service, 0) + 1:04X}"
         row = f"   0: {address}:{port} 00000000:0000 {'0A' if listening else '01'} 0:0"
         return f"{header}\n{row}\n"
 

@@ -575,3 +575,27 @@ def test_healthy_but_listening_only_on_its_loopback_is_named_at_once() -> None:
         "outside the container can reach it"
     )
     assert caught.value.hint == "make chat listen on 0.0.0.0 (every address) inside its container"
+
+
+def test_healthy_with_nothing_on_its_port_and_something_on_another_is_named_in_seconds() -> None:
+    """Its healthcheck checks the port its app uses; the compose file publishes another."""
+    engine = Engine(ServiceState("running", None, 0, "healthy", ""))
+    engine.listens = "elsewhere"
+    started = time.monotonic()
+    with pytest.raises(Unreachable) as caught:
+        probe(refused, timeout=30, watcher=engine).chat_health()
+    took = time.monotonic() - started
+    assert 2 <= took < 8  # held for two seconds: not an app still opening its port
+    assert str(caught.value).startswith(
+        "nothing listens on chat's port inside its container, while another port there does"
+    )
+    assert "publishes" in str(caught.value.hint)
+
+
+def test_a_service_that_opens_its_port_soon_after_another_is_not_named() -> None:
+    engine = Engine(ServiceState("running", None, 0, "healthy", ""))
+    engine.listens = "elsewhere"
+    handler = in_turn(
+        refused, refused, refused, lambda r: httpx.Response(200, json={"status": "ok"})
+    )
+    assert probe(handler, timeout=5, watcher=engine).chat_health() == {"status": "ok"}
