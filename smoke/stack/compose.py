@@ -220,9 +220,9 @@ class Stack:
         with compose_step("build", install_local_stack=install_local_stack):
             if say is None:
                 self.docker.compose.build(services=wanted, quiet=True)
-            else:
-                streamed = self.docker.compose.build(wanted, stream_logs=True, progress="plain")
-                follow_build(streamed, say)
+            else:  # plain progress by compose's own variable: `build --progress` is deprecated
+                with extra_env(COMPOSE_PROGRESS="plain"):
+                    follow_build(self.docker.compose.build(wanted, stream_logs=True), say)
 
     def up(
         self,
