@@ -163,7 +163,7 @@ class CheckFailed(SmokeError):
 
 class ComposeFailed(CheckFailed):
     failure_class = "compose failure"
-    hint = "compose could not build or start the stack: its own words are above"
+    hint = "compose could not build or start the stack: its own words follow"
 
     def __init__(self, message: str, *, return_code: int, stderr: str) -> None:
         super().__init__(message)

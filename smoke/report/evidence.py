@@ -66,12 +66,16 @@ def _explain(
         console.detail("\n".join(f"  {masker(line)}" for line in tail))
         # A service the request never reached (a stopped db) still has its say.
         services = tuple(s for s in services if s not in {logged_by(line) for line in lines})
+    shown = bool(traced is not None and traced.log_lines)
     if stack is not None and services:
         try:
             logs = stack.logs(services, tail=LOG_TAIL_LINES)
         except Exception as exc:  # evidence is best effort; the failure stays the news
             logs = f"(could not read logs: {excerpt(str(exc))})"
         if logs.strip():
+            shown = True
             console.detail(f"last log lines ({', '.join(services)}):")
             tail = split_lines(chronological(logs).rstrip("\n"))
             console.detail("\n".join(f"  {masker(line)}" for line in tail))
+    if "log lines below" in failure.hint and not shown:  # a hint promises only what follows
+        console.detail(f"no log lines: {', '.join(failure.services) or 'the stack'} wrote none")

@@ -272,3 +272,30 @@ def test_service_text_on_several_lines_cannot_pass_for_the_smokes_own_lines() ->
     assert "    │ PASS  smoke lite: 6 steps in 1.0s; stack removed" in lines
     assert "        │ PASS  smoke lite: 6 steps in 1.0s; stack removed" in lines  # in the tree
     assert "    │     blame: db: fine" in lines
+
+
+def test_a_hint_that_promises_log_lines_is_answered_when_none_follow() -> None:
+    from smoke.errors import ServiceCrashed
+
+    crashed = ServiceCrashed("chat exited with code 3", services=("chat",))
+    assert "log lines below" in crashed.hint
+    silent = FakeDocker(running=True)
+    silent.service_logs = {"chat": []}
+    out = Terminal()
+    explain(crashed, stack(silent), Console(out, tty=False), Masker())
+    assert "    no log lines: chat wrote none" in out.getvalue()
+    chatty = FakeDocker(running=True)
+    chatty.service_logs = {"chat": ["2026-11-25T12:00:02.000000000Z fatal: no config"]}
+    out = Terminal()
+    explain(crashed, stack(chatty), Console(out, tty=False), Masker())
+    assert "fatal: no config" in out.getvalue()
+    assert "no log lines" not in out.getvalue()
+
+
+def test_compose_words_follow_the_hint_that_names_them() -> None:
+    out = Terminal()
+    failed = ComposeFailed("up failed (exit 1)", return_code=1, stderr="Error: db is unhealthy")
+    explain(failed, None, Console(out, tty=False), Masker())
+    text = out.getvalue()
+    assert "its own words follow" in text
+    assert text.index("hint:") < text.index("compose said:") < text.index("db is unhealthy")
