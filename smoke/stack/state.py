@@ -219,14 +219,32 @@ def listening_in(docker: Any, container: str, port: int) -> Listening | None:
     tables there; None when they cannot be read (no `cat` in the image, say)."""
     found: Listening | None = None
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            text = docker.container.execute(container, ["cat", table])
-        except DockerException:
+        text = _read_inside(docker, container, table)
+        if text is None:
             continue
-        here = listens(str(text or ""), f"{port:04X}")
+        here = listens(text, f"{port:04X}")
         if found is None or _RANK[here] > _RANK[found]:
             found = here
     return found
+
+
+#: Ways to print a file inside a container, tried in turn: an image may lack `cat`
+#: (distroless) and still have Python or a shell.
+_READERS = (
+    ("cat", "{path}"),
+    ("python3", "-c", "import sys; sys.stdout.write(open(sys.argv[1]).read())", "{path}"),
+    ("sh", "-c", 'while IFS= read -r line; do echo "$line"; done < "$0"', "{path}"),
+)
+
+
+def _read_inside(docker: Any, container: str, path: str) -> str | None:
+    for reader in _READERS:
+        try:
+            said = docker.container.execute(container, [part.format(path=path) for part in reader])
+        except DockerException:
+            continue
+        return str(said or "")
+    return None
 
 
 def listens(table: str, port: str) -> Listening:

@@ -244,3 +244,26 @@ def test_a_recreated_container_is_told_apart_by_its_id_and_why_by_hash_then_imag
     assert recreated({"web": state("a")}, {"web": state("a3")}) == {
         "web": "compose replaced its container"
     }
+
+
+def test_an_image_without_cat_is_read_with_python_or_its_shell() -> None:
+    from smoke.stack.state import listening_in
+
+    table = "sl local rem st\n 0: 00000000:1F40 00000000:0000 0A\n"
+    readers = ["cat", "python3", "sh"]
+
+    def only(has: str, asked: list[str]) -> SimpleNamespace:
+        def execute(container: str, command: list[str]) -> str:
+            asked.append(command[0])
+            if command[0] != has:
+                raise docker_error(f"exec {command[0]}", 127, "executable file not found")
+            return table
+
+        return SimpleNamespace(container=SimpleNamespace(execute=execute))
+
+    for has in ("python3", "sh"):
+        asked: list[str] = []
+        assert listening_in(only(has, asked), "c1", 8000) == "anywhere"
+        assert asked[: readers.index(has) + 1] == readers[: readers.index(has) + 1]
+    # None of them: it cannot be told, and is said as such.
+    assert listening_in(only("nothing", []), "c1", 8000) is None
