@@ -24,7 +24,6 @@ import contextlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -35,12 +34,12 @@ from smoke.checks.contract import validate_contract
 from smoke.checks.probes import QUESTION, Probe
 from smoke.checks.services import failed_job, wait_for
 from smoke.errors import ComposeFailed, ContractDrift, SemanticMismatch, ServiceStopped
-from smoke.masking import Masker, excerpt
+from smoke.masking import excerpt
 from smoke.options import RunOptions
+from smoke.stack.changes import said_changes, save_logs_before_up
 from smoke.stack.compose import WEB, Stack
-from smoke.stack.logs import save_logs
 from smoke.stack.services import extra_services
-from smoke.stack.state import Resources, ServiceState, recreated
+from smoke.stack.state import Resources, ServiceState
 from smoke.trace.context import BUILD_PHASE, UP_PHASE, Tracer
 
 TEARDOWN = "teardown"
@@ -118,7 +117,7 @@ def _compose_up(ctx: Context) -> str:
     which it recreated and why (their logs from before are saved first)."""
     assert ctx.stack is not None
     before = ctx.stack.states() if ctx.reused else {}
-    earlier_logs = _save_logs_before_up(ctx.stack, ctx.options, before) if before else None
+    earlier_logs = save_logs_before_up(ctx.stack, ctx.options.log_file, before) if before else None
     local = ctx.options.install_local_stack
     try:
         if ctx.options.build:  # its own span: the page shows the build apart from `up`
@@ -127,7 +126,7 @@ def _compose_up(ctx: Context) -> str:
         with ctx.tracer.phase(UP_PHASE):
             ctx.stack.up(build=False, install_local_stack=local, timeout=ctx.options.timeout)
     except ComposeFailed as failure:
-        replaced = _said_recreated(ctx.stack, before, earlier_logs)
+        replaced = said_changes(ctx.stack, before, earlier_logs)
         if replaced:  # said with the failure: the change may be its cause
             failure.hint = f"{failure.hint}; {replaced}"
         # `up` stops when a job others wait for fails: the engine names it, not stderr.
@@ -141,7 +140,7 @@ def _compose_up(ctx: Context) -> str:
     ctx.probe.look_up_beside(ctx.pool, WEB)
     if ctx.options.build:  # the images this build replaced, off the critical path too
         ctx.background["replaced images"] = ctx.pool.submit(ctx.stack.images.remove_replaced)
-    replaced = _said_recreated(ctx.stack, before, earlier_logs)
+    replaced = said_changes(ctx.stack, before, earlier_logs)
     stopped = [
         f"{name} (was {state.status})"
         for name, state in before.items()
@@ -151,40 +150,6 @@ def _compose_up(ctx: Context) -> str:
     if replaced:
         said.append(replaced)
     return "; ".join(said)
-
-
-def _save_logs_before_up(
-    stack: Stack, options: RunOptions, before: dict[str, ServiceState]
-) -> Path | None:
-    """A kept stack's logs, saved before `up` may recreate a container and lose them;
-    kept only if it does. (None if the logs cannot be read: `up` goes on.)"""
-    log_file = options.log_file
-    path = log_file.with_name(f"{log_file.stem}.before-up{log_file.suffix}")
-    services = stack.config().get("services", {})
-    orphans = {name: state.container for name, state in before.items() if name not in services}
-    return path if save_logs(stack, path, Masker(stack.secrets()), orphans) else None
-
-
-def _said_recreated(stack: Stack, before: dict[str, ServiceState], logs: Path | None) -> str:
-    """Which containers `up` recreated, and why; their earlier logs are kept only then."""
-    if not before:
-        return ""
-    after = stack.states()
-    replaced = recreated(before, after)
-    # `up --remove-orphans` removes a service's container the file no longer has.
-    gone = sorted(name for name in before if name not in after)
-    if not replaced and not gone:
-        if logs is not None:
-            logs.unlink(missing_ok=True)
-        return ""
-    said = []
-    if replaced:
-        said.append(
-            "recreated: " + ", ".join(f"{n} ({why})" for n, why in sorted(replaced.items()))
-        )
-    if gone:
-        said.append(f"removed: {', '.join(gone)} (not in the compose file)")
-    return "; ".join(said) + (f"; their logs from before: {logs}" if logs is not None else "")
 
 
 def _attach(ctx: Context) -> str:
