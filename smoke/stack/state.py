@@ -206,7 +206,8 @@ def _epoch(value: Any) -> float | None:
 
 #: Where a service listens inside its container on its port: on every address, only
 #: on its loopback address (nothing outside the container reaches it), not at all
-#: while something listens on another port ("elsewhere"), or not at all.
+#: while something listens on another port of a reachable address ("elsewhere"), or
+#: not at all.
 Listening = Literal["anywhere", "loopback", "elsewhere", "nowhere"]
 
 
@@ -256,7 +257,10 @@ def listens(table: str, port: str) -> Listening:
             continue
         address, _, at = fields[1].rpartition(":")
         if at != port:
-            found = "elsewhere" if found == "nowhere" else found
+            # Another port, on an address others reach (the engine's own DNS listens
+            # on 127.0.0.11 in every container of a compose network: not the app).
+            if found == "nowhere" and not _is_loopback(address):
+                found = "elsewhere"
         elif not _is_loopback(address):
             return "anywhere"
         else:

@@ -65,12 +65,13 @@ def test_the_engines_view_of_a_service() -> None:
 
 @pytest.mark.parametrize(
     ("port", "listens"),
-    [("1F40", "loopback"), ("0BB8", "elsewhere"), ("1F41", "elsewhere"), ("0A", "elsewhere")],
+    [("1F40", "loopback"), ("0BB8", "nowhere"), ("1F41", "nowhere"), ("0A", "nowhere")],
 )
 def test_a_listener_is_read_from_the_kernels_table(port: str, listens: str) -> None:
     from smoke.stack.state import listens as reads_listener
 
-    assert reads_listener(TCP_TABLE, port) == listens  # 8000 listens: any other is "elsewhere"
+    # Only 127.0.0.1:8000 listens: on loopback, so another port is not "elsewhere".
+    assert reads_listener(TCP_TABLE, port) == listens
     assert reads_listener(TCP_TABLE.splitlines()[0], "1F40") == "nowhere"  # the header alone
 
 
@@ -267,3 +268,13 @@ def test_an_image_without_cat_is_read_with_python_or_its_shell() -> None:
         assert asked[: readers.index(has) + 1] == readers[: readers.index(has) + 1]
     # None of them: it cannot be told, and is said as such.
     assert listening_in(only("nothing", []), "c1", 8000) is None
+
+
+def test_the_engines_dns_on_loopback_is_not_an_app_listening_elsewhere() -> None:
+    from smoke.stack.state import listens
+
+    dns = " 0: 0B00007F:A1B2 00000000:0000 0A\n"  # 127.0.0.11, the embedded resolver
+    app_elsewhere = " 1: 00000000:1F41 00000000:0000 0A\n"  # 0.0.0.0:8001
+    header = "sl local rem st\n"
+    assert listens(header + dns, "1F40") == "nowhere"  # still starting: wait
+    assert listens(header + dns + app_elsewhere, "1F40") == "elsewhere"
