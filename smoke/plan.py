@@ -271,6 +271,9 @@ def _browser_page(ctx: Context) -> str:
     )
     if session.went_away:
         return f"answer shown (on a fresh browser: the first went away: {session.went_away})"
+    if session.network_changed:
+        changed = session.network_changed
+        return f"answer shown (tried again: the host's network changed under it: {changed})"
     return "answer shown"
 
 

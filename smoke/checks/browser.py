@@ -104,8 +104,10 @@ class Session:
     def __init__(self, browser: Browser) -> None:
         self.browser = browser
         self._closing = False
-        #: What the browser said when it went away under a step (tried again then).
+        #: What the browser said when it went away under a step, or when the host's
+        #: network changed under it (the step was tried again then).
         self.went_away: str | None = None
+        self.network_changed: str | None = None
         self._start()
 
     def _start(self) -> None:
@@ -172,6 +174,7 @@ class Session:
         def work(page: Any, watch: _Watch, tracing: _Tracing) -> str:
             from playwright.sync_api import Error as PlaywrightError
 
+            watch.forget()  # a try made again starts clean
             try:
                 page.set_extra_http_headers(dict(headers or {}))
                 answer = _ask(page, watch, web_url, question, deadline, timeout)
@@ -181,6 +184,10 @@ class Session:
                 said = excerpt(str(exc), limit=_EXCERPT)
                 if not watch.crashed and not _connected(page):
                     raise _Gone(said) from None  # the browser itself: not the page's doing
+                if NETWORK_CHANGED in said:
+                    # The host's interfaces changed (another stack's network came or
+                    # went): Chromium drops what it had in flight. The machine's doing.
+                    raise _NetworkChanged(said) from None
                 tracing.stop(browser_trace_path(screenshot))
                 failure = (
                     exc
@@ -199,12 +206,15 @@ class Session:
         except _Gone as gone:  # once more, on a fresh browser
             self.went_away = str(gone)
             self._restart()
+        except _NetworkChanged as changed:  # once more, on the same browser
+            self.network_changed = str(changed)
         try:
             return self._handed(work, max(0.1, deadline - time.monotonic()))
-        except _Gone as again:
+        except (_Gone, _NetworkChanged) as again:
+            first = self.went_away or self.network_changed
             raise BrowserGone(
-                f"the smoke's browser went away under the step, twice ({self.went_away}; "
-                f"then {again})"
+                f"the smoke's browser failed under the step twice, not for web's page "
+                f"({first}; then {again})"
             ) from None
 
     def _handed(self, work: Callable[[Any, _Watch, _Tracing], str], timeout: float) -> str:
@@ -246,6 +256,15 @@ def browser_trace_path(screenshot: Path) -> Path:
 
 class _Gone(Exception):
     """Chromium went away under a step (internal: the session tries once more)."""
+
+
+class _NetworkChanged(Exception):
+    """Chromium dropped the step's requests as the host's network changed (internal:
+    the session tries once more)."""
+
+
+#: Chromium's word for requests it dropped because the host's network changed.
+NETWORK_CHANGED = "ERR_NETWORK_CHANGED"
 
 
 def _connected(page: Any) -> bool:
@@ -301,6 +320,11 @@ class _Watch:
 
     def _crash(self, page: Any) -> None:
         self.crashed = True
+
+    def forget(self) -> None:
+        """What an earlier try of the step saw is not this try's."""
+        self.problems.clear()
+        self.answers.clear()
 
     def _page_error(self, error: Any) -> None:
         name = getattr(error, "name", "") or "Error"

@@ -208,7 +208,7 @@ def test_a_browser_that_goes_away_twice_fails_as_the_smokes_not_webs_page(
     playwright.pages[:] = [FakePage(on_load=_gone), FakePage(on_load=_gone)]
     with Session(Browser("/usr/bin/chromium")) as session, pytest.raises(BrowserGone) as caught:
         session.ask("http://w", "a tent?", timeout=3, screenshot=tmp_path / "s.png")
-    assert str(caught.value).startswith("the smoke's browser went away under the step, twice")
+    assert str(caught.value).startswith("the smoke's browser failed under the step twice, not for")
     assert caught.value.failure_class == "the smoke's browser went away"
     assert caught.value.services == ()  # neither web nor chat
 
@@ -229,3 +229,25 @@ def test_a_page_that_crashed_its_renderer_is_webs_pages_fault(
     assert str(caught.value).startswith("web's page crashed the browser's renderer: Target crashed")
     assert type(caught.value) is BrowserCheckFailed
     assert len(playwright.launches) == 1  # not tried again: the page would crash it again
+
+
+def test_requests_dropped_as_the_hosts_network_changed_are_tried_again_on_the_same_browser(
+    playwright: FakePlaywright, tmp_path: Path
+) -> None:
+    """Another stack's network coming or going makes Chromium drop what it had in
+    flight: the machine's doing, tried once more."""
+    tries = []
+
+    def flaky(page: FakePage) -> None:
+        tries.append(1)
+        if len(tries) == 1:
+            raise PlaywrightError("Page.goto: net::ERR_NETWORK_CHANGED at http://w/")
+
+    playwright.pages[:] = [FakePage(on_load=flaky, on_submit=answers("Try the SkyView tent."))]
+    with Session(Browser("/usr/bin/chromium")) as session:
+        answer = session.ask("http://w", "a tent?", timeout=3, screenshot=tmp_path / "s.png")
+    assert answer == "Try the SkyView tent."
+    assert len(playwright.launches) == 1  # the same browser
+    assert session.network_changed is not None
+    assert "ERR_NETWORK_CHANGED" in session.network_changed
+    assert not (tmp_path / "s.png").exists()

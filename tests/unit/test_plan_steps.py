@@ -181,6 +181,7 @@ def test_the_browser_step_asks_webs_page_the_runs_question_within_its_timeout(
             return "Try the SkyView tent."
 
         went_away = None
+        network_changed = None
 
         def begin_close(self) -> None:
             pass
