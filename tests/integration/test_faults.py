@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from python_on_whales import DockerClient
 
-from tests.conftest import ROOT, leftovers, remove_images
+from tests.conftest import ROOT, RUN_PREFIX, leftovers, remove_images
 from tests.integration.faultkit import (
     PASSWORD,
     Run,
@@ -738,7 +738,7 @@ def test_two_runs_of_one_project_started_together_exactly_one_runs(
 
 
 def test_three_runs_in_parallel(tmp_path: Path) -> None:
-    projects = [f"smoke-par-{uuid.uuid4().hex[:6]}" for _ in range(3)]
+    projects = [f"{RUN_PREFIX}-par-{uuid.uuid4().hex[:6]}" for _ in range(3)]
     processes = []
     for project in projects:
         workdir = tmp_path / project

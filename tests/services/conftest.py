@@ -21,13 +21,13 @@ import uvicorn
 from python_on_whales import DockerClient
 
 from contoso_chat.settings import Settings
-from tests.conftest import COMPOSE_FILE, ROOT, leftovers
+from tests.conftest import COMPOSE_FILE, ROOT, RUN_PREFIX, leftovers
 
 
 @contextlib.contextmanager
 def db_only(*, start: bool = True) -> Iterator[DockerClient]:
     """The compose file's db service alone, on a free loopback port, removed after."""
-    project = f"smoke-db-{uuid.uuid4().hex[:8]}"
+    project = f"{RUN_PREFIX}-db-{uuid.uuid4().hex[:6]}"  # this run's, on a shared engine
     docker = DockerClient(
         compose_files=[COMPOSE_FILE, ROOT / "tests/compose/db-published.yml"],
         compose_project_name=project,
