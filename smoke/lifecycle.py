@@ -255,8 +255,9 @@ def run(
                     )
                 raise
             finally:
-                # The shield first: a signal now must not skip the teardown below.
-                with signals.shielded(finishing(console)):
+
+                def finish() -> None:
+                    nonlocal ending
                     made = checks.stop()
                     try:
                         if stack is not None and claim is not None:
@@ -270,6 +271,11 @@ def run(
                             raise
                     finally:
                         checks.released()
+
+                # The shield first: a signal now must not skip the teardown.
+                landed = _under_shield(finish, console)
+                if landed is not None:  # came in the instant before the shield was up
+                    raise landed
         result = "passed"
     except CheckFailed as exc:
         result, failure = "failed", exc
@@ -331,6 +337,32 @@ def run(
                 )
             )
     return reported
+
+
+#: How often the shield is put up again when a signal lands just before it is up.
+_SHIELD_TRIES = 3
+
+
+def _under_shield(work: Callable[[], None], console: Console) -> Interrupted | None:
+    """``work`` under the shield, done once, even when a signal lands in the instant
+    before the shield is up: that signal is taken, the shield put up again, and it is
+    returned for the caller to raise once the work is done."""
+    landed: Interrupted | None = None
+    done = False
+    for _ in range(_SHIELD_TRIES):
+        try:
+            with signals.shielded(finishing(console)):
+                if not done:
+                    work()
+                    done = True
+            break
+        except Interrupted as exc:
+            landed = landed or exc
+            if done:  # it came just after the shield: the work stands
+                break
+    if not done:  # every try met a signal first: the work all the same
+        work()
+    return landed
 
 
 def _read_log_spans(options: StackOptions, collector: Collector) -> None:

@@ -398,3 +398,38 @@ def test_only_this_runs_screenshot_goes_in_the_timeline(tmp_path: Path) -> None:
     services.on_request = lambda request: fresh.touch()
     smoke_run(tmp_path, FakeDocker(), services, screenshot=fresh)
     assert "data:image/png;base64,iVBORw==" in (tmp_path / "e2e-report.html").read_text()
+
+
+def test_a_signal_in_the_instant_before_the_shield_still_gets_the_work_done_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C right as the last step ends lands before the shield is up: the shield is
+    put up again, the logs and teardown run once, and the signal is handed back."""
+    import contextlib
+
+    from smoke import signals
+    from smoke.errors import Interrupted
+
+    real = signals.shielded
+    entries: list[int] = []
+
+    @contextlib.contextmanager
+    def late(on_signal: object = None) -> Any:
+        entries.append(1)
+        if len(entries) == 1:
+            raise Interrupted("SIGINT", exit_code=130)  # before the shield is up
+        with real():
+            yield
+
+    monkeypatch.setattr(signals, "shielded", late)
+    done: list[str] = []
+    landed = lifecycle._under_shield(
+        lambda: done.append("logs and teardown"), Console(io.StringIO(), tty=False)
+    )
+    assert done == ["logs and teardown"]
+    assert isinstance(landed, Interrupted)
+    assert len(entries) == 2
+    assert (
+        lifecycle._under_shield(lambda: done.append("again"), Console(io.StringIO(), tty=False))
+        is None
+    )
