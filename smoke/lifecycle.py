@@ -244,6 +244,7 @@ def run(
                     exc.judged_step or exc.step,
                     stack.logs if stack is not None else None,
                     stack.state if stack is not None else None,
+                    probe.service_at,
                 )
                 exc.blame, exc.no_trace = said.blame, said.missing
                 explain(exc, stack, console, masker, said)

@@ -9,6 +9,10 @@
 
 Only a request that arrives with a sampled W3C ``traceparent`` (as the smoke sends)
 is recorded: everything else (healthchecks, a person's browser) costs a no-op span.
+Each server and client span is also sent once as it starts (a start record: end
+time 0), so a request still being worked on when the smoke gives up shows who holds
+it, down to a call that never came back; the finished span replaces its start
+record where the smoke reads them.
 Spans leave as OTLP JSON, without protobuf or an exporter package:
 
     SMOKE_TRACE_EXPORT=otlp   POSTed in small batches to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
@@ -29,7 +33,7 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     SimpleSpanProcessor,
@@ -65,14 +69,44 @@ def setup(service: str) -> None:
         resource=Resource({"service.name": service}),
         sampler=ParentBased(root=ALWAYS_OFF),  # only what a caller asked to trace
     )
+    processor: SpanProcessor
     if mode == "log":
-        provider.add_span_processor(SimpleSpanProcessor(LogLineExporter()))
+        processor = SimpleSpanProcessor(LogLineExporter())
     else:
         endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
-        provider.add_span_processor(
-            BatchSpanProcessor(OtlpJsonExporter(endpoint), schedule_delay_millis=BATCH_DELAY_MILLIS)
+        processor = BatchSpanProcessor(
+            OtlpJsonExporter(endpoint), schedule_delay_millis=BATCH_DELAY_MILLIS
         )
+    provider.add_span_processor(StartRecords(processor))
+    provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
+
+
+#: The spans sent as they start: a request taken, a call made.
+_STARTED = (trace.SpanKind.SERVER, trace.SpanKind.CLIENT)
+
+
+class StartRecords(SpanProcessor):
+    """A server or client span's start record, sent through ``processor`` as the
+    span starts: the span as it is then, with no end time."""
+
+    def __init__(self, processor: SpanProcessor) -> None:
+        self._processor = processor
+
+    def on_start(self, span: Span, parent_context: Any = None) -> None:
+        if span.kind in _STARTED:
+            self._processor.on_end(
+                ReadableSpan(
+                    name=span.name,
+                    context=span.get_span_context(),
+                    parent=span.parent,
+                    resource=span.resource,
+                    attributes=span.attributes,
+                    kind=span.kind,
+                    start_time=span.start_time,
+                    instrumentation_scope=span.instrumentation_scope,
+                )
+            )
 
 
 def _tracing() -> bool:

@@ -107,6 +107,13 @@ class Probe:
             self._known[service] = (self.endpoints.url(service), time.monotonic())
         return self._known[service][0] + path
 
+    def service_at(self, url: str) -> str | None:
+        """The service whose looked-up address ``url`` goes to."""
+        for service, (base, _) in list(self._known.items()):
+            if url.startswith(base + "/"):
+                return service
+        return None
+
     def look_up_beside(self, pool: Executor, service: str) -> None:
         """Look ``service``'s URL up on ``pool``, beside the steps before the one that
         needs it; a lookup that fails there is left to that step, which says why."""

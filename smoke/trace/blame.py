@@ -4,9 +4,13 @@ where its time went (``slowest:``), and its log lines picked by trace id.
     blame: web 503 ← chat 503 ← db: unavailable for 4.2 s (db host not found)
     blame: web 502 ← web → chat: connection refused (http://chat:9/api/chat)
     blame: web 500 ← chat 500: RuntimeError: catalog index corrupt
+    blame: web ← chat: no answer after 3.0 s (its span POST /api/chat never ended)
 
 The chain starts at the first service the request reached and follows, at each
-server span, the child that failed, down to the deepest one.
+server span, the child that failed, down to the deepest one. A request that got
+no answer is blamed on the deepest span still open when the smoke gave up (the
+services send each server span once as it starts); without such start records, on
+the last service proven to have taken the request.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from smoke.trace.context import NO_ANSWER
 from smoke.trace.spans import KIND_CLIENT, KIND_SERVER, SMOKE_SERVICE, Span, is_span_line
 
 _ERRNO = re.compile(r"^\[Errno -?\d+\]\s*")
@@ -114,7 +119,12 @@ def _target(span: Span) -> str:
 
 
 def blame(trace: Trace, request: Span) -> str | None:
-    """The ``blame:`` line for ``request``, or None when no service's span failed."""
+    """The ``blame:`` line for ``request``, or None when no service's span failed
+    and none held a request that got no answer."""
+    if _unanswered(request):
+        held = _held(trace, request)
+        if held:
+            return held
     if not any(s.failed for s in trace.subtree(request) if s.service != SMOKE_SERVICE):
         return None
     hops: list[str] = []
@@ -153,6 +163,56 @@ def blame(trace: Trace, request: Span) -> str | None:
             hops[-1] = f"{hops[-1]}: {_error_text(node)}"
         break
     return "blame: " + " ← ".join(hops) if hops else None
+
+
+def _unanswered(request: Span) -> bool:
+    return request.end is None or request.message.startswith(NO_ANSWER)
+
+
+def _depth(trace: Trace, span: Span) -> int:
+    by_id = {s.span_id: s for s in trace.spans}
+    depth, node = 0, span
+    while node.parent_id in by_id and depth < 64:
+        depth, node = depth + 1, by_id[str(node.parent_id)]
+    return depth
+
+
+def _held(trace: Trace, request: Span) -> str | None:
+    """Who held a request that got no answer: the deepest span still open when the
+    smoke gave up (the longest open among equals), with the hops down to it; else the
+    service whose finished spans hang under a span that never came back."""
+    until = request.end if request.end is not None else trace.now
+    below = [s for s in trace.subtree(request) if s.service != SMOKE_SERVICE]
+    still_open = [s for s in below if s.end is None]
+    if still_open:
+        span = max(still_open, key=lambda s: (_depth(trace, s), -s.start))
+        chain = [s.service for s in trace.subtree(request) if s.kind == KIND_SERVER]
+        hops = chain[: chain.index(span.service) + 1] if span.service in chain else [span.service]
+        took = f"no answer after {max(0.0, until - span.start):.1f} s"
+        if span.kind == KIND_CLIENT:  # its call went out and nothing came back
+            return (
+                f"blame: {' ← '.join(hops)} → {_target(span)}: {took} "
+                f"(its call {span.name} {_peer(span)} never came back)"
+            )
+        under = "" if trace.children(span) else ", no span under it came back"
+        return f"blame: {' ← '.join(hops)}: {took} (its span {span.name} never ended{under})"
+    orphans = [
+        s for s in trace.roots() if s.service != SMOKE_SERVICE and request.start <= s.start <= until
+    ]
+    if not orphans:
+        return None
+    holder = orphans[0]
+    took = f"{until - request.start:.1f} s"
+    status = f" {holder.http_status}" if holder.http_status else ""
+    if holder.kind == KIND_SERVER:  # its caller's call never came back
+        return (
+            f"blame: {holder.service}'s caller: no answer in {took}, though "
+            f"{holder.service} answered{status} (the caller's span never came back)"
+        )
+    return (
+        f"blame: {holder.service}: took the request and gave no answer in {took} (its "
+        f"span for it never came back; under it: {holder.name} to {_target(holder)}{status})"
+    )
 
 
 #: What a service raises when the answer it got cannot be read: its body cut short,

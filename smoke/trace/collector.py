@@ -14,13 +14,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx
+
 from smoke.stack.compose import CHAT, WEB
 from smoke.stack.state import ServiceState
 from smoke.trace import blame, clocks
 from smoke.trace.context import Tracer
 from smoke.trace.receiver import Receiver
 from smoke.trace.route import Route
-from smoke.trace.spans import Span, from_logs
+from smoke.trace.spans import Span, from_logs, latest
 
 #: The services whose spans the smoke reads, in the order a request meets them.
 TRACED = (WEB, CHAT)
@@ -35,6 +37,19 @@ class Explained:
     log_lines: tuple[str, ...] = ()
     #: Why there is nothing to say (tracing off, no span came back).
     missing: str | None = None
+
+
+def _no_answer(request: Span, target: str | None) -> str:
+    """A request no span came back for and no answer either. A read that timed out
+    had its connection taken: the service it went to held it and sends its span only
+    when it ends (no start record)."""
+    if request.attr("error.type") == httpx.ReadTimeout.__name__ and target:
+        return (
+            f"{target} took the connection and gave no answer in "
+            f"{request.duration(request.start):.1f} s; no span of it came back (a service "
+            "without start records sends its span only when the request ends)"
+        )
+    return "the request got no answer, so no span"
 
 
 @dataclass
@@ -98,8 +113,8 @@ class Collector:
 
     def _collected(self) -> list[Span]:
         if self.receiver is not None:
-            return self.tracer.spans() + self.receiver.spans()
-        return self.tracer.spans() + self._received + self._log_spans
+            return self.tracer.spans() + latest(self.receiver.spans())
+        return self.tracer.spans() + latest(self._received + self._log_spans)
 
     def trace(self, trace_id: str) -> blame.Trace:
         return blame.Trace([s for s in self.spans() if s.trace_id == trace_id], now=time.time())
@@ -109,9 +124,11 @@ class Collector:
         step: str,
         logs: Callable[[], str] | None,
         state: Callable[[str], ServiceState | None] | None = None,
+        addressed: Callable[[str], str | None] | None = None,
     ) -> Explained:
-        """A failed step's trace; ``logs`` reads the stack's logs and ``state`` a
-        service's container (None: no stack)."""
+        """A failed step's trace; ``logs`` reads the stack's logs, ``state`` a
+        service's container (None: no stack) and ``addressed`` names the service a
+        URL goes to."""
         trace_id = self.tracer.trace_of(step)
         if trace_id is None:
             return Explained(
@@ -130,26 +147,32 @@ class Collector:
         request = trace.failing_request()
         if request is None:
             return Explained(missing=f"no trace: step made no request (trace {trace_id})")
-        if not trace.reached_services(request):
+        said = blame.blame(trace, request)
+        if not trace.reached_services(request) and said is None:
+            target = addressed(str(request.attr("url.full") or "")) if addressed else None
             if request.http_status is None:  # no answer: no service may have seen it
-                return Explained(missing="no trace: the request got no answer, so no span")
-            return Explained(missing=f"no trace: {self._why_no_span(state)}")
+                return Explained(missing=f"no trace: {_no_answer(request, target)}")
+            return Explained(missing=f"no trace: {self._why_no_span(state, target)}")
         return Explained(
-            blame=blame.blame(trace, request),
+            blame=said,
             tree=tuple(blame.tree_lines(trace, request)),
             log_lines=tuple(blame.request_log_lines(text, trace, request)),
         )
 
-    def _why_no_span(self, state: Callable[[str], ServiceState | None] | None) -> str:
+    def _why_no_span(
+        self, state: Callable[[str], ServiceState | None] | None, target: str | None
+    ) -> str:
         """Why the failing request has no span from the stack: which service sent
-        none all run and where it sends them, or that they did, but not for it."""
+        none all run and where it sends them, or that they did, but not for it. Only
+        the service the request went to and those behind it are suspects."""
         if self.problem:
             return self.problem
+        suspects = TRACED[TRACED.index(target) :] if target in TRACED else TRACED
         heard = {span.service for span in self._collected()}
-        silent = [service for service in TRACED if service not in heard]
+        silent = [service for service in suspects if service not in heard]
         if not silent:
             return (
-                f"{' and '.join(TRACED)} sent spans this run, none for this request "
+                f"{' and '.join(suspects)} sent spans this run, none for this request "
                 "(it reached no traced service, or its span was still open when the step ended)"
             )
         reasons = {service: self._elsewhere(service, state) for service in silent}

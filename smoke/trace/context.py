@@ -220,7 +220,11 @@ class Tracer:
                 return
             said = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             self._spans[span.span_id] = replace(
-                span, end=self.clock(), status=STATUS_ERROR, message=f"{NO_ANSWER}: {said}"
+                span,
+                end=self.clock(),
+                status=STATUS_ERROR,
+                message=f"{NO_ANSWER}: {said}",
+                attributes={**span.attributes, "error.type": type(exc).__name__},
             )
 
     def _mark_retried(self, span_id: str) -> None:

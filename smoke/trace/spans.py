@@ -188,6 +188,17 @@ def from_logs(text: str) -> list[Span]:
     return spans
 
 
+def latest(spans: Iterable[Span]) -> list[Span]:
+    """One record per span, in first-seen order: the finished span over its start
+    record (a service sends a server span once as it starts, with no end)."""
+    found: dict[tuple[str, str], Span] = {}
+    for span in spans:
+        key = (span.trace_id, span.span_id)
+        if key not in found or found[key].end is None:
+            found[key] = span
+    return list(found.values())
+
+
 def is_span_line(line: str) -> bool:
     return LOG_LINE_MARK in line
 

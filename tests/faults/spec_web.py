@@ -3,8 +3,10 @@ spec tests. Mounted by tests/compose/web-spec-faults.yml. FAULT_MODE:
   retry-storm  every question goes to chat three times; the last answer is returned
   swallow      a chat error (>= 500) becomes web's own well-shaped 200
   error-page   a chat error (>= 500) becomes web's own 200 HTML error page
+  stall        web waits FAULT_DELAY seconds (default 30) before it calls chat
 """
 
+import asyncio
 import os
 import sys
 import uuid
@@ -16,7 +18,7 @@ import contoso_web.app
 from contoso_web.__main__ import main
 
 MODE = os.environ.get("FAULT_MODE", "")
-if MODE not in ("retry-storm", "swallow", "error-page"):
+if MODE not in ("retry-storm", "swallow", "error-page", "stall"):
     raise SystemExit(f"unknown FAULT_MODE {MODE!r}")
 proxy = contoso_web.app.chat_service
 
@@ -48,9 +50,15 @@ async def error_page(request: Request) -> Response:
     return HTMLResponse("<h1>Something went wrong</h1><p>Please try again.</p>")
 
 
+async def stall(request: Request) -> Response:
+    await asyncio.sleep(float(os.environ.get("FAULT_DELAY", "30")))
+    return await proxy(request)
+
+
 contoso_web.app.chat_service = {
     "retry-storm": retry_storm,
     "swallow": swallow,
     "error-page": error_page,
+    "stall": stall,
 }[MODE]
 sys.exit(main())

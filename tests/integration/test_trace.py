@@ -135,6 +135,46 @@ def test_a_slow_chat_is_named_on_a_slowest_line(clean_project: str, tmp_path: Pa
     )
 
 
+@pytest.mark.parametrize(
+    ("overrides", "env", "blamed"),
+    [
+        pytest.param(
+            ("web-spec-faults",),
+            {"WEB_FAULT": "stall"},
+            r"blame: web: no answer after [5-9]\.\d s \(its span POST /api/chat/service "
+            r"never ended, no span under it came back\)",
+            id="web-never-calls-chat",
+        ),
+        pytest.param(
+            ("chat-faults",),
+            {"FAULT_MODE": "slow"},
+            r"blame: web ← chat: no answer after [4-9]\.\d s \(its span POST /api/chat "
+            r"never ended(, no span under it came back)?\)",
+            id="chat-holds-the-question",
+        ),
+    ],
+)
+def test_a_request_that_times_out_is_blamed_on_the_span_still_open(
+    clean_project: str,
+    tmp_path: Path,
+    overrides: tuple[str, ...],
+    env: dict[str, str],
+    blamed: str,
+) -> None:
+    """Nobody answered within --timeout: the service whose server span was still open
+    deepest (its start record came back, its end never did) holds the request."""
+    run = run_fault(
+        clean_project, tmp_path, *overrides, args=("--timeout", "8"), FAULT_DELAY="60", **env
+    )
+    assert run.returncode == 1, run.output
+    assert "✗ web -> chat proxy call" in run.output
+    assert re.search(r"timed out after [89]\.\d+s \(timeout 8s\)", run.output), run.output
+    assert re.fullmatch(blamed, blame_line(run)), run.output
+    assert "tracing off there" not in run.output
+    assert run.seconds < 8 + 30  # the timeout, then logs and teardown
+    assert leftovers(clean_project) == []
+
+
 def test_the_failing_requests_lines_are_picked_by_trace_id(
     clean_project: str, tmp_path: Path
 ) -> None:
@@ -221,6 +261,56 @@ def test_a_stopped_db_on_a_kept_stack_is_named_at_once_and_nothing_restarts(
         assert re.search(
             r"✓ compose up +\d+\.\d\ds  started again: db \(was exited\)", rerun.output
         )
+    finally:
+        down = smoke("teardown", "--project", clean_project)
+        assert down.returncode == 0, down.output
+
+
+def test_a_chat_recreated_by_hand_sending_its_spans_elsewhere_is_named_with_where(
+    clean_project: str, tmp_path: Path
+) -> None:
+    """chat recreated by hand without the run's settings sends its spans to the
+    default port: `--attach` names that endpoint and the one this run reads."""
+    kept = run_fault(clean_project, tmp_path, args=("--keep-stack",))
+    try:
+        assert kept.returncode == 0, kept.output
+        env = smoke_env(COMPOSE_PROJECT_NAME=clean_project)
+        env.pop("SMOKE_TRACE_PORT", None)
+        by_hand = subprocess.run(
+            [
+                "docker",
+                "compose",
+                "-p",
+                clean_project,
+                "up",
+                "-d",
+                "--no-build",
+                "--no-deps",
+                "--force-recreate",
+                "chat",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert by_hand.returncode == 0, by_hand.stderr
+        DockerClient().container.stop(_containers(clean_project)["db"][0])
+        time.sleep(1)  # chat's watch notices within a second
+        attached = run_fault(clean_project, tmp_path, args=("--attach",))
+        assert attached.returncode == 1, attached.output
+        assert attached.seconds < 10, attached.output
+        assert re.search(
+            r"no trace: chat sent no span all run: it sends them to "
+            r"http://host\.docker\.internal:4318/v1/traces, and this run reads them at "
+            r"http://host\.docker\.internal:\d+/v1/traces; it was started without this "
+            r"run's settings \(recreated by hand\?\): a run without --attach recreates it "
+            r"with them",
+            attached.output,
+        ), attached.output
+        assert "web sent no span" not in attached.output  # web was not asked
     finally:
         down = smoke("teardown", "--project", clean_project)
         assert down.returncode == 0, down.output

@@ -6,6 +6,8 @@ or in their output (log), where the smoke's blame reads them."""
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -19,7 +21,7 @@ import pytest
 from smoke.trace import blame
 from smoke.trace.context import Tracer
 from smoke.trace.receiver import Receiver
-from smoke.trace.spans import Span, from_logs
+from smoke.trace.spans import Span, from_logs, latest
 from tests.conftest import ROOT
 from tests.services.conftest import free_port
 
@@ -72,7 +74,8 @@ def otlp_env(receiver: Receiver) -> dict[str, str]:
 def blame_of(tracer: Tracer, spans: list[Span], step: str) -> str | None:
     trace_id = tracer.trace_of(step)
     assert trace_id is not None
-    trace = blame.Trace([s for s in spans if s.trace_id == trace_id], now=time.time())
+    mine = latest(s for s in spans if s.trace_id == trace_id)
+    trace = blame.Trace(mine, now=time.time())
     request = trace.failing_request()
     assert request is not None
     return blame.blame(trace, request)
@@ -102,6 +105,43 @@ def test_web_blames_its_call_to_a_closed_chat_port_from_the_spans() -> None:
     )
 
 
+def test_a_request_web_still_holds_is_blamed_on_web_from_its_start_record() -> None:
+    """web's call goes to an address that takes the connection and never answers:
+    while the smoke waits, web's server span has come back as a start record, so the
+    request the smoke gave up on is blamed on web, with how long it held it."""
+    tracer = Tracer()
+    web_port = free_port()
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts (backlog), never answers
+    env = {
+        "WEB_PORT": str(web_port),
+        "CHAT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
+        "WEB_CHAT_TIMEOUT_SECONDS": "30",
+    }
+    with (
+        silent,
+        receiving(tracer) as receiver,
+        service("contoso_web", web_port, **otlp_env(receiver), **env),
+        tracer.client() as client,
+    ):
+        with tracer.step("proxy call"), pytest.raises(httpx.ReadTimeout):
+            client.post(
+                f"http://127.0.0.1:{web_port}/api/chat/service",
+                json={"question": "tent"},
+                timeout=1.5,
+            )
+        receiver.settle(quiet=0.3, limit=3)
+        spans = tracer.spans() + receiver.spans()
+    records = [s for s in spans if s.service == "web"]
+    assert {(s.kind, s.end) for s in records} == {(2, None), (3, None)}  # taken, called
+    said = blame_of(tracer, spans, "proxy call")
+    assert said is not None
+    assert re.fullmatch(
+        rf"blame: web → 127\.0\.0\.1: no answer after 1\.\d s \(its call POST "
+        rf"{env['CHAT_URL']}/api/chat never came back\)",
+        said,
+    ), said
+
+
 def test_chat_blames_db_on_its_request_span_while_db_is_down() -> None:
     tracer = Tracer()
     chat_port = free_port()
@@ -123,7 +163,7 @@ def test_chat_blames_db_on_its_request_span_while_db_is_down() -> None:
     assert said is not None
     assert said.startswith("blame: chat 503 ← db: unavailable for ")
     assert said.endswith(" s (connection refused)")
-    (server,) = [s for s in spans if s.service == "chat"]
+    (server,) = [s for s in latest(spans) if s.service == "chat"]
     assert server.attr("db.state.since")
     assert all("pw-never-in-a-span" not in repr(s) for s in spans)
 

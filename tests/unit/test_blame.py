@@ -563,3 +563,132 @@ def test_web_failing_for_a_reason_of_its_own_after_a_good_answer_stays_webs() ->
     )
     trace = Trace(spans, now=2.0)
     assert blame(trace, trace.failing_request() or request()) == "blame: web 500: KeyError: 'x'"
+
+
+def timed_out(until: float = 3.0) -> Span:
+    return span(
+        "r",
+        "step",
+        "smoke",
+        "POST /api/chat/service",
+        KIND_CLIENT,
+        0.0,
+        until,
+        code=STATUS_ERROR,
+        message="no answer: ReadTimeout: timed out",
+    )
+
+
+def test_a_request_without_an_answer_is_blamed_on_the_deepest_span_still_open() -> None:
+    """chat still working when the smoke gave up: web's span and web's call are open
+    too, but chat is where the time goes."""
+    spans = [
+        timed_out(3.0),
+        span("w", "r", "web", "POST /api/chat/service", KIND_SERVER, 0.1, None),
+        span("wc", "w", "web", "POST", KIND_CLIENT, 0.2, None, server__address="chat"),
+        span("c", "wc", "chat", "POST /api/chat", KIND_SERVER, 0.5, None),
+    ]
+    trace = Trace(spans, now=9.0)
+    assert blame(trace, trace.requests()[0]) == (
+        "blame: web ← chat: no answer after 2.5 s (its span POST /api/chat never ended, "
+        "no span under it came back)"
+    )
+
+
+def test_a_web_that_never_calls_chat_is_blamed_on_web_with_what_ran_under_it() -> None:
+    spans = [
+        timed_out(5.0),
+        span("w", "r", "web", "POST /api/chat/service", KIND_SERVER, 0.2, None),
+    ]
+    trace = Trace(spans, now=9.0)
+    assert blame(trace, trace.requests()[0]) == (
+        "blame: web: no answer after 4.8 s (its span POST /api/chat/service never ended, "
+        "no span under it came back)"
+    )
+    # Work under it that finished is not the holder: web's own span is.
+    spans.append(span("q", "w", "web", "lookup", KIND_INTERNAL, 0.3, 0.4))
+    trace = Trace(spans, now=9.0)
+    assert blame(trace, trace.requests()[0]) == (
+        "blame: web: no answer after 4.8 s (its span POST /api/chat/service never ended)"
+    )
+
+
+def test_of_open_spans_at_one_depth_the_longest_open_is_named() -> None:
+    spans = [
+        timed_out(3.0),
+        span("w", "r", "web", "POST /api/chat/service", KIND_SERVER, 0.1, None),
+        span("late", "w", "web", "late", KIND_INTERNAL, 2.0, None),
+        span("early", "w", "web", "early", KIND_INTERNAL, 0.5, None),
+    ]
+    trace = Trace(spans, now=9.0)
+    said = blame(trace, trace.requests()[0])
+    assert said is not None
+    assert "its span early never ended" in said
+    assert "2.5 s" in said
+
+
+def test_an_answered_request_with_an_open_span_is_not_blamed_on_it() -> None:
+    spans = [request(200), span("w", "r", "web", "POST /x", KIND_SERVER, 0.1, None)]
+    trace = Trace(spans, now=2.0)
+    assert blame(trace, trace.requests()[0]) is None
+
+
+def test_without_start_records_the_service_whose_spans_hang_under_a_missing_one() -> None:
+    """A team's web sends a span only when it ends: its call to chat came back, its
+    own span did not (still open)."""
+    spans = [
+        timed_out(5.0),
+        span(
+            "wc",
+            "w-missing",
+            "web",
+            "POST",
+            KIND_CLIENT,
+            0.2,
+            0.3,
+            status=200,
+            server__address="chat",
+        ),
+        span("c", "wc", "chat", "POST /api/chat", KIND_SERVER, 0.21, 0.29, status=200),
+    ]
+    trace = Trace(spans, now=9.0)
+    assert blame(trace, trace.requests()[0]) == (
+        "blame: web: took the request and gave no answer in 5.0 s (its span for it never "
+        "came back; under it: POST to chat 200)"
+    )
+    only_chat = [
+        spans[0],
+        span("c", "wc-missing", "chat", "POST /api/chat", KIND_SERVER, 0.21, 0.29, status=200),
+    ]
+    trace = Trace(only_chat, now=9.0)
+    assert blame(trace, trace.requests()[0]) == (
+        "blame: chat's caller: no answer in 5.0 s, though chat answered 200 (the caller's "
+        "span never came back)"
+    )
+    earlier = [spans[0], span("x", "gone", "web", "GET", KIND_CLIENT, -2.0, -1.0)]
+    trace = Trace(earlier, now=9.0)
+    assert blame(trace, trace.requests()[0]) is None  # not this request's
+
+
+def test_a_call_that_never_came_back_is_blamed_on_the_caller_and_whom_it_called() -> None:
+    """chat sends no start record (a team's chat): web's open call is the deepest."""
+    spans = [
+        timed_out(4.0),
+        span("w", "r", "web", "POST /api/chat/service", KIND_SERVER, 0.1, None),
+        span(
+            "wc",
+            "w",
+            "web",
+            "POST",
+            KIND_CLIENT,
+            0.5,
+            None,
+            server__address="chat",
+            url__full="http://chat:8000/api/chat",
+        ),
+    ]
+    trace = Trace(spans, now=9.0)
+    assert blame(trace, trace.requests()[0]) == (
+        "blame: web → chat: no answer after 3.5 s (its call POST http://chat:8000/api/chat "
+        "never came back)"
+    )

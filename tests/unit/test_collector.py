@@ -216,3 +216,46 @@ def test_a_request_that_got_no_answer_is_said_so_not_blamed_on_tracing() -> None
         client.post("http://web/api/chat/service")
     said = Collector(tracer, route=Route("otlp", "172.17.0.1", 28249)).explain("proxy", None)
     assert said.missing == "no trace: the request got no answer, so no span"
+
+
+def test_only_the_service_a_request_went_to_and_those_behind_it_are_called_silent(
+    traced: tuple[Tracer, httpx.Client],
+) -> None:
+    """chat's dependency check failed with no span: web was never asked, so its
+    silence says nothing."""
+    tracer, client = traced
+    collector = Collector(tracer)
+    with tracer.step("deps"):
+        client.get("http://chat/health/dependencies")
+    said = collector.explain(
+        "deps", None, addressed={"http://chat/health/dependencies": "chat"}.get
+    )
+    assert said.missing == "no trace: chat sent no span all run (tracing off there?)"
+    with tracer.step("proxy"):
+        client.get("http://web/api/chat/service")
+    said = collector.explain("proxy", None, addressed=lambda url: "web")
+    assert said.missing == "no trace: web and chat sent no span all run (tracing off there?)"
+
+
+def test_a_read_that_timed_out_names_the_service_that_took_the_connection() -> None:
+    tracer = Tracer()
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with (
+        tracer.client(httpx.MockTransport(slow)) as client,
+        tracer.step("proxy"),
+        pytest.raises(httpx.ReadTimeout),
+    ):
+        client.post("http://web/api/chat/service")
+    collector = Collector(tracer, route=Route("otlp", "172.17.0.1", 28249))
+    said = collector.explain("proxy", None, addressed=lambda url: "web")
+    assert said.missing is not None
+    assert said.missing.startswith("no trace: web took the connection and gave no answer in ")
+    assert said.missing.endswith(
+        "s; no span of it came back (a service without start records sends its span only "
+        "when the request ends)"
+    )
+    unknown = collector.explain("proxy", None)  # whose address it was is not known
+    assert unknown.missing == "no trace: the request got no answer, so no span"

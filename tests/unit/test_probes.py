@@ -599,3 +599,14 @@ def test_a_service_that_opens_its_port_soon_after_another_is_not_named() -> None
         refused, refused, refused, lambda r: httpx.Response(200, json={"status": "ok"})
     )
     assert probe(handler, timeout=5, watcher=engine).chat_health() == {"status": "ok"}
+
+
+def test_a_url_is_traced_back_to_the_service_it_was_looked_up_for() -> None:
+    endpoints = _CountedEndpoints(fail=False)
+    probe = Probe(endpoints, 1.0, httpx.Client())
+    probe.url("chat", "/health")  # http://127.0.0.1:11
+    probe.url("web", "/")  # http://127.0.0.1:12
+    assert probe.service_at("http://127.0.0.1:11/health/dependencies") == "chat"
+    assert probe.service_at("http://127.0.0.1:12/api/chat/service") == "web"
+    assert probe.service_at("http://127.0.0.1:110/health") is None  # another port
+    assert probe.service_at("http://127.0.0.1:9/") is None

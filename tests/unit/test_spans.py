@@ -18,6 +18,7 @@ from smoke.trace.spans import (
     from_logs,
     from_otlp,
     is_span_line,
+    latest,
     to_otlp,
 )
 
@@ -225,3 +226,16 @@ def test_span_lines_are_read_bare_and_after_a_broken_one() -> None:
     )
     (span,) = from_logs("web-1  | t " + json.dumps(quoted))
     assert span.name == "quoting"  # the first mark on the line begins the span
+
+
+def test_a_finished_span_replaces_its_start_record_whichever_came_first() -> None:
+    started = from_otlp(otlp(raw(endTimeUnixNano="0")))[0]
+    ended = from_otlp(otlp(raw()))[0]
+    other = from_otlp(otlp(raw(spanId="00000000000000aa", endTimeUnixNano="0")))[0]
+    assert started.end is None
+    assert ended.end is not None
+    assert latest([started, other, ended]) == [ended, other]
+    assert latest([ended, started]) == [ended]
+    assert latest([started]) == [started]  # still open: the start record is all there is
+    again = from_otlp(otlp(raw(endTimeUnixNano="1700000000900000000")))[0]
+    assert latest([ended, again]) == [ended]  # one record per span: the first finished
