@@ -807,4 +807,5 @@ def test_a_built_image_under_a_shared_name_is_refused_on_every_path(
     said = one_line_error(run)
     assert "service chat builds image team/chat:dev, a name other projects" in said
     assert "smoke internal error" not in run.everything
+    assert run.seconds < 20  # before anything starts
     assert leftovers(clean_project) == []
