@@ -14,6 +14,7 @@ from smoke.checks.probes import FixedEndpoints
 from smoke.checks.schemathesis import HAR_NAME, Tally, require_schemathesis, run_schemathesis
 from smoke.checks.services import failed_job
 from smoke.errors import ComposeFailed, FuzzingFailed
+from smoke.finish import stack_said
 from smoke.masking import Masker, excerpt
 from smoke.options import FuzzOptions
 from smoke.report.console import Console
@@ -38,9 +39,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
             tally = Tally(ended.failure.requests, ended.failure.server_errors)
         verdict = {"passed": "PASS", "failed": "FAIL"}.get(ended.result, "STOPPED")
         said = (
-            ""
-            if ended.stack is None
-            else f"; {lifecycle.stack_said(ended.ending, options.target.project)}"
+            "" if ended.stack is None else f"; {stack_said(ended.ending, options.target.project)}"
         )
         console.line(
             f"{verdict}  fuzz: {tally.requests} requests, {tally.server_errors} server errors "

@@ -25,14 +25,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import httpx
-from python_on_whales.exceptions import DockerException
 
 from smoke import preparation, signals
 from smoke.checks.probes import Endpoints, Probe
-from smoke.errors import CheckFailed, InternalError, Interrupted, TeardownIncomplete
+from smoke.errors import CheckFailed, Interrupted, TeardownIncomplete
+from smoke.finish import Ending, finish, under_shield
 from smoke.masking import Masker, excerpt
 from smoke.options import Keep
 from smoke.outcome import Result, SpecOutcome, StepResult
@@ -42,10 +42,8 @@ from smoke.report.timeline import TraceFiles, write_trace_files
 from smoke.report.verdicts import Judged, judge_run
 from smoke.stack import claim as claims
 from smoke.stack.compose import Stack
-from smoke.stack.logs import write_logs
 from smoke.stack.state import ContainerTimes, Resources
 from smoke.stack.target import Target
-from smoke.stack.teardown import remove_stack
 from smoke.steps import StepRunner
 from smoke.trace import clocks, route
 from smoke.trace.collector import Collector
@@ -53,9 +51,6 @@ from smoke.trace.context import Tracer
 from smoke.trace.specs import Spec
 
 R = TypeVar("R")
-
-#: How a run left its stack: kept on purpose, removed, partly removed, or not reached.
-Ending = Literal["kept", "removed", "left over", "untouched"]
 
 
 class StackOptions(Protocol):
@@ -257,13 +252,21 @@ def run(
                 raise
             finally:
 
-                def finish() -> None:
+                def wind_up() -> None:
                     nonlocal ending
                     made = checks.stop()
                     try:
                         if stack is not None and claim is not None:
-                            ending = _finish(
-                                options, stack, claim, steps, masker, failure, made, times
+                            ending = finish(
+                                stack,
+                                claim,
+                                steps,
+                                masker,
+                                keep=options.keep,
+                                log_file=options.log_file,
+                                failure=failure,
+                                made=made,
+                                times=times,
                             )
                     except TeardownIncomplete as exc:
                         ending = "left over"
@@ -274,7 +277,7 @@ def run(
                         checks.released()
 
                 # The shield first: a signal now must not skip the teardown.
-                landed = _under_shield(finish, console)
+                landed = under_shield(wind_up, console)
                 if landed is not None:  # came in the instant before the shield was up
                     raise landed
         result = "passed"
@@ -340,32 +343,6 @@ def run(
     return reported
 
 
-#: How often the shield is put up again when a signal lands just before it is up.
-_SHIELD_TRIES = 3
-
-
-def _under_shield(work: Callable[[], None], console: Console) -> Interrupted | None:
-    """``work`` under the shield, done once, even when a signal lands in the instant
-    before the shield is up: that signal is taken, the shield put up again, and it is
-    returned for the caller to raise once the work is done."""
-    landed: Interrupted | None = None
-    done = False
-    for _ in range(_SHIELD_TRIES):
-        try:
-            with signals.shielded(finishing(console)):
-                if not done:
-                    work()
-                    done = True
-            break
-        except Interrupted as exc:
-            landed = landed or exc
-            if done:  # it came just after the shield: the work stands
-                break
-    if not done:  # every try met a signal first: the work all the same
-        work()
-    return landed
-
-
 def _read_log_spans(options: StackOptions, collector: Collector) -> None:
     """On the log route, the spans are in the log file just written."""
     if collector.reads_logs and options.log_file.is_file():
@@ -429,71 +406,3 @@ def _trace_files(
         return None
     finally:
         collector.close()
-
-
-def _finish(
-    options: StackOptions,
-    stack: Stack,
-    claim: claims.Claim,
-    steps: StepRunner,
-    masker: Masker,
-    failure: CheckFailed | None,
-    made: Resources | None,
-    times: list[ContainerTimes],
-) -> Ending:
-    """Logs (and, beside them, the containers' times for the timeline) first, then
-    the teardown unless the stack is kept."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        timed = pool.submit(stack.times)
-        capture_logs(stack, options.log_file, masker, steps.console, failure)
-        with contextlib.suppress(DockerException):  # the timeline goes without them
-            times.extend(timed.result())
-    if options.keep == "always" or (options.keep == "on-failure" and failure is not None):
-        claim.kept()
-        return "kept"
-    # The mark goes only with the stack, so a run that claims the project next can
-    # never see this run's teardown remove its stack.
-    steps.run("teardown", lambda: remove_stack(stack, known=made))
-    return "removed"
-
-
-def stack_said(ending: Ending, project: str) -> str:
-    """The summary's words for a stack that was not kept."""
-    teardown = f"`nox -s teardown -- --project {project}`"
-    if ending == "left over":
-        return f"stack NOT fully removed: {teardown}"
-    if ending == "untouched":
-        return f"stack NOT removed (its reaper will): {teardown}"
-    return "stack removed"
-
-
-def finishing(console: Console) -> Callable[[str], None]:
-    """What a signal during the logs and teardown gets: one line, then the work goes on."""
-
-    def said(signal_name: str) -> None:
-        console.line(f"smoke: {signal_name} received: finishing the logs and teardown first")
-
-    return said
-
-
-def capture_logs(
-    stack: Stack,
-    log_file: Path,
-    masker: Masker,
-    console: Console,
-    failure: CheckFailed | None = None,
-) -> None:
-    """The whole stack's logs to ``log_file``, and after them the traceback of an
-    internal error; never lets a failure block the teardown."""
-    try:
-        try:
-            write_logs(stack, log_file, masker)
-        except DockerException:
-            # Once more: a passing fault of the engine must not cost the logs. (A Ctrl-C
-            # never reaches `compose logs`: it runs in a session of its own.)
-            write_logs(stack, log_file, masker)
-        if isinstance(failure, InternalError):
-            with log_file.open("a", encoding="utf-8") as log:
-                log.write(masker(f"smoke internal error in {failure.step}:\n{failure.traceback}"))
-    except Exception as exc:
-        console.detail(f"could not write {log_file}: {excerpt(str(exc), limit=160)}")

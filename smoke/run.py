@@ -16,6 +16,7 @@ from smoke import lifecycle
 from smoke.checks import browser
 from smoke.checks.probes import FixedEndpoints
 from smoke.errors import BudgetExceeded, CheckFailed, PortUnavailable, SpecFailed
+from smoke.finish import Ending, stack_said
 from smoke.masking import Masker, quoted
 from smoke.options import RunOptions
 from smoke.outcome import Outcome, evaluate
@@ -242,7 +243,7 @@ def _summary(
     outcome: Outcome,
     console: Console,
     *,
-    ending: lifecycle.Ending,
+    ending: Ending,
     masker: Masker,
     trace_files: TraceFiles | None = None,
     urls: Mapping[str, str] | None = None,
@@ -264,7 +265,7 @@ def _summary(
         elif ending == "kept":
             extras.append(f"stack kept (project {project}): `nox -s logs`, `nox -s teardown`")
         else:
-            extras.append(lifecycle.stack_said(ending, project))
+            extras.append(stack_said(ending, project))
         if options.log_file.exists():
             extras.append(f"logs in {options.log_file}")
 

@@ -27,6 +27,7 @@ ORDER = (
     "checks/",
     "preparation",
     "plan",
+    "finish",
     "lifecycle",
     "commands",
     "fuzz",
