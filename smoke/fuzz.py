@@ -13,6 +13,7 @@ from smoke import lifecycle
 from smoke.checks.probes import FixedEndpoints
 from smoke.checks.schemathesis import HAR_NAME, Tally, require_schemathesis, run_schemathesis
 from smoke.checks.services import failed_job
+from smoke.ended import Ended
 from smoke.errors import ComposeFailed, FuzzingFailed
 from smoke.finish import stack_said
 from smoke.masking import Masker, excerpt
@@ -32,7 +33,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
     )
     checks = _FuzzChecks(options)
 
-    def report(ended: lifecycle.Ended) -> Tally:
+    def report(ended: Ended) -> Tally:
         _mask_records(options, ended.masker, console)
         tally = checks.tally
         if isinstance(ended.failure, FuzzingFailed):

@@ -1,14 +1,15 @@
-"""The one lifecycle of every command that starts a stack (``run``, ``fuzz``).
+"""The one lifecycle of every command that starts a stack (``run``, ``fuzz``), in
+phases, each a method of one run's state:
 
-    prepare   (``smoke.preparation``) engine, Compose, the model, the claim, ports, images;
-              how spans come back (``smoke.trace``), and their receiver started
-    checks    the command's own steps, each its own trace; Ctrl-C, SIGTERM and SIGHUP
-              end them as Interrupted
-    explain   a failed check: its class, hint, blame (from its trace) and evidence
-    finish    shielded from signals: the logs and the containers' times, then the
-              teardown (or the stack kept)
-    report    the trace and timeline files, then the command's summary and files,
-              written whatever arrives meanwhile
+    prepare   (``smoke.preparation``) engine, Compose, the model, the claim, ports,
+              images; how spans come back (``smoke.trace``)
+    start     the receiver started, the first lines said, the claim made ready
+    check     the command's own steps, each its own trace; Ctrl-C, SIGTERM and SIGHUP
+              end them as Interrupted; a failed check explained (class, hint, blame
+              from its trace, evidence); then, shielded, ``smoke.finish``: the logs
+              and the containers' times, the teardown (or the stack kept)
+    ended     (``smoke.ended``) the specs judged, the trace and timeline files, then
+              the command's report, written whatever arrives meanwhile
 
 A command is its checks plus one call to ``run``. Whatever happens in the checks, the
 logs are written and the stack is removed before ``run`` returns or raises, unless it
@@ -17,7 +18,6 @@ is to be kept. A death no handler sees is the reaper's to clean up.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,15 +31,14 @@ import httpx
 
 from smoke import preparation, signals
 from smoke.checks.probes import Endpoints, Probe
+from smoke.ended import Ended, judge, read_log_spans, trace_files
 from smoke.errors import CheckFailed, Interrupted, TeardownIncomplete
 from smoke.finish import Ending, finish, under_shield
-from smoke.masking import Masker, excerpt
+from smoke.masking import Masker
 from smoke.options import Keep
-from smoke.outcome import Result, SpecOutcome, StepResult
+from smoke.outcome import Result
 from smoke.report.console import Console
 from smoke.report.evidence import explain
-from smoke.report.timeline import TraceFiles, write_trace_files
-from smoke.report.verdicts import Judged, judge_run
 from smoke.stack import claim as claims
 from smoke.stack.compose import Stack
 from smoke.stack.state import ContainerTimes, Resources
@@ -112,31 +111,6 @@ class Checks(Protocol):
         the shadow of the logs and the teardown)."""
 
 
-@dataclass(frozen=True)
-class Ended:
-    """How a command's lifecycle ended, for its summary and reports."""
-
-    result: Result
-    stack: Stack | None
-    failure: CheckFailed | None
-    stopped_by: str | None
-    ending: Ending
-    steps: tuple[StepResult, ...]
-    storage_driver: str | None
-    masker: Masker
-    started_at: str
-    duration: float
-    #: Where the run's time went, from its slowest request's spans (None: no trace).
-    slowest: str | None = None
-    #: The trace and timeline files written, if any.
-    trace_files: TraceFiles | None = None
-    #: (step, trace id) of each traced step.
-    trace_ids: tuple[tuple[str, str], ...] = ()
-    #: The trace specs judged, and the seconds that took.
-    specs: tuple[SpecOutcome, ...] = ()
-    specs_seconds: float | None = None
-
-
 #: File times come from the kernel's coarse clock, which lags ``time.time()`` by up to
 #: a tick: a file this run wrote at its start can look older than the run.
 _FILE_CLOCK_LAG_SECONDS = 0.02
@@ -169,240 +143,225 @@ def run(
     fails fails a run whose checks passed. ``attachments``: files the checks may
     leave (a screenshot, a browser trace), shown in the timeline when they exist.
     """
-    env = os.environ if env is None else env
-    started = time.monotonic()
-    started_wall = time.time()
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
     if options.uses_compose and stack is None:
-        stack = Stack(options.target, env=env)
-    tracer = Tracer(enabled=options.trace)
-    collector = Collector(tracer)
-    # httpx builds its TLS context when a client is made: do that beside the checks.
-    maker = ThreadPoolExecutor(max_workers=1)
-    client_made = maker.submit(tracer.client, transport)
-    maker.shutdown(wait=False)
-    driver: str | None = None
-    masker = Masker()
-    reused = False
+        stack = Stack(options.target, env=os.environ if env is None else env)
+    this = _Run(options, checks, console, stack, Tracer(enabled=options.trace))
+    this.prepare(transport, needs)
+    this.start(headline)
     try:
-        # First, so a browser starts while the engine is asked, not beside `up`.
-        checks.prepare()
-        try:
-            if stack is not None:
-                prepared = preparation.prepare(
-                    stack,
-                    console,
-                    max_run_seconds=options.max_run_seconds,
-                    prebuilt=not options.build,
-                    install_local_stack=options.install_local_stack,
-                    kept=options.keep == "always",
-                    attach=options.attach,
-                    needs=needs,
-                    log_file=options.log_file,
-                )
-                driver, masker, reused = prepared.storage_driver, prepared.masker, prepared.reused
-                collector.route = route.choose(stack.engine(), stack.project)
-                stack.compose_env = collector.route.compose_env()
-        except BaseException:
-            checks.stop()  # what prepare took goes back
-            checks.released()
-            raise
-    except BaseException:
-        client_made.result().close()
+        this.check(fixed)
+        this.result = "passed"
+    except CheckFailed as exc:
+        this.result, this.failure = "failed", exc
         raise
-    collector.start()
-    for line in headline:
-        console.line(line)
-    console.line(f"smoke: {collector.describe()}")
-    steps = StepRunner(console, traced=tracer.step)
-    claim = None
-    if stack is not None:
-        kept = options.keep == "always"
-        claim = claims.Claim(
-            stack, kept=kept, reaper=options.reaper, log_file=options.log_file, console=console
-        )
+    except Interrupted as exc:
+        this.result, this.stopped_by = "interrupted", exc.signal_name
+        raise
+    except Exception as exc:
+        this.stopped_by = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        with signals.shielded():  # the reports get written, whatever arrives now
+            reported = report(this.ended(attachments, specs, specs_off))
+    return reported
+
+
+@dataclass
+class _Run:
+    """One run's state as it goes through the phases: prepare, start, check (and,
+    shielded, its finish), ended."""
+
+    options: StackOptions
+    checks: Checks
+    console: Console
+    stack: Stack | None
+    tracer: Tracer
+    started: float = field(default_factory=time.monotonic)
+    started_wall: float = field(default_factory=time.time)
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    masker: Masker = field(default_factory=Masker)
+    driver: str | None = None
+    reused: bool = False
+    claim: claims.Claim | None = None
     result: Result = "error"
     failure: CheckFailed | None = None
     stopped_by: str | None = None
     ending: Ending = "untouched"
-    times: list[ContainerTimes] = []
-    try:
-        with signals.interruptible(), client_made.result() as client:
-            probe = Probe(stack or fixed, options.timeout, client, watcher=stack)
+    times: list[ContainerTimes] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.collector = Collector(self.tracer)
+        self.steps = StepRunner(self.console, traced=self.tracer.step)
+
+    def prepare(self, transport: httpx.BaseTransport | None, needs: tuple[str, ...]) -> None:
+        """The checks' own needs first (a browser starts while the engine is asked),
+        then the stack's and how spans come back; what was taken goes back if any of
+        it fails."""
+        # httpx builds its TLS context when a client is made: do that beside the checks.
+        maker = ThreadPoolExecutor(max_workers=1)
+        self._client = maker.submit(self.tracer.client, transport)
+        maker.shutdown(wait=False)
+        try:
+            self.checks.prepare()
             try:
-                if claim is not None:
-                    claim.start()
-                checks(Session(stack, probe, steps, tracer, reused))
+                if self.stack is not None:
+                    self._prepare_stack(self.stack, needs)
+            except BaseException:
+                self.checks.stop()  # what prepare took goes back
+                self.checks.released()
+                raise
+        except BaseException:
+            self._client.result().close()
+            raise
+
+    def _prepare_stack(self, stack: Stack, needs: tuple[str, ...]) -> None:
+        options = self.options
+        prepared = preparation.prepare(
+            stack,
+            self.console,
+            max_run_seconds=options.max_run_seconds,
+            prebuilt=not options.build,
+            install_local_stack=options.install_local_stack,
+            kept=options.keep == "always",
+            attach=options.attach,
+            needs=needs,
+            log_file=options.log_file,
+        )
+        self.driver, self.masker, self.reused = (
+            prepared.storage_driver,
+            prepared.masker,
+            prepared.reused,
+        )
+        self.collector.route = route.choose(stack.engine(), stack.project)
+        stack.compose_env = self.collector.route.compose_env()
+
+    def start(self, headline: Sequence[str]) -> None:
+        """The receiver started, the run's first lines said, its claim made ready."""
+        self.collector.start()
+        for line in headline:
+            self.console.line(line)
+        self.console.line(f"smoke: {self.collector.describe()}")
+        if self.stack is not None:
+            self.claim = claims.Claim(
+                self.stack,
+                kept=self.options.keep == "always",
+                reaper=self.options.reaper,
+                log_file=self.options.log_file,
+                console=self.console,
+            )
+
+    def check(self, fixed: Endpoints) -> None:
+        """The claim and the checks under the signal handlers, a failure explained;
+        then, shielded, the finish."""
+        with signals.interruptible(), self._client.result() as client:
+            probe = Probe(self.stack or fixed, self.options.timeout, client, watcher=self.stack)
+            try:
+                if self.claim is not None:
+                    self.claim.start()
+                self.checks(Session(self.stack, probe, self.steps, self.tracer, self.reused))
             except CheckFailed as exc:
-                failure = exc
-                said = collector.explain(
-                    exc.judged_step or exc.step,
-                    stack.logs if stack is not None else None,
-                    stack.state if stack is not None else None,
-                    probe.service_at,
-                )
-                exc.blame, exc.no_trace = said.blame, said.missing
-                explain(exc, stack, console, masker, said)
-                if stack is None:
-                    console.detail(
-                        "no log lines: this run checks a stack it did not start "
-                        "(--web-url/--chat-url), so it reads no logs; a kept stack's: "
-                        "`nox -s logs`"
-                    )
+                self.failure = exc
+                self._explain(exc, probe)
                 raise
             finally:
-
-                def wind_up() -> None:
-                    nonlocal ending
-                    made = checks.stop()
-                    try:
-                        if stack is not None and claim is not None:
-                            ending = finish(
-                                stack,
-                                claim,
-                                steps,
-                                masker,
-                                keep=options.keep,
-                                log_file=options.log_file,
-                                failure=failure,
-                                made=made,
-                                times=times,
-                            )
-                    except TeardownIncomplete as exc:
-                        ending = "left over"
-                        explain(exc, None, console, masker)
-                        if failure is None:  # else the check that failed stays the news
-                            raise
-                    finally:
-                        checks.released()
-
                 # The shield first: a signal now must not skip the teardown.
-                landed = under_shield(wind_up, console)
+                landed = under_shield(self._wind_up, self.console)
                 if landed is not None:  # came in the instant before the shield was up
                     raise landed
-        result = "passed"
-    except CheckFailed as exc:
-        result, failure = "failed", exc
-        raise
-    except Interrupted as exc:
-        result, stopped_by = "interrupted", exc.signal_name
-        raise
-    except Exception as exc:
-        stopped_by = f"{type(exc).__name__}: {exc}"
-        raise
-    finally:
-        with signals.shielded():  # the reports get written, whatever arrives now
-            if claim is not None:
-                # A stack this run did not get to remove stays the reaper's to remove.
-                claim.close(release=ending != "untouched")
-            since = started_wall - _FILE_CLOCK_LAG_SECONDS
-            fresh = [p for p in attachments if p.is_file() and p.stat().st_mtime >= since]
-            _read_log_spans(options, collector)
-            clock_notes = clocks.said(collector.clock_offsets())
-            for note in clock_notes:
-                console.line(f"smoke: trace: {note}")
-            judged = _judge(specs, specs_off, stack, collector, steps, console, masker)
-            if judged.failure is not None and result == "passed":
-                result, failure = "failed", judged.failure
-            trace_files = _trace_files(
-                options,
-                collector,
-                steps,
-                times,
-                failure,
-                masker,
-                fresh,
-                console,
-                judged.marked,
-                clock_notes,
-            )
-            reported = report(
-                Ended(
-                    result=result,
-                    stack=stack,
-                    failure=failure,
-                    stopped_by=stopped_by,
-                    ending=ending,
-                    steps=tuple(steps.results),
-                    storage_driver=driver,
-                    masker=masker,
-                    started_at=started_at,
-                    duration=time.monotonic() - started,
-                    # A step that ran out of time, else the whole run (its budget).
-                    slowest=(
-                        collector.slowest(failure.step, within=failure.elapsed)
-                        if failure is not None and failure.timed_out
-                        else collector.slowest()
-                    ),
-                    trace_files=trace_files,
-                    trace_ids=tuple(tracer.steps().items()),
-                    specs=judged.outcomes,
-                    specs_seconds=judged.seconds,
-                )
-            )
-    return reported
 
-
-def _read_log_spans(options: StackOptions, collector: Collector) -> None:
-    """On the log route, the spans are in the log file just written."""
-    if collector.reads_logs and options.log_file.is_file():
-        with contextlib.suppress(OSError):
-            collector.read_logs(options.log_file.read_text(encoding="utf-8", errors="replace"))
-
-
-def _judge(
-    specs: Sequence[Spec],
-    specs_off: str | None,
-    stack: Stack | None,
-    collector: Collector,
-    steps: StepRunner,
-    console: Console,
-    masker: Masker,
-) -> Judged:
-    """The trace specs on the run's spans, once every check is done; or why not."""
-    why = specs_off
-    if why is None and specs:
-        if stack is None:
-            why = "a stack this run did not start sends it no span (--web-url/--chat-url)"
-        elif collector.problem:
-            why = collector.problem
-    if why is not None:
-        console.line(f"  trace specs: not judged: {why}")
-        return Judged(not_judged=why)
-    if not specs:
-        return Judged()
-    passed = [r.name for r in steps.results if r.passed and r.name != "teardown"]
-    return judge_run(specs, collector.spans(), collector.tracer.steps(), passed, console, masker)
-
-
-def _trace_files(
-    options: StackOptions,
-    collector: Collector,
-    steps: StepRunner,
-    times: Sequence[ContainerTimes],
-    failure: CheckFailed | None,
-    masker: Masker,
-    attachments: Sequence[Path],
-    console: Console,
-    marked: frozenset[str] = frozenset(),
-    notes: Sequence[str] = (),
-) -> TraceFiles | None:
-    """``e2e-trace.json`` and ``e2e-report.html`` next to the log file; never fatal."""
-    try:
-        return write_trace_files(
-            options.log_file.parent,
-            spans=collector.spans(),
-            steps=steps.results,
-            trace_ids=collector.tracer.steps(),
-            containers=times,
-            failure=failure,
-            attachments=attachments,
-            masker=masker,
-            marked=marked,
-            notes=notes,
+    def _explain(self, failure: CheckFailed, probe: Probe) -> None:
+        stack = self.stack
+        said = self.collector.explain(
+            failure.judged_step or failure.step,
+            stack.logs if stack is not None else None,
+            stack.state if stack is not None else None,
+            probe.service_at,
         )
-    except OSError as exc:
-        console.line(f"could not write the trace files: {excerpt(str(exc), limit=160)}")
-        return None
-    finally:
-        collector.close()
+        failure.blame, failure.no_trace = said.blame, said.missing
+        explain(failure, stack, self.console, self.masker, said)
+        if stack is None:
+            self.console.detail(
+                "no log lines: this run checks a stack it did not start "
+                "(--web-url/--chat-url), so it reads no logs; a kept stack's: "
+                "`nox -s logs`"
+            )
+
+    def _wind_up(self) -> None:
+        made = self.checks.stop()
+        try:
+            if self.stack is not None and self.claim is not None:
+                self.ending = finish(
+                    self.stack,
+                    self.claim,
+                    self.steps,
+                    self.masker,
+                    keep=self.options.keep,
+                    log_file=self.options.log_file,
+                    failure=self.failure,
+                    made=made,
+                    times=self.times,
+                )
+        except TeardownIncomplete as exc:
+            self.ending = "left over"
+            explain(exc, None, self.console, self.masker)
+            if self.failure is None:  # else the check that failed stays the news
+                raise
+        finally:
+            self.checks.released()
+
+    def ended(
+        self, attachments: Sequence[Path], specs: Sequence[Spec], specs_off: str | None
+    ) -> Ended:
+        """The claim let go, the spans judged and written: how the run ended."""
+        if self.claim is not None:
+            # A stack this run did not get to remove stays the reaper's to remove.
+            self.claim.close(release=self.ending != "untouched")
+        since = self.started_wall - _FILE_CLOCK_LAG_SECONDS
+        fresh = [p for p in attachments if p.is_file() and p.stat().st_mtime >= since]
+        collector = self.collector
+        read_log_spans(self.options.log_file, collector)
+        clock_notes = clocks.said(collector.clock_offsets())
+        for note in clock_notes:
+            self.console.line(f"smoke: trace: {note}")
+        judged = judge(
+            specs, specs_off, self.stack, collector, self.steps, self.console, self.masker
+        )
+        if judged.failure is not None and self.result == "passed":
+            self.result, self.failure = "failed", judged.failure
+        written = trace_files(
+            self.options.log_file,
+            collector,
+            self.steps,
+            self.times,
+            self.failure,
+            self.masker,
+            fresh,
+            self.console,
+            judged.marked,
+            clock_notes,
+        )
+        return Ended(
+            result=self.result,
+            stack=self.stack,
+            failure=self.failure,
+            stopped_by=self.stopped_by,
+            ending=self.ending,
+            steps=tuple(self.steps.results),
+            storage_driver=self.driver,
+            masker=self.masker,
+            started_at=self.started_at,
+            duration=time.monotonic() - self.started,
+            slowest=self._slowest(),
+            trace_files=written,
+            trace_ids=tuple(self.tracer.steps().items()),
+            specs=judged.outcomes,
+            specs_seconds=judged.seconds,
+        )
+
+    def _slowest(self) -> str | None:
+        """Where the time went: in a step that ran out of time, else the whole run
+        (its budget)."""
+        failure = self.failure
+        if failure is not None and failure.timed_out:
+            return self.collector.slowest(failure.step, within=failure.elapsed)
+        return self.collector.slowest()

@@ -15,6 +15,7 @@ import httpx
 from smoke import lifecycle
 from smoke.checks import browser
 from smoke.checks.probes import FixedEndpoints
+from smoke.ended import Ended
 from smoke.errors import BudgetExceeded, CheckFailed, PortUnavailable, SpecFailed
 from smoke.finish import Ending, stack_said
 from smoke.masking import Masker, quoted
@@ -59,7 +60,7 @@ def run_smoke(
     headline = [f"smoke: profile {options.profile}, {where}"]
     headline += [f"smoke: note: {note}" for note in options.notes]
 
-    def report(ended: lifecycle.Ended) -> Outcome:
+    def report(ended: Ended) -> Outcome:
         outcome = _outcome(options, ended, env)
         _summary(
             options,
@@ -158,7 +159,7 @@ def _run_step(step: Step, context: Context, steps: StepRunner) -> None:
         raise
 
 
-def _outcome(options: RunOptions, ended: lifecycle.Ended, env: Mapping[str, str]) -> Outcome:
+def _outcome(options: RunOptions, ended: Ended, env: Mapping[str, str]) -> Outcome:
     # Image sizes cost two docker calls: measure them only when something reports them.
     wants_costs = bool(
         options.metrics_file

@@ -28,6 +28,7 @@ ORDER = (
     "preparation",
     "plan",
     "finish",
+    "ended",
     "lifecycle",
     "commands",
     "fuzz",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from smoke import lifecycle
+from smoke.ended import Ended
 from smoke.report.console import Console
 from tests.unit.fakes import FakeDocker, docker_error, run_marks, stack
 
@@ -110,7 +111,7 @@ def test_a_bug_outside_any_step_is_an_error_with_its_name(tmp_path: Path) -> Non
         def released(self) -> None:
             pass
 
-    ended: list[lifecycle.Ended] = []
+    ended: list[Ended] = []
     options = run_options(web_url="http://w", chat_url="http://c", log_file=tmp_path / "l")
     with pytest.raises(RuntimeError):
         lifecycle.run(

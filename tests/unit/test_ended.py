@@ -1,0 +1,89 @@
+"""How a run ended: the specs judged or why not, the trace files never fatal, spans
+read from the log file on the log route."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from smoke.ended import judge, read_log_spans, trace_files
+from smoke.masking import Masker
+from smoke.report.console import Console
+from smoke.steps import StepRunner
+from smoke.trace.collector import Collector
+from smoke.trace.context import Tracer
+from smoke.trace.route import Route
+from smoke.trace.specs import parse
+from tests.unit.fakes import FakeDocker, stack
+
+SPEC = parse(
+    {"name": "one call", "select": {"service": "chat"}, "assert": ["count == 1"]}, source="test"
+)
+
+
+def test_specs_are_not_judged_without_a_stack_or_with_a_problem_and_it_is_said() -> None:
+    out = io.StringIO()
+    console = Console(out, tty=False)
+    collector = Collector(Tracer())
+    steps = StepRunner(console)
+    judged = judge([SPEC], None, None, collector, steps, console, Masker())
+    assert judged.not_judged == (
+        "a stack this run did not start sends it no span (--web-url/--chat-url)"
+    )
+    collector.problem = "no trace: cannot listen on 172.17.0.1:24318 (in use)"
+    judged = judge([SPEC], None, stack(FakeDocker()), collector, steps, console, Masker())
+    assert judged.not_judged == collector.problem
+    judged = judge([SPEC], "--no-specs", None, collector, steps, console, Masker())
+    assert judged.not_judged == "--no-specs"
+    assert out.getvalue().splitlines() == [
+        "  trace specs: not judged: a stack this run did not start sends it no span "
+        "(--web-url/--chat-url)",
+        f"  trace specs: not judged: {collector.problem}",
+        "  trace specs: not judged: --no-specs",
+    ]
+    assert judge([], None, None, collector, steps, console, Masker()).not_judged is None
+
+
+def test_trace_files_that_cannot_be_written_are_said_and_the_receiver_still_stops(
+    tmp_path: Path,
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    out = io.StringIO()
+    console = Console(out, tty=False)
+    collector = Collector(Tracer(), Route("otlp", "127.0.0.1", 0))
+    collector.start()
+    written = trace_files(
+        blocked / "e2e.log", collector, StepRunner(console), [], None, Masker(), [], console
+    )
+    assert written is None
+    assert out.getvalue().startswith("could not write the trace files: ")
+    assert collector.receiver is None  # closed all the same
+    fine = trace_files(
+        tmp_path / "e2e.log", collector, StepRunner(console), [], None, Masker(), [], console
+    )
+    assert fine is not None
+    assert (tmp_path / "e2e-trace.json").is_file()
+
+
+def test_spans_are_read_from_the_log_file_only_on_the_log_route(tmp_path: Path) -> None:
+    tracer = Tracer()
+    with tracer.step("deps"):
+        pass
+    (trace_id,) = tracer.trace_ids
+    line = (
+        'chat-1  | {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name",'
+        '"value":{"stringValue":"chat"}}]},"scopeSpans":[{"spans":[{"traceId":"'
+        + trace_id
+        + '","spanId":"00000000000000c1","name":"GET /x","kind":2,'
+        '"startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}\n'
+    )
+    log = tmp_path / "e2e.log"
+    log.write_text(line)
+    on_logs = Collector(tracer, Route("log", None, 0))
+    read_log_spans(log, on_logs)
+    assert "chat" in {s.service for s in on_logs.spans()}
+    by_otlp = Collector(tracer, Route("otlp", "127.0.0.1", 0))
+    read_log_spans(log, by_otlp)
+    assert "chat" not in {s.service for s in by_otlp.spans()}
+    read_log_spans(tmp_path / "missing.log", on_logs)  # no file: nothing, no error
