@@ -21,12 +21,12 @@ from smoke.parser import (
     DEFAULT_COMPOSE_FILE,
     DEFAULT_SCREENSHOT_NAME,
     build_parser,
-    parse_size,
     session_profile,
 )
 from smoke.stack.target import Target
 from smoke.trace.specs import BUILT_IN, Spec, SpecError
 from smoke.trace.specs import parse as parse_spec
+from smoke.values import parse_size
 
 Profile = Literal["lite", "full"]
 #: When the stack stays up after a run: never, always (--keep-stack), or only when

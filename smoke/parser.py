@@ -7,24 +7,26 @@ Under nox, each session shows only the options it takes.
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-import httpx
-
 from smoke.errors import UsageError
+from smoke.values import (
+    env_name,
+    http_url,
+    positive_count,
+    positive_seconds,
+    project_name,
+    size,
+)
 
 DEFAULT_PROJECT = "contoso-smoke"
 DEFAULT_COMPOSE_FILE = "docker-compose.yml"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_LOG_FILE = "e2e-compose.log"
-MAX_TIMEOUT = 3600.0
 DEFAULT_SCREENSHOT_NAME = "e2e-web.png"
 DEFAULT_MAX_EXAMPLES = 40
-_PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")  # compose's own rule
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class _Once(argparse.Action):
@@ -53,62 +55,12 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
-def _positive_count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 < value <= 10_000:
-        raise argparse.ArgumentTypeError(f"{text} is out of range; give 1 to 10000")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(
-            f"{text} is out of range; give seconds in (0, {MAX_TIMEOUT:g}]"
-        )
-    return value
-
-
-def _http_url(text: str) -> str:
-    try:
-        url = httpx.URL(text)
-    except httpx.InvalidURL:
-        url = None
-    if url is None or url.scheme not in ("http", "https") or not url.host:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an http(s) URL; e.g. http://127.0.0.1:3000"
-        )
-    return str(url).rstrip("/")
-
-
-def _size(text: str) -> int:
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _project_name(text: str) -> str:
-    if not _PROJECT_NAME.match(text):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a compose project name "
-            "(lower-case letters, digits, '-' and '_', starting with a letter or digit)"
-        )
-    return text
-
-
 def _target_parent(env: Mapping[str, str]) -> _Parser:
     parent = _Parser(add_help=False)
     default_project = env.get("COMPOSE_PROJECT_NAME") or DEFAULT_PROJECT
     parent.add_argument(
         "--project",
-        type=_project_name,
+        type=project_name,
         default=default_project,
         metavar="NAME",
         help=f"compose project name (default: $COMPOSE_PROJECT_NAME or {DEFAULT_PROJECT})",
@@ -138,17 +90,11 @@ def _target_parent(env: Mapping[str, str]) -> _Parser:
     parent.add_argument(
         "--secret",
         action="append",
-        type=_env_name,
+        type=env_name,
         metavar="NAME",
         help="also mask the value of env variable NAME in every output; repeatable",
     )
     return parent
-
-
-def _env_name(text: str) -> str:
-    if not _ENV_NAME.match(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an env variable name")
-    return text
 
 
 def _local_stack_flag(parser: argparse.ArgumentParser, *, shown: bool = True) -> None:
@@ -169,7 +115,7 @@ def _started_stack_parent() -> _Parser:
     )
     parent.add_argument(
         "--timeout",
-        type=_positive_seconds,
+        type=positive_seconds,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
         help=f"limit for each wait (default: {DEFAULT_TIMEOUT:g})",
@@ -250,13 +196,13 @@ def build_parser(env: Mapping[str, str], *, profile: str | None = None) -> argpa
     _local_stack_flag(run, shown=profile != "lite")
     run.add_argument(
         "--web-url",
-        type=_http_url,
+        type=http_url,
         metavar="URL",
         help="check a running stack at this web URL instead of starting one",
     )
     run.add_argument(
         "--chat-url",
-        type=_http_url,
+        type=http_url,
         metavar="URL",
         help="chat URL of the running stack (with --web-url)",
     )
@@ -276,19 +222,19 @@ def build_parser(env: Mapping[str, str], *, profile: str | None = None) -> argpa
     )
     run.add_argument(
         "--max-duration",
-        type=_positive_seconds,
+        type=positive_seconds,
         metavar="SECONDS",
         help="duration budget (default: [tool.smoke.budgets] or 420)",
     )
     run.add_argument(
         "--max-chat-image",
-        type=_size,
+        type=size,
         metavar="SIZE",
         help="chat image budget, decimal units, e.g. 2.5GB (default: 2.5GB)",
     )
     run.add_argument(
         "--max-web-image",
-        type=_size,
+        type=size,
         metavar="SIZE",
         help="web image budget, decimal units, e.g. 1.5GB (default: 1.5GB)",
     )
@@ -350,13 +296,13 @@ def build_parser(env: Mapping[str, str], *, profile: str | None = None) -> argpa
     )
     fuzz.add_argument(
         "--chat-url",
-        type=_http_url,
+        type=http_url,
         metavar="URL",
         help="fuzz a running chat at this URL instead of starting a stack",
     )
     fuzz.add_argument(
         "--max-examples",
-        type=_positive_count,
+        type=positive_count,
         default=DEFAULT_MAX_EXAMPLES,
         metavar="N",
         help=f"examples per API operation and phase (default: {DEFAULT_MAX_EXAMPLES})",
@@ -406,19 +352,3 @@ def build_parser(env: Mapping[str, str], *, profile: str | None = None) -> argpa
     for sub in commands.choices.values():
         sub.set_defaults(prog=sub.prog)
     return parser
-
-
-_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?B?)\s*$", re.IGNORECASE)
-
-
-def parse_size(text: str) -> int:
-    """'2.5GB' -> 2_500_000_000; plain numbers are bytes."""
-    match = _SIZE.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a size; e.g. 2.5GB, 800MB or 1500000000")
-    number, unit = match.groups()
-    unit = unit.upper()
-    if unit and not unit.endswith("B"):
-        unit += "B"
-    return int(float(number) * _UNITS[unit])

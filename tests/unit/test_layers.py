@@ -22,6 +22,7 @@ ORDER = (
     "trace/",
     "report/",
     "steps",
+    "values",
     "parser",
     "options",
     "checks/",

@@ -10,28 +10,6 @@ import pytest
 from smoke.errors import UsageError
 from smoke.options import RunOptions, from_pyproject, parse
 from smoke.outcome import Budgets, evaluate
-from smoke.parser import parse_size
-
-
-@pytest.mark.parametrize(
-    ("text", "size"),
-    [
-        ("2.5GB", 2_500_000_000),
-        ("1.5 gb", 1_500_000_000),
-        ("800MB", 800_000_000),
-        ("1500000000", 1_500_000_000),
-        ("10KB", 10_000),
-        ("3G", 3_000_000_000),
-    ],
-)
-def test_sizes_are_decimal(text: str, size: int) -> None:
-    assert parse_size(text) == size
-
-
-@pytest.mark.parametrize("text", ["big", "2.5 GiB", "-1GB", ""])
-def test_bad_sizes(text: str) -> None:
-    with pytest.raises(ValueError, match="is not a size"):
-        parse_size(text)
 
 
 def test_pyproject_budgets_and_flag_overrides(tmp_path: Path) -> None:
