@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from smoke.checks.contract import ContractViolation, extract_answer
+from smoke.checks.watch import Watch
 from smoke.errors import BrowserCheckFailed, BrowserGone, ToolMissing
 from smoke.masking import excerpt
 
@@ -93,7 +94,7 @@ def find_browser(env: Mapping[str, str] | None = None) -> Browser:
 
 
 #: A piece of work for the browser's thread, and where its result goes.
-_Job = tuple[Callable[[Any, "_Watch", "_Tracing"], str], "Future[str]"]
+_Job = tuple[Callable[[Any, "Watch", "_Tracing"], str], "Future[str]"]
 
 
 class Session:
@@ -134,7 +135,7 @@ class Session:
                 )
                 try:
                     page = chromium.new_page()
-                    watch = _Watch(page)
+                    watch = Watch(page)
                     # Started while the stack starts, not in the step: its start costs
                     # the step nothing.
                     tracing = _Tracing(page)
@@ -171,7 +172,7 @@ class Session:
         step's trace context)."""
         deadline = time.monotonic() + timeout
 
-        def work(page: Any, watch: _Watch, tracing: _Tracing) -> str:
+        def work(page: Any, watch: Watch, tracing: _Tracing) -> str:
             from playwright.sync_api import Error as PlaywrightError
 
             watch.forget()  # a try made again starts clean
@@ -181,25 +182,7 @@ class Session:
                 tracing.stop(None)
                 return answer
             except (BrowserCheckFailed, PlaywrightError) as exc:
-                said = excerpt(str(exc), limit=_EXCERPT)
-                if not watch.crashed and not _connected(page):
-                    raise _Gone(said) from None  # the browser itself: not the page's doing
-                if NETWORK_CHANGED in said:
-                    # The host's interfaces changed (another stack's network came or
-                    # went): Chromium drops what it had in flight. The machine's doing.
-                    raise _NetworkChanged(said) from None
-                tracing.stop(browser_trace_path(screenshot))
-                failure = (
-                    exc
-                    if isinstance(exc, BrowserCheckFailed)
-                    else BrowserCheckFailed(
-                        "web's page crashed the browser's renderer: " + said
-                        if watch.crashed
-                        else f"the browser failed: {said}"
-                    )
-                )
-                _save(page, screenshot, failure)
-                raise failure from None
+                raise _failed_try(exc, page, watch, tracing, screenshot) from None
 
         try:
             return self._handed(work, timeout)
@@ -217,7 +200,7 @@ class Session:
                 f"({first}; then {again})"
             ) from None
 
-    def _handed(self, work: Callable[[Any, _Watch, _Tracing], str], timeout: float) -> str:
+    def _handed(self, work: Callable[[Any, Watch, _Tracing], str], timeout: float) -> str:
         """``work`` done on the browser's thread; its start-up counts against the wait."""
         done: Future[str] = Future()
         self._jobs.put((work, done))
@@ -303,55 +286,35 @@ def ask(browser: Browser, web_url: str, question: str, *, timeout: float, screen
         return session.ask(web_url, question, timeout=timeout, screenshot=screenshot)
 
 
-class _Watch:
-    """What the page does that a person would hit: errors, failed requests, and
-    the answer chat sends back."""
-
-    def __init__(self, page: Any) -> None:
-        self.problems: list[str] = []
-        self.answers: list[Any] = []
-        #: The page's renderer crashed (Playwright's `crash` event): the page's doing.
-        self.crashed = False
-        page.on("crash", self._crash)
-        page.on("pageerror", self._page_error)
-        page.on("console", self._console)
-        page.on("requestfailed", self._request_failed)
-        page.on("response", self._response)
-
-    def _crash(self, page: Any) -> None:
-        self.crashed = True
-
-    def forget(self) -> None:
-        """What an earlier try of the step saw is not this try's."""
-        self.problems.clear()
-        self.answers.clear()
-
-    def _page_error(self, error: Any) -> None:
-        name = getattr(error, "name", "") or "Error"
-        self.problems.append(f"uncaught page error: {name}: {getattr(error, 'message', error)}")
-
-    def _console(self, message: Any) -> None:
-        if message.type == "error":
-            self.problems.append(f"console.error: {message.text}")
-
-    def _request_failed(self, request: Any) -> None:
-        reason = request.failure or "no reason"
-        self.problems.append(f"request failed: {request.method} {request.url} ({reason})")
-
-    def _response(self, response: Any) -> None:
-        if response.status >= 400:
-            method = response.request.method
-            self.problems.append(f"HTTP {response.status} from {method} {response.url}")
-        elif "/api/chat/service" in response.url:
-            self.answers.append(response)
-
-    def check(self) -> None:
-        if self.problems:
-            raise BrowserCheckFailed(self.problems[0])
+def _failed_try(
+    exc: Exception, page: Any, watch: Watch, tracing: _Tracing, screenshot: Path
+) -> Exception:
+    """What a failed try of the step is: the browser gone or the host's network
+    changed (the machine's doing, tried again), else web's page failing, its
+    screenshot and the step's trace saved."""
+    said = excerpt(str(exc), limit=_EXCERPT)
+    if not watch.crashed and not _connected(page):
+        return _Gone(said)  # the browser itself: not the page's doing
+    if NETWORK_CHANGED in said:
+        # The host's interfaces changed (another stack's network came or went):
+        # Chromium drops what it had in flight. The machine's doing.
+        return _NetworkChanged(said)
+    tracing.stop(browser_trace_path(screenshot))
+    failure = (
+        exc
+        if isinstance(exc, BrowserCheckFailed)
+        else BrowserCheckFailed(
+            "web's page crashed the browser's renderer: " + said
+            if watch.crashed
+            else f"the browser failed: {said}"
+        )
+    )
+    _save(page, screenshot, failure)
+    return failure
 
 
 def _ask(
-    page: Any, watch: _Watch, web_url: str, question: str, deadline: float, timeout: float
+    page: Any, watch: Watch, web_url: str, question: str, deadline: float, timeout: float
 ) -> str:
     def remaining_ms() -> float:
         return max(100.0, (deadline - time.monotonic()) * 1000)

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from smoke.checks import browser
-from smoke.checks.browser import Browser, _ask, _save, _Watch, find_browser
+from smoke.checks.browser import Browser, _ask, _save, find_browser
+from smoke.checks.watch import Watch
 from smoke.errors import BrowserCheckFailed, ToolMissing
 
 
@@ -140,7 +141,7 @@ def answers(text: str, shown: str | None = None) -> Callable[[FakePage], None]:
 def ask(page: FakePage, timeout: float = 3.0) -> str:
     import time
 
-    return _ask(page, _Watch(page), "http://w", "a tent?", time.monotonic() + timeout, timeout)
+    return _ask(page, Watch(page), "http://w", "a tent?", time.monotonic() + timeout, timeout)
 
 
 def test_the_question_is_typed_submitted_and_the_answer_seen() -> None:
@@ -346,14 +347,6 @@ def test_an_error_without_a_name_or_message_is_still_named() -> None:
     with pytest.raises(BrowserCheckFailed) as caught:
         ask(page)
     assert str(caught.value) == "uncaught page error: Error: Script error."
-
-
-@pytest.mark.parametrize(("status", "fails"), [(399, False), (400, True)])
-def test_a_response_fails_from_400(status: int, fails: bool) -> None:
-    page = FakePage()
-    watch = _Watch(page)
-    page.emit("response", response("http://w/favicon.ico", status))
-    assert bool(watch.problems) is fails
 
 
 def test_the_screenshot_is_the_whole_page_taken_in_bounded_time(tmp_path: Path) -> None:
