@@ -36,17 +36,47 @@ def prepare(
     log_file: Path | None = None,
 ) -> Prepared:
     """Engine, Compose, the compose model, this project's claim and the ports, checked
-        before anything starts; with ``prebuilt`` (--no-build), that this project has
-        built its images. ``kept``: the run keeps its stack (--keep-stack). ``attach``:
-        the run checks the stack as it is, so there must be one. ``needs``: the services
-        the command checks, which the compose model must have; and every image it builds
-        must be the project's own, on every path (a refusal is said before anything starts).
+    before anything starts; with ``prebuilt`` (--no-build), that this project has built
+    its images. ``kept``: the run keeps its stack (--keep-stack). ``attach``: the run
+    checks the stack as it is, so there must be one. ``needs``: the services the
+    command checks, which the compose model must have; and every image it builds must
+    be the project's own, on every path (a refusal is said before anything starts).
     ``log_file``: where the run's logs go; a stale stack's are saved beside it.
-
-        The independent docker calls run side by side, the claim among them; the engine's
-        answer is read first, so an unreachable engine is reported as such rather than as
-        a failed listing.
     """
+    driver, found, proposal = _side_by_side(
+        stack, kept=kept, prebuilt=prebuilt, install_local_stack=install_local_stack, needs=needs
+    )
+    reused = claims.claim(
+        stack,
+        console,
+        stack_exists=bool(found),
+        max_run_seconds=max_run_seconds,
+        kept=kept,
+        first=proposal,
+        log_file=log_file,
+    )
+    try:
+        if attach:
+            stack.require_running()
+        stack.check_ports(reachable_only=reused)  # a kept stack holds its own ports
+    except BaseException:
+        give_back(stack)
+        raise
+    return Prepared(driver, Masker(stack.secrets()), reused)
+
+
+def _side_by_side(
+    stack: Stack,
+    *,
+    kept: bool,
+    prebuilt: bool,
+    install_local_stack: bool,
+    needs: tuple[str, ...],
+) -> tuple[str, tuple[str, ...], Future[claims.Proposal]]:
+    """The independent docker calls, side by side, the claim's proposal among them;
+    the engine's answer is read first, so an unreachable engine is reported as such
+    rather than as a failed listing. Returns the storage driver, the project's
+    containers and the proposal."""
 
     def check_structure() -> None:
         model.result()  # read once, by the task above
@@ -74,23 +104,7 @@ def prepare(
         except BaseException:
             _give_up(stack, proposal)
             raise
-    reused = claims.claim(
-        stack,
-        console,
-        stack_exists=bool(found),
-        max_run_seconds=max_run_seconds,
-        kept=kept,
-        first=proposal,
-        log_file=log_file,
-    )
-    try:
-        if attach:
-            stack.require_running()
-        stack.check_ports(reachable_only=reused)  # a kept stack holds its own ports
-    except BaseException:
-        give_back(stack)
-        raise
-    return Prepared(driver, Masker(stack.secrets()), reused)
+    return driver, found, proposal
 
 
 def give_back(stack: Stack) -> None:

@@ -54,11 +54,6 @@ def run_smoke(
     path unless it is to be kept.
     """
     env = os.environ if env is None else env
-    where = (
-        f"project {options.target.project}" if options.uses_compose else f"web {options.web_url}"
-    )
-    headline = [f"smoke: profile {options.profile}, {where}"]
-    headline += [f"smoke: note: {note}" for note in options.notes]
 
     def report(ended: Ended) -> Outcome:
         outcome = _outcome(options, ended, env)
@@ -80,7 +75,7 @@ def run_smoke(
         options,
         checks,
         console=console,
-        headline=headline,
+        headline=_headline(options),
         fixed=FixedEndpoints(str(options.web_url), str(options.chat_url)),
         report=report,
         stack=stack,
@@ -91,6 +86,21 @@ def run_smoke(
         specs=options.specs,
         specs_off=options.specs_off,
     )
+    _raise_verdict(outcome)
+    return outcome
+
+
+def _headline(options: RunOptions) -> list[str]:
+    where = (
+        f"project {options.target.project}" if options.uses_compose else f"web {options.web_url}"
+    )
+    return [f"smoke: profile {options.profile}, {where}"] + [
+        f"smoke: note: {note}" for note in options.notes
+    ]
+
+
+def _raise_verdict(outcome: Outcome) -> None:
+    """A run whose checks passed still fails on a spec, or on a budget."""
     if isinstance(outcome.failure, SpecFailed):  # every check passed; the spans did not
         raise outcome.failure
     if outcome.result == "over_budget":
@@ -101,7 +111,6 @@ def run_smoke(
             measured=worst.measured,
             limit=worst.limit,
         )
-    return outcome
 
 
 class _PlanChecks:

@@ -164,15 +164,29 @@ def page(
             "rows it began in, are drawn from the ruler's start and keep their whole time "
             "on the right.</p>"
         )
-    body.append('<div class="timeline">')
+    body += _timeline(rows, first, width, colour)
+    body += _attached(attachments)
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>contoso-smoke run</title>"
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; img-src data:\">"
+        f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def _timeline(rows: Sequence[Row], first: float, width: float, colour: dict[str, str]) -> list[str]:
+    """The ruler, then a row per step, request and container; a fold's rows inside
+    its ``<details>``."""
     marks = "".join(
         f'<span class="tick" style="left:{at / width * 100:.3f}%">{at:g} s</span>'
         for at in ticks(width)
     )
-    body.append(
+    body = [
+        '<div class="timeline">',
         f'<div class="row ruler"><span class="label"></span><div class="lane">{marks}</div>'
-        '<span class="took"></span></div>'
-    )
+        '<span class="took"></span></div>',
+    ]
     folding = False
     for row in rows:
         if folding and not row.folded:
@@ -187,14 +201,7 @@ def page(
     if folding:
         body.append("</details>")
     body.append("</div>")
-    body += _attached(attachments)
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        "<title>contoso-smoke run</title>"
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "style-src 'unsafe-inline'; img-src data:\">"
-        f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
-    )
+    return body
 
 
 def _dwarfing(rows: Sequence[Row], run: float) -> Row | None:

@@ -118,3 +118,22 @@ def test_every_module_has_a_test_file_of_its_own() -> None:
         if path.stem not in ("__init__", "__main__") and f"test_{path.stem}" not in tests
     ]
     assert untested == []
+
+
+#: The one function allowed to be long: argparse's declarations, one option after another.
+LONG_BY_DESIGN = {"smoke/parser.py:build_parser"}
+
+
+def test_no_module_over_400_lines_and_no_function_over_60() -> None:
+    too_long: list[str] = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(PACKAGE.parent).as_posix()
+        if len(text.splitlines()) > 400:
+            too_long.append(f"{where}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > 60 and f"{where}:{node.name}" not in LONG_BY_DESIGN:
+                    too_long.append(f"{where}:{node.name}: {lines} lines")
+    assert too_long == []
