@@ -13,18 +13,16 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from python_on_whales.exceptions import DockerException
-
 from smoke.commands import build_images, teardown_stack, write_stack_logs
 from smoke.errors import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
     CheckFailed,
+    EngineCallError,
     EnvironmentProblem,
     Interrupted,
     SmokeError,
     UsageError,
-    docker_verb,
 )
 from smoke.fuzz import fuzz
 from smoke.masking import excerpt, neutralise, split_lines
@@ -90,13 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Interrupted as exc:
         _error(f"interrupted by {exc.signal_name}; the stack was torn down unless kept")
         return exc.exit_code
-    except DockerException as exc:  # a docker call no step expected to fail
-        said = (exc.stderr or "").strip()
-        detail = split_lines(said) if said else []
-        _error(
-            f"`{docker_verb(exc.docker_command)}` exited {exc.return_code}"
-            + (f": {detail[-1]}" if detail else "")
-        )
+    except EngineCallError as exc:  # a docker call no step expected to fail
+        _error(str(exc))
         return EXIT_CHECK_FAILED
     except KeyboardInterrupt:  # before the run installed its own handlers
         _error("interrupted")

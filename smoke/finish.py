@@ -15,10 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
-from python_on_whales.exceptions import DockerException
-
 from smoke import signals
-from smoke.errors import CheckFailed, InternalError, Interrupted
+from smoke.errors import CheckFailed, EngineCallError, InternalError, Interrupted
 from smoke.masking import Masker, excerpt
 from smoke.options import Keep
 from smoke.report.console import Console
@@ -75,7 +73,7 @@ def finish(
     with ThreadPoolExecutor(max_workers=1) as pool:
         timed = pool.submit(stack.times)
         capture_logs(stack, log_file, masker, steps.console, failure)
-        with contextlib.suppress(DockerException):  # the timeline goes without them
+        with contextlib.suppress(EngineCallError):  # the timeline goes without them
             times.extend(timed.result())
     if keep == "always" or (keep == "on-failure" and failure is not None):
         claim.kept()
@@ -117,7 +115,7 @@ def capture_logs(
     try:
         try:
             write_logs(stack, log_file, masker)
-        except DockerException:
+        except EngineCallError:
             # Once more: a passing fault of the engine must not cost the logs. (A Ctrl-C
             # never reaches `compose logs`: it runs in a session of its own.)
             write_logs(stack, log_file, masker)

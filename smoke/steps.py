@@ -9,9 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from python_on_whales.exceptions import DockerException
-
-from smoke.errors import CheckFailed, DockerCallFailed, InternalError, docker_verb
+from smoke.errors import CheckFailed, DockerCallFailed, EngineCallError, InternalError
 from smoke.outcome import StepResult
 from smoke.report.console import Console, Progress
 
@@ -72,13 +70,8 @@ class StepRunner:
 
 def _unforeseen(exc: Exception) -> CheckFailed:
     """A docker call that failed, or a bug: a failure with a class and a hint."""
-    if isinstance(exc, DockerException):
-        said = (exc.stderr or "").strip()
-        last = said.split("\n")[-1] if said else ""
-        return DockerCallFailed(
-            f"`{docker_verb(exc.docker_command)}` exited {exc.return_code}"
-            + (f": {last}" if last else "")
-        )
+    if isinstance(exc, EngineCallError):
+        return DockerCallFailed(str(exc))
     said = " ".join(str(exc).split())
     return InternalError(
         f"{type(exc).__name__}: {said[:200]}" if said else type(exc).__name__,

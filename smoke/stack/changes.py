@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from smoke.masking import Masker
+from smoke.stack.client import edge
 from smoke.stack.compose import Stack
 from smoke.stack.logs import save_logs
 from smoke.stack.state import ServiceState, recreated
 
 
+@edge
 def save_logs_before_up(
     stack: Stack, log_file: Path, before: dict[str, ServiceState]
 ) -> Path | None:
@@ -23,6 +25,7 @@ def save_logs_before_up(
     return path if save_logs(stack, path, Masker(stack.secrets()), orphans) else None
 
 
+@edge
 def said_changes(stack: Stack, before: dict[str, ServiceState], logs: Path | None) -> str:
     """Which containers `up` recreated (and why) or removed; the logs from before are
     kept only then."""

@@ -35,12 +35,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
-from python_on_whales.exceptions import DockerException
-
 from smoke.errors import ProjectInUse
 from smoke.masking import Masker
 from smoke.stack import marks
 from smoke.stack import reaper as reaper_module
+from smoke.stack.client import ENGINE_ERRORS, edge, edge_methods
 from smoke.stack.compose import Stack
 from smoke.stack.logs import save_logs
 from smoke.stack.marks import MARK_LABEL
@@ -167,6 +166,7 @@ Proposal = tuple[dict[str, str], dict[str, str]]
 """(the labels this run wrote on the mark, the labels the mark carries)"""
 
 
+@edge
 def propose(stack: Stack, *, kept: bool) -> Proposal:
     """Try to claim the project: create its mark with this run's labels and read back
     whose labels it carries. Safe to run beside the other checks before ``up``."""
@@ -175,6 +175,7 @@ def propose(stack: Stack, *, kept: bool) -> Proposal:
     return mine, marks.claim_mark(stack, mine)
 
 
+@edge
 def claim(
     stack: Stack,
     console: Lines,
@@ -198,7 +199,7 @@ def claim(
             mine, found = (
                 first.result() if first is not None and attempt == 0 else propose(stack, kept=kept)
             )
-        except DockerException as exc:
+        except ENGINE_ERRORS as exc:
             console.line(
                 f"smoke: warning: could not mark project {stack.project} as this run's "
                 f"(`docker volume create` exited {exc.return_code}); a run started "
@@ -244,6 +245,7 @@ def _in_use(stack: Stack, who: str) -> ProjectInUse:
     )
 
 
+@edge_methods
 class Claim:
     """This run's mark and reaper, once the project is claimed."""
 
@@ -278,7 +280,7 @@ class Claim:
                 marks.claim_mark(
                     self._stack, Owner.this_process(kept=True).labels(self._stack.project)
                 )
-            except DockerException as exc:  # the mark is a courtesy to the next run
+            except ENGINE_ERRORS as exc:  # the mark is a courtesy to the next run
                 self._console.line(
                     f"smoke: warning: could not mark the stack of project {self._stack.project} "
                     f"as kept (`docker volume` exited {exc.return_code}); the next run will "

@@ -1,6 +1,8 @@
-"""How compose is called: a client for the project (one whose `compose logs` runs in a
-session of its own), the chat flavour told through the env, and a failed compose
-command as ``ComposeFailed`` with compose's stderr kept."""
+"""How docker and compose are called: a client for the project (one whose `compose
+logs` runs in a session of its own), the chat flavour told through the env, a failed
+compose command as ``ComposeFailed`` with compose's stderr kept, and the edge of
+``stack/``: what leaves it raises ``EngineCallError``, never python-on-whales' own
+``DockerException``."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ import functools
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import ParamSpec, TypeVar
 
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException
 
-from smoke.errors import ComposeFailed
+from smoke.errors import ComposeFailed, EngineCallError
 from smoke.stack.target import Target
 
 #: The local embedding stack's chat image has a tag of its own, so the two builds
@@ -56,7 +59,58 @@ def client(target: Target, *, detached: bool = False) -> DockerClient:
     )
 
 
-def stderr_of(exc: DockerException) -> str:
+#: What a failed docker call raises inside ``stack/``: python-on-whales' error, or one
+#: already turned into the smoke's own by a call that crossed the edge.
+ENGINE_ERRORS = (DockerException, EngineCallError)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+def translated(exc: DockerException) -> EngineCallError:
+    """python-on-whales' error as the smoke's own, said in one line."""
+    command = [str(word) for word in exc.docker_command]
+    said = (exc.stderr or "").strip()
+    last = said.split("\n")[-1] if said else ""
+    return EngineCallError(
+        f"`{docker_verb(command)}` exited {exc.return_code}" + (f": {last}" if last else ""),
+        command=command,
+        return_code=exc.return_code,
+        stderr=exc.stderr or "",
+        stdout=exc.stdout or "",
+    )
+
+
+def edge(func: Callable[P, R]) -> Callable[P, R]:
+    """``func`` as ``stack/`` hands it out: a failed docker call in it raises
+    ``EngineCallError``."""
+
+    @functools.wraps(func)
+    def crossing(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except DockerException as exc:
+            raise translated(exc) from exc
+
+    return crossing
+
+
+def edge_methods(cls: type[T]) -> type[T]:
+    """Every public method of ``cls`` at the edge (``edge``); properties too."""
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_"):
+            continue
+        if isinstance(member, property) and member.fget is not None:
+            setattr(cls, name, property(edge(member.fget), member.fset, member.fdel))
+        elif isinstance(member, staticmethod | classmethod):
+            setattr(cls, name, type(member)(edge(member.__func__)))
+        elif callable(member) and not isinstance(member, type):
+            setattr(cls, name, edge(member))
+    return cls
+
+
+def stderr_of(exc: DockerException | EngineCallError) -> str:
     return (exc.stderr or exc.stdout or "").strip()
 
 
@@ -68,7 +122,7 @@ def compose_step(step: str, *, install_local_stack: bool) -> Iterator[None]:
     with extra_env(**flavour_env(install_local_stack=install_local_stack)):
         try:
             yield
-        except DockerException as exc:
+        except ENGINE_ERRORS as exc:
             raise ComposeFailed(
                 f"{step} failed (exit {exc.return_code})",
                 return_code=exc.return_code,
@@ -89,3 +143,36 @@ def extra_env(**values: str) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = old
+
+
+def docker_verb(command: Sequence[str]) -> str:
+    """`docker compose --file a.yml down -v` -> `docker compose down`."""
+    words = ["docker"]
+    args = iter(command[1:])
+    for arg in args:
+        if arg in _VALUE_FLAGS:
+            next(args, None)
+        elif not arg.startswith("-"):
+            words.append(arg)
+            if arg != "compose":
+                break
+    return " ".join(words)
+
+
+# Global flags of `docker` / `docker compose` that take a value, to find the verb.
+_VALUE_FLAGS = frozenset(
+    {
+        "--file",
+        "-f",
+        "--project-name",
+        "-p",
+        "--env-file",
+        "--profile",
+        "--project-directory",
+        "--context",
+        "-c",
+        "--host",
+        "-H",
+        "--config",
+    }
+)

@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 from python_on_whales import DockerClient
 from python_on_whales.client_config import ClientNotFoundError
-from python_on_whales.exceptions import DockerException
 
 from smoke import signals
 from smoke.errors import (
@@ -32,8 +31,10 @@ from smoke.masking import is_secret_name, url_passwords
 from smoke.stack import ports
 from smoke.stack.building import follow_build
 from smoke.stack.client import (
+    ENGINE_ERRORS,
     client,
     compose_step,
+    edge_methods,
     extra_env,
     flavour_env,
     stderr_of,
@@ -64,6 +65,7 @@ _DOWN_TIMEOUT_SECONDS = 5
 Filters = list[tuple[Literal["label"], str]]
 
 
+@edge_methods
 class Stack:
     #: Extra variables compose is given when it starts the stack (how spans travel).
     compose_env: Mapping[str, str]
@@ -104,7 +106,7 @@ class Stack:
             raise DockerUnreachable(
                 "the docker CLI was not found", hint="install Docker and put `docker` on PATH"
             ) from None
-        except DockerException as exc:
+        except ENGINE_ERRORS as exc:
             where, hint = unreachable(self._env)
             raise DockerUnreachable(
                 f"the docker engine {where} is unreachable (docker info exited {exc.return_code})",
@@ -115,7 +117,7 @@ class Stack:
     def _require_compose(self) -> None:
         try:
             self.docker.compose.version()
-        except DockerException as exc:
+        except ENGINE_ERRORS as exc:
             raise ComposeMissing(
                 f"Docker Compose v2 is missing (`docker compose version` exited {exc.return_code})",
                 hint="install the compose plugin (e.g. `bash .ci/compose-plugin.sh`)",
@@ -152,7 +154,7 @@ class Stack:
     def _read_model(self) -> dict[str, Any]:
         try:
             model: dict[str, Any] = self.docker.compose.config(return_json=True)
-        except DockerException as exc:
+        except ENGINE_ERRORS as exc:
             self._require_compose()
             first_line = (stderr_of(exc).splitlines() or ["no details"])[0]
             raise ComposeConfigInvalid(
@@ -297,7 +299,7 @@ class Stack:
         """
         try:
             host, port = self.docker.compose.port(service, CONTAINER_PORTS[service])
-        except DockerException as exc:
+        except ENGINE_ERRORS as exc:
             raise PortUnavailable(
                 f"{service} has no published port yet (`compose port` exited "
                 f"{exc.return_code}; is it restarting?)"

@@ -8,9 +8,9 @@ import contextlib
 from typing import Any, Protocol
 
 from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
 
 from smoke.errors import ImageNotOwned, ImagesMissing
+from smoke.stack.client import ENGINE_ERRORS, edge_methods
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -33,6 +33,7 @@ class Modelled(Protocol):
     def model(self, *, install_local_stack: bool = False) -> dict[str, Any]: ...
 
 
+@edge_methods
 class ProjectImages:
     """One project's images, through its stack's docker client."""
 
@@ -86,10 +87,10 @@ class ProjectImages:
         inspect for all of them, one each when some are missing."""
         try:
             found = list(zip(images, self._docker.image.inspect(images), strict=True))
-        except DockerException:  # some image is missing: ask one by one
+        except ENGINE_ERRORS:  # some image is missing: ask one by one
             found = []
             for image in images:
-                with contextlib.suppress(DockerException):
+                with contextlib.suppress(*ENGINE_ERRORS):
                     found.append((image, self._docker.image.inspect(image)))
         owners = {}
         for image, inspected in found:
@@ -108,7 +109,7 @@ class ProjectImages:
         for image in dangling:
             try:
                 self._docker.image.remove(image.id, prune=True)
-            except DockerException:  # in use by a container: the next build's
+            except ENGINE_ERRORS:  # in use by a container: the next build's
                 continue
             removed += 1
         return removed
@@ -123,7 +124,7 @@ class ProjectImages:
         for image in found:
             try:
                 names.extend(image.repo_tags or [image.id[len("sha256:") :][:12]])
-            except DockerException:  # removed meanwhile
+            except ENGINE_ERRORS:  # removed meanwhile
                 continue
         self._docker.image.remove([image.id for image in found], force=True, prune=True)
         return tuple(sorted(names))
@@ -132,7 +133,7 @@ class ProjectImages:
         try:
             name = self.built(install_local_stack=install_local_stack)[service]
             return int(self._docker.image.inspect(name).size)
-        except (DockerException, KeyError):
+        except (*ENGINE_ERRORS, KeyError):
             return None
 
     def missing_bases(self, model: dict[str, Any]) -> list[str]:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Protocol
 
 from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException
 
 from smoke.masking import Masker, split_lines
+from smoke.stack.client import ENGINE_ERRORS, edge
 
 # `compose logs --timestamps` lines: "chat-1  | 2026-11-25T12:58:36.7056578Z message"
 _STAMPED = re.compile(r"^\S+\s+\|\s(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z\b")
@@ -68,6 +68,7 @@ class LogSource(Protocol):
     def logs(self, services: tuple[str, ...] = (), *, tail: int | None = None) -> str: ...
 
 
+@edge
 def write_logs(stack: LogSource, path: Path, masker: Masker) -> int:
     """Write the whole stack's logs, masked and in time order; return the line count."""
     text = chronological(masker(stack.logs()))
@@ -80,6 +81,7 @@ class Containers(LogSource, Protocol):
     docker: DockerClient
 
 
+@edge
 def save_logs(
     stack: Containers, path: Path, masker: Masker, orphans: Mapping[str, str] | None = None
 ) -> bool:
@@ -94,6 +96,6 @@ def save_logs(
             text += "".join(f"{service}-1  | {line}\n" for line in said.splitlines())
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(chronological(masker(text)), encoding="utf-8")
-    except (DockerException, OSError):
+    except (*ENGINE_ERRORS, OSError):
         return False
     return True

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from python_on_whales import Volume
 from python_on_whales.exceptions import NoSuchVolume
 
+from smoke.stack.client import edge
 from smoke.stack.compose import Stack
 
 #: The mark's label; its value is the project.
@@ -28,6 +29,7 @@ def claim_mark(stack: Stack, labels: Mapping[str, str]) -> dict[str, str]:
     return dict(stack.docker.volume.inspect(name).labels or {})
 
 
+@edge
 def remove_mark(stack: Stack) -> None:
     with contextlib.suppress(NoSuchVolume):  # already gone: so much the better
         stack.docker.volume.remove([mark_name(stack.project)])

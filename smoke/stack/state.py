@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from python_on_whales.exceptions import DockerException
-
+from smoke.stack.client import ENGINE_ERRORS
 from smoke.words import counted
 
 #: The label compose puts on a container: the hash of its service's configuration.
@@ -242,7 +241,7 @@ def _read_inside(docker: Any, container: str, path: str) -> str | None:
     for reader in _READERS:
         try:
             said = docker.container.execute(container, [part.format(path=path) for part in reader])
-        except DockerException:
+        except ENGINE_ERRORS:
             continue
         return str(said or "")
     return None
@@ -286,6 +285,6 @@ def named(found: list[Any], names: bool) -> tuple[str, ...]:
     for item in found:
         try:
             named.append(item.name)
-        except DockerException:  # removed between the listing and the inspect
+        except ENGINE_ERRORS:  # removed between the listing and the inspect
             continue
     return tuple(sorted(named))

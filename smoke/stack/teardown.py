@@ -8,10 +8,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from python_on_whales.exceptions import DockerException
-
 from smoke.errors import TeardownIncomplete
 from smoke.stack import marks
+from smoke.stack.client import ENGINE_ERRORS, edge
 from smoke.stack.compose import Stack
 from smoke.stack.state import Resources
 
@@ -31,6 +30,7 @@ def _nothing() -> None:
     pass
 
 
+@edge
 def remove_stack(
     stack: Stack,
     *,
@@ -65,7 +65,7 @@ def remove_stack(
         before_each()
         try:
             stack.remove(left)
-        except DockerException:
+        except ENGINE_ERRORS:
             stack.down()
         left = stack.resources(names=False)
         confirmed = settle_seconds is None  # an empty listing now needs its second look
@@ -76,6 +76,6 @@ def remove_stack(
         )
     unmarked: tuple[str, ...] = ()
     if mark:
-        with contextlib.suppress(DockerException):  # with the stack gone, only a mark
+        with contextlib.suppress(*ENGINE_ERRORS):  # with the stack gone, only a mark
             unmarked = marks.unmark(stack)
     return Removed(before, unmarked)

@@ -18,8 +18,8 @@ from smoke.errors import (
     SmokeError,
     ToolMissing,
     UsageError,
-    docker_verb,
 )
+from smoke.stack.client import docker_verb, translated
 from tests.unit.fakes import docker_error
 
 
@@ -68,11 +68,15 @@ def raising(error: BaseException) -> Any:
         (Interrupted("SIGTERM", exit_code=143), 143, None),
         (KeyboardInterrupt(), 130, "smoke: error: interrupted\n"),
         (
-            docker_error("compose --file a.yml up -d", 17, "Error: boom\nlast words"),
+            translated(docker_error("compose --file a.yml up -d", 17, "Error: boom\nlast words")),
             1,
             "smoke: error: `docker compose up` exited 17: last words\n",
         ),
-        (docker_error("volume ls", 1, ""), 1, "smoke: error: `docker volume` exited 1\n"),
+        (
+            translated(docker_error("volume ls", 1, "")),
+            1,
+            "smoke: error: `docker volume` exited 1\n",
+        ),
     ],
 )
 def test_each_outcome_has_its_status_and_one_line(
@@ -216,7 +220,7 @@ def test_an_internal_error_is_one_line_and_its_traceback_goes_to_the_log_file(
 def test_compose_words_in_an_error_line_cannot_start_a_line(
     in_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    error = docker_error("compose up", 1, "first\nlast\r::error::x \x1b[2J")
+    error = translated(docker_error("compose up", 1, "first\nlast\r::error::x \x1b[2J"))
     monkeypatch.setattr(cli, "run_smoke", raising(error))
     assert cli.main(["run", "--profile", "lite"]) == 1
     assert capsys.readouterr().err == (

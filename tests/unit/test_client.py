@@ -87,3 +87,37 @@ def test_without_util_linuxs_setsid_python_detaches_it(monkeypatch: pytest.Monke
     script = [*call[:-1], sys.executable, "-c", "import os; print(os.getsid(0))"]
     said = subprocess.run(script, capture_output=True, text=True, check=True, timeout=30)
     assert int(said.stdout) != os.getsid(0)
+
+
+def test_what_leaves_the_stack_raises_the_smokes_own_error_with_its_data() -> None:
+    from smoke.errors import EngineCallError
+    from smoke.stack.client import edge, edge_methods
+
+    def fails() -> None:
+        raise DockerException(["docker", "compose", "-f", "a.yml", "up"], 17, b"", b"x\nno room\n")
+
+    @edge_methods
+    class Edge:
+        def method(self) -> None:
+            fails()
+
+        @property
+        def looked_up(self) -> None:
+            fails()
+
+        @staticmethod
+        def static() -> None:
+            fails()
+
+        def _inside(self) -> None:  # not handed out: left as it is
+            fails()
+
+    for call in (edge(fails), Edge().method, lambda: Edge().looked_up, Edge.static):
+        with pytest.raises(EngineCallError) as caught:
+            call()
+        assert str(caught.value) == "`docker compose up` exited 17: no room"
+        assert caught.value.command == ("docker", "compose", "-f", "a.yml", "up")
+        assert caught.value.return_code == 17
+        assert caught.value.stderr == "x\nno room\n"
+    with pytest.raises(DockerException):
+        Edge()._inside()

@@ -137,3 +137,23 @@ def test_no_module_over_400_lines_and_no_function_over_60() -> None:
                 if lines > 60 and f"{where}:{node.name}" not in LONG_BY_DESIGN:
                     too_long.append(f"{where}:{node.name}: {lines} lines")
     assert too_long == []
+
+
+def test_only_stack_names_python_on_whales() -> None:
+    """What leaves `stack/` raises the smoke's own EngineCallError: no layer above
+    imports the library, its exceptions included."""
+    naming = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.parent.name == "stack":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(name.split(".")[0] == "python_on_whales" for name in names):
+                naming.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert naming == []

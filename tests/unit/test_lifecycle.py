@@ -292,10 +292,11 @@ def test_trace_files_that_cannot_be_written_are_said_and_the_run_reports(tmp_pat
 def test_a_docker_error_reading_the_containers_times_costs_only_their_bars(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from smoke.stack.client import translated
     from smoke.stack.compose import Stack
 
-    def broken(self: Stack) -> list[Any]:
-        raise docker_error("container list", 1, "engine busy")
+    def broken(self: Stack) -> list[Any]:  # as the stack's edge hands it out
+        raise translated(docker_error("container list", 1, "engine busy"))
 
     monkeypatch.setattr(Stack, "times", broken)
     output, error = smoke_run(tmp_path, FakeDocker())

@@ -24,11 +24,11 @@ from smoke.errors import (
     Interrupted,
     ProxyCallFailed,
     TeardownIncomplete,
-    docker_verb,
 )
 from smoke.options import RunOptions
 from smoke.report.console import Console
 from smoke.run import run_smoke
+from smoke.stack.client import docker_verb
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
 from tests.conftest import RUNBOOK_STEPS

@@ -79,12 +79,15 @@ def test_an_unforeseen_error_is_a_failed_step_with_a_class_not_a_traceback() -> 
 
 
 def test_a_docker_call_that_fails_inside_a_step_names_the_call() -> None:
+    from smoke.stack.client import translated
     from tests.unit.fakes import docker_error
 
     runner = StepRunner(Console(io.StringIO(), tty=False))
 
     def port() -> None:
-        raise docker_error("compose --file a.yml port chat 8000", 125, "one\nno such service")
+        raise translated(
+            docker_error("compose --file a.yml port chat 8000", 125, "one\nno such service")
+        )
 
     with pytest.raises(DockerCallFailed) as caught:
         runner.run("chat health", port)
@@ -102,12 +105,13 @@ def test_the_progress_line_names_the_running_step(monkeypatch: pytest.MonkeyPatc
 
 
 def test_unforeseen_errors_are_said_in_one_bounded_line() -> None:
+    from smoke.stack.client import translated
     from tests.unit.fakes import docker_error
 
     runner = StepRunner(Console(io.StringIO(), tty=False))
 
     def quiet_docker() -> None:
-        raise docker_error("volume ls", 1, "")
+        raise translated(docker_error("volume ls", 1, ""))
 
     with pytest.raises(DockerCallFailed) as caught:
         runner.run("claim", quiet_docker)
