@@ -1,6 +1,7 @@
 """How docker and compose are called: a client for the project (one whose `compose
-logs` runs in a session of its own), the chat flavour told through the env, a failed
-compose command as ``ComposeFailed`` with compose's stderr kept, and the edge of
+logs` runs in a session of its own; one per set of variables compose interpolates
+the file with, such as the chat flavour), a failed compose command as
+``ComposeFailed`` with compose's stderr kept, and the edge of
 ``stack/``: what leaves it raises ``EngineCallError``, never python-on-whales' own
 ``DockerException``."""
 
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -49,13 +49,44 @@ def _detached() -> tuple[str, ...]:
     return ("setsid", "--wait") if shutil.which("setsid") else _PYTHON_SETSID
 
 
-def client(target: Target, *, detached: bool = False) -> DockerClient:
+# Gives docker's process the variables compose interpolates the file with (the chat
+# flavour, how spans travel), without touching this process's own environment, which
+# threads share. coreutils' env where it is; else Python.
+_PYTHON_ENV = (
+    sys.executable,
+    "-c",
+    "import os, sys; n = int(sys.argv[1]); "
+    "os.environ.update(a.split('=', 1) for a in sys.argv[2 : 2 + n]); "
+    "os.execvp(sys.argv[2 + n], sys.argv[2 + n :])",
+)
+
+
+@functools.cache
+def _env_program() -> tuple[str, ...]:
+    found = shutil.which("env")
+    return (found,) if found else _PYTHON_ENV
+
+
+def _with_env(env: Mapping[str, str]) -> list[str]:
+    """The words before ``docker`` that set ``env`` for its process only."""
+    if not env:
+        return []
+    pairs = [f"{name}={value}" for name, value in sorted(env.items())]
+    program = _env_program()
+    return [*program, *pairs] if program != _PYTHON_ENV else [*program, str(len(pairs)), *pairs]
+
+
+def client(
+    target: Target, *, detached: bool = False, env: Mapping[str, str] | None = None
+) -> DockerClient:
+    """A client for ``target``'s project; ``detached``: in a session of its own;
+    ``env``: variables its docker process gets on top of this one's."""
     return DockerClient(
         compose_files=list(target.compose_files),
         compose_project_name=target.project,
         compose_profiles=list(target.profiles),
         compose_env_files=list(target.env_files),
-        client_call=[*_detached(), "docker"] if detached else ["docker"],
+        client_call=[*(_detached() if detached else ()), *_with_env(env or {}), "docker"],
     )
 
 
@@ -115,34 +146,17 @@ def stderr_of(exc: DockerException | EngineCallError) -> str:
 
 
 @contextlib.contextmanager
-def compose_step(step: str, *, install_local_stack: bool) -> Iterator[None]:
-    """Run a building compose command: the chat flavour and its image tag go to
-    compose through the env, and a failure becomes ``ComposeFailed`` with
+def compose_step(step: str) -> Iterator[None]:
+    """Run a building compose command: a failure becomes ``ComposeFailed`` with
     compose's stderr kept."""
-    with extra_env(**flavour_env(install_local_stack=install_local_stack)):
-        try:
-            yield
-        except ENGINE_ERRORS as exc:
-            raise ComposeFailed(
-                f"{step} failed (exit {exc.return_code})",
-                return_code=exc.return_code,
-                stderr=stderr_of(exc),
-            ) from exc
-
-
-@contextlib.contextmanager
-def extra_env(**values: str) -> Iterator[None]:
-    """Set env vars for the compose child process only while the block runs."""
-    saved: Mapping[str, str | None] = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
     try:
         yield
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old
+    except ENGINE_ERRORS as exc:
+        raise ComposeFailed(
+            f"{step} failed (exit {exc.return_code})",
+            return_code=exc.return_code,
+            stderr=stderr_of(exc),
+        ) from exc
 
 
 def docker_verb(command: Sequence[str]) -> str:

@@ -9,7 +9,7 @@ what it knows: where it is, and what state a service's container is in.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -25,17 +25,14 @@ from smoke.errors import (
     DockerUnreachable,
     NoStackRunning,
     PortUnavailable,
-    ServicesMissing,
 )
-from smoke.masking import is_secret_name, url_passwords
-from smoke.stack import ports
+from smoke.stack import declared, ports
 from smoke.stack.building import follow_build
 from smoke.stack.client import (
     ENGINE_ERRORS,
     client,
     compose_step,
     edge_methods,
-    extra_env,
     flavour_env,
     stderr_of,
 )
@@ -53,12 +50,6 @@ from smoke.stack.target import Target
 
 WEB, CHAT, DB = "web", "chat", "db"
 CONTAINER_PORTS = {WEB: 3000, CHAT: 8000}
-#: What each of the runbook's services must be, for the smoke to check it.
-RUNBOOK_ROLES = {
-    DB: "the database chat reads",
-    CHAT: "answers /health and /health/dependencies on container port 8000",
-    WEB: "proxies /api/chat/service to chat on container port 3000",
-}
 # Stop timeout for `down`: the services stop in well under a second.
 _DOWN_TIMEOUT_SECONDS = 5
 
@@ -76,9 +67,19 @@ class Stack:
         *,
         docker: DockerClient | None = None,
         env: Mapping[str, str] | None = None,
+        docker_for: Callable[[Mapping[str, str]], DockerClient] | None = None,
     ) -> None:
+        """``docker``: the client (default: one for ``target``); ``docker_for``: a
+        client whose docker process gets these variables on top (default: one more
+        client for ``target``, or ``docker`` itself when given); ``env``: the process's
+        environment the stack reads (default: this process's)."""
         self.target = target
         self.docker = docker or client(target)
+        self._docker_for = docker_for or (
+            (lambda extra: self.docker)
+            if docker is not None
+            else (lambda extra: client(target, env=extra))
+        )
         # A client of the caller's own reads the logs too (a fake has no process).
         self._log_reader = docker or client(target, detached=True)
         self._env = os.environ if env is None else env
@@ -147,13 +148,16 @@ class Stack:
         if not install_local_stack:
             return self.config()
         if self._local_model is None:
-            with extra_env(**flavour_env(install_local_stack=True)):
-                self._local_model = self._read_model()
+            self._local_model = self._read_model(flavour_env(install_local_stack=True))
         return self._local_model
 
-    def _read_model(self) -> dict[str, Any]:
+    def _compose(self, env: Mapping[str, str]) -> Any:
+        """Compose, its process given ``env`` on top of this one's."""
+        return (self._docker_for(env) if env else self.docker).compose
+
+    def _read_model(self, env: Mapping[str, str] | None = None) -> dict[str, Any]:
         try:
-            model: dict[str, Any] = self.docker.compose.config(return_json=True)
+            model: dict[str, Any] = self._compose(env or {}).config(return_json=True)
         except ENGINE_ERRORS as exc:
             self._require_compose()
             first_line = (stderr_of(exc).splitlines() or ["no details"])[0]
@@ -165,45 +169,19 @@ class Stack:
         return model
 
     def secrets(self) -> tuple[str, ...]:
-        """The values to mask: each secret variable of the compose model, and the
-        password inside any URL-valued variable (`postgresql://u:pass@db`)."""
-        values = {self._env[name] for name in self.target.secret_names if self._env.get(name)}
-        for service in self.config().get("services", {}).values():
-            for name, raw in (service.get("environment") or {}).items():
-                # `compose config` writes a `$` as `$$`; the service sees one.
-                value = str(raw or "").replace("$$", "$")
-                if value and is_secret_name(name):
-                    values.add(value)
-                values |= url_passwords(value)
-        return tuple(sorted(values, key=len, reverse=True))
+        """The values to mask (``model.secrets``)."""
+        return declared.secrets(self.config(), self._env, self.target.secret_names)
 
     def require_services(self, needed: tuple[str, ...]) -> None:
-        """Before anything starts: the compose model has each service a command needs,
-        by the runbook's names."""
-        found = sorted(self.config().get("services", {}))
-        missing = [name for name in needed if name not in found]
-        if missing:
-            roles = "; ".join(f"{name} {RUNBOOK_ROLES[name]}" for name in missing)
-            raise ServicesMissing(
-                f"the compose file has no service {' or '.join(missing)} "
-                f"(services: {', '.join(found) or 'none'}); the smoke needs {roles}",
-                hint="name the services as the runbook does (db, chat, web), e.g. in an "
-                "override file given with --compose-file",
-            )
-
-    def _published(self) -> Iterator[tuple[str, str, int]]:
-        """(service, host ip, host port) of each fixed published port."""
-        for name, service in self.config().get("services", {}).items():
-            for mapping in service.get("ports") or []:
-                published = str(mapping.get("published") or "0")
-                if published.isdigit():  # a range is compose's to place
-                    yield name, str(mapping.get("host_ip") or ""), int(published)
+        """Before anything starts: the compose model has each service a command needs."""
+        declared.require_services(self.config(), needed)
 
     def check_ports(self, *, reachable_only: bool = False) -> None:
         """Before `up`: the ports must be reachable from here and free on the engine's
         host (see ``smoke.stack.ports``). ``reachable_only``: a kept stack being
         reused holds its ports itself."""
-        ports.check(self.engine(), list(self._published()), reachable_only=reachable_only)
+        fixed = list(declared.published(self.config()))
+        ports.check(self.engine(), fixed, reachable_only=reachable_only)
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -219,12 +197,13 @@ class Stack:
         the caller's to remove (``images.remove_replaced``)."""
         built = self.images.built(install_local_stack=install_local_stack)
         wanted = [name for name in built if not services or name in services]
-        with compose_step("build", install_local_stack=install_local_stack):
+        flavour = flavour_env(install_local_stack=install_local_stack)
+        with compose_step("build"):
             if say is None:
-                self.docker.compose.build(services=wanted, quiet=True)
+                self._compose(flavour).build(services=wanted, quiet=True)
             else:  # plain progress by compose's own variable: `build --progress` is deprecated
-                with extra_env(COMPOSE_PROGRESS="plain"):
-                    follow_build(self.docker.compose.build(wanted, stream_logs=True), say)
+                plain = self._compose({**flavour, "COMPOSE_PROGRESS": "plain"})
+                follow_build(plain.build(wanted, stream_logs=True), say)
 
     def up(
         self,
@@ -242,10 +221,11 @@ class Stack:
         try:
             with (
                 signals.deadline(timeout),
-                compose_step("compose up", install_local_stack=install_local_stack),
-                extra_env(**self.compose_env),
+                compose_step("compose up"),
             ):
-                self.docker.compose.up(
+                self._compose(
+                    {**flavour_env(install_local_stack=install_local_stack), **self.compose_env}
+                ).up(
                     list(services) or None,
                     detach=True,
                     no_build=True,

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -170,6 +169,14 @@ class FakeDocker:
         ]
     )
 
+    #: The variables the running call's docker process got on top of the smoke's
+    #: (a client of ``with_env``), as compose would interpolate the file with them.
+    env: dict[str, str] = field(default_factory=dict)
+
+    def with_env(self, env: Mapping[str, str]) -> Any:
+        """This engine through a client whose docker process gets ``env`` on top."""
+        return _WithEnv(self, dict(env))
+
     def __post_init__(self) -> None:
         self.system = SimpleNamespace(info=self._call("info", self._info))
         self.compose = SimpleNamespace(
@@ -251,7 +258,7 @@ class FakeDocker:
 
     def _image_name(self, service: str) -> str:
         # As the compose file names them, chat's tag from the flavour the smoke sets.
-        tag = os.environ.get("CHAT_IMAGE_TAG", "lite") if service == "chat" else "latest"
+        tag = self.env.get("CHAT_IMAGE_TAG", "lite") if service == "chat" else "latest"
         return f"{self.project}-{service}:{tag}"
 
     def _build(
@@ -265,7 +272,7 @@ class FakeDocker:
     def _up(self, services: Any = None, **kwargs: Any) -> None:
         self.running = True
         # What compose interpolates the file with for tracing, as it is at `up`.
-        self.up_env = {k: v for k, v in os.environ.items() if k.startswith("SMOKE_TRACE_")}
+        self.up_env = {k: v for k, v in self.env.items() if k.startswith("SMOKE_TRACE_")}
 
     def _down(self, **kwargs: Any) -> None:
         if self.stubborn_downs:
@@ -553,11 +560,37 @@ def chat_openapi() -> dict[str, Any]:
 def stack(docker: FakeDocker, **env: str) -> Stack:
     """Project p of docker-compose.yml on the fake engine; ``env`` as the process's
     environment (none given: the real one)."""
-    return Stack(
-        Target("p", (Path("docker-compose.yml"),)),
-        docker=cast(DockerClient, docker),
-        env=env or None,
-    )
+    return on_fake(TARGET, docker, env=env or None)
+
+
+def on_fake(target: Target, docker: FakeDocker, **options: Any) -> Stack:
+    """``target``'s stack on the fake engine, its clients with variables of their own
+    the fake's too."""
+    return Stack(target, docker=cast(DockerClient, docker), docker_for=docker.with_env, **options)
+
+
+class _WithEnv:
+    """A fake engine as a client with variables of its own: each call sees them in
+    ``FakeDocker.env`` while it runs (read when called: a test may replace a call)."""
+
+    def __init__(self, docker: FakeDocker, env: dict[str, str]) -> None:
+        self._docker, self._env = docker, env
+
+    def __getattr__(self, name: str) -> Any:
+        part = getattr(self._docker, name)
+        if not isinstance(part, SimpleNamespace):
+            return part
+        return SimpleNamespace(**{verb: self._calling(part, verb) for verb in vars(part)})
+
+    def _calling(self, part: SimpleNamespace, verb: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            saved, self._docker.env = self._docker.env, self._env
+            try:
+                return getattr(part, verb)(*args, **kwargs)
+            finally:
+                self._docker.env = saved
+
+        return call
 
 
 class Terminal(io.StringIO):

@@ -16,7 +16,6 @@ from smoke.stack.client import (
     LOCAL_CHAT_TAG,
     client,
     compose_step,
-    extra_env,
     flavour_env,
     stderr_of,
 )
@@ -57,7 +56,7 @@ def test_a_failed_compose_command_keeps_its_code_and_stderr() -> None:
     error = DockerException(["docker", "compose", "up"], 17, b"", b"no such image\n")
     with (
         pytest.raises(ComposeFailed) as raised,
-        compose_step("compose up", install_local_stack=False),
+        compose_step("compose up"),
     ):
         raise error
     assert str(raised.value) == "compose up failed (exit 17)"
@@ -66,12 +65,32 @@ def test_a_failed_compose_command_keeps_its_code_and_stderr() -> None:
     assert stderr_of(DockerException(["docker"], 1, b"only stdout", None)) == "only stdout"
 
 
-def test_extra_env_is_set_for_the_block_only() -> None:
-    name = "SMOKE_TEST_CLIENT_ENV"
-    assert name not in os.environ
-    with extra_env(**{name: "1"}):
-        assert os.environ[name] == "1"
-    assert name not in os.environ
+@pytest.mark.parametrize("program", ["env", "python"])
+def test_a_client_with_variables_gives_them_to_its_docker_process_only(
+    program: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compose interpolates the file with them; this process's environment, which its
+    threads share, never holds them."""
+    from smoke.stack import client as client_module
+
+    if program == "python":  # no coreutils env: Python sets them
+        monkeypatch.setattr(client_module.shutil, "which", lambda name: None)
+    client_module._env_program.cache_clear()
+    try:
+        call = client(TARGET, env={"SMOKE_T_A": "1", "SMOKE_T_B": "x=y"}).client_config.client_call
+    finally:
+        client_module._env_program.cache_clear()
+    assert call[-1] == "docker"
+    assert "SMOKE_T_A" not in os.environ
+    script = [
+        *call[:-1],
+        sys.executable,
+        "-c",
+        "import os; print(os.environ['SMOKE_T_A'], os.environ['SMOKE_T_B'])",
+    ]
+    said = subprocess.run(script, capture_output=True, text=True, check=True, timeout=30)
+    assert said.stdout == "1 x=y\n"
+    assert client(TARGET, env={}).client_config.client_call == ["docker"]
 
 
 def test_without_util_linuxs_setsid_python_detaches_it(monkeypatch: pytest.MonkeyPatch) -> None:

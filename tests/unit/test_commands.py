@@ -134,7 +134,6 @@ def test_teardown_with_images_removes_this_projects_images_only() -> None:
 def test_a_build_is_timed_builds_the_stack_asked_for_and_quotes_compose(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import os
 
     import smoke.report.console
 
@@ -142,7 +141,7 @@ def test_a_build_is_timed_builds_the_stack_asked_for_and_quotes_compose(
     tags: list[str | None] = []
     docker = FakeDocker()
     docker.compose.build = lambda **kw: (
-        tags.append(os.environ.get("CHAT_IMAGE_TAG")),
+        tags.append(docker.env.get("CHAT_IMAGE_TAG")),
         time.sleep(0.05),
     )
     out = Terminal()

@@ -130,13 +130,13 @@ def test_build_and_up_tell_compose_which_chat_and_keep_its_words() -> None:
     before = {name: os.environ.get(name) for name in ("CHAT_INSTALL_LOCAL_STACK", "CHAT_IMAGE_TAG")}
     docker = FakeDocker()
     docker.compose.build = lambda **kw: seen.append(
-        (os.environ.get("CHAT_INSTALL_LOCAL_STACK"), os.environ.get("CHAT_IMAGE_TAG"))
+        (docker.env.get("CHAT_INSTALL_LOCAL_STACK"), docker.env.get("CHAT_IMAGE_TAG"))
     )
     stack(docker).build(install_local_stack=True)
     stack(docker).build(install_local_stack=False)
     assert seen == [("1", "local"), ("0", "lite")]
     after = {name: os.environ.get(name) for name in before}
-    assert after == before  # only compose's child saw them
+    assert after == before  # only compose's process saw them: this one's is untouched
     docker.fail["compose up"] = docker_error("compose up", 18, "Error: image not found")
     with pytest.raises(ComposeFailed) as caught:
         stack(docker).up(build=False, install_local_stack=False)

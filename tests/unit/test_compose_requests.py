@@ -25,7 +25,7 @@ from smoke.stack import marks
 from smoke.stack.compose import Stack
 from smoke.stack.state import Resources
 from smoke.stack.target import Target
-from tests.unit.fakes import FakeDocker, FakeState, docker_error, run_marks, stack
+from tests.unit.fakes import FakeDocker, FakeState, docker_error, on_fake, run_marks, stack
 
 
 def asked(docker: FakeDocker, name: str) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
@@ -130,7 +130,7 @@ def test_marks_are_volumes_named_and_labelled_for_the_project() -> None:
         (("p_smoke-run",), {"labels": {"io.contoso-smoke.run": "p"}})
     ]
     assert asked(docker, "volume inspect") == [(("p_smoke-run",), {})]
-    other = Stack(Target("q", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+    other = on_fake(Target("q", (Path("docker-compose.yml"),)), docker)
     marks.unmark(other)  # another project's mark stays
     assert "p_smoke-run" in docker.volumes
     marks.unmark(s)
@@ -316,6 +316,6 @@ def test_stopped_containers_count_as_the_stack() -> None:
         docker.states[service] = FakeState("exited", 0)
     assert stack(docker).containers() == ("id-db", "id-chat", "id-web")
     assert stack(docker).resources().containers == ("p-chat-1", "p-db-1", "p-web-1")
-    other = Stack(Target("q", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+    other = on_fake(Target("q", (Path("docker-compose.yml"),)), docker)
     assert other.containers() == ()
     assert not other.resources()

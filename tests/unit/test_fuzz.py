@@ -86,7 +86,11 @@ def run_fuzz(
     docker = FakeDocker()
     fake_the_world(monkeypatch, schemathesis, FakeServices().transport())
     out = Terminal()
-    stack = Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+    stack = Stack(
+        Target("p", (Path("docker-compose.yml"),)),
+        docker=cast(DockerClient, docker),
+        docker_for=docker.with_env,
+    )
     error: BaseException | None = None
     try:
         fuzz(options(tmp_path, **overrides), console=Console(out, tty=False), stack=stack)
@@ -223,14 +227,13 @@ def test_a_fuzz_whose_teardown_leaves_things_says_so(
 def test_a_fuzz_run_shows_each_step_and_the_tally(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
     import re
 
     tags: list[str | None] = []
     original_up = FakeDocker._up
 
     def up(self: FakeDocker, services: Any = None, **kwargs: Any) -> None:
-        tags.append(os.environ.get("CHAT_IMAGE_TAG"))
+        tags.append(self.env.get("CHAT_IMAGE_TAG"))
         original_up(self, services, **kwargs)
 
     monkeypatch.setattr(FakeDocker, "_up", up)
@@ -285,7 +288,7 @@ def test_a_fuzz_without_a_given_stack_makes_one_and_judges_other_hosts_by_an_hou
 
     def make(target: Target, *, env: object) -> Stack:
         made.append(target)
-        return Stack(target, docker=cast(DockerClient, docker))
+        return Stack(target, docker=cast(DockerClient, docker), docker_for=docker.with_env)
 
     monkeypatch.setattr("smoke.lifecycle.Stack", make)
     fake_the_world(monkeypatch, schemathesis_answering([200], 0), FakeServices().transport())
@@ -323,7 +326,11 @@ def test_an_exited_chat_fails_the_fuzz_at_once(
         raise httpx.ConnectError("refused", request=request)
 
     answer_through(monkeypatch, httpx.MockTransport(refuse))
-    stack = Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+    stack = Stack(
+        Target("p", (Path("docker-compose.yml"),)),
+        docker=cast(DockerClient, docker),
+        docker_for=docker.with_env,
+    )
     with pytest.raises(ServiceCrashed, match="chat exited with code 3"):
         fuzz(options(tmp_path, timeout=30.0), console=Console(Terminal(), tty=False), stack=stack)
 

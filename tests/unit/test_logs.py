@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import cast
-
-from python_on_whales import DockerClient
 
 from smoke.masking import Masker
-from smoke.stack.compose import Stack
 from smoke.stack.logs import chronological, logged_by, write_logs
 from smoke.stack.target import Target
-from tests.unit.fakes import FakeDocker
+from tests.unit.fakes import FakeDocker, on_fake
 
 
 def test_services_are_interleaved_by_time() -> None:
@@ -49,7 +45,7 @@ def test_equal_times_keep_composes_order_and_unstamped_lead_stays_first() -> Non
 def test_the_file_is_written_where_asked_in_utf8(tmp_path: Path) -> None:
     docker = FakeDocker(running=True)
     docker.service_logs = {"chat": ["2026-11-25T12:00:02Z café ready s3cret"]}
-    stack = Stack(Target("p", (Path("c.yml"),)), docker=cast(DockerClient, docker))
+    stack = on_fake(Target("p", (Path("c.yml"),)), docker)
     path = tmp_path / "deep" / "er" / "e2e-compose.log"
     assert write_logs(stack, path, Masker(["s3cret"])) == 1
     assert path.read_bytes().decode("utf-8") == "chat-1  | 2026-11-25T12:00:02Z café ready ****\n"

@@ -4,7 +4,6 @@ on a step's line, and what each contract failure carries."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -78,7 +77,7 @@ def test_compose_up_starts_the_chat_image_asked_for(tmp_path: Path) -> None:
     original = docker.compose.up
 
     def up(*args: Any, **kwargs: Any) -> None:
-        tags.append(os.environ.get("CHAT_IMAGE_TAG"))
+        tags.append(docker.env.get("CHAT_IMAGE_TAG"))
         original(*args, **kwargs)
 
     docker.compose.up = up

@@ -195,20 +195,15 @@ def test_the_watchdog_is_detached_from_the_runs_terminal(
 def test_a_reap_writes_the_logs_with_a_note_then_removes_stack_and_mark(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from typing import cast
-
-    from python_on_whales import DockerClient
-
     import smoke.stack.compose
-    from tests.unit.fakes import PASSWORD, FakeDocker
+    from tests.unit.fakes import PASSWORD, FakeDocker, on_fake
 
     docker = FakeDocker(running=True)
     docker.volumes["p_smoke-run"] = {"io.contoso-smoke.run": "p"}
-    real_stack = smoke.stack.compose.Stack
     monkeypatch.setattr(
         smoke.stack.compose,
         "Stack",
-        lambda target: real_stack(target, docker=cast(DockerClient, docker)),
+        lambda target: on_fake(target, docker),
     )
     stopped: list[str] = []
     monkeypatch.setattr(reaper, "_stop_orphans", stopped.append)
@@ -230,20 +225,15 @@ def test_a_reap_writes_the_logs_with_a_note_then_removes_stack_and_mark(
 def test_a_reap_whose_logs_fail_still_removes_the_stack(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from typing import cast
-
-    from python_on_whales import DockerClient
-
     import smoke.stack.compose
-    from tests.unit.fakes import FakeDocker, docker_error
+    from tests.unit.fakes import FakeDocker, docker_error, on_fake
 
     docker = FakeDocker(running=True)
     docker.fail["compose logs"] = docker_error("compose logs")
-    real_stack = smoke.stack.compose.Stack
     monkeypatch.setattr(
         smoke.stack.compose,
         "Stack",
-        lambda target: real_stack(target, docker=cast(DockerClient, docker)),
+        lambda target: on_fake(target, docker),
     )
     monkeypatch.setattr(reaper, "_stop_orphans", lambda project: None)
     monkeypatch.setattr(reaper, "_SETTLE_SECONDS", 0.01)
@@ -262,10 +252,11 @@ def test_a_reap_ends_only_after_two_empty_looks_in_a_row(
     from smoke.stack.state import Resources
     from tests.unit.fakes import FakeDocker
 
+    real_stack = smoke.stack.compose.Stack
+
     # What a killed `up` leaves: a container appears after a look found nothing.
     looks = iter([False, True, False, True, False, False, True])
     made: list[tuple[Path, ...]] = []
-    real_stack = smoke.stack.compose.Stack
 
     class Stack(real_stack):  # type: ignore[misc,valid-type]
         def resources(self, *, names: bool = True) -> Resources:
@@ -273,7 +264,7 @@ def test_a_reap_ends_only_after_two_empty_looks_in_a_row(
 
     def make(target: Any) -> Any:
         made.append(target.compose_files)
-        return Stack(target, docker=cast(DockerClient, docker))
+        return Stack(target, docker=cast(DockerClient, docker), docker_for=docker.with_env)
 
     docker = FakeDocker(running=True)
     monkeypatch.setattr(smoke.stack.compose, "Stack", make)

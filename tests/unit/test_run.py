@@ -8,7 +8,6 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from python_on_whales import DockerClient
 
 import smoke.cli as cli
 from smoke.errors import (
@@ -29,10 +28,17 @@ from smoke.options import RunOptions
 from smoke.report.console import Console
 from smoke.run import run_smoke
 from smoke.stack.client import docker_verb
-from smoke.stack.compose import Stack
 from smoke.stack.target import Target
 from tests.conftest import RUNBOOK_STEPS
-from tests.unit.fakes import PASSWORD, FakeDocker, FakeServices, Terminal, docker_error, run_options
+from tests.unit.fakes import (
+    PASSWORD,
+    FakeDocker,
+    FakeServices,
+    Terminal,
+    docker_error,
+    on_fake,
+    run_options,
+)
 
 
 def options(tmp_path: Path, **overrides: Any) -> RunOptions:
@@ -43,7 +49,7 @@ def run(
     tmp_path: Path, docker: FakeDocker, services: FakeServices, **overrides: Any
 ) -> tuple[str, BaseException | None]:
     out = Terminal()
-    stack = Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+    stack = on_fake(Target("p", (Path("docker-compose.yml"),)), docker)
     error: BaseException | None = None
     try:
         run_smoke(

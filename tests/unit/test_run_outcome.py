@@ -8,11 +8,10 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
-from python_on_whales import DockerClient
 
 from smoke.errors import BudgetExceeded, ComposeFailed, DependencyFailure, InternalError
 from smoke.outcome import Budgets, Outcome
@@ -20,7 +19,7 @@ from smoke.report.console import Console
 from smoke.run import run_smoke
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
-from tests.unit.fakes import FakeDocker, FakeServices, run_options
+from tests.unit.fakes import FakeDocker, FakeServices, on_fake, run_options
 from tests.unit.test_run import Terminal
 
 STEPS = 6  # the lite profile: compose up ... teardown
@@ -40,7 +39,7 @@ def smoke(
     options = run_options(log_file=tmp_path / "e2e-compose.log", target=target, **overrides)
     stack = None
     if options.uses_compose:
-        stack = Stack(target, docker=cast(DockerClient, docker or FakeDocker()))
+        stack = on_fake(target, docker or FakeDocker())
     result: Outcome | BaseException
     try:
         result = run_smoke(
@@ -335,7 +334,7 @@ def test_a_run_without_a_given_stack_makes_one_with_its_env(
 
     def make(target: Target, *, env: object) -> Stack:
         made.append((target, env))
-        return Stack(target, docker=cast(DockerClient, FakeDocker()))
+        return on_fake(target, FakeDocker())
 
     monkeypatch.setattr("smoke.lifecycle.Stack", make)
     env = {"SMOKE_X": "1"}

@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
-from python_on_whales import DockerClient
 
 from smoke.errors import NoStackRunning, ServiceStopped
 from smoke.report.console import Console
 from smoke.run import run_smoke
-from smoke.stack.compose import Stack
 from smoke.stack.target import Target
 from smoke.trace.route import project_port
-from tests.unit.fakes import FakeDocker, FakeServices, FakeState, Terminal, run_options
+from tests.unit.fakes import FakeDocker, FakeServices, FakeState, Terminal, on_fake, run_options
 
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-01")
 
@@ -27,7 +25,7 @@ def run(
     tmp_path: Path, docker: FakeDocker, services: FakeServices, **overrides: Any
 ) -> tuple[str, BaseException | None]:
     out = Terminal()
-    stack = Stack(Target("p", (Path("docker-compose.yml"),)), docker=cast(DockerClient, docker))
+    stack = on_fake(Target("p", (Path("docker-compose.yml"),)), docker)
     try:
         run_smoke(
             run_options(log_file=tmp_path / "e2e-compose.log", **overrides),
