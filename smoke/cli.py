@@ -44,8 +44,8 @@ _CAUSE_CHARS = 200
 
 def _dispatch(options: Options, console: Console) -> None:
     if isinstance(options, RunOptions | FuzzOptions):
-        if options.uses_compose:
-            check_files_exist(options.target)
+        if options.stack.uses_compose:
+            check_files_exist(options.stack.target)
         if isinstance(options, RunOptions):
             run_smoke(options, console=console)
         else:
@@ -95,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error("interrupted")
         return 130
     except Exception as exc:  # a bug: one line here, the traceback in the log file only
-        log_file = getattr(options, "log_file", None) or Path(DEFAULT_LOG_FILE)
+        settings = getattr(options, "stack", None)
+        log_file = settings.log_file if settings is not None else Path(DEFAULT_LOG_FILE)
         _error(f"smoke internal error: {_one_line(exc)}; {_keep_traceback(log_file)}")
         return EXIT_CHECK_FAILED
     return EXIT_OK

@@ -29,7 +29,9 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
     """Fuzz chat; raises ``FuzzingFailed`` when Schemathesis finds a failure."""
     require_schemathesis()
     where = (
-        f"project {options.target.project}" if options.uses_compose else f"chat {options.chat_url}"
+        f"project {options.stack.target.project}"
+        if options.stack.uses_compose
+        else f"chat {options.chat_url}"
     )
     checks = _FuzzChecks(options)
 
@@ -40,7 +42,9 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
             tally = Tally(ended.failure.requests, ended.failure.server_errors)
         verdict = {"passed": "PASS", "failed": "FAIL"}.get(ended.result, "STOPPED")
         said = (
-            "" if ended.stack is None else f"; {stack_said(ended.ending, options.target.project)}"
+            ""
+            if ended.stack is None
+            else f"; {stack_said(ended.ending, options.stack.target.project)}"
         )
         console.line(
             f"{verdict}  fuzz: {tally.requests} requests, {tally.server_errors} server errors "
@@ -49,7 +53,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
         return tally
 
     return lifecycle.run(
-        options,
+        options.stack,
         checks,
         console=console,
         headline=[f"fuzz: chat against its own schema, {where}"],
@@ -62,7 +66,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
 
 def _mask_records(options: FuzzOptions, masker: Masker, console: Console) -> None:
     """Schemathesis's own files hold every answer chat gave: masked like ours."""
-    records = [(options.log_file.with_name(HAR_NAME), mask_json_file)]
+    records = [(options.stack.log_file.with_name(HAR_NAME), mask_json_file)]
     if options.junit_xml:
         records.append((options.junit_xml, mask_xml_file))
     for path, mask in records:
@@ -90,7 +94,9 @@ class _FuzzChecks:
         if stack is not None:
             steps.run(
                 "compose up",
-                lambda: _up(stack, build=self._options.build, timeout=self._options.timeout),
+                lambda: _up(
+                    stack, build=self._options.stack.build, timeout=self._options.stack.timeout
+                ),
             )
         steps.run("chat health", probe.chat_health)
         steps.run("chat dependency health (db)", probe.chat_dependencies)

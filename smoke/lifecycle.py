@@ -35,14 +35,13 @@ from smoke.ended import Ended, judge, read_log_spans, trace_files
 from smoke.errors import CheckFailed, Interrupted, TeardownIncomplete
 from smoke.finish import Ending, finish, under_shield
 from smoke.masking import Masker
-from smoke.options import Keep
+from smoke.options import StackSettings
 from smoke.outcome import Result
 from smoke.report.console import Console
 from smoke.report.evidence import explain
 from smoke.stack import claim as claims
 from smoke.stack.compose import Stack
 from smoke.stack.state import ContainerTimes, Resources
-from smoke.stack.target import Target
 from smoke.steps import StepRunner
 from smoke.trace import clocks, route
 from smoke.trace.collector import Collector
@@ -50,33 +49,6 @@ from smoke.trace.context import Tracer
 from smoke.trace.specs import Spec
 
 R = TypeVar("R")
-
-
-class StackOptions(Protocol):
-    """What the lifecycle reads from a command's options."""
-
-    @property
-    def target(self) -> Target: ...
-    @property
-    def uses_compose(self) -> bool: ...
-    @property
-    def keep(self) -> Keep: ...
-    @property
-    def build(self) -> bool: ...
-    @property
-    def install_local_stack(self) -> bool: ...
-    @property
-    def log_file(self) -> Path: ...
-    @property
-    def timeout(self) -> float: ...
-    @property
-    def reaper(self) -> bool: ...
-    @property
-    def max_run_seconds(self) -> float: ...
-    @property
-    def trace(self) -> bool: ...
-    @property
-    def attach(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -117,7 +89,7 @@ _FILE_CLOCK_LAG_SECONDS = 0.02
 
 
 def run(
-    options: StackOptions,
+    settings: StackSettings,
     checks: Checks,
     *,
     console: Console,
@@ -143,9 +115,9 @@ def run(
     fails fails a run whose checks passed. ``attachments``: files the checks may
     leave (a screenshot, a browser trace), shown in the timeline when they exist.
     """
-    if options.uses_compose and stack is None:
-        stack = Stack(options.target, env=os.environ if env is None else env)
-    this = _Run(options, checks, console, stack, Tracer(enabled=options.trace))
+    if settings.uses_compose and stack is None:
+        stack = Stack(settings.target, env=os.environ if env is None else env)
+    this = _Run(settings, checks, console, stack, Tracer(enabled=settings.trace))
     this.prepare(transport, needs)
     this.start(headline)
     try:
@@ -171,7 +143,7 @@ class _Run:
     """One run's state as it goes through the phases: prepare, start, check (and,
     shielded, its finish), ended."""
 
-    options: StackOptions
+    settings: StackSettings
     checks: Checks
     console: Console
     stack: Stack | None
@@ -215,17 +187,17 @@ class _Run:
             raise
 
     def _prepare_stack(self, stack: Stack, needs: tuple[str, ...]) -> None:
-        options = self.options
+        settings = self.settings
         prepared = preparation.prepare(
             stack,
             self.console,
-            max_run_seconds=options.max_run_seconds,
-            prebuilt=not options.build,
-            install_local_stack=options.install_local_stack,
-            kept=options.keep == "always",
-            attach=options.attach,
+            max_run_seconds=settings.max_run_seconds,
+            prebuilt=not settings.build,
+            install_local_stack=settings.install_local_stack,
+            kept=settings.keep == "always",
+            attach=settings.attach,
             needs=needs,
-            log_file=options.log_file,
+            log_file=settings.log_file,
         )
         self.driver, self.masker, self.reused = (
             prepared.storage_driver,
@@ -244,9 +216,9 @@ class _Run:
         if self.stack is not None:
             self.claim = claims.Claim(
                 self.stack,
-                kept=self.options.keep == "always",
-                reaper=self.options.reaper,
-                log_file=self.options.log_file,
+                kept=self.settings.keep == "always",
+                reaper=self.settings.reaper,
+                log_file=self.settings.log_file,
                 console=self.console,
             )
 
@@ -254,7 +226,7 @@ class _Run:
         """The claim and the checks under the signal handlers, a failure explained;
         then, shielded, the finish."""
         with signals.interruptible(), self._client.result() as client:
-            probe = Probe(self.stack or fixed, self.options.timeout, client, watcher=self.stack)
+            probe = Probe(self.stack or fixed, self.settings.timeout, client, watcher=self.stack)
             try:
                 if self.claim is not None:
                     self.claim.start()
@@ -295,8 +267,8 @@ class _Run:
                     self.claim,
                     self.steps,
                     self.masker,
-                    keep=self.options.keep,
-                    log_file=self.options.log_file,
+                    keep=self.settings.keep,
+                    log_file=self.settings.log_file,
                     failure=self.failure,
                     made=made,
                     times=self.times,
@@ -319,7 +291,7 @@ class _Run:
         since = self.started_wall - _FILE_CLOCK_LAG_SECONDS
         fresh = [p for p in attachments if p.is_file() and p.stat().st_mtime >= since]
         collector = self.collector
-        read_log_spans(self.options.log_file, collector)
+        read_log_spans(self.settings.log_file, collector)
         clock_notes = clocks.said(collector.clock_offsets())
         for note in clock_notes:
             self.console.line(f"smoke: trace: {note}")
@@ -329,7 +301,7 @@ class _Run:
         if judged.failure is not None and self.result == "passed":
             self.result, self.failure = "failed", judged.failure
         written = trace_files(
-            self.options.log_file,
+            self.settings.log_file,
             collector,
             self.steps,
             self.times,

@@ -39,16 +39,36 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 @dataclass(frozen=True)
-class RunOptions:
+class StackSettings:
+    """How a command that starts a stack treats it: what the lifecycle reads, the
+    same for `run` and `fuzz`."""
+
     target: Target
-    profile: Profile
-    keep: Keep
-    install_local_stack: bool
-    build: bool
-    timeout: float
     log_file: Path
-    web_url: str | None
-    chat_url: str | None
+    timeout: float
+    build: bool = True
+    #: When the stack stays up after the run.
+    keep: Keep = "never"
+    #: chat from the local embedding stack's image.
+    install_local_stack: bool = False
+    #: Start a reaper that removes the stack if this process dies without its teardown.
+    reaper: bool = True
+    #: Requests carry a trace context and spans are collected (--no-trace, SMOKE_TRACE=0).
+    trace: bool = True
+    #: Check the running stack as it is (--attach): nothing started or removed.
+    attach: bool = False
+    #: False: the services are at given URLs (--web-url/--chat-url); nothing starts.
+    uses_compose: bool = True
+    #: How long the run may take: another host's claim is live that long.
+    max_run_seconds: float = FUZZ_MAX_RUN_SECONDS
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    stack: StackSettings
+    profile: Profile
+    web_url: str | None = None
+    chat_url: str | None = None
     metrics_file: Path | None = None
     junit_xml: Path | None = None
     budgets: Budgets = field(default_factory=Budgets)
@@ -59,30 +79,16 @@ class RunOptions:
     screenshot: Path | None = None
     #: Fail the contract step when chat publishes no schema, instead of falling back.
     strict_contract: bool = False
-    #: Start a reaper that removes the stack if this process dies without its teardown.
-    reaper: bool = True
     #: What the user set that this run does not use, said once at its start.
     notes: tuple[str, ...] = ()
-    #: Requests carry a trace context and spans are collected (--no-trace, SMOKE_TRACE=0).
-    trace: bool = True
-    #: Check the running stack as it is (--attach): nothing started or removed.
-    attach: bool = False
     #: The trace specs the run's spans are judged by (docs/specs.md).
     specs: tuple[Spec, ...] = ()
     #: Why no spec is judged, when the user turned them off (--no-specs, --no-trace).
     specs_off: str | None = None
 
     @property
-    def uses_compose(self) -> bool:
-        return self.web_url is None
-
-    @property
     def screenshot_path(self) -> Path:
-        return self.screenshot or self.log_file.with_name(DEFAULT_SCREENSHOT_NAME)
-
-    @property
-    def max_run_seconds(self) -> float:
-        return self.budgets.max_duration_seconds
+        return self.screenshot or self.stack.log_file.with_name(DEFAULT_SCREENSHOT_NAME)
 
 
 @dataclass(frozen=True)
@@ -106,42 +112,13 @@ class TeardownOptions:
 
 @dataclass(frozen=True)
 class FuzzOptions:
-    target: Target
-    build: bool
-    timeout: float
+    #: db and chat on the minimal image, untraced (Schemathesis makes the requests),
+    #: always removed.
+    stack: StackSettings
     chat_url: str | None
     max_examples: int
     junit_xml: Path | None
-    log_file: Path
     seed: int | None = None
-    reaper: bool = True
-
-    @property
-    def uses_compose(self) -> bool:
-        return self.chat_url is None
-
-    # Fuzzing starts db and chat on the minimal image and always removes them.
-    @property
-    def keep(self) -> Keep:
-        return "never"
-
-    @property
-    def install_local_stack(self) -> bool:
-        return False
-
-    @property
-    def max_run_seconds(self) -> float:
-        return FUZZ_MAX_RUN_SECONDS
-
-    # Schemathesis makes the requests, untraced; the stack's own chat never starts
-    # anything else.
-    @property
-    def trace(self) -> bool:
-        return False
-
-    @property
-    def attach(self) -> bool:
-        return False
 
 
 Options = RunOptions | BuildOptions | LogsOptions | TeardownOptions | FuzzOptions
@@ -197,15 +174,19 @@ def parse(
         return TeardownOptions(target, images=args.images)
     if args.command == "fuzz":
         return FuzzOptions(
-            target=target,
-            build=not args.no_build,
-            timeout=args.timeout,
+            StackSettings(
+                target,
+                args.log_file,
+                args.timeout,
+                build=not args.no_build,
+                reaper=_reaper(args, env),
+                trace=False,
+                uses_compose=args.chat_url is None,
+            ),
             chat_url=args.chat_url,
             max_examples=args.max_examples,
             junit_xml=args.junit_xml,
-            log_file=args.log_file,
             seed=args.seed,
-            reaper=_reaper(args, env),
         )
     return _run_options(args, target, env, pyproject)
 
@@ -245,42 +226,55 @@ def _run_options(
         install_local = install_local or env_flag(env, "CHAT_INSTALL_LOCAL_STACK")
     trace = env_flag(env, "SMOKE_TRACE", default=True) and not args.no_trace
     specs_off = "--no-specs" if args.no_specs else None if trace else "tracing is off"
-    keep = env_keep(env)
-    if args.keep_stack:
-        keep = "always"
-    elif args.keep_on_failure:
-        keep = "on-failure"
+    keep = _keep(args, env)
+    budgets = _budgets(args, pyproject)
+    stack = StackSettings(
+        target,
+        args.log_file,
+        args.timeout,
+        build=not args.no_build,
+        keep=keep,
+        install_local_stack=install_local,
+        reaper=_reaper(args, env) and not args.attach,
+        trace=trace,
+        attach=args.attach,
+        uses_compose=args.web_url is None,
+        max_run_seconds=budgets.max_duration_seconds,
+    )
+    return RunOptions(
+        stack,
+        profile=args.profile,
+        web_url=args.web_url,
+        chat_url=args.chat_url,
+        metrics_file=args.metrics_file,
+        junit_xml=args.junit_xml,
+        budgets=budgets,
+        enforce_budgets=args.enforce_budgets,
+        browser=not args.no_browser,
+        screenshot=args.screenshot,
+        strict_contract=args.strict_contract,
+        notes=tuple(notes),
+        specs=() if specs_off else load_specs(args.spec or [], env, pyproject),
+        specs_off=specs_off,
+    )
+
+
+def _keep(args: argparse.Namespace, env: Mapping[str, str]) -> Keep:
+    """--keep-stack, --keep-on-failure, else KEEP_STACK; --attach keeps what it did
+    not start. A KEEP_STACK that cannot be read is an error even when a flag wins."""
+    from_env = env_keep(env)
     if args.attach:
         if args.web_url is not None:
             raise UsageError(
                 "--attach checks the project's compose stack; --web-url/--chat-url check "
                 "another one: give one or the other"
             )
-        keep = "always"  # a stack this run did not start is not its to remove
-    return RunOptions(
-        target=target,
-        profile=args.profile,
-        keep=keep,
-        install_local_stack=install_local,
-        build=not args.no_build,
-        timeout=args.timeout,
-        log_file=args.log_file,
-        web_url=args.web_url,
-        chat_url=args.chat_url,
-        metrics_file=args.metrics_file,
-        junit_xml=args.junit_xml,
-        budgets=_budgets(args, pyproject),
-        enforce_budgets=args.enforce_budgets,
-        browser=not args.no_browser,
-        screenshot=args.screenshot,
-        strict_contract=args.strict_contract,
-        reaper=_reaper(args, env) and not args.attach,
-        notes=tuple(notes),
-        trace=trace,
-        attach=args.attach,
-        specs=() if specs_off else load_specs(args.spec or [], env, pyproject),
-        specs_off=specs_off,
-    )
+        return "always"  # a stack this run did not start is not its to remove
+    if args.keep_stack:
+        return "always"
+    if args.keep_on_failure:
+        return "on-failure"
+    return from_env
 
 
 def _budgets(args: argparse.Namespace, pyproject: Path) -> Budgets:

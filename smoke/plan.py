@@ -109,7 +109,7 @@ def _full(options: RunOptions) -> bool:
 
 
 def _local(options: RunOptions) -> bool:
-    return _full(options) and options.install_local_stack
+    return _full(options) and options.stack.install_local_stack
 
 
 def _compose_up(ctx: Context) -> str:
@@ -117,14 +117,16 @@ def _compose_up(ctx: Context) -> str:
     which it recreated and why (their logs from before are saved first)."""
     assert ctx.stack is not None
     before = ctx.stack.states() if ctx.reused else {}
-    earlier_logs = save_logs_before_up(ctx.stack, ctx.options.log_file, before) if before else None
-    local = ctx.options.install_local_stack
+    earlier_logs = (
+        save_logs_before_up(ctx.stack, ctx.options.stack.log_file, before) if before else None
+    )
+    local = ctx.options.stack.install_local_stack
     try:
-        if ctx.options.build:  # its own span: the page shows the build apart from `up`
+        if ctx.options.stack.build:  # its own span: the page shows the build apart from `up`
             with ctx.tracer.phase(BUILD_PHASE):
                 ctx.stack.build(install_local_stack=local, say=ctx.say)
         with ctx.tracer.phase(UP_PHASE):
-            ctx.stack.up(build=False, install_local_stack=local, timeout=ctx.options.timeout)
+            ctx.stack.up(build=False, install_local_stack=local, timeout=ctx.options.stack.timeout)
     except ComposeFailed as failure:
         replaced = said_changes(ctx.stack, before, earlier_logs)
         if replaced:  # said with the failure: the change may be its cause
@@ -138,7 +140,7 @@ def _compose_up(ctx: Context) -> str:
     ctx.background["resources"] = ctx.pool.submit(ctx.stack.resources, names=False)
     # Web's port is looked up while chat's health is waited for (a `compose port` each).
     ctx.probe.look_up_beside(ctx.pool, WEB)
-    if ctx.options.build:  # the images this build replaced, off the critical path too
+    if ctx.options.stack.build:  # the images this build replaced, off the critical path too
         ctx.background["replaced images"] = ctx.pool.submit(ctx.stack.images.remove_replaced)
     replaced = said_changes(ctx.stack, before, earlier_logs)
     stopped = [
@@ -202,7 +204,7 @@ def _extra_steps(ctx: Context) -> list[Step]:
     extras = extra_services(ctx.stack.config())
     if not extras:
         return []
-    stack, timeout = ctx.stack, ctx.options.timeout
+    stack, timeout = ctx.stack, ctx.options.stack.timeout
     ctx.waits = ThreadPoolExecutor(max_workers=len(extras), thread_name_prefix="wait")
     waiting = {extra: ctx.waits.submit(wait_for, stack, extra, timeout) for extra in extras}
     return [
@@ -265,7 +267,7 @@ def _browser_page(ctx: Context) -> str:
     session.ask(
         ctx.probe.url("web", ""),
         QUESTION,
-        timeout=ctx.options.timeout,
+        timeout=ctx.options.stack.timeout,
         screenshot=ctx.options.screenshot_path,
         headers=ctx.tracer.headers("browser page"),
     )
@@ -286,11 +288,11 @@ STEPS: tuple[Step, ...] = (
     Step(
         "compose up",
         _compose_up,
-        lambda options: options.uses_compose and not options.attach,
+        lambda options: options.stack.uses_compose and not options.stack.attach,
         note=str,
         then=_extra_steps,
     ),
-    Step("attach", _attach, lambda options: options.attach, note=str),
+    Step("attach", _attach, lambda options: options.stack.attach, note=str),
     Step("chat health", lambda ctx: ctx.probe.chat_health()),
     Step("chat dependency health (db)", _dependencies, note=_db_latency),
     Step("web -> chat proxy call", lambda ctx: ctx.probe.proxy_call()),
@@ -328,7 +330,7 @@ def steps_for(options: RunOptions) -> tuple[Step, ...]:
 def planned_steps(options: RunOptions) -> tuple[str, ...]:
     """The steps a run with these options performs, in order."""
     names = [step.name for step in steps_for(options)]
-    if options.uses_compose and options.keep != "always":
+    if options.stack.uses_compose and options.stack.keep != "always":
         names.append(TEARDOWN)
     return tuple(names)
 

@@ -72,7 +72,7 @@ def run_smoke(
     checks = _PlanChecks(options)
     screenshot = options.screenshot_path
     outcome = lifecycle.run(
-        options,
+        options.stack,
         checks,
         console=console,
         headline=_headline(options),
@@ -92,7 +92,9 @@ def run_smoke(
 
 def _headline(options: RunOptions) -> list[str]:
     where = (
-        f"project {options.target.project}" if options.uses_compose else f"web {options.web_url}"
+        f"project {options.stack.target.project}"
+        if options.stack.uses_compose
+        else f"web {options.web_url}"
     )
     return [f"smoke: profile {options.profile}, {where}"] + [
         f"smoke: note: {note}" for note in options.notes
@@ -179,7 +181,7 @@ def _outcome(options: RunOptions, ended: Ended, env: Mapping[str, str]) -> Outco
     chat_image = web_image = None
     stack = ended.stack
     if stack is not None and wants_costs:
-        local = options.install_local_stack
+        local = options.stack.install_local_stack
         with ThreadPoolExecutor(max_workers=2) as pool:
             chat_size = pool.submit(stack.images.size, CHAT, install_local_stack=local)
             web_size = pool.submit(stack.images.size, WEB)
@@ -193,7 +195,7 @@ def _outcome(options: RunOptions, ended: Ended, env: Mapping[str, str]) -> Outco
     return Outcome(
         result=result,
         profile=options.profile,
-        project=options.target.project if stack is not None else None,
+        project=options.stack.target.project if stack is not None else None,
         planned_steps=planned_steps(options),
         steps=ended.steps,
         duration=ended.duration,
@@ -268,16 +270,16 @@ def _summary(
     else:
         verdict, what = "STOPPED", f"{outcome.stopped_by or 'stopped'} ({counted(ran, 'step')} run)"
     extras = [f"{name} dropped ({why})" for name, why in outcome.dropped]
-    project = options.target.project
-    if options.uses_compose:
-        if ending == "kept" and options.keep == "on-failure":
+    project = options.stack.target.project
+    if options.stack.uses_compose:
+        if ending == "kept" and options.stack.keep == "on-failure":
             extras.append(f"stack kept because it failed (project {project})")
         elif ending == "kept":
             extras.append(f"stack kept (project {project}): `nox -s logs`, `nox -s teardown`")
         else:
             extras.append(stack_said(ending, project))
-        if options.log_file.exists():
-            extras.append(f"logs in {options.log_file}")
+        if options.stack.log_file.exists():
+            extras.append(f"logs in {options.stack.log_file}")
 
     if outcome.exceeded:
         extras.append("over budget: " + ", ".join(v.name for v in outcome.exceeded))
@@ -293,8 +295,8 @@ def _summary(
         console.line(f"  timeline: {trace_files.report} ({said}; {trace_files.trace.name})")
     for service, url in (urls or {}).items():  # where a kept stack answers now
         console.line(f"  {service + ':':<12}{url}/")
-    if ending == "kept" and options.keep == "on-failure":
-        files = " ".join(f"-f {path}" for path in options.target.compose_files)
+    if ending == "kept" and options.stack.keep == "on-failure":
+        files = " ".join(f"-f {path}" for path in options.stack.target.compose_files)
         console.line(f"  inspect it:  docker compose -p {project} {files} ps -a")
         console.line(f"  its logs:    nox -s logs -- --project {project}")
         console.line(f"  remove it:   nox -s teardown -- --project {project}")

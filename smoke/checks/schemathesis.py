@@ -65,7 +65,7 @@ def require_schemathesis() -> None:
 
 
 def run_schemathesis(chat_url: str, options: FuzzOptions) -> Tally:
-    har = options.log_file.with_name(HAR_NAME)  # every request and answer, kept
+    har = options.stack.log_file.with_name(HAR_NAME)  # every request and answer, kept
     har.parent.mkdir(parents=True, exist_ok=True)
     har.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="smoke-fuzz-") as tmp:  # Schemathesis's own files

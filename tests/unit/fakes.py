@@ -10,6 +10,7 @@ error).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -22,7 +23,8 @@ import httpx
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException, NoSuchVolume
 
-from smoke.options import RunOptions
+from smoke.options import RunOptions, StackSettings
+from smoke.outcome import Budgets
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
 
@@ -33,20 +35,29 @@ TARGET = Target("p", (Path("docker-compose.yml"),))
 def run_options(**overrides: Any) -> RunOptions:
     """The options of `run --profile lite` on project p, with ``overrides``. No
     reaper: it is a process of its own (tests/unit/test_reaper.py)."""
-    values: dict[str, Any] = {
+    settings: dict[str, Any] = {
         "target": TARGET,
-        "profile": "lite",
         "keep": "never",
         "install_local_stack": False,
         "build": True,
         "timeout": 0.15,
         "log_file": Path("e2e-compose.log"),
-        "web_url": None,
-        "chat_url": None,
         "reaper": False,
     }
-    values.update(overrides)
-    return RunOptions(**values)
+    values: dict[str, Any] = {"profile": "lite", "web_url": None, "chat_url": None}
+    for name, value in overrides.items():
+        (settings if name in STACK_FIELDS else values)[name] = value
+    budgets = values.get("budgets")
+    if budgets is not None:
+        settings.setdefault("max_run_seconds", budgets.max_duration_seconds)
+    else:
+        settings.setdefault("max_run_seconds", Budgets().max_duration_seconds)
+    settings["uses_compose"] = values["web_url"] is None
+    return RunOptions(StackSettings(**settings), **values)
+
+
+#: The options a test may give that are the stack's settings.
+STACK_FIELDS = frozenset(f.name for f in dataclasses.fields(StackSettings))
 
 
 SERVICES = ("db", "chat", "web")

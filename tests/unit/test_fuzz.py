@@ -16,27 +16,28 @@ from smoke.checks import schemathesis as fuzz_module
 from smoke.checks.schemathesis import HAR_NAME, Tally
 from smoke.errors import FuzzingFailed, Interrupted, ToolMissing
 from smoke.fuzz import fuzz
-from smoke.options import FuzzOptions
+from smoke.options import FuzzOptions, StackSettings
 from smoke.report.console import Console
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
 from smoke.trace.context import Tracer
-from tests.unit.fakes import FakeDocker, Terminal
+from tests.unit.fakes import STACK_FIELDS, FakeDocker, Terminal
 
 
 def options(tmp_path: Path, **overrides: Any) -> FuzzOptions:
-    values: dict[str, Any] = {
+    settings: dict[str, Any] = {
         "target": Target("p", (Path("docker-compose.yml"),)),
         "build": False,
         "timeout": 2.0,
-        "chat_url": None,
-        "max_examples": 7,
-        "junit_xml": None,
         "log_file": tmp_path / "e2e-compose.log",
         "reaper": False,
+        "trace": False,
     }
-    values.update(overrides)
-    return FuzzOptions(**values)
+    values: dict[str, Any] = {"chat_url": None, "max_examples": 7, "junit_xml": None}
+    for name, value in overrides.items():
+        (settings if name in STACK_FIELDS else values)[name] = value
+    settings["uses_compose"] = values["chat_url"] is None
+    return FuzzOptions(StackSettings(**settings), **values)
 
 
 def har(path: Path, statuses: list[int]) -> None:

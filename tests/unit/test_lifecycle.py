@@ -115,7 +115,7 @@ def test_a_bug_outside_any_step_is_an_error_with_its_name(tmp_path: Path) -> Non
     options = run_options(web_url="http://w", chat_url="http://c", log_file=tmp_path / "l")
     with pytest.raises(RuntimeError):
         lifecycle.run(
-            options,
+            options.stack,
             Buggy(),
             console=Console(io.StringIO(), tty=False),
             headline=["smoke: x"],

@@ -27,14 +27,18 @@ def run_options(*argv: str, **env: str) -> RunOptions:
 def test_defaults() -> None:
     options = run_options()
     assert options.profile == "full"
-    assert options.target.project == "contoso-smoke"
-    assert options.target.compose_files == (Path("docker-compose.yml"),)
-    assert options.timeout == 60
-    assert options.log_file == Path("e2e-compose.log")
-    assert (options.keep, options.install_local_stack, options.build) == ("never", False, True)
-    assert (options.browser, options.strict_contract, options.reaper) == (True, False, True)
+    assert options.stack.target.project == "contoso-smoke"
+    assert options.stack.target.compose_files == (Path("docker-compose.yml"),)
+    assert options.stack.timeout == 60
+    assert options.stack.log_file == Path("e2e-compose.log")
+    assert (options.stack.keep, options.stack.install_local_stack, options.stack.build) == (
+        "never",
+        False,
+        True,
+    )
+    assert (options.browser, options.strict_contract, options.stack.reaper) == (True, False, True)
     assert options.screenshot_path == Path("e2e-web.png")
-    assert options.uses_compose
+    assert options.stack.uses_compose
 
 
 def test_flags() -> None:
@@ -51,39 +55,39 @@ def test_flags() -> None:
         "--compose-file",
         "b.yml",
     )
-    assert options.keep == "always"
-    assert options.install_local_stack
-    assert not options.build
-    assert options.target.project == "p1"
-    assert options.timeout == 2.5
-    assert options.target.compose_files == (Path("a.yml"), Path("b.yml"))
+    assert options.stack.keep == "always"
+    assert options.stack.install_local_stack
+    assert not options.stack.build
+    assert options.stack.target.project == "p1"
+    assert options.stack.timeout == 2.5
+    assert options.stack.target.compose_files == (Path("a.yml"), Path("b.yml"))
 
 
 @pytest.mark.parametrize("value", ["1", "true", "YES"])
 def test_runbook_env_vars_behave_like_the_flags(value: str) -> None:
     options = run_options(KEEP_STACK=value, CHAT_INSTALL_LOCAL_STACK=value)
-    assert options.keep == "always"
-    assert options.install_local_stack
+    assert options.stack.keep == "always"
+    assert options.stack.install_local_stack
 
 
 @pytest.mark.parametrize("value", ["0", "", "false"])
 def test_runbook_env_vars_off(value: str) -> None:
     options = run_options(KEEP_STACK=value, CHAT_INSTALL_LOCAL_STACK=value)
-    assert options.keep == "never"
-    assert not options.install_local_stack
+    assert options.stack.keep == "never"
+    assert not options.stack.install_local_stack
 
 
 def test_keep_on_failure_by_flag_or_env() -> None:
-    assert run_options("--keep-on-failure").keep == "on-failure"
-    assert run_options(KEEP_STACK="on-failure").keep == "on-failure"
-    assert run_options("--keep-stack", KEEP_STACK="on-failure").keep == "always"
-    assert run_options("--keep-on-failure", KEEP_STACK="1").keep == "on-failure"
+    assert run_options("--keep-on-failure").stack.keep == "on-failure"
+    assert run_options(KEEP_STACK="on-failure").stack.keep == "on-failure"
+    assert run_options("--keep-stack", KEEP_STACK="on-failure").stack.keep == "always"
+    assert run_options("--keep-on-failure", KEEP_STACK="1").stack.keep == "on-failure"
 
 
 def test_reaper_browser_contract_and_screenshot_options(tmp_path: Path) -> None:
-    assert not run_options("--no-reaper").reaper
-    assert not run_options(SMOKE_REAPER="0").reaper
-    assert run_options(SMOKE_REAPER="1").reaper
+    assert not run_options("--no-reaper").stack.reaper
+    assert not run_options(SMOKE_REAPER="0").stack.reaper
+    assert run_options(SMOKE_REAPER="1").stack.reaper
     assert not run_options("--no-browser").browser
     assert run_options("--strict-contract").strict_contract
     logs = tmp_path / "out" / "e2e-compose.log"
@@ -97,13 +101,13 @@ def test_fuzz_options() -> None:
         env={},
     )
     assert isinstance(options, FuzzOptions)
-    assert (options.build, options.max_examples, options.seed) == (False, 5, 7)
+    assert (options.stack.build, options.max_examples, options.seed) == (False, 5, 7)
     assert options.junit_xml == Path("j.xml")
-    assert options.uses_compose
+    assert options.stack.uses_compose
     url = parse(["fuzz", "--chat-url", "http://127.0.0.1:8000/"], env={})
     assert isinstance(url, FuzzOptions)
     assert url.chat_url == "http://127.0.0.1:8000"
-    assert not url.uses_compose
+    assert not url.stack.uses_compose
 
 
 def test_malformed_env_var_is_a_usage_error_naming_it() -> None:
@@ -115,7 +119,7 @@ def test_malformed_env_var_is_a_usage_error_naming_it() -> None:
 
 def test_lite_forces_the_minimal_stack() -> None:
     lite = run_options("--profile", "lite", CHAT_INSTALL_LOCAL_STACK="1")
-    assert not lite.install_local_stack
+    assert not lite.stack.install_local_stack
     assert lite.notes == (
         "CHAT_INSTALL_LOCAL_STACK does not apply to the lite profile: its chat is the minimal "
         "image",
@@ -127,17 +131,22 @@ def test_lite_forces_the_minimal_stack() -> None:
 
 
 def test_compose_file_env_is_honoured_and_flags_win() -> None:
-    files = run_options(COMPOSE_FILE="a.yml:b.yml").target.compose_files
+    files = run_options(COMPOSE_FILE="a.yml:b.yml").stack.target.compose_files
     assert files == (Path("a.yml"), Path("b.yml"))
-    files = run_options(COMPOSE_FILE="a.yml;b.yml", COMPOSE_PATH_SEPARATOR=";").target
+    files = run_options(COMPOSE_FILE="a.yml;b.yml", COMPOSE_PATH_SEPARATOR=";").stack.target
     assert files.compose_files == (Path("a.yml"), Path("b.yml"))
-    flagged = run_options("--compose-file", "c.yml", COMPOSE_FILE="a.yml").target.compose_files
+    flagged = run_options(
+        "--compose-file", "c.yml", COMPOSE_FILE="a.yml"
+    ).stack.target.compose_files
     assert flagged == (Path("c.yml"),)
 
 
 def test_compose_project_name_is_honoured_and_flag_wins() -> None:
-    assert run_options(COMPOSE_PROJECT_NAME="mine").target.project == "mine"
-    assert run_options("--project", "other", COMPOSE_PROJECT_NAME="mine").target.project == "other"
+    assert run_options(COMPOSE_PROJECT_NAME="mine").stack.target.project == "mine"
+    assert (
+        run_options("--project", "other", COMPOSE_PROJECT_NAME="mine").stack.target.project
+        == "other"
+    )
 
 
 @pytest.mark.parametrize(
@@ -174,13 +183,13 @@ def test_urls_skip_compose() -> None:
     options = run_options(
         "--web-url", "http://127.0.0.1:3000/", "--chat-url", "http://127.0.0.1:8000"
     )
-    assert not options.uses_compose
+    assert not options.stack.uses_compose
     assert options.web_url == "http://127.0.0.1:3000"
 
 
 def test_other_commands() -> None:
     assert parse(["build", "--install-local-stack"], env={}) == BuildOptions(
-        parse(["teardown"], env={}).target,
+        parse(["teardown"], env={}).target,  # type: ignore[union-attr]
         install_local_stack=True,  # type: ignore[union-attr]
     )
     logs = parse(["logs", "--output", "out.log", "--project", "p"], env={})
@@ -233,8 +242,8 @@ def test_range_edges_are_accepted() -> None:
         fuzz = parse(["fuzz", "--max-examples", count], env={})
         assert isinstance(fuzz, FuzzOptions)
         assert fuzz.max_examples == int(count)
-    assert run_options("--timeout", "0.5").timeout == 0.5
-    assert run_options("--timeout", "3600").timeout == 3600
+    assert run_options("--timeout", "0.5").stack.timeout == 0.5
+    assert run_options("--timeout", "3600").stack.timeout == 3600
 
 
 def test_report_and_budget_options_are_typed() -> None:
@@ -268,9 +277,18 @@ def test_report_and_budget_options_are_typed() -> None:
 def test_fuzz_and_logs_defaults() -> None:
     fuzz = parse(["fuzz"], env={})
     assert isinstance(fuzz, FuzzOptions)
-    assert (fuzz.max_examples, fuzz.seed, fuzz.junit_xml, fuzz.build) == (40, None, None, True)
-    assert (fuzz.timeout, fuzz.log_file, fuzz.reaper) == (60, Path("e2e-compose.log"), True)
-    assert not parse(["fuzz", "--no-reaper"], env={}).reaper  # type: ignore[union-attr]
+    assert (fuzz.max_examples, fuzz.seed, fuzz.junit_xml, fuzz.stack.build) == (
+        40,
+        None,
+        None,
+        True,
+    )
+    assert (fuzz.stack.timeout, fuzz.stack.log_file, fuzz.stack.reaper) == (
+        60,
+        Path("e2e-compose.log"),
+        True,
+    )
+    assert not parse(["fuzz", "--no-reaper"], env={}).stack.reaper  # type: ignore[union-attr]
     logs = parse(["logs"], env={})
     assert isinstance(logs, LogsOptions)
     assert logs.output == Path("e2e-compose.log")
@@ -340,6 +358,7 @@ def test_secret_names_are_checked_and_kept_once() -> None:
         ["logs", "--secret", "API_TOKEN_X", "--secret", "OTHER", "--secret", "API_TOKEN_X"],
         env=env,
     )
+    assert isinstance(options, LogsOptions)
     assert options.target.secret_names == ("API_TOKEN_X", "OTHER")
     with pytest.raises(UsageError, match=r"^--secret GONE: no value in the environment"):
         parse(["run", "--secret", "GONE"], env={})
@@ -349,22 +368,23 @@ def test_secret_names_are_checked_and_kept_once() -> None:
 
 def test_compose_profiles_and_env_files_come_from_flags_else_composes_variables() -> None:
     flags = run_options("--compose-profile", "a", "--compose-profile", "b", "--env-file", "x.env")
-    assert flags.target.profiles == ("a", "b")
-    assert flags.target.env_files == (Path("x.env"),)
+    assert flags.stack.target.profiles == ("a", "b")
+    assert flags.stack.target.env_files == (Path("x.env"),)
     from_env = run_options(COMPOSE_PROFILES="extra, debug", COMPOSE_ENV_FILES="ci.env,mine.env")
-    assert from_env.target.profiles == ("extra", "debug")
-    assert from_env.target.env_files == (Path("ci.env"), Path("mine.env"))
+    assert from_env.stack.target.profiles == ("extra", "debug")
+    assert from_env.stack.target.env_files == (Path("ci.env"), Path("mine.env"))
     both = run_options("--compose-profile", "a", COMPOSE_PROFILES="extra")
-    assert both.target.profiles == ("a",)  # the flag wins, as in compose
-    assert run_options().target.profiles == ()
-    assert run_options().target.env_files == ()
+    assert both.stack.target.profiles == ("a",)  # the flag wins, as in compose
+    assert run_options().stack.target.profiles == ()
+    assert run_options().stack.target.env_files == ()
 
 
 def test_every_command_takes_compose_profiles_and_env_files() -> None:
     for command in ("build", "logs", "teardown", "fuzz"):
         options = parse([command, "--compose-profile", "extra", "--env-file", "ci.env"], env={})
-        assert options.target.profiles == ("extra",), command
-        assert options.target.env_files == (Path("ci.env"),), command
+        target = options.stack.target if isinstance(options, FuzzOptions) else options.target  # type: ignore[union-attr]
+        assert target.profiles == ("extra",), command
+        assert target.env_files == (Path("ci.env"),), command
     teardown = parse(["teardown", "--images"], env={})
     assert isinstance(teardown, TeardownOptions)
     assert teardown.images is True
@@ -389,19 +409,19 @@ def test_a_missing_env_file_is_a_usage_error_naming_it(tmp_path: Path) -> None:
 
 
 def test_tracing_is_on_unless_asked_off_by_flag_or_env() -> None:
-    assert run_options().trace
-    assert not run_options("--no-trace").trace
-    assert not run_options(SMOKE_TRACE="0").trace
-    assert run_options(SMOKE_TRACE="1").trace
+    assert run_options().stack.trace
+    assert not run_options("--no-trace").stack.trace
+    assert not run_options(SMOKE_TRACE="0").stack.trace
+    assert run_options(SMOKE_TRACE="1").stack.trace
     with pytest.raises(UsageError, match="SMOKE_TRACE must be 1 or 0"):
         run_options(SMOKE_TRACE="maybe")
 
 
 def test_attach_keeps_the_stack_and_starts_no_reaper() -> None:
     attached = run_options("--attach")
-    assert attached.attach
-    assert attached.keep == "always"
-    assert not attached.reaper
-    assert not run_options().attach
+    assert attached.stack.attach
+    assert attached.stack.keep == "always"
+    assert not attached.stack.reaper
+    assert not run_options().stack.attach
     with pytest.raises(UsageError, match="--attach checks the project's compose stack"):
         run_options("--attach", "--web-url", "http://w", "--chat-url", "http://c")

@@ -38,7 +38,7 @@ def smoke(
     target = Target("p", tuple(Path(f) for f in files))
     options = run_options(log_file=tmp_path / "e2e-compose.log", target=target, **overrides)
     stack = None
-    if options.uses_compose:
+    if options.stack.uses_compose:
         stack = on_fake(target, docker or FakeDocker())
     result: Outcome | BaseException
     try:

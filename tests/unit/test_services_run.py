@@ -106,16 +106,15 @@ def test_a_job_that_stopped_up_is_named_in_the_fuzzer(
 ) -> None:
     from smoke.checks import schemathesis
     from smoke.fuzz import fuzz
-    from smoke.options import FuzzOptions
+    from smoke.options import FuzzOptions, StackSettings
     from smoke.stack.target import Target
 
     monkeypatch.setattr(schemathesis.importlib.util, "find_spec", lambda name: object())
     docker = team_stack(running=True)
     docker.states["migrate"] = FakeState("exited", 2)
     docker.fail["compose up"] = docker_error("compose up", 1, "service migrate didn't complete")
-    options = FuzzOptions(
-        Target("p", (Path("docker-compose.yml"),)), True, 2.0, None, 1, None, tmp_path / "l"
-    )
+    settings = StackSettings(Target("p", (Path("docker-compose.yml"),)), tmp_path / "l", 2.0)
+    options = FuzzOptions(settings, chat_url=None, max_examples=1, junit_xml=None)
     asked: list[Any] = []
     real_up = docker.compose.up
 
