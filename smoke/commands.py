@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
+from smoke import clock
 from smoke.errors import ComposeFailed
 from smoke.masking import Masker, split_lines
 from smoke.options import BuildOptions, LogsOptions, TeardownOptions
@@ -22,20 +21,20 @@ def build_images(options: BuildOptions, *, console: Console, stack: Stack | None
     images = stack.images.built(install_local_stack=local)
     flavour = "local embedding stack" if local else "minimal stack"
     console.line(f"build: {' and '.join(images.values())} (chat: {flavour})")
-    started = time.monotonic()
+    started = clock.monotonic()
     try:
         with console.progress("build"):
             stack.build(install_local_stack=local)
             stack.images.remove_replaced()
     except ComposeFailed as failure:
-        console.step_done("build", time.monotonic() - started, passed=False)
+        console.step_done("build", clock.monotonic() - started, passed=False)
         console.detail(str(failure))
         with console.untrusted():
             console.detail("compose said:")
             tail = split_lines(failure.stderr.rstrip("\n"))[-15:]
             console.detail("\n".join(f"  {line}" for line in tail))
         raise
-    console.step_done("build", time.monotonic() - started, passed=True)
+    console.step_done("build", clock.monotonic() - started, passed=True)
     width = max(map(len, images.values()))
     for service, name in images.items():
         size = stack.images.size(service, install_local_stack=local)

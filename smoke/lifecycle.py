@@ -29,7 +29,7 @@ from typing import Protocol, TypeVar
 
 import httpx
 
-from smoke import preparation, signals
+from smoke import clock, preparation, signals
 from smoke.checks.probes import Endpoints, Probe
 from smoke.ended import Ended, judge, read_log_spans, trace_files
 from smoke.errors import CheckFailed, Interrupted, TeardownIncomplete
@@ -83,7 +83,7 @@ class Checks(Protocol):
         the shadow of the logs and the teardown)."""
 
 
-#: File times come from the kernel's coarse clock, which lags ``time.time()`` by up to
+#: File times come from the kernel's coarse clock, which lags ``clock.time()`` by up to
 #: a tick: a file this run wrote at its start can look older than the run.
 _FILE_CLOCK_LAG_SECONDS = 0.02
 
@@ -148,7 +148,8 @@ class _Run:
     console: Console
     stack: Stack | None
     tracer: Tracer
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=clock.monotonic)
+    #: The kernel's wall clock, which file times are on: not the smoke's clock.
     started_wall: float = field(default_factory=time.time)
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     masker: Masker = field(default_factory=Masker)
@@ -322,7 +323,7 @@ class _Run:
             storage_driver=self.driver,
             masker=self.masker,
             started_at=self.started_at,
-            duration=time.monotonic() - self.started,
+            duration=clock.monotonic() - self.started,
             slowest=self._slowest(),
             trace_files=written,
             trace_ids=tuple(self.tracer.steps().items()),

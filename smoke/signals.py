@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
+from smoke import clock
 from smoke.errors import Interrupted
 
 _HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -116,13 +116,13 @@ def deadline(seconds: float | None) -> Iterator[None]:
         yield
         return
     previous = signal.signal(signal.SIGALRM, _raise_timeout)
-    started = time.monotonic()
-    earlier, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = clock.monotonic()
+    earlier = clock.alarm(seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        clock.alarm(0)
         signal.signal(signal.SIGALRM, previous)
         if earlier:  # someone else's alarm (a test runner's, say): it goes on ticking
-            left = earlier - (time.monotonic() - started)
-            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+            left = earlier - (clock.monotonic() - started)
+            clock.alarm(max(left, 0.001))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from smoke import clock
 from smoke.errors import CheckFailed, DockerCallFailed, EngineCallError, InternalError
 from smoke.outcome import StepResult
 from smoke.report.console import Console, Progress
@@ -36,7 +36,7 @@ class StepRunner:
     def run(
         self, name: str, action: Callable[[], T], *, note: Callable[[T], str] | None = None
     ) -> T:
-        started = time.monotonic()
+        started = clock.monotonic()
         try:
             with self.console.progress(name) as self._progress, self.traced(name):
                 value = action()
@@ -48,20 +48,20 @@ class StepRunner:
             self._failed(name, unforeseen, started)
             raise unforeseen from exc
         except BaseException:
-            self._record(StepResult(name, False, time.monotonic() - started, None, time.time()))
+            self._record(StepResult(name, False, clock.monotonic() - started, None, clock.time()))
             raise
         finally:
             self._progress = None
         self._record(
-            StepResult(name, True, time.monotonic() - started, None, time.time()),
+            StepResult(name, True, clock.monotonic() - started, None, clock.time()),
             note(value) if note else "",
         )
         return value
 
     def _failed(self, name: str, failure: CheckFailed, started: float) -> None:
         failure.step = name
-        failure.elapsed = time.monotonic() - started
-        self._record(StepResult(name, False, failure.elapsed, failure, time.time()))
+        failure.elapsed = clock.monotonic() - started
+        self._record(StepResult(name, False, failure.elapsed, failure, clock.time()))
 
     def _record(self, result: StepResult, note: str = "") -> None:
         self.results.append(result)

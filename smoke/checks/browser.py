@@ -16,13 +16,13 @@ import os
 import queue
 import shutil
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from smoke import clock
 from smoke.checks.contract import ContractViolation, extract_answer
 from smoke.checks.watch import Watch
 from smoke.errors import BrowserCheckFailed, BrowserGone, ToolMissing
@@ -170,7 +170,7 @@ class Session:
         ``screenshot``, and Playwright's trace of the step beside it
         (``browser_trace_path``). ``headers`` go with the page and its fetches (the
         step's trace context)."""
-        deadline = time.monotonic() + timeout
+        deadline = clock.monotonic() + timeout
 
         def work(page: Any, watch: Watch, tracing: _Tracing) -> str:
             from playwright.sync_api import Error as PlaywrightError
@@ -192,7 +192,7 @@ class Session:
         except _NetworkChanged as changed:  # once more, on the same browser
             self.network_changed = str(changed)
         try:
-            return self._handed(work, max(0.1, deadline - time.monotonic()))
+            return self._handed(work, max(0.1, deadline - clock.monotonic()))
         except (_Gone, _NetworkChanged) as again:
             first = self.went_away or self.network_changed
             raise BrowserGone(
@@ -317,7 +317,7 @@ def _ask(
     page: Any, watch: Watch, web_url: str, question: str, deadline: float, timeout: float
 ) -> str:
     def remaining_ms() -> float:
-        return max(100.0, (deadline - time.monotonic()) * 1000)
+        return max(100.0, (deadline - clock.monotonic()) * 1000)
 
     page.goto(f"{web_url}/", wait_until="load", timeout=remaining_ms())
     watch.check()  # a page that broke while loading: no need to type
@@ -325,7 +325,7 @@ def _ask(
     box = form.locator("input, textarea").first
     box.fill(question, timeout=remaining_ms())  # as a person's typing ends: the text in
     form.locator("button, [type=submit]").first.click(timeout=remaining_ms())
-    while not watch.answers and time.monotonic() < deadline:
+    while not watch.answers and clock.monotonic() < deadline:
         watch.check()
         page.wait_for_timeout(_TICK_MS)
     watch.check()
@@ -340,8 +340,8 @@ def _ask(
         raise BrowserCheckFailed(f"chat's answer to the page has no answer text: {exc}") from None
     # The answer is in: a working page shows it at once; give it a moment, not the
     # whole timeout.
-    shown_by = min(deadline, time.monotonic() + SHOW_WITHIN_SECONDS)
-    while time.monotonic() < shown_by:
+    shown_by = min(deadline, clock.monotonic() + SHOW_WITHIN_SECONDS)
+    while clock.monotonic() < shown_by:
         watch.check()
         if page.evaluate("text => document.body.innerText.includes(text)", answer):
             return answer

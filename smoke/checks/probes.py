@@ -11,7 +11,6 @@ crash-looping, healthy yet unreachable from here, or simply not ready in time.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 
+from smoke import clock
 from smoke.checks.waiting import EngineView, Seen, Watcher, attempts
 from smoke.errors import (
     ChatHealthTimeout,
@@ -104,7 +104,7 @@ class Probe:
 
     def url(self, service: str, path: str) -> str:
         if service not in self._known:  # one lookup per service while it answers
-            self._known[service] = (self.endpoints.url(service), time.monotonic())
+            self._known[service] = (self.endpoints.url(service), clock.monotonic())
         return self._known[service][0] + path
 
     def service_at(self, url: str) -> str | None:
@@ -121,14 +121,14 @@ class Probe:
         def look_up() -> None:
             with contextlib.suppress(Exception):
                 url = self.endpoints.url(service)
-                self._known.setdefault(service, (url, time.monotonic()))
+                self._known.setdefault(service, (url, clock.monotonic()))
 
         pool.submit(look_up)
 
     def forget(self, service: str) -> None:
         """A connection failed: the container may have restarted on a new port."""
         known = self._known.get(service)
-        if known and time.monotonic() - known[1] >= PORT_REFRESH_SECONDS:
+        if known and clock.monotonic() - known[1] >= PORT_REFRESH_SECONDS:
             del self._known[service]
 
     def get(self, service: str, path: str) -> httpx.Response:
@@ -202,7 +202,7 @@ class Probe:
         """A 404, 405 or redirect on a probe path, the same twice in a row from the
         same container run and ``DEFINITIVE_AFTER_SECONDS`` apart, fails the wait now:
         no wait makes a missing route appear. Returns what to hold for the next try."""
-        status, now = response.status_code, time.monotonic()
+        status, now = response.status_code, clock.monotonic()
         if not _definitive(status):
             return None
         if first is None or first.status != status:

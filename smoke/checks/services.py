@@ -4,10 +4,10 @@ the answer certain (a job's exit code, an unhealthy or exited container)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from smoke import clock
 from smoke.checks.waiting import attempts
 from smoke.errors import InitJobFailed, ServiceCrashed, ServiceNotReady
 from smoke.stack.services import ExtraService
@@ -20,14 +20,14 @@ class Engine(Protocol):
 
 def wait_for(engine: Engine, service: ExtraService, timeout: float) -> str:
     """Wait until ``service`` is ready; returns the step's note (`exited 0 after 1.10s`)."""
-    started = time.monotonic()
+    started = clock.monotonic()
     name = service.name
     state: ServiceState | None = None
     for _ in attempts(timeout):
         state = engine.state(name)
         if state is None:
             continue  # not created yet
-        took = f"after {time.monotonic() - started:.2f}s"
+        took = f"after {clock.monotonic() - started:.2f}s"
         if service.ready_when == "job":
             if state.status in ("exited", "dead"):
                 if state.exit_code == 0:

@@ -10,13 +10,13 @@ crash-looping, healthy yet unreachable from here, or simply not ready in time.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
+from smoke import clock
 from smoke.errors import PortUnavailable, ServiceCrashed, Unreachable
 from smoke.masking import excerpt
 
@@ -51,10 +51,10 @@ class Attempt:
     deadline: float
 
     def elapsed_now(self) -> float:
-        return time.monotonic() - self.started
+        return clock.monotonic() - self.started
 
     def remaining_now(self) -> float:
-        return self.deadline - time.monotonic()
+        return self.deadline - clock.monotonic()
 
 
 def attempts(timeout: float) -> Iterator[Attempt]:
@@ -62,16 +62,16 @@ def attempts(timeout: float) -> Iterator[Attempt]:
     from ``POLL_FIRST`` to ``POLL_MAX``. The caller returns (or breaks) once a try
     succeeds; when the iterator ends, the deadline has come: the caller says so.
     In the style of stamina's ``retry_context``: one owner of backoff and deadline."""
-    started = time.monotonic()
+    started = clock.monotonic()
     deadline = started + timeout
     pause = POLL_FIRST
     number = 0
     while True:
         number += 1
         yield Attempt(number, started, deadline)
-        if time.monotonic() + pause >= deadline:
+        if clock.monotonic() + pause >= deadline:
             return
-        time.sleep(pause)
+        clock.sleep(pause)
         pause = min(POLL_MAX, pause * POLL_BACKOFF)
 
 
@@ -174,7 +174,7 @@ class EngineView:
             return state
         if not state.memory_limit:
             return state
-        time.sleep(OOM_FLAG_SECONDS)
+        clock.sleep(OOM_FLAG_SECONDS)
         later = self._watcher.state(service)
         return later if later is not None and later.same_run_as(state) else state
 
@@ -222,7 +222,7 @@ class EngineView:
     def _listening_elsewhere(self, probed: str) -> None:
         """Healthy, nothing on its port, something on another: said once it has held
         for ``ELSEWHERE_SECONDS`` (an app that opens another port first gets that)."""
-        now = time.monotonic()
+        now = clock.monotonic()
         if self._elsewhere_since is None:
             self._elsewhere_since = now
         if now - self._elsewhere_since < ELSEWHERE_SECONDS:

@@ -14,11 +14,11 @@ import io
 import os
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from typing import TextIO
 
+from smoke import clock
 from smoke.masking import neutralise, split_lines
 
 _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -103,14 +103,14 @@ class Console:
         """Show that a step is still running, and what it is doing when it says
         (``Progress.say``); cleared before its result line."""
         stop = threading.Event()
-        started = time.monotonic()
+        started = clock.monotonic()
         progress = Progress()
 
         def tick() -> None:
             frame = 0
             next_plain = _PLAIN_PROGRESS_EVERY
-            while not stop.wait(_TICK_SECONDS):
-                elapsed = time.monotonic() - started
+            while not clock.wait(stop, _TICK_SECONDS):
+                elapsed = clock.monotonic() - started
                 doing = neutralise(progress.detail)
                 if self.tty:
                     said = f"{_SPINNER[frame % len(_SPINNER)]} {name} {elapsed:5.1f}s"

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from smoke import clock
 from smoke.errors import CheckFailed
 from smoke.masking import Masker
 from smoke.outcome import StepResult
@@ -59,7 +60,7 @@ def write_trace_files(
     notes: Sequence[str] = (),
 ) -> TraceFiles:
     folder.mkdir(parents=True, exist_ok=True)
-    now = time.time()
+    now = clock.time()
     spans = [masked(span, masker) for span in spans]  # masked, then encoded
     trace = folder / TRACE_FILE
     trace.write_text(json.dumps(to_otlp(spans, now=now), indent=1), encoding="utf-8")

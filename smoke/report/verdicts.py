@@ -5,10 +5,10 @@ judged when none could be."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from smoke import clock
 from smoke.errors import SpecFailed
 from smoke.masking import Masker, quoted
 from smoke.outcome import SpecOutcome
@@ -44,7 +44,7 @@ def judge_run(
     masker: Masker,
 ) -> Judged:
     """Judge ``specs`` on the run's spans and say the result on ``console``."""
-    started = time.monotonic()
+    started = clock.monotonic()
     verdicts = judge(specs, spans, traces, passed)
     outcomes, marked = [], set()
     failure: SpecFailed | None = None
@@ -62,7 +62,7 @@ def judge_run(
         said = _said(broken)
         outcomes.append(SpecOutcome(spec.name, False, said))
         marked |= {span.span_id for span in broken.selected}
-        _explain(broken, said, time.monotonic() - started, console, masker)
+        _explain(broken, said, clock.monotonic() - started, console, masker)
         if failure is None:
             failure = SpecFailed(said, step=f"trace spec: {spec.name}")
             failure.blame = f"spec: {said}"
@@ -72,7 +72,7 @@ def judge_run(
             f"  trace specs: {counted(held, 'spec')} held over "
             f"{counted(len(passed), 'passing step')}"
         )
-    return Judged(tuple(outcomes), frozenset(marked), failure, seconds=time.monotonic() - started)
+    return Judged(tuple(outcomes), frozenset(marked), failure, seconds=clock.monotonic() - started)
 
 
 def _said(verdict: Verdict) -> str:

@@ -4,10 +4,10 @@ run's teardown, ``nox -s teardown``, the claim (a stale stack) and the reaper sh
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from smoke import clock
 from smoke.errors import TeardownIncomplete
 from smoke.stack import marks
 from smoke.stack.client import ENGINE_ERRORS, edge
@@ -59,7 +59,7 @@ def remove_stack(
             if confirmed:
                 break
             assert settle_seconds is not None  # unconfirmed only with a settle time
-            time.sleep(settle_seconds)
+            clock.sleep(settle_seconds)
             confirmed, left = True, stack.resources(names=False)
             continue
         before_each()

@@ -10,12 +10,12 @@ when they come by OTLP, and what a failed step's trace says.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 
+from smoke import clock
 from smoke.stack.compose import CHAT, WEB
 from smoke.stack.state import ServiceState
 from smoke.trace import blame, clocks
@@ -117,7 +117,7 @@ class Collector:
         return self.tracer.spans() + latest(self._received + self._log_spans)
 
     def trace(self, trace_id: str) -> blame.Trace:
-        return blame.Trace([s for s in self.spans() if s.trace_id == trace_id], now=time.time())
+        return blame.Trace([s for s in self.spans() if s.trace_id == trace_id], now=clock.time())
 
     def explain(
         self,
@@ -204,7 +204,7 @@ class Collector:
         """The slowest request of ``step`` (else of the run), down to its slowest span;
         None when it took less than half of ``within`` seconds (a wait that timed out
         polling: no one request is to blame)."""
-        now = time.time()
+        now = clock.time()
         slowest_request: tuple[float, Span, str] | None = None
         for name, trace_id in self.tracer.steps().items():
             if step is not None and name != step:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
 
+from smoke import clock as clock_module
 from smoke.trace.spans import (
     KIND_CLIENT,
     KIND_INTERNAL,
@@ -62,7 +62,7 @@ class Tracer:
     header and records nothing."""
 
     enabled: bool = True
-    clock: Callable[[], float] = time.time
+    clock: Callable[[], float] = clock_module.time
     _spans: dict[str, Span] = field(default_factory=dict)
     _step_trace: dict[str, str] = field(default_factory=dict)
     _current: Span | None = None

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from smoke import clock
 from smoke.trace.spans import Span, from_otlp
 
 PATH = "/v1/traces"
 MAX_BODY_BYTES = 4_000_000
 MAX_SPANS = 20_000
+#: How often the server looks whether it is to stop: closing waits up to this long,
+#: at the end of every run.
+_POLL_SECONDS = 0.01
+#: The least a settle sleeps at a time (so rounding never makes it spin).
+_STEP_SECONDS = 0.005
 
 
 class Receiver:
@@ -39,7 +44,7 @@ class Receiver:
         self._server = ThreadingHTTPServer((address, port), self._handler())  # may raise OSError
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": _POLL_SECONDS}, daemon=True
         )
         self._thread.start()
 
@@ -55,13 +60,14 @@ class Receiver:
     def settle(self, *, quiet: float = 0.15, limit: float = 1.5) -> None:
         """Wait (at most ``limit`` s) until no span has arrived for ``quiet`` s: the
         services export in batches a few tens of milliseconds apart."""
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
+        deadline = clock.monotonic() + limit
+        while clock.monotonic() < deadline:
             with self._lock:
-                since = time.monotonic() - self._last_arrival
+                since = clock.monotonic() - self._last_arrival
             if since >= quiet:
                 return
-            time.sleep(min(quiet - since, max(0.0, deadline - time.monotonic())))
+            left = max(0.0, deadline - clock.monotonic())
+            clock.sleep(min(max(quiet - since, _STEP_SECONDS), left))
 
     def close(self) -> None:
         self._server.shutdown()
@@ -74,7 +80,7 @@ class Receiver:
             room = self._max_spans - len(self._spans)
             self._spans.extend(wanted[: max(0, room)])
             if wanted:
-                self._last_arrival = time.monotonic()
+                self._last_arrival = clock.monotonic()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self

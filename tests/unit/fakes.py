@@ -23,6 +23,7 @@ import httpx
 from python_on_whales import DockerClient
 from python_on_whales.exceptions import DockerException, NoSuchVolume
 
+from smoke import clock
 from smoke.options import RunOptions, StackSettings
 from smoke.outcome import Budgets
 from smoke.stack.compose import Stack
@@ -30,6 +31,8 @@ from smoke.stack.target import Target
 
 PASSWORD = "s3cret-pass"  # a fake secret the tests look for
 TARGET = Target("p", (Path("docker-compose.yml"),))
+#: How long each fake service takes to answer, on the fake clock.
+ANSWER_SECONDS = 0.001
 
 
 def run_options(**overrides: Any) -> RunOptions:
@@ -530,7 +533,11 @@ class FakeServices:
         return httpx.Response(404, json={"error": "Not Found"})
 
     def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handler)
+        def answered(request: httpx.Request) -> httpx.Response:
+            clock.sleep(ANSWER_SECONDS)  # a real answer takes a moment, on the tests' clock
+            return self.handler(request)
+
+        return httpx.MockTransport(answered)
 
 
 def chat_openapi() -> dict[str, Any]:

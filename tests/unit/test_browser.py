@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from smoke import clock
 from smoke.checks import browser
 from smoke.checks.browser import Browser, _ask, _save, find_browser
 from smoke.checks.watch import Watch
@@ -111,6 +112,7 @@ class FakePage:
 
     def wait_for_timeout(self, ms: float) -> None:
         self.waited += ms / 1000
+        clock.sleep(ms / 1000)  # Playwright's wait, on the tests' fake clock
 
     def evaluate(self, script: str, text: str) -> bool:
         return text in self.body
@@ -139,9 +141,7 @@ def answers(text: str, shown: str | None = None) -> Callable[[FakePage], None]:
 
 
 def ask(page: FakePage, timeout: float = 3.0) -> str:
-    import time
-
-    return _ask(page, Watch(page), "http://w", "a tent?", time.monotonic() + timeout, timeout)
+    return _ask(page, Watch(page), "http://w", "a tent?", clock.monotonic() + timeout, timeout)
 
 
 def test_the_question_is_typed_submitted_and_the_answer_seen() -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
+from smoke import clock
 from smoke.commands import build_images, teardown_stack, write_stack_logs
 from smoke.errors import ComposeFailed, NoStackRunning
 from smoke.options import BuildOptions, LogsOptions, TeardownOptions
@@ -142,7 +142,7 @@ def test_a_build_is_timed_builds_the_stack_asked_for_and_quotes_compose(
     docker = FakeDocker()
     docker.compose.build = lambda **kw: (
         tags.append(docker.env.get("CHAT_IMAGE_TAG")),
-        time.sleep(0.05),
+        clock.sleep(0.05),
     )
     out = Terminal()
     build_images(BuildOptions(TARGET, True), console=Console(out, tty=True), stack=stack(docker))

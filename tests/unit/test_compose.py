@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from smoke import clock
+from smoke.clock import FakeClock
 from smoke.errors import (
     ComposeConfigInvalid,
     ComposeFailed,
@@ -144,19 +146,17 @@ def test_build_and_up_tell_compose_which_chat_and_keep_its_words() -> None:
     assert caught.value.stderr == "Error: image not found"
 
 
-def test_up_is_bounded_and_says_what_compose_waits_for(monkeypatch: pytest.MonkeyPatch) -> None:
-    import time
-
+def test_up_is_bounded_and_says_what_compose_waits_for(fake_clock: FakeClock) -> None:
     docker = FakeDocker()
-    docker.compose.up = lambda *a, **k: time.sleep(5)  # waits on a dependency's health
+    docker.compose.up = lambda *a, **k: clock.sleep(5)  # waits on a dependency's health
     docker.running = True
     docker.states["chat"] = FakeState(
         "running", 0, health="unhealthy", health_output="wget: not found"
     )
-    started = time.monotonic()
+    started = fake_clock.monotonic()
     with pytest.raises(ComposeTimedOut) as caught:
         stack(docker).up(build=False, install_local_stack=False, timeout=0.2)
-    assert time.monotonic() - started < 2
+    assert fake_clock.monotonic() - started == pytest.approx(0.2)  # the deadline, not 5 s
     assert str(caught.value) == (
         "compose up did not finish within 0.2s (--timeout); the engine says chat is "
         "running, unhealthy, exit code 0, 0 restarts; its healthcheck said: wget: not found"

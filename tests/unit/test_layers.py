@@ -13,6 +13,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "smoke"
 #: Bottom first: the foundation, then each layer on those below it.
 ORDER = (
+    "clock",
     "errors",
     "masking",
     "outcome",

@@ -13,6 +13,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
+from smoke.clock import FakeClock
 from smoke.errors import ContractDrift, ImagesMissing
 from tests.unit.fakes import FakeDocker, FakeServices, chat_openapi
 from tests.unit.test_run import run
@@ -52,15 +53,13 @@ def test_no_build_without_this_projects_images_stops_before_anything_starts(
     assert docker.volumes == {}  # the claim made beside the checks is given back
 
 
-def test_compose_up_is_bounded_by_the_runs_timeout(tmp_path: Path) -> None:
+def test_compose_up_is_bounded_by_the_runs_timeout(tmp_path: Path, fake_clock: FakeClock) -> None:
     docker = FakeDocker()
     seen: list[float | None] = []
     original = docker.compose.up
 
     def up(*args: Any, **kwargs: Any) -> None:
-        import signal
-
-        seen.append(signal.getitimer(signal.ITIMER_REAL)[0])
+        seen.append(fake_clock.alarm_left())
         original(*args, **kwargs)
 
     docker.compose.up = up
@@ -68,7 +67,8 @@ def test_compose_up_is_bounded_by_the_runs_timeout(tmp_path: Path) -> None:
     assert error is None
     (armed,) = seen
     assert armed is not None
-    assert 0.5 < armed <= 0.7  # the alarm --timeout set, running while compose works
+    assert armed == pytest.approx(0.7)  # the alarm --timeout set, running while compose works
+    assert fake_clock.alarm_left() is None  # and gone once compose is done
 
 
 def test_compose_up_starts_the_chat_image_asked_for(tmp_path: Path) -> None:

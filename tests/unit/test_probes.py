@@ -4,13 +4,13 @@ MockTransport, and the engine stood in for where a wait asks it."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from smoke import clock
 from smoke.checks import probes, waiting
 from smoke.checks.probes import FixedEndpoints, Probe, Seen, excerpt
 from smoke.errors import (
@@ -566,10 +566,10 @@ def test_healthy_but_listening_only_on_its_loopback_is_named_at_once() -> None:
     """Its own healthcheck (from inside) passes; nothing outside can connect."""
     engine = Engine(ServiceState("running", None, 0, "healthy", ""))
     engine.listens = "loopback"
-    started = time.monotonic()
+    started = clock.monotonic()
     with pytest.raises(Unreachable) as caught:
         probe(refused, timeout=30, watcher=engine).chat_health()
-    assert time.monotonic() - started < 5  # not at the timeout
+    assert clock.monotonic() - started < 5  # not at the timeout
     assert str(caught.value).startswith(
         "chat listens only on its loopback address inside its container, so nothing "
         "outside the container can reach it"
@@ -581,10 +581,10 @@ def test_healthy_with_nothing_on_its_port_and_something_on_another_is_named_in_s
     """Its healthcheck checks the port its app uses; the compose file publishes another."""
     engine = Engine(ServiceState("running", None, 0, "healthy", ""))
     engine.listens = "elsewhere"
-    started = time.monotonic()
+    started = clock.monotonic()
     with pytest.raises(Unreachable) as caught:
         probe(refused, timeout=30, watcher=engine).chat_health()
-    took = time.monotonic() - started
+    took = clock.monotonic() - started
     assert 2 <= took < 8  # held for two seconds: not an app still opening its port
     assert str(caught.value).startswith(
         "nothing listens on chat's port inside its container, while another port there does"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from smoke.clock import FakeClock
 from smoke.trace.receiver import Receiver
 
 MINE, OTHER = "a" * 32, "b" * 32
@@ -80,18 +80,20 @@ def test_a_body_without_a_length_is_refused(receiver: Receiver) -> None:
     assert receiver.spans() == []
 
 
-def test_settle_waits_for_quiet_and_no_longer_than_its_limit(receiver: Receiver) -> None:
-    started = time.monotonic()
+def test_settle_waits_for_quiet_and_no_longer_than_its_limit(
+    receiver: Receiver, fake_clock: FakeClock
+) -> None:
+    started = fake_clock.monotonic()
     receiver.settle(quiet=0.05, limit=1)  # nothing came: quiet already
-    assert time.monotonic() - started < 0.5
+    assert fake_clock.monotonic() == started
     httpx.post(url(receiver), json=body(MINE))
-    started = time.monotonic()
+    started = fake_clock.monotonic()
     receiver.settle(quiet=0.3, limit=2)
-    assert 0.15 < time.monotonic() - started < 1.5
-    started = time.monotonic()
+    assert fake_clock.monotonic() - started == pytest.approx(0.3, abs=0.01)  # quiet that long
     httpx.post(url(receiver), json=body(MINE))
+    started = fake_clock.monotonic()
     receiver.settle(quiet=5, limit=0.2)
-    assert time.monotonic() - started < 1
+    assert fake_clock.monotonic() - started == pytest.approx(0.2)  # no longer than its limit
 
 
 def test_it_stops_listening_when_closed() -> None:

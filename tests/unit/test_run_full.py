@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 import smoke.run
+from smoke import clock
 from smoke.errors import (
     BrowserCheckFailed,
     ChatHealthTimeout,
@@ -450,7 +451,6 @@ def test_no_browser_stops_the_full_run_and_gives_the_project_back(
 
 def test_an_in_flight_schema_fetch_never_holds_up_the_teardown(tmp_path: Path) -> None:
     import threading
-    import time
 
     release = threading.Event()
 
@@ -458,12 +458,12 @@ def test_an_in_flight_schema_fetch_never_holds_up_the_teardown(tmp_path: Path) -
         if request.url.path == "/openapi.json":
             release.wait(5)  # chat hangs on its contract while the proxy call fails
 
-    started = time.monotonic()
+    started = clock.monotonic()
     try:
         output, error = run(
             tmp_path, FakeDocker(), FakeServices(proxy_status=500, on_request=slow_schema)
         )
-        took = time.monotonic() - started
+        took = clock.monotonic() - started
     finally:
         release.set()
     assert error is not None

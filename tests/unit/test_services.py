@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from smoke.checks.services import failed_job, wait_for
+from smoke.clock import FakeClock
 from smoke.errors import InitJobFailed, ServiceCrashed, ServiceNotReady
 from smoke.stack.services import ExtraService, extra_services
 from smoke.stack.state import ServiceState
@@ -106,27 +107,10 @@ def test_the_job_that_stopped_compose_up_is_named_from_the_engine() -> None:
     assert failed_job(Engine(None), extras) is None
 
 
-class Clock:
-    """time.monotonic for the waits: each look at the engine takes 0.5 s."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_the_waits_say_how_long_they_took_and_name_the_service(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from smoke.checks import services
-
-    clock = Clock()
-    monkeypatch.setattr(services.time, "monotonic", clock)
-
+def test_the_waits_say_how_long_they_took_and_name_the_service(fake_clock: FakeClock) -> None:
     class Slow(Engine):
         def state(self, service: str) -> ServiceState | None:
-            clock.now += 0.5
+            fake_clock.advance(0.5)  # each look at the engine takes 0.5 s
             assert service == self.name
             return super().state(service)
 
@@ -137,7 +121,7 @@ def test_the_waits_say_how_long_they_took_and_name_the_service(
 
     dead = replace(RUNNING, status="dead", exit_code=0)
     assert wait_for(slow("seed", RUNNING, dead), ExtraService("seed", "job"), 30) == (
-        "exited 0 after 1.00s"
+        "exited 0 after 1.05s"  # two looks and the pause between them
     )
     with pytest.raises(ServiceCrashed) as crashed:
         wait_for(

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from smoke import signals
+from smoke import clock, signals
+from smoke.clock import FakeClock
 from smoke.errors import Interrupted
 
 
@@ -99,7 +100,25 @@ def test_off_the_main_thread_nothing_is_installed() -> None:
     assert seen == [before]
 
 
-def test_a_deadline_raises_timeout_and_puts_everything_back() -> None:
+def test_a_deadline_raises_timeout_and_puts_everything_back(fake_clock: FakeClock) -> None:
+    before = signal.getsignal(signal.SIGALRM)
+    started = fake_clock.monotonic()
+
+    def work() -> None:
+        for _ in range(20):
+            clock.sleep(0.1)  # the alarm goes off in the sleep that reaches it
+
+    with pytest.raises(TimeoutError), signals.deadline(0.1):
+        work()
+    assert fake_clock.monotonic() - started == pytest.approx(0.1)
+    assert signal.getsignal(signal.SIGALRM) == before
+    with signals.deadline(0.5):
+        pass  # done in time: no alarm left behind
+    assert fake_clock.alarm(0) == 0.0
+
+
+@pytest.mark.usefixtures("system_clock")
+def test_a_deadline_on_the_systems_clock_is_a_real_alarm() -> None:
     before = signal.getsignal(signal.SIGALRM)
     started = time.monotonic()
     with pytest.raises(TimeoutError), signals.deadline(0.1):
@@ -112,6 +131,7 @@ def test_a_deadline_raises_timeout_and_puts_everything_back() -> None:
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
 
 
+@pytest.mark.usefixtures("system_clock")
 def test_an_earlier_alarm_keeps_ticking_after_a_deadline() -> None:
     fired: list[int] = []
     previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
 
+from smoke import clock
 from smoke.errors import CheckFailed, DockerCallFailed, InternalError
 from smoke.report.console import Console
 from smoke.steps import StepRunner
@@ -20,19 +20,19 @@ class Terminal(io.StringIO):
 
 
 def slow(value: str, seconds: float = 0.05) -> str:
-    time.sleep(seconds)
+    clock.sleep(seconds)
     return value
 
 
 def test_a_passing_step_is_timed_and_noted() -> None:
     out = io.StringIO()
     runner = StepRunner(Console(out, tty=False))
-    before = time.time()
+    before = clock.time()
     assert runner.run("chat health", lambda: slow("ok"), note=lambda v: f"said {v}") == "ok"
     (result,) = runner.results
     assert (result.name, result.passed, result.failure) == ("chat health", True, None)
-    assert 0.05 <= result.seconds < 1
-    assert before < result.finished_at <= time.time()
+    assert result.seconds == pytest.approx(0.05)  # the fake clock: exactly what it slept
+    assert before < result.finished_at <= clock.time()
     assert out.getvalue().rstrip("\n").endswith("s  said ok")
     runner.run("teardown", lambda: None)
     assert out.getvalue().splitlines()[-1].endswith("s")
@@ -40,10 +40,10 @@ def test_a_passing_step_is_timed_and_noted() -> None:
 
 def test_a_failed_check_is_recorded_with_its_failure_and_time() -> None:
     runner = StepRunner(Console(io.StringIO(), tty=False))
-    before = time.time()
+    before = clock.time()
 
     def fail() -> None:
-        time.sleep(0.05)
+        clock.sleep(0.05)
         raise CheckFailed("no")
 
     with pytest.raises(CheckFailed) as caught:
@@ -51,17 +51,17 @@ def test_a_failed_check_is_recorded_with_its_failure_and_time() -> None:
     (result,) = runner.results
     assert (result.passed, result.failure) == (False, caught.value)
     assert caught.value.step == "response contract"
-    assert 0.05 <= caught.value.elapsed == result.seconds < 1
-    assert before < result.finished_at <= time.time()
+    assert caught.value.elapsed == result.seconds == pytest.approx(0.05)
+    assert before < result.finished_at <= clock.time()
 
 
 def test_an_unforeseen_error_is_a_failed_step_with_a_class_not_a_traceback() -> None:
     out = io.StringIO()
     runner = StepRunner(Console(out, tty=False))
-    before = time.time()
+    before = clock.time()
 
     def boom() -> None:
-        time.sleep(0.05)
+        clock.sleep(0.05)
         raise RuntimeError("boom\nsecond line")
 
     with pytest.raises(InternalError) as caught:
@@ -74,8 +74,8 @@ def test_an_unforeseen_error_is_a_failed_step_with_a_class_not_a_traceback() -> 
     assert isinstance(caught.value.__cause__, RuntimeError)
     assert 'raise RuntimeError("boom\\nsecond line")' in caught.value.traceback
     assert "Traceback" not in out.getvalue()
-    assert 0.05 <= result.seconds < 1
-    assert before < result.finished_at <= time.time()
+    assert result.seconds == pytest.approx(0.05)  # the fake clock: exactly what it slept
+    assert before < result.finished_at <= clock.time()
 
 
 def test_a_docker_call_that_fails_inside_a_step_names_the_call() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from smoke.clock import FakeClock
 from smoke.errors import (
     TeardownIncomplete,
 )
@@ -77,13 +78,8 @@ def test_the_teardown_lists_by_id_never_inspecting_each_thing() -> None:
     assert not any("inspect" in name for name in docker.calls)
 
 
-def test_a_settle_time_asks_for_a_second_empty_listing_and_no_more(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from smoke.stack import teardown
-
-    slept: list[float] = []
-    monkeypatch.setattr(teardown.time, "sleep", slept.append)
+def test_a_settle_time_asks_for_a_second_empty_listing_and_no_more(fake_clock: FakeClock) -> None:
+    slept = fake_clock.slept
     docker = FakeDocker(running=True)
     remove_stack(stack(docker), settle_seconds=0.3)
     assert slept == [0.3]  # after the removal: one look a moment later
