@@ -110,13 +110,17 @@ class FakeClock(Clock):
             deadline = self._now + seconds
             self._waiting[token] = deadline
             self._moved.notify_all()  # a sleep waiting for this thread's turn to end
-            try:
-                while not event.is_set() and self._now < deadline:
-                    self._moved.wait(0.005)
-            finally:
+        try:
+            # The event is seen at once; the time, within a real millisecond.
+            while not event.wait(0.001):
+                with self._moved:
+                    if self._now >= deadline:
+                        return False
+            return True
+        finally:
+            with self._moved:
                 del self._waiting[token]
                 self._moved.notify_all()
-            return event.is_set()
 
     def alarm_left(self) -> float | None:
         """How long until the alarm goes off; None: none is set."""

@@ -5,6 +5,7 @@ Read from the code's own imports (type-only ones too), so no loop can come back.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +41,12 @@ ORDER = (
 )
 
 
+@functools.cache
+def nodes(path: Path) -> tuple[ast.AST, ...]:
+    """Every node of a module, parsed once for all the tests here."""
+    return tuple(ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+
+
 def room_of(module: str) -> str:
     """`smoke.stack.compose` -> `stack/`; `smoke.run` -> `run`."""
     parts = module.split(".")
@@ -50,7 +57,7 @@ def room_of(module: str) -> str:
 
 def imported(path: Path) -> Iterator[tuple[int, str]]:
     """(line, module) of every `smoke` module a file imports, wherever it does."""
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in nodes(path):
         if isinstance(node, ast.Import):
             yield from ((node.lineno, a.name) for a in node.names if a.name.startswith("smoke."))
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -132,7 +139,7 @@ def test_no_module_over_400_lines_and_no_function_over_60() -> None:
         where = path.relative_to(PACKAGE.parent).as_posix()
         if len(text.splitlines()) > 400:
             too_long.append(f"{where}: {len(text.splitlines())} lines")
-        for node in ast.walk(ast.parse(text)):
+        for node in nodes(path):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 lines = (node.end_lineno or node.lineno) - node.lineno + 1
                 if lines > 60 and f"{where}:{node.name}" not in LONG_BY_DESIGN:
@@ -147,7 +154,7 @@ def test_only_stack_names_python_on_whales() -> None:
     for path in sorted(PACKAGE.rglob("*.py")):
         if path.parent.name == "stack":
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in nodes(path):
             names = (
                 [a.name for a in node.names]
                 if isinstance(node, ast.Import)

@@ -189,7 +189,9 @@ def test_a_run_made_without_an_env_reads_the_process_environment(
 def test_no_build_with_the_local_stack_needs_the_local_image(tmp_path: Path) -> None:
     docker = FakeDocker()
     del docker.images["p-chat:local"]  # the minimal chat alone was built
-    _, error = smoke_run(tmp_path, docker, build=False, install_local_stack=True, profile="full")
+    _, error = smoke_run(
+        tmp_path, docker, build=False, install_local_stack=True, profile="full", browser=False
+    )
     assert type(error).__name__ == "ImagesMissing"
     assert "p-chat:local" in str(error)
     _, error = smoke_run(tmp_path, docker, build=False, browser=False)  # lite: what it has
