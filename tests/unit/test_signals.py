@@ -72,7 +72,7 @@ def test_a_child_started_in_a_shield_outlives_a_signal_to_its_group() -> None:
         "from smoke import signals\n"
         "with signals.shielded(lambda name: print('told', name, flush=True)):\n"
         "    threading.Timer(0.3, os.killpg, (0, signal.SIGINT)).start()\n"
-        "    child = subprocess.run(['sleep', '1'])\n"
+        "    child = subprocess.run(['sleep', '0.6'])\n"
         "print('child exit', child.returncode, flush=True)\n"
     )
     done = subprocess.run(
