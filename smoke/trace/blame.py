@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from smoke.trace.context import NO_ANSWER
+from smoke.trace.context import BACKGROUND, NO_ANSWER
 from smoke.trace.spans import KIND_CLIENT, KIND_SERVER, SMOKE_SERVICE, Span, is_span_line
 
 _ERRNO = re.compile(r"^\[Errno -?\d+\]\s*")
@@ -67,8 +67,10 @@ class Trace:
         return found
 
     def failing_request(self) -> Span | None:
-        """The request to explain: the last that failed or got no answer, else the last."""
-        requests = self.requests()
+        """The request to explain: the last that failed or got no answer, else the last;
+        the step's own requests before those of its background work."""
+        every = self.requests()
+        requests = [r for r in every if not r.attr(BACKGROUND)] or every
         failed = [r for r in requests if r.failed or r.end is None or (r.http_status or 0) >= 400]
         chosen = failed or requests
         return chosen[-1] if chosen else None

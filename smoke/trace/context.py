@@ -30,6 +30,9 @@ from smoke.trace.spans import (
 T = TypeVar("T")
 #: The status message of a request that got no answer by its step's end.
 NO_ANSWER = "no answer"
+#: Marks a request made by a step's background work (``carry``): never the one a
+#: failed step is explained by while it is still in flight.
+BACKGROUND = "smoke.background"
 #: A try a wait made and retried: no error of its step (the report folds it, trace
 #: specs leave its subtree out). One mark, set by the wait itself.
 RETRIED = "smoke.retried"
@@ -160,9 +163,12 @@ class Tracer:
 
     def _child(self, name: str, **attributes: object) -> Span | None:
         with self._lock:
-            step = getattr(self._carried, "step", None) or self._current
+            carried = getattr(self._carried, "step", None)
+            step = carried or self._current
             if step is None:
                 return None
+            if carried is not None:
+                attributes[BACKGROUND] = True
             span = Span(
                 trace_id=step.trace_id,
                 span_id=secrets.token_hex(8),

@@ -692,3 +692,30 @@ def test_a_call_that_never_came_back_is_blamed_on_the_caller_and_whom_it_called(
         "blame: web → chat: no answer after 3.5 s (its call POST http://chat:8000/api/chat "
         "never came back)"
     )
+
+
+def test_a_background_request_still_in_flight_is_not_the_one_explained() -> None:
+    """The contract fetch, carried beside the dependency step, may still be waiting
+    for its answer when that step fails: the step's own failed request is explained."""
+    own = span(
+        "own", "step", "smoke", "GET /health/dependencies", KIND_CLIENT, 0.0, 0.1, status=503
+    )
+    chat = span(
+        "c",
+        "own",
+        "chat",
+        "GET /health/dependencies",
+        KIND_SERVER,
+        0.01,
+        0.09,
+        status=503,
+        db__state__reason="db host not found",
+    )
+    fetch = span(
+        "bg", "step", "smoke", "GET /openapi.json", KIND_CLIENT, 0.05, None, smoke__background=True
+    )
+    trace = Trace([own, chat, fetch], now=2.0)
+    assert trace.failing_request() == own
+    assert blame(trace, own) == "blame: chat 503 ← db: unavailable (db host not found)"
+    alone = Trace([fetch], now=2.0)
+    assert alone.failing_request() == fetch  # nothing else to explain: it is the one

@@ -10,7 +10,7 @@ import threading
 import httpx
 import pytest
 
-from smoke.trace.context import NO_ANSWER, Tracer, traceparent
+from smoke.trace.context import BACKGROUND, NO_ANSWER, Tracer, traceparent
 from smoke.trace.spans import KIND_CLIENT, KIND_INTERNAL, STATUS_ERROR, STATUS_OK, STATUS_UNSET
 
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-01")
@@ -205,3 +205,20 @@ def test_a_phase_is_a_span_of_its_own_under_its_step(fails: bool, status: int) -
     with quiet.phase("build"):  # tracing off, or no step: nothing recorded
         pass
     assert quiet.spans() == []
+
+
+def test_work_carried_to_another_thread_stays_in_its_step_marked_background() -> None:
+    tracer = Tracer()
+    seen: list[httpx.Request] = []
+    with tracer.client(echo(seen)) as client:
+        with tracer.step("chat dependency health (db)"):
+            fetch = tracer.carry(lambda: client.get("http://chat/openapi.json"))
+            client.get("http://chat/health/dependencies")
+        worker = threading.Thread(target=fetch)  # runs after the step ended
+        worker.start()
+        worker.join()
+    spans = {s.name: s for s in tracer.spans() if s.kind == KIND_CLIENT}
+    step = tracer.trace_of("chat dependency health (db)")
+    assert spans["GET /openapi.json"].trace_id == step
+    assert spans["GET /openapi.json"].attributes[BACKGROUND] is True
+    assert BACKGROUND not in spans["GET /health/dependencies"].attributes
