@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,6 +133,9 @@ def test_every_module_has_a_test_file_of_its_own() -> None:
 LONG_BY_DESIGN = {"smoke/parser.py:build_parser"}
 
 
+@pytest.mark.skipif(
+    "MUTANT_UNDER_TEST" in os.environ, reason="mutmut's copy of the code is not the code's size"
+)
 def test_no_module_over_400_lines_and_no_function_over_60() -> None:
     too_long: list[str] = []
     for path in sorted(PACKAGE.rglob("*.py")):
