@@ -276,7 +276,7 @@ def test_exit_2_when_the_engine_is_unreachable(
     fake_docker: FakeDocker, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake_docker.fail["info"] = docker_error("info")
-    assert cli.main(["run"]) == 2
+    assert cli.main(["run", "--profile", "lite"]) == 2  # the engine, not the browser
     err = capsys.readouterr().err
     assert "is unreachable (docker info exited 1)" in err
     assert err.count("\n") == 1
