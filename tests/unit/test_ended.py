@@ -3,6 +3,7 @@ read from the log file on the log route."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 from pathlib import Path
 
@@ -87,3 +88,60 @@ def test_spans_are_read_from_the_log_file_only_on_the_log_route(tmp_path: Path) 
     read_log_spans(log, by_otlp)
     assert "chat" not in {s.service for s in by_otlp.spans()}
     read_log_spans(tmp_path / "missing.log", on_logs)  # no file: nothing, no error
+
+
+def test_the_specs_are_judged_on_the_spans_of_the_passing_steps_but_the_teardown() -> None:
+    """chat's error span in a passing step breaks the built-in spec, said on the
+    console with the span; the teardown's and a failed step's spans are not judged."""
+    from smoke.errors import CheckFailed
+    from smoke.trace.spans import KIND_SERVER, STATUS_ERROR, Span
+    from smoke.trace.specs import BUILT_IN
+
+    out = io.StringIO()
+    console = Console(out, tty=False)
+    tracer = Tracer()
+    steps = StepRunner(console, traced=tracer.step)
+    steps.run("proxy", lambda: None)
+    steps.run("teardown", lambda: None)
+    roots = {s.trace_id: s.span_id for s in tracer.spans() if s.parent_id is None}
+    collector = Collector(tracer)
+    for step, span_id in (("proxy", "c1"), ("teardown", "c2")):
+        trace_id = tracer.trace_of(step)
+        assert trace_id is not None
+        collector._received.append(  # under the step's own span, as a request's would be
+            Span(
+                trace_id,
+                span_id,
+                roots[trace_id],
+                "chat",
+                "POST /api/chat",
+                KIND_SERVER,
+                1.0,
+                1.1,
+                status=STATUS_ERROR,
+                message="boom s3cret",
+            )
+        )
+    judged = judge(
+        [BUILT_IN], None, stack(FakeDocker()), collector, steps, console, Masker(["s3cret"])
+    )
+    assert judged.failure is not None
+    assert [(o.name, o.passed) for o in judged.outcomes] == [
+        ("no error span in a passing step", False)
+    ]
+    assert "proxy" in judged.outcomes[0].said
+    assert judged.marked == frozenset({"c1"})  # the teardown's span is not judged
+    assert judged.seconds is not None
+    said = out.getvalue()
+    assert "no error span in a passing step" in said
+    assert "count == 0: count was 1" in said  # the proxy step's span alone
+    assert "chat POST /api/chat  100 ms" in said
+    failing = StepRunner(console, traced=tracer.step)
+
+    def fails() -> None:
+        raise CheckFailed("no")
+
+    with contextlib.suppress(CheckFailed):
+        failing.run("proxy", fails)
+    quiet = judge([BUILT_IN], None, stack(FakeDocker()), collector, failing, console, Masker())
+    assert quiet.failure is None  # a failed step is its own news

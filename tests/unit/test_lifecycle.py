@@ -323,3 +323,28 @@ def test_only_this_runs_screenshot_goes_in_the_timeline(tmp_path: Path) -> None:
     services.on_request = lambda request: fresh.touch()
     smoke_run(tmp_path, FakeDocker(), services, screenshot=fresh)
     assert "data:image/png;base64,iVBORw==" in (tmp_path / "e2e-report.html").read_text()
+
+
+def test_a_run_whose_checks_pass_fails_on_a_spec_its_spans_break(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every check passes, but chat's span of the dependency check is an error: the
+    built-in spec fails the run, from the spans read back from the log file."""
+    from smoke.errors import SpecFailed
+    from smoke.trace import route
+    from smoke.trace.specs import BUILT_IN
+    from tests.unit.fakes import FakeServices
+
+    monkeypatch.setattr(route, "choose", lambda engine, project: route.Route("log", None, 20001))
+    docker, services = FakeDocker(), FakeServices()
+    chat_sends_spans_in_its_log(docker, services)
+    output, error = smoke_run(
+        tmp_path, docker, services, specs=(BUILT_IN,), metrics_file=tmp_path / "m.txt"
+    )
+    assert isinstance(error, SpecFailed), output
+    assert "✓ chat dependency health (db)" in output or "ok chat dependency health (db)" in output
+    assert "trace spec: no error span in a passing step" in output
+    metrics = (tmp_path / "m.txt").read_text().splitlines()
+    assert "result=failed" in metrics
+    assert any(line.startswith("specs_seconds=") for line in metrics)
+    assert "contoso-smoke: failed" in (tmp_path / "e2e-report.html").read_text()
