@@ -6,6 +6,7 @@ have hit, with a screenshot; the HTTP-only checks alone would have passed."""
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ def test_a_broken_page_fails_the_browser_step(
 ) -> None:
     log_file = tmp_path / "e2e-compose.log"
     page = broken_page(fault, tmp_path)
+    started = time.monotonic()
     result = nox(
         "smoke",
         "--project",
@@ -52,6 +54,7 @@ def test_a_broken_page_fails_the_browser_step(
         env={"FAULT_PAGE": str(page)},
     )
     assert result.returncode != 0, result.output
+    assert time.monotonic() - started < 180  # a session and a full run, not a wait
     assert "✓ web page  " in result.output  # GET / alone still looks fine
     assert "✗ web page (browser)" in result.output
     assert said in result.output, result.output
@@ -75,6 +78,7 @@ def test_the_smokes_browser_going_away_is_started_again_not_blamed_on_webs_page(
     browser; web's page is not blamed and no screenshot is taken."""
     real = shutil.which("chromium-headless-shell") or shutil.which("chromium")
     assert real is not None
+    started = time.monotonic()
     result = nox(
         "smoke",
         "--project",
@@ -88,6 +92,7 @@ def test_the_smokes_browser_going_away_is_started_again_not_blamed_on_webs_page(
         },
     )
     assert result.returncode == 0, result.output
+    assert time.monotonic() - started < 180  # tried once more at once, not at a timeout
     line = next(x for x in result.output.splitlines() if "✓ web page (browser)" in x)
     assert "answer shown (on a fresh browser: the first went away: " in line
     assert not (tmp_path / "e2e-web.png").exists()

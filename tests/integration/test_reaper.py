@@ -83,6 +83,7 @@ def test_a_stale_stack_is_named_then_removed_by_the_next_run(
     assert f"stale stack of project {clean_project} (started" in again.output
     assert f"by PID {process.pid}" in again.output
     assert "that run died with no reaper to remove it): removing it" in again.output
+    assert again.seconds < 60  # named and removed on the way, not waited for
     assert leftovers(clean_project) == []
 
 
