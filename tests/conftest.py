@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -49,17 +50,37 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return
     with contextlib.suppress(DockerException, ClientNotFoundError):
-        docker = DockerClient()
-        listed = docker.image.list(filters=[("label", PROJECT_LABEL)])
-        # One inspect for all (a listed image's labels cost an inspect each).
-        built = docker.image.inspect([image.id for image in listed]) if listed else []
-        ours = [
-            image.id
-            for image in built
-            if (image.config.labels or {}).get(PROJECT_LABEL, "").startswith(f"{RUN_PREFIX}-")
-        ]
+        ours = _images_of_this_run()
         if ours:
-            docker.image.remove(ours, force=True)
+            DockerClient().image.remove(ours, force=True)
+
+
+def _images_of_this_run() -> list[str]:
+    """Every image a project of this run built, by compose's project label. One list and
+    one inspect for all of them through the CLI: python-on-whales' image objects inspect
+    once each and again when a field is read (about 2 s for 50 images, every run)."""
+    docker = DockerClient()
+    listed = subprocess.run(
+        [*docker.client_config.docker_cmd, "image", "ls", "-q", "--no-trunc"]
+        + ["--filter", f"label={PROJECT_LABEL}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    if not listed:
+        return []
+    labels = subprocess.run(
+        [*docker.client_config.docker_cmd, "image", "inspect", *dict.fromkeys(listed)]
+        + ["--format", f'{{{{.Id}}}} {{{{index .Config.Labels "{PROJECT_LABEL}"}}}}'],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.splitlines()
+    return [
+        image
+        for image, _, project in (line.partition(" ") for line in labels)
+        if project.startswith(f"{RUN_PREFIX}-")
+    ]
 
 
 def _said(exc: DockerException) -> str:

@@ -83,8 +83,8 @@ class ProjectImages:
             )
 
     def _built_by(self, images: list[str]) -> dict[str, tuple[str, str]]:
-        """(project, service) of each image that exists, from compose's labels: one
-        inspect for all of them, one each when some are missing."""
+        """(project, service) of each image that exists, from compose's labels. Asked
+        together first; when one is missing (the whole ask fails), each alone."""
         try:
             found = list(zip(images, self._docker.image.inspect(images), strict=True))
         except ENGINE_ERRORS:  # some image is missing: ask one by one
