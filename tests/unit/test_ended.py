@@ -90,6 +90,26 @@ def test_spans_are_read_from_the_log_file_only_on_the_log_route(tmp_path: Path) 
     read_log_spans(tmp_path / "missing.log", on_logs)  # no file: nothing, no error
 
 
+def test_a_log_line_that_is_not_utf8_does_not_hide_the_spans_after_it(tmp_path: Path) -> None:
+    """A service may print any bytes; the spans of the log file are read all the same."""
+    tracer = Tracer()
+    with tracer.step("deps"):
+        pass
+    (trace_id,) = tracer.trace_ids
+    span = (
+        'chat-1  | {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name",'
+        '"value":{"stringValue":"chat"}}]},"scopeSpans":[{"spans":[{"traceId":"'
+        + trace_id
+        + '","spanId":"00000000000000c1","name":"GET /caf\u00e9","kind":2,'
+        '"startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}\n'
+    )
+    log = tmp_path / "e2e.log"
+    log.write_bytes(b"web-1  | latin-1 bytes: caf\xe9 \xff\n" + span.encode())
+    on_logs = Collector(tracer, Route("log", None, 0))
+    read_log_spans(log, on_logs)
+    assert [s.name for s in on_logs.spans() if s.service == "chat"] == ["GET /caf\u00e9"]
+
+
 def test_the_specs_are_judged_on_the_spans_of_the_passing_steps_but_the_teardown() -> None:
     """chat's error span in a passing step breaks the built-in spec, said on the
     console with the span; the teardown's and a failed step's spans are not judged."""
