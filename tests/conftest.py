@@ -59,28 +59,22 @@ def _images_of_this_run() -> list[str]:
     """Every image a project of this run built, by compose's project label. One list and
     one inspect for all of them through the CLI: python-on-whales' image objects inspect
     once each and again when a field is read (about 2 s for 50 images, every run)."""
-    docker = DockerClient()
-    listed = subprocess.run(
-        [*docker.client_config.docker_cmd, "image", "ls", "-q", "--no-trunc"]
-        + ["--filter", f"label={PROJECT_LABEL}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.split()
+    listed = _docker("image", "ls", "-q", "--no-trunc", "--filter", f"label={PROJECT_LABEL}")
     if not listed:
         return []
-    labels = subprocess.run(
-        [*docker.client_config.docker_cmd, "image", "inspect", *dict.fromkeys(listed)]
-        + ["--format", f'{{{{.Id}}}} {{{{index .Config.Labels "{PROJECT_LABEL}"}}}}'],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.splitlines()
+    project = f'{{{{index .Config.Labels "{PROJECT_LABEL}"}}}}'
+    labels = _docker("image", "inspect", "--format", f"{{{{.Id}}}} {project}", *set(listed))
     return [
         image
-        for image, _, project in (line.partition(" ") for line in labels)
-        if project.startswith(f"{RUN_PREFIX}-")
+        for image, _, name in (line.partition(" ") for line in labels)
+        if name.startswith(f"{RUN_PREFIX}-")
     ]
+
+
+def _docker(*args: str) -> list[str]:
+    """The lines a docker CLI command prints (none when it fails)."""
+    command = [*DockerClient().client_config.docker_cmd, *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False).stdout.splitlines()
 
 
 def _said(exc: DockerException) -> str:
