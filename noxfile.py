@@ -46,6 +46,9 @@ TEST_REQUIREMENTS = (
     "openapi-spec-validator==0.9.0",
     "pytest-xdist==3.8.0",
     "hypothesis==6.170.27",
+    # The tests run `python -m pip` here (the model fetch, the CI workflow's replay); a
+    # venv that uv made has no pip of its own.
+    "pip==26.3",
 )
 # The sessions the tests drive as a user would; their venvs are made before the tests
 # run side by side, so two workers never build the same venv at once.
