@@ -3,6 +3,7 @@ error said in one line."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +252,53 @@ def test_a_wordless_internal_error_is_named_by_its_type(
     err = capsys.readouterr().err
     assert err.startswith("smoke: error: smoke internal error: LookupError; its traceback is at")
     assert (in_repo / "e2e-compose.log").read_text().startswith("smoke internal error:\n")
+
+
+def test_the_entry_point_ends_the_process_with_mains_status_once_flushed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In process, as the console script runs it: main's status becomes the process's,
+    after what it printed is flushed; a missing dependency is a one-line exit 2."""
+    import gc
+    import sys
+
+    from smoke import __main__ as entry_point
+
+    class Exited(Exception):
+        pass
+
+    def exit_now(status: int) -> None:
+        raise Exited(status)
+
+    def main() -> int:
+        print("last words", end="")
+        print("and a warning", end="", file=sys.stderr)
+        return 3
+
+    # Buffered as a pipe is: os._exit would drop what is not flushed.
+    out, err = io.BytesIO(), io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(out, write_through=False))
+    monkeypatch.setattr(sys, "stderr", io.TextIOWrapper(err, write_through=False))
+    monkeypatch.setattr(entry_point.os, "_exit", exit_now)
+    monkeypatch.setattr(cli, "main", main)
+    try:
+        with pytest.raises(Exited) as ended:
+            entry_point.entry()
+        assert not gc.isenabled()  # a short-lived process: no collection
+    finally:
+        gc.enable()
+    assert ended.value.args == (3,)
+    assert (out.getvalue(), err.getvalue()) == (b"last words", b"and a warning")
+    monkeypatch.undo()
+    monkeypatch.setattr(entry_point.os, "_exit", exit_now)
+    monkeypatch.setitem(sys.modules, "smoke.cli", None)  # as if not installed
+    try:
+        with pytest.raises(SystemExit) as refused:
+            entry_point.entry()
+    finally:
+        gc.enable()
+    assert refused.value.code == 2
+    assert capsys.readouterr().err == (
+        "smoke: error: smoke.cli is not installed in this Python; run the smoke through "
+        "nox (`nox -s smoke_lite -- ...`), or `pip install -e .` first\n"
+    )

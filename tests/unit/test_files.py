@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from smoke.errors import ContractDrift, ProxyCallFailed
-from smoke.outcome import Budgets, Outcome, StepResult, evaluate
+from smoke.outcome import Budgets, Outcome, SpecOutcome, StepResult, evaluate
 from smoke.report.files import (
     junit_tree,
     metrics_lines,
@@ -103,3 +104,49 @@ def test_the_step_summary_carries_the_blame_and_names_the_slowest_span_only_when
     assert timed.endswith(
         "an upstream error\n\n`slowest: chat retrieval 0.10 s of the 0.11 s POST /x (proxy)`\n"
     )
+
+
+def test_junit_has_a_suite_of_the_trace_specs_one_case_each_masked() -> None:
+    """A broken spec fails its case with the measure; one not judged is skipped, why
+    said; a spec that held is a bare case. Secrets in a spec's name or words are masked."""
+    outcome = dataclasses.replace(
+        failed_outcome(),
+        specs=(
+            SpecOutcome("one chat call per s3cret question", True),
+            SpecOutcome("chat under 3 db statements", False, "proxy: count <= 3: was 5 s3cret"),
+            SpecOutcome("retrieval < 500 ms", True, "not judged: chat sent no span all run"),
+        ),
+    )
+    root = junit_tree(outcome, lambda text: text.replace("s3cret", "***")).getroot()
+    steps, specs = root.findall("testsuite")
+    assert steps.get("name") != specs.get("name")
+    assert dict(specs.attrib) == {
+        "name": "smoke.lite.specs",
+        "tests": "3",
+        "failures": "1",
+        "errors": "0",
+        "skipped": "1",
+        "time": "0",
+    }
+    held, broken, unjudged = specs.findall("testcase")
+    assert [dict(case.attrib) for case in (held, broken, unjudged)] == [
+        {"classname": "smoke.lite.specs", "name": name, "time": "0"}
+        for name in (
+            "one chat call per *** question",
+            "chat under 3 db statements",
+            "retrieval < 500 ms",
+        )
+    ]
+    assert list(held) == []
+    (failure,) = broken
+    assert failure.tag == "failure"
+    assert dict(failure.attrib) == {
+        "type": "trace spec failed",
+        "message": "proxy: count <= 3: was 5 ***",
+    }
+    assert failure.text == "proxy: count <= 3: was 5 ***"
+    (skipped,) = unjudged
+    assert skipped.tag == "skipped"
+    assert dict(skipped.attrib) == {"message": "not judged: chat sent no span all run"}
+    no_specs = junit_tree(failed_outcome(), str).getroot()
+    assert len(no_specs.findall("testsuite")) == 1
