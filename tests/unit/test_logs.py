@@ -65,9 +65,21 @@ def test_records_other_tools_wrote_are_masked_as_data(tmp_path: Path) -> None:
     mask_json_file(broken, Masker([secret]))
     assert secret not in broken.read_text()
     junit = tmp_path / "junit.xml"
-    ET.ElementTree(ET.Element("testcase", message=secret)).write(junit)
+    case = ET.Element("testcase", message=secret, name="café")
+    ET.SubElement(case, "failure").text = f"said {secret} once"
+    case[0].tail = f"after {secret}"
+    ET.SubElement(case, "skipped")  # no text, no tail: none added
+    ET.ElementTree(case).write(junit)
     mask_xml_file(junit, Masker([secret]))
-    assert ET.parse(junit).getroot().get("message") == "****"
+    written = junit.read_bytes()
+    assert written.startswith(b"<?xml version='1.0' encoding='utf-8'?>\n")
+    assert 'name="café"'.encode() in written  # UTF-8, not character references
+    root = ET.parse(junit).getroot()
+    assert root.attrib == {"message": "****", "name": "café"}
+    assert [(n.tag, n.text, n.tail) for n in root] == [
+        ("failure", "said **** once", "after ****"),
+        ("skipped", None, None),
+    ]
 
 
 def test_the_service_of_a_compose_log_line() -> None:
