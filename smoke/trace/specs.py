@@ -220,7 +220,10 @@ def _selector(raw: Any, where: str) -> Selector:
                 raise SpecError(f"{where}: select.attributes.{key} takes one of {_known(_MATCHES)}")
             how, value = next(iter(wanted.items()))
             if how == "regex":
-                _value(repr(str(value)), "=~")
+                try:
+                    _value(repr(str(value)), "=~")
+                except SpecError as exc:
+                    raise SpecError(f"{where}: select.attributes.{key}: {exc}") from None
             matches.append(AttributeMatch(key, how, str(value)))
         else:
             shown = str(wanted).lower() if isinstance(wanted, bool) else str(wanted)

@@ -13,6 +13,7 @@ from smoke.trace.spans import KIND_CLIENT, KIND_INTERNAL, KIND_SERVER, STATUS_ER
 from smoke.trace.specs import (
     BUILT_IN,
     EVERY_STEP,
+    Assertion,
     SpecError,
     judge,
     parse,
@@ -185,37 +186,86 @@ def test_the_built_in_spec_finds_an_error_under_a_passing_answer_but_not_a_retri
     assert [v.passed for v in judge([BUILT_IN], spans, {"step": T}, ["step"])] == [True]
 
 
+EXPECTED = (
+    "expected `count OP N`, `duration OP N<unit>` (ns us ms s), `status == ok|error` "
+    "or `attr KEY OP VALUE`"
+)
+BAD_PATTERN = "the pattern '(' is not a regular expression: missing ), unterminated subpattern"
+
+
 @pytest.mark.parametrize(
     ("table", "said"),
     [
+        (["x"], "t.toml: a spec must be a table, not ['x']"),
         ({"assert": ["count == 1"]}, "t.toml: a spec without a name: `name` must be a string"),
+        ({"name": 1, "assert": ["count == 1"]}, "t.toml: spec 1: `name` must be a string"),
         (
-            {"name": "n", "assert": ["count == 1"], "bogus": 1},
-            "t.toml: spec 'n': unknown field bogus",
+            {"name": "n", "assert": ["count == 1"], "bogus": 1, "extra": 2},
+            "t.toml: spec 'n': unknown field bogus, extra; known: assert, name, per, select, step",
         ),
-        ({"name": "n", "assert": []}, "`assert` must be a list of one-line assertions"),
-        ({"name": "n", "assert": ["count ~ 1"]}, "cannot read the assertion 'count ~ 1'"),
-        ({"name": "n", "assert": ["duration < 5 minutes"]}, "cannot read the assertion"),
+        (
+            {"name": "n", "assert": []},
+            "t.toml: spec 'n': `assert` must be a list of one-line assertions",
+        ),
+        (
+            {"name": "n", "assert": "count == 1"},
+            "t.toml: spec 'n': `assert` must be a list of one-line assertions",
+        ),
+        (
+            {"name": "n", "assert": ["count ~ 1"]},
+            f"t.toml: spec 'n': cannot read the assertion 'count ~ 1': {EXPECTED}",
+        ),
+        (
+            {"name": "n", "assert": ["duration < 5 minutes"]},
+            f"t.toml: spec 'n': cannot read the assertion 'duration < 5 minutes': {EXPECTED}",
+        ),
         (
             {"name": "n", "assert": ["count == 1"], "per": "span"},
-            '`per` must be "trace" or "request"',
+            "t.toml: spec 'n': `per` must be \"trace\" or \"request\", not 'span'",
         ),
         (
-            {"name": "n", "assert": ["count == 1"], "select": {"kind": "x"}},
-            "unknown field select.kind",
+            {"name": "n", "assert": ["count == 1"], "select": {"kind": "x", "zone": 1}},
+            "t.toml: spec 'n': unknown field select.kind, select.zone; "
+            "known: attributes, name, service",
+        ),
+        (
+            {"name": "n", "assert": ["count == 1"], "select": "chat"},
+            "t.toml: spec 'n': `select` must be a table",
+        ),
+        (
+            {"name": "n", "assert": ["count == 1"], "select": {"attributes": ["a"]}},
+            "t.toml: spec 'n': `select.attributes` must be a table",
         ),
         (
             {"name": "n", "assert": ["count == 1"], "select": {"attributes": {"a": {"like": "x"}}}},
-            "select.attributes.a takes one of contains, equals, regex",
+            "t.toml: spec 'n': select.attributes.a takes one of contains, equals, regex",
         ),
-        ({"name": "n", "assert": ["attr a =~ '('"]}, "is not a regular expression"),
-        ({"name": "n", "assert": ["count == 1"], "step": 3}, "`step` must be a step's name"),
+        (
+            {
+                "name": "n",
+                "assert": ["count == 1"],
+                "select": {"attributes": {"a": {"regex": "("}}},
+            },
+            f"t.toml: spec 'n': select.attributes.a: {BAD_PATTERN} at position 0",
+        ),
+        (
+            {"name": "n", "assert": ["attr a =~ '('"]},
+            f"t.toml: spec 'n': {BAD_PATTERN} at position 0",
+        ),
+        (
+            {"name": "n", "assert": ["attr a !~ '('"]},
+            f"t.toml: spec 'n': {BAD_PATTERN} at position 0",
+        ),
+        (
+            {"name": "n", "assert": ["count == 1"], "step": 3},
+            "t.toml: spec 'n': `step` must be a step's name",
+        ),
     ],
 )
-def test_bad_specs_are_refused_saying_what_and_where(table: dict[str, object], said: str) -> None:
+def test_bad_specs_are_refused_saying_what_and_where(table: object, said: str) -> None:
     with pytest.raises(SpecError) as caught:
         parse(table, source="t.toml")
-    assert said in str(caught.value)
+    assert str(caught.value) == said
 
 
 def test_an_assertion_is_read_as_written() -> None:
@@ -230,6 +280,43 @@ def test_an_assertion_is_read_as_written() -> None:
     assert parse_assertion("attr x == 'a b'").expected == "a b"
     assert parse_assertion("attr x == 2.5").expected == 2.5
     assert parse_assertion("attr x == word").expected == "word"
+
+
+def test_each_assertion_keeps_its_words_as_written_without_the_spaces_around() -> None:
+    assert [
+        parse_assertion(text)
+        for text in (" count <= 3 ", "duration < 2ms", "status == error", "attr k != 'v'")
+    ] == [
+        Assertion("count <= 3", "count", "<=", 3),
+        Assertion("duration < 2ms", "duration", "<", 0.002),
+        Assertion("status == error", "status", "==", "error"),
+        Assertion("attr k != 'v'", "attr", "!=", "v", "k"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [
+        ('"quoted"', "quoted"),
+        ("'single'", "single"),
+        ('""', ""),
+        ("'", "'"),
+        ("'half", "'half"),
+        ("\"mixed'", "\"mixed'"),
+        ("true", True),
+        ("false", False),
+        ("True", "True"),
+        ("3", 3),
+        ("3.0", 3.0),
+        ("-2", -2),
+        ("1e3", "1e3"),
+    ],
+)
+def test_an_attribute_value_is_a_string_a_boolean_or_a_number_as_written(
+    written: str, value: object
+) -> None:
+    read = parse_assertion(f"attr k == {written}").expected
+    assert (read, type(read)) == (value, type(value))
 
 
 def test_an_open_span_never_meets_a_duration() -> None:
@@ -260,3 +347,62 @@ def test_a_spec_whose_spans_are_only_in_a_failed_step_is_that_steps_news() -> No
         health[0],
     ]
     assert judge([anywhere], spans, {"step": T, "health": other}, ["health"]) == []  # type: ignore[list-item]
+
+
+def test_every_spec_is_judged_in_every_passing_step_it_applies_to_in_order() -> None:
+    """Two steps, the first without a trace; specs one after another, one of them on a
+    service that sent nothing: each verdict whole, none lost or cut short."""
+    other = "b" * 32
+    health = [
+        Span(other, "h", None, "smoke", "health", KIND_INTERNAL, 1.0, 2.0),
+        Span(other, "hr", "h", "smoke", "GET /health", KIND_CLIENT, 1.0, 1.5),
+        Span(other, "hc", "hr", "chat", "GET /health", KIND_SERVER, 1.1, 1.2),
+    ]
+    spans = [*trace(CHAT), *health]
+    traces = {"step": T, "health": other}  # "deps" passed, but left no trace
+    passed = ["deps", "step", "health"]
+    untraced = spec("count == 1", select={"service": "cache"})
+    once = spec("count == 1", select={"service": "chat"})
+    chat_only = replace(spec("count == 1", select={"service": "chat"}), step="step")  # type: ignore[type-var]
+    verdicts = judge([untraced, once, chat_only], spans, traces, passed)  # type: ignore[list-item]
+    assert [
+        (
+            v.spec,
+            v.step,
+            v.passed,
+            v.judged,
+            v.assertion,
+            v.measured,
+            [s.span_id for s in v.selected],
+        )
+        for v in verdicts
+    ] == [
+        (untraced, EVERY_STEP, True, False, "", "not judged: cache sent no span this run", []),
+        (once, "step", True, True, "", "", ["c"]),
+        (once, "health", True, True, "", "", ["hc"]),
+        (chat_only, "step", True, True, "", "", ["c"]),
+    ]
+    # A step named by the spec is judged only if it passed, though its trace exists.
+    assert judge([chat_only], spans, traces, ["health"]) == []  # type: ignore[list-item]
+
+
+def test_a_spec_over_one_step_that_selects_nothing_fails_once_for_every_step() -> None:
+    nowhere = spec("duration < 1s", select={"service": "chat", "name": "cache*"})
+    (verdict,) = judge([nowhere], trace(CHAT), {"step": T}, ["step"])  # type: ignore[list-item]
+    assert (verdict.step, verdict.passed, verdict.measured) == (
+        EVERY_STEP,
+        False,
+        "selected no span",
+    )
+
+
+def test_a_retried_try_deep_in_a_request_is_left_out_with_all_under_it() -> None:
+    retried = span("rt", "c", "chat", "SELECT", status=STATUS_ERROR, **{RETRIED: True})
+    under = span("u", "rt", "db", "SELECT", status=STATUS_ERROR)
+    kept = span("k", "c", "db", "SELECT")
+    spans = trace(CHAT, retried, under, kept)
+    (verdict,) = judge([BUILT_IN], spans, {"step": T}, ["step"])
+    assert verdict.passed
+    statements = spec("count == 1", select={"service": "db"})
+    (counted,) = judge([statements], spans, {"step": T}, ["step"])  # type: ignore[list-item]
+    assert [s.span_id for s in counted.selected] == ["k"]
