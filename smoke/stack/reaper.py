@@ -178,12 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for sig in (signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)  # a reaper that a terminal can stop is no reaper
-    while True:
-        try:
-            got = os.read(args.fd, 1)
-            break
-        except InterruptedError:
-            continue
+    got = os.read(args.fd, 1)  # a signal does not cut it short (PEP 475)
     if got == _RELEASE:
         return 0
     reap(

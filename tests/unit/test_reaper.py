@@ -79,19 +79,24 @@ def test_the_run_side_releases_once(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.setattr(reaper.subprocess, "Popen", Process)
     handle = reaper.start(
         "p1",
-        [Path("docker-compose.yml")],
+        [Path("docker-compose.yml"), Path("extra.yml")],
         tmp_path / "e2e.log",
-        profiles=("extra",),
+        secret_names=("API_KEY", "DB_PASSWORD"),
+        profiles=("extra", "cache"),
         env_files=(Path("ci.env"),),
     )
     (command,) = started
-    assert command[1:4] == ["-m", "smoke.stack.reaper", "--fd"]
-    assert command[command.index("--owner") + 1] == str(os.getpid())
-    assert command[command.index("--project") + 1] == "p1"
-    assert command[command.index("--log-file") + 1] == str((tmp_path / "e2e.log").resolve())
-    assert command[command.index("--compose-file") + 1] == str(Path("docker-compose.yml").resolve())
-    assert command[command.index("--compose-profile") + 1] == "extra"
-    assert command[command.index("--env-file") + 1] == str(Path("ci.env").resolve())
+    assert command == [
+        sys.executable,
+        *("-m", "smoke.stack.reaper", "--fd", str(handle.process.fd)),  # type: ignore[attr-defined]
+        *("--owner", str(os.getpid()), "--project", "p1"),
+        *("--log-file", str((tmp_path / "e2e.log").resolve())),
+        *("--compose-file", str(Path("docker-compose.yml").resolve())),
+        *("--compose-file", str(Path("extra.yml").resolve())),
+        *("--secret", "API_KEY", "--secret", "DB_PASSWORD"),  # names only: values stay in env
+        *("--compose-profile", "extra", "--compose-profile", "cache"),
+        *("--env-file", str(Path("ci.env").resolve())),
+    ]
     handle.release()
     handle.release()  # a second release is harmless
 
@@ -287,3 +292,101 @@ def test_a_watchdog_told_no_profiles_or_env_files_reaps_with_none(
     argv = ["--fd", str(read_fd), "--owner", "1", "--project", "p", "--log-file", "x"]
     assert reaper.main([*argv, "--compose-file", "a.yml"]) == 0
     assert reaped == [{"profiles": [], "env_files": []}]
+
+
+def test_a_reap_asks_for_the_runs_own_stack_and_stops_orphans_before_each_removal(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import smoke.stack.compose
+    import smoke.stack.teardown
+    from smoke.errors import SmokeError
+    from smoke.stack.target import Target
+    from tests.unit.fakes import FakeDocker, on_fake
+
+    docker = FakeDocker(running=True)
+    targets: list[Target] = []
+
+    def make(target: Target) -> object:
+        targets.append(target)
+        return on_fake(target, docker)
+
+    monkeypatch.setattr(smoke.stack.compose, "Stack", make)
+    stopped: list[str] = []
+    monkeypatch.setattr(reaper, "_stop_orphans", stopped.append)
+    removals: list[object] = []
+
+    def remove_stack(stack: object, **how: object) -> None:
+        removals.append(how)
+        before_each = how["before_each"]
+        assert callable(before_each)
+        before_each()
+        before_each()
+        raise SmokeError("the engine went away")  # a reaper has no one to tell
+
+    monkeypatch.setattr(smoke.stack.teardown, "remove_stack", remove_stack)
+    reaper.reap(
+        "p",
+        [Path("a.yml")],
+        tmp_path / "e2e.log",
+        7,
+        ["API_KEY"],
+        profiles=["cache"],
+        env_files=[Path("ci.env")],
+    )
+    assert targets == [
+        Target(
+            "p", (Path("a.yml"),), ("API_KEY",), profiles=("cache",), env_files=(Path("ci.env"),)
+        )
+    ]
+    assert stopped == ["p", "p", "p"]  # once first, then before each removal
+    assert len(removals) == 1
+
+
+def test_a_watchdog_with_no_secrets_reaps_with_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    reaped: list[Any] = []
+    monkeypatch.setattr(reaper, "reap", lambda *args, **kwargs: reaped.append(args))
+    monkeypatch.setattr(reaper.signal, "signal", lambda *args: None)
+    read_fd, write_fd = os.pipe()
+    os.close(write_fd)
+    argv = ["--fd", str(read_fd), "--owner", "1", "--project", "p", "--log-file", "x"]
+    assert reaper.main([*argv, "--compose-file", "a.yml"]) == 0
+    assert reaped == [("p", [Path("a.yml")], Path("x"), 1, [])]
+
+
+def test_the_watchdogs_help_says_what_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        reaper.main(["--help"])
+    first_line = (reaper.__doc__ or "").strip().splitlines()[0]
+    assert first_line in capsys.readouterr().out
+
+
+def test_orphans_are_found_by_either_project_flag_and_a_vanished_process_ends_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A /proc of its own: a process that ended while being read, compose commands of
+    the project (`-p NAME` last, `--project-name NAME`, bytes that are not UTF-8), and
+    others."""
+    processes = {
+        "100": None,  # gone: no cmdline to read
+        "200": b"docker\0compose\0up\0-p\0proj",
+        "300": b"docker\0compose\0--project-name\0proj\0--\xff\0up",
+        "400": b"docker\0compose\0-p\0other\0up",
+        "500": b"docker\0ps\0-p\0proj",
+        "600": b"docker\0compose\0-P\0proj",
+    }
+    for pid, cmdline in processes.items():
+        (tmp_path / pid).mkdir()
+        if cmdline is not None:
+            (tmp_path / pid / "cmdline").write_bytes(cmdline + b"\0")
+    real_path = reaper.Path
+    monkeypatch.setattr(reaper, "Path", lambda p: tmp_path if p == "/proc" else real_path(p))
+    assert sorted(reaper._orphaned_compose("proj")) == [200, 300]
+    killed: list[int] = []
+
+    def kill(pid: int, sig: int) -> None:
+        killed.append(pid)
+        raise ProcessLookupError(pid)  # gone since it was listed
+
+    monkeypatch.setattr(reaper.os, "kill", kill)
+    reaper._stop_orphans("proj")
+    assert sorted(killed) == [200, 300]
