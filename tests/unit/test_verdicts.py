@@ -116,3 +116,45 @@ def test_a_spec_on_a_service_that_sent_no_span_is_said_not_judged() -> None:
         (True, ""),
         (True, "not judged: cache sent no span this run"),
     ]
+
+
+def test_every_spec_has_its_outcome_and_every_broken_one_its_spans_marked() -> None:
+    """A spec not judged, two broken ones (the first fails the run), one that held:
+    each outcome in order, the spans of both broken specs marked, an open span said
+    open, and judging that took no time said as none."""
+    db = [
+        Span(T, "q", "c0", "db", "SELECT", KIND_CLIENT, 10.2, 11.7),
+        Span(T, "o", "c0", "db", "INSERT", KIND_CLIENT, 10.3, None),
+    ]
+    no_db = parse(
+        {"name": "no db", "step": STEP, "select": {"service": "db"}, "assert": ["count == 0"]},
+        source="mine.toml",
+    )
+    cache = parse(
+        {"name": "cache hit", "select": {"service": "cache"}, "assert": ["count == 1"]},
+        source="mine.toml",
+    )
+    out = Terminal()
+    judged = judge_run(
+        [cache, ONCE, no_db, BUILT_IN],
+        [*SPANS, *db],
+        {STEP: T},
+        [STEP],
+        Console(out, tty=False),
+        Masker(),
+    )
+    once_said = "web calls chat once per question (web -> chat proxy call): count == 1: count was 3"
+    assert [(o.name, o.passed, o.said) for o in judged.outcomes] == [
+        ("cache hit", True, "not judged: cache sent no span this run"),
+        ("web calls chat once per question", False, once_said),
+        ("no db", False, "no db (web -> chat proxy call): count == 0: count was 2"),
+        (BUILT_IN.name, True, ""),
+    ]
+    assert judged.marked == {"c0", "c1", "c2", "q", "o"}
+    assert judged.failure is not None
+    assert str(judged.failure) == once_said
+    assert judged.seconds == 0.0  # on the fake clock, judging takes no time
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "  trace spec cache hit: not judged: cache sent no span this run"
+    assert lines[1].endswith("  0.00s")
+    assert lines[-2:] == ["      db SELECT  1500 ms", "      db INSERT  open"]
