@@ -205,7 +205,7 @@ def test_an_internal_error_is_one_line_and_its_traceback_goes_to_the_log_file(
         raise KeyError("a key\nthat was not there")
 
     monkeypatch.setattr(cli, "run_smoke", bug)
-    log = in_repo / "out" / "run.log"
+    log = in_repo / "out" / "deeper" / "run.log"  # folders made as needed
     assert cli.main(["run", "--profile", "lite", "--log-file", str(log)]) == 1
     captured = capsys.readouterr()
     assert captured.err == (
@@ -302,3 +302,40 @@ def test_the_entry_point_ends_the_process_with_mains_status_once_flushed(
         "smoke: error: smoke.cli is not installed in this Python; run the smoke through "
         "nox (`nox -s smoke_lite -- ...`), or `pip install -e .` first\n"
     )
+
+
+def test_a_bug_before_the_options_are_read_keeps_its_traceback_in_the_default_log(
+    in_repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "parse", raising(RuntimeError("early")))
+    assert cli.main(["run"]) == 1
+    assert capsys.readouterr().err == (
+        "smoke: error: smoke internal error: RuntimeError: early; "
+        "its traceback is at the end of e2e-compose.log\n"
+    )
+    assert (in_repo / "e2e-compose.log").read_text().startswith("smoke internal error:\n")
+
+
+@pytest.mark.parametrize(("code", "status"), [(None, 0), ("a message", 0), (0, 0), (3, 3)])
+def test_a_system_exit_ends_main_with_its_status_or_0(
+    monkeypatch: pytest.MonkeyPatch, code: object, status: int
+) -> None:
+    monkeypatch.setattr(cli, "_dispatch", raising(SystemExit(code)))
+    assert cli.main(["run", "--profile", "lite"]) == status
+
+
+def test_an_error_of_several_lines_is_said_on_one_and_a_closed_stderr_loses_only_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from smoke.errors import UsageError
+
+    monkeypatch.setattr(cli, "_dispatch", raising(UsageError("first\nsecond")))
+    assert cli.main(["run", "--profile", "lite"]) == 2
+    assert capsys.readouterr().err == "smoke: error: first second\n"
+
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli.sys, "stderr", Closed())
+    assert cli.main(["run", "--profile", "lite"]) == 2

@@ -140,3 +140,43 @@ def test_what_leaves_the_stack_raises_the_smokes_own_error_with_its_data() -> No
         assert caught.value.stderr == "x\nno room\n"
     with pytest.raises(DockerException):
         Edge()._inside()
+
+
+def test_the_smokes_own_error_keeps_both_streams_and_says_no_words_when_there_were_none() -> None:
+    from smoke.stack.client import translated
+
+    said = translated(DockerException(["docker", "volume", "ls"], 1, b"listed\n", b"warn\n"))
+    assert (said.stdout, said.stderr) == ("listed\n", "warn\n")
+    silent = translated(DockerException(["docker", "volume", "ls"], 125, None, None))
+    assert (str(silent), silent.stdout, silent.stderr) == ("`docker volume` exited 125", "", "")
+
+
+def test_the_edge_keeps_a_propertys_setter_and_deleter_and_leaves_nested_classes_alone() -> None:
+    from smoke.stack.client import edge_methods
+
+    @edge_methods
+    class Edge:
+        class Inner:
+            pass
+
+        def __init__(self) -> None:
+            self._value = 1
+
+        @property
+        def value(self) -> int:
+            return self._value
+
+        @value.setter
+        def value(self, new: int) -> None:
+            self._value = new
+
+        @value.deleter
+        def value(self) -> None:
+            self._value = 0
+
+    edged = Edge()
+    edged.value = 5
+    assert edged.value == 5
+    del edged.value
+    assert edged.value == 0
+    assert isinstance(Edge.Inner, type)
