@@ -10,6 +10,7 @@ from smoke import clock
 from smoke.checks import probes
 from smoke.checks.probes import FixedEndpoints, Probe
 from smoke.errors import ChatHealthTimeout, DependencyFailure
+from smoke.masking import excerpt
 from smoke.stack.state import ServiceState
 
 APART = 0.05
@@ -26,9 +27,11 @@ class Runs:
     def __init__(self, restart_after: int | None = None) -> None:
         self.asks = 0
         self.restart_after = restart_after
+        self.asked: set[str] = set()
 
     def state(self, service: str) -> ServiceState:
         self.asks += 1
+        self.asked.add(service)
         run = "2" if self.restart_after is not None and self.asks > self.restart_after else "1"
         return ServiceState("running", None, 0, None, "no", container=f"c{run}", started_at=run)
 
@@ -79,7 +82,35 @@ def test_a_404_from_a_container_that_restarted_meanwhile_starts_over() -> None:
     with pytest.raises(ChatHealthTimeout) as caught:
         probe(httpx.Response(404), watcher=runs).chat_health()
     assert "twice in a row" in str(caught.value)
-    assert runs.asks >= 3  # first sighting, the changed run, then its own confirmation
+    # The first sighting; the second, from a new run, is a first of its own; the third
+    # confirms it: one ask each, and one for the new run's own sighting.
+    assert runs.asks == 4
+    assert runs.asked == {"chat"}
+
+
+@pytest.mark.parametrize(
+    ("status", "definitive"),
+    [(299, False), (300, True), (301, True), (399, True), (400, False), (404, True), (500, False)],
+)
+def test_what_answer_is_definitive(status: int, definitive: bool) -> None:
+    assert probes._definitive(status) is definitive
+
+
+def test_the_definitive_failure_says_when_what_and_where_to_look() -> None:
+    runs = Runs()
+    with pytest.raises(DependencyFailure) as caught:
+        probe(httpx.Response(404, text="no such route " * 40), watcher=runs).chat_dependencies()
+    assert str(caught.value) == (
+        "chat dependency (db) failed: /health/dependencies answered HTTP 404 twice in a row, "
+        "0.1 s apart, from the same container: /health/dependencies is not served"
+    )
+    assert caught.value.body == excerpt("no such route " * 40)  # one line, cut
+    assert caught.value.hint == (
+        "chat must answer GET /health/dependencies itself with 200 (the smoke follows no "
+        "redirect): check chat's routes, and that the compose file's chat is the service "
+        "the runbook means"
+    )
+    assert runs.asked == {"chat"}
 
 
 def test_other_answers_are_waited_for_until_the_timeout() -> None:
