@@ -15,6 +15,7 @@ import contextlib
 import functools
 import os
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -37,6 +38,9 @@ RUN_PREFIX = f"smoke-test-{RUN_ID}"
 #: The project whose images the session builds once, for every test's cache and for the
 #: tests that run an image by name; removed when the whole run ends.
 IMAGES_PROJECT = f"{RUN_PREFIX}-images"
+#: Made when a test of the run (on any worker) first has the engine: only then can the
+#: run have built an image to remove at its end.
+DOCKER_USED = Path(tempfile.gettempdir()) / f"{RUN_PREFIX}.used-docker"
 
 
 def image(service: str, tag: str = "") -> str:
@@ -47,8 +51,9 @@ def image(service: str, tag: str = "") -> str:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Once every worker is done (on the controller, or a run without workers), the
     images of every project of this run go (the bench's too): they are the run's own."""
-    if hasattr(session.config, "workerinput"):
-        return
+    if hasattr(session.config, "workerinput") or not DOCKER_USED.exists():
+        return  # a worker, or a run that built nothing (the fast tests, a mutant's run)
+    DOCKER_USED.unlink()
     with contextlib.suppress(DockerException, ClientNotFoundError):
         ours = _images_of_this_run()
         if ours:
@@ -102,6 +107,7 @@ def require_docker() -> None:
     """Real Docker or nothing: skip locally without an engine, fail under CI."""
     problem = _engine_problem()
     if problem is None:
+        DOCKER_USED.touch()
         return
     if UNDER_CI:
         pytest.fail(f"{problem} (CI must provide one: see .ci/run)")
