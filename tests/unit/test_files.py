@@ -150,3 +150,23 @@ def test_junit_has_a_suite_of_the_trace_specs_one_case_each_masked() -> None:
     assert dict(skipped.attrib) == {"message": "not judged: chat sent no span all run"}
     no_specs = junit_tree(failed_outcome(), str).getroot()
     assert len(no_specs.findall("testsuite")) == 1
+
+
+def test_metrics_have_a_line_per_spec_and_the_judging_time() -> None:
+    outcome = dataclasses.replace(
+        failed_outcome(),
+        specs=(
+            SpecOutcome("one chat call", True),
+            SpecOutcome("db statements", False, "proxy: count <= 3: was 5"),
+            SpecOutcome("retrieval", True, "not judged: chat sent no span all run"),
+        ),
+        specs_seconds=0.00123,
+    )
+    metrics = dict(line.split("=", 1) for line in metrics_lines(outcome))
+    assert {key: value for key, value in metrics.items() if key.startswith("spec")} == {
+        "spec_one_chat_call": "passed",
+        "spec_db_statements": "failed",
+        "spec_retrieval": "not_judged",
+        "specs_seconds": "0.0012",
+    }
+    assert not [key for key in metrics_lines(failed_outcome()) if key.startswith("spec")]
