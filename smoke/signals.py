@@ -28,8 +28,7 @@ def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signal.Signals(signum).name, exit_code=128 + signum)
 
 
-@contextlib.contextmanager
-def _handlers(handler: _Handler) -> Iterator[None]:
+def _handlers_body(handler: _Handler) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield  # signals only reach the main thread; nothing to install
         return
@@ -41,13 +40,15 @@ def _handlers(handler: _Handler) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+_handlers = contextlib.contextmanager(_handlers_body)  # not @: mutmut skips decorated code
+
+
 def interruptible() -> contextlib.AbstractContextManager[None]:
     """Within the block, Ctrl-C, SIGTERM and SIGHUP raise ``Interrupted``."""
     return _handlers(_raise_interrupted)
 
 
-@contextlib.contextmanager
-def shielded(on_signal: Callable[[str], None] | None = None) -> Iterator[None]:
+def _shielded(on_signal: Callable[[str], None] | None = None) -> Iterator[None]:
     """Within the block, Ctrl-C, SIGTERM and SIGHUP do not stop the work, nor docker's
     children, so teardown finishes: they are blocked in this thread, and a blocked
     signal stays blocked across exec. ``on_signal`` is told the first one's name at
@@ -72,6 +73,9 @@ def shielded(on_signal: Callable[[str], None] | None = None) -> Iterator[None]:
             watcher.join()
             shield.drain()
             signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+shielded = contextlib.contextmanager(_shielded)  # not @: mutmut skips decorated code
 
 
 class _Shield:
@@ -107,8 +111,7 @@ def _raise_timeout(signum: int, frame: FrameType | None) -> None:
     raise TimeoutError
 
 
-@contextlib.contextmanager
-def deadline(seconds: float | None) -> Iterator[None]:
+def _deadline(seconds: float | None) -> Iterator[None]:
     """Within the block, raise ``TimeoutError`` once ``seconds`` have passed (main
     thread only; None: no limit). A child the block waits for through
     ``subprocess.run`` is killed on the way out."""
@@ -126,3 +129,6 @@ def deadline(seconds: float | None) -> Iterator[None]:
         if earlier:  # someone else's alarm (a test runner's, say): it goes on ticking
             left = earlier - (clock.monotonic() - started)
             clock.alarm(max(left, 0.001))
+
+
+deadline = contextlib.contextmanager(_deadline)  # not @: mutmut skips decorated code

@@ -84,8 +84,7 @@ class Console:
         text = neutralise(f"{name:<{_NAME_WIDTH}} {seconds:6.2f}s{f'  {note}' if note else ''}")
         self._write(f"  {mark} {' '.join(split_lines(text))}\n")
 
-    @contextlib.contextmanager
-    def untrusted(self) -> Iterator[None]:
+    def _untrusted(self) -> Iterator[None]:
         """Service text follows: under GitHub Actions the runner is told to read no
         workflow command until this block ends (a fresh token, so none can end it)."""
         if not self.github:
@@ -98,8 +97,9 @@ class Console:
         finally:
             self._write(f"::{token}::\n")
 
-    @contextlib.contextmanager
-    def progress(self, name: str) -> Iterator[Progress]:
+    untrusted = contextlib.contextmanager(_untrusted)  # not @: mutmut skips decorated code
+
+    def _progress(self, name: str) -> Iterator[Progress]:
         """Show that a step is still running, and what it is doing when it says
         (``Progress.say``); cleared before its result line."""
         stop = threading.Event()
@@ -131,6 +131,8 @@ class Console:
         finally:
             stop.set()
             ticker.join()
+
+    progress = contextlib.contextmanager(_progress)  # not @: mutmut skips decorated code
 
 
 class Progress:

@@ -12,8 +12,7 @@ from smoke.stack.logs import save_logs
 from smoke.stack.state import ServiceState, recreated
 
 
-@edge
-def save_logs_before_up(
+def _save_logs_before_up(
     stack: Stack, log_file: Path, before: dict[str, ServiceState]
 ) -> Path | None:
     """A kept stack's logs (orphans' too), saved beside ``log_file`` before `up` may
@@ -25,8 +24,10 @@ def save_logs_before_up(
     return path if save_logs(stack, path, Masker(stack.secrets()), orphans) else None
 
 
-@edge
-def said_changes(stack: Stack, before: dict[str, ServiceState], logs: Path | None) -> str:
+save_logs_before_up = edge(_save_logs_before_up)  # not @: mutmut skips decorated code
+
+
+def _said_changes(stack: Stack, before: dict[str, ServiceState], logs: Path | None) -> str:
     """Which containers `up` recreated (and why) or removed; the logs from before are
     kept only then."""
     if not before:
@@ -47,3 +48,6 @@ def said_changes(stack: Stack, before: dict[str, ServiceState], logs: Path | Non
     if gone:
         said.append(f"removed: {', '.join(gone)} (not in the compose file)")
     return "; ".join(said) + (f"; their logs from before: {logs}" if logs is not None else "")
+
+
+said_changes = edge(_said_changes)  # not @: mutmut skips decorated code

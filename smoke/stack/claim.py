@@ -166,8 +166,7 @@ Proposal = tuple[dict[str, str], dict[str, str]]
 """(the labels this run wrote on the mark, the labels the mark carries)"""
 
 
-@edge
-def propose(stack: Stack, *, kept: bool) -> Proposal:
+def _propose(stack: Stack, *, kept: bool) -> Proposal:
     """Try to claim the project: create its mark with this run's labels and read back
     whose labels it carries. Safe to run beside the other checks before ``up``."""
     mine = Owner.this_process(kept=kept).labels(stack.project)
@@ -175,8 +174,10 @@ def propose(stack: Stack, *, kept: bool) -> Proposal:
     return mine, marks.claim_mark(stack, mine)
 
 
-@edge
-def claim(
+propose = edge(_propose)  # not @: mutmut skips decorated code
+
+
+def _claim(
     stack: Stack,
     console: Lines,
     *,
@@ -228,6 +229,9 @@ def claim(
             )
         marks.remove_mark(stack)  # a finished run's: take it over
     raise _in_use(stack, "another run took it over at the same moment")
+
+
+claim = edge(_claim)  # not @: mutmut skips decorated code
 
 
 def _save_stale_logs(stack: Stack, console: Lines, log_file: Path | None) -> None:

@@ -145,8 +145,7 @@ def stderr_of(exc: DockerException | EngineCallError) -> str:
     return (exc.stderr or exc.stdout or "").strip()
 
 
-@contextlib.contextmanager
-def compose_step(step: str) -> Iterator[None]:
+def _compose_step(step: str) -> Iterator[None]:
     """Run a building compose command: a failure becomes ``ComposeFailed`` with
     compose's stderr kept."""
     try:
@@ -157,6 +156,9 @@ def compose_step(step: str) -> Iterator[None]:
             return_code=exc.return_code,
             stderr=stderr_of(exc),
         ) from exc
+
+
+compose_step = contextlib.contextmanager(_compose_step)  # not @: mutmut skips decorated code
 
 
 def docker_verb(command: Sequence[str]) -> str:
