@@ -360,8 +360,11 @@ def test_secret_names_are_checked_and_kept_once() -> None:
     )
     assert isinstance(options, LogsOptions)
     assert options.target.secret_names == ("API_TOKEN_X", "OTHER")
-    with pytest.raises(UsageError, match=r"^--secret GONE: no value in the environment"):
-        parse(["run", "--secret", "GONE"], env={})
+    with pytest.raises(UsageError) as caught:
+        parse(["run", "--secret", "GONE", "--secret", "ALSO_GONE"], env={"ALSO_GONE": ""})
+    assert str(caught.value) == (
+        "--secret GONE: no value in the environment to mask; export it, or leave the option out"
+    )
     with pytest.raises(UsageError, match=r"argument --secret: '1X' is not an env variable name"):
         parse(["run", "--secret", "1X"], env={})
 
@@ -400,10 +403,11 @@ def test_a_missing_env_file_is_a_usage_error_naming_it(tmp_path: Path) -> None:
     there = tmp_path / "ci.env"
     there.write_text("")
     check_files_exist(Target("p", (compose,), env_files=(there,)))  # all there: fine
+    gone = (tmp_path / "gone.env", tmp_path / "also.env")
     with pytest.raises(UsageError) as caught:
-        check_files_exist(Target("p", (compose,), env_files=(there, tmp_path / "gone.env")))
+        check_files_exist(Target("p", (compose,), env_files=(there, *gone)))
     assert str(caught.value) == (
-        f"env file not found: {tmp_path / 'gone.env'}; pass an existing --env-file PATH "
+        f"env file not found: {gone[0]}, {gone[1]}; pass an existing --env-file PATH "
         "(or fix COMPOSE_ENV_FILES)"
     )
 
@@ -423,5 +427,9 @@ def test_attach_keeps_the_stack_and_starts_no_reaper() -> None:
     assert attached.stack.keep == "always"
     assert not attached.stack.reaper
     assert not run_options().stack.attach
-    with pytest.raises(UsageError, match="--attach checks the project's compose stack"):
+    with pytest.raises(UsageError) as caught:
         run_options("--attach", "--web-url", "http://w", "--chat-url", "http://c")
+    assert str(caught.value) == (
+        "--attach checks the project's compose stack; --web-url/--chat-url check another "
+        "one: give one or the other"
+    )

@@ -74,7 +74,10 @@ def test_no_specs_and_no_trace_turn_them_off_saying_why(tmp_path: Path) -> None:
             "[[spec]]\nname = 'x'\nassert = ['count = 1']\n",
             ": spec 'x': cannot read the assertion 'count = 1'",
         ),
-        ("[[check]]\nname = 'x'\n", ": unknown table check; a spec file holds [[spec]] tables"),
+        (
+            "[[check]]\nname = 'x'\n[[other]]\nname = 'y'\n",
+            ": unknown table check, other; a spec file holds [[spec]] tables",
+        ),
         ("spec = 'x'\n", ": specs are an array of tables ([[spec]])"),
     ],
 )
@@ -93,3 +96,16 @@ def test_a_spec_file_that_cannot_be_read_is_a_usage_error_naming_it(
 def test_a_spec_file_that_is_not_there_is_named(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"spec file not found: .*nope.toml; pass an existing"):
         load_specs([], {"SMOKE_SPECS": str(tmp_path / "nope.toml")}, tmp_path / "none.toml")
+
+
+def test_a_pyproject_without_specs_or_a_smoke_table_and_a_file_without_any_add_none(
+    tmp_path: Path,
+) -> None:
+    """Only the built-in spec: pyproject.toml without [tool], or [tool] without
+    [tool.smoke], and a spec file that holds no [[spec]]."""
+    empty = tmp_path / "empty.toml"
+    empty.write_text("# nothing yet\n", encoding="utf-8")
+    for text in ("[project]\nname = 'x'\n", "[tool.ruff]\nline-length = 100\n"):
+        pyproject = tmp_path / "pyproject.toml"
+        pyproject.write_text(text, encoding="utf-8")
+        assert load_specs([empty], {}, pyproject) == (BUILT_IN,)
