@@ -389,3 +389,31 @@ def test_schemathesiss_records_are_masked_like_the_smokes_own(
     )
     assert PASSWORD not in (tmp_path / "j.xml").read_text()
     assert 'message="****"' in (tmp_path / "j.xml").read_text()
+
+
+def test_a_record_that_cannot_be_masked_is_removed_and_said_and_the_others_still_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No HAR (Schemathesis stopped early), a JUnit file cut short: better no record
+    than one that leaks; a well-formed JUnit without a HAR is still masked."""
+    from tests.unit.fakes import PASSWORD
+
+    def cut_short(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        junit = Path(command[command.index("--report-junit-path") + 1])
+        junit.write_text(f'<testsuite><testcase name="x" message="{PASSWORD}"')
+        return subprocess.CompletedProcess(command, 0)
+
+    junit = tmp_path / "j.xml"
+    output, _, _ = run_fuzz(tmp_path, monkeypatch, cut_short, junit_xml=junit)
+    assert not junit.exists()
+    (said,) = [line for line in output.splitlines() if line.startswith("removed ")]
+    assert said.startswith(f"removed {junit}: it could not be masked (unclosed token: line 1")
+    assert PASSWORD not in output
+
+    def no_har(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        junit = Path(command[command.index("--report-junit-path") + 1])
+        junit.write_text(f'<testsuite><testcase name="x" message="{PASSWORD}"/></testsuite>')
+        return subprocess.CompletedProcess(command, 0)
+
+    run_fuzz(tmp_path, monkeypatch, no_har, junit_xml=junit)
+    assert 'message="****"' in junit.read_text()
