@@ -422,3 +422,104 @@ def test_a_failure_without_a_blame_shows_why_the_trace_says_nothing(tmp_path: Pa
     box = page.split('<p class="failure">', 1)[1].split("</p>", 1)[0]
     assert "web answered HTTP 502" in box
     assert "no trace: web sent no span all run (tracing off there?)" in html.unescape(box)
+
+
+def test_a_waits_tries_fold_into_one_row_saying_the_first_and_the_last() -> None:
+    from smoke.report.page import Row
+    from smoke.report.timeline import _fold
+    from smoke.trace.context import RETRIED
+    from smoke.trace.spans import KIND_CLIENT, STATUS_ERROR, Span
+
+    def attempt(i: int, status: int, *, retried: bool) -> Span:
+        return Span(
+            "t" * 32,
+            f"a{i}",
+            "s",
+            "smoke",
+            "GET /health",
+            KIND_CLIENT,
+            10.0 + i,
+            10.5 + i,
+            STATUS_ERROR if status >= 500 else 0,
+            attributes={
+                "http.response.status_code": status,
+                **({RETRIED: True} if retried else {}),
+            },
+        )
+
+    tries = [
+        attempt(0, 503, retried=True),
+        attempt(1, 502, retried=True),
+        attempt(2, 200, retried=False),
+    ]
+    assert _fold(tries, now=20.0) == Row(
+        "fold",
+        "smoke GET /health ×3",
+        10.0,
+        12.5,
+        failed=False,
+        depth=1,
+        title="3 tries, 2.5 s, first 503, last 200",
+        retried=False,
+        service="smoke",
+    )
+    gave_up = [*tries[:2], attempt(2, 504, retried=False)]  # the last try failed for good
+    assert (_fold(gave_up, now=20.0).failed, _fold(gave_up, now=20.0).retried) == (True, False)
+    still_retried = tries[:2]  # the wait's last try so far, itself marked
+    assert (_fold(still_retried, 20.0).failed, _fold(still_retried, 20.0).retried) == (False, True)
+
+
+def test_a_span_is_said_by_its_status_its_errors_name_or_ok() -> None:
+    from smoke.report.timeline import _said
+    from smoke.trace.spans import KIND_CLIENT, STATUS_ERROR, Span
+
+    def span(status: int = 0, message: str = "", *, failed: bool = False) -> Span:
+        attributes = {"http.response.status_code": status} if status else {}
+        code = STATUS_ERROR if failed else 0
+        return Span(
+            "t" * 32,
+            "x",
+            None,
+            "chat",
+            "q",
+            KIND_CLIENT,
+            1.0,
+            2.0,
+            code,
+            message,
+            attributes=attributes,
+        )
+
+    assert _said(span(404, failed=True)) == "404"
+    assert _said(span(200)) == "200"
+    assert _said(span(message="ConnectError: refused", failed=True)) == "ConnectError"
+    assert _said(span(failed=True)) == "ok"
+    assert _said(span(message="ignored")) == "ok"
+
+
+def test_the_critical_path_follows_a_failed_child_before_a_longer_one() -> None:
+    from smoke.report.timeline import _critical_path
+    from smoke.trace.spans import KIND_CLIENT, KIND_SERVER, STATUS_ERROR, Span
+
+    def span(span_id: str, parent: str | None, took: float, *, failed: bool = False) -> Span:
+        return Span(
+            "t" * 32,
+            span_id,
+            parent,
+            "chat",
+            span_id,
+            KIND_SERVER if parent else KIND_CLIENT,
+            1.0,
+            1.0 + took,
+            STATUS_ERROR if failed else 0,
+        )
+
+    request = span("r", None, 3.0, failed=True)
+    children = [span("long", "r", 2.0), span("short", "r", 0.5, failed=True), span("mid", "r", 1.0)]
+    under = [span("slow", "mid", 0.9), span("quick", "mid", 0.1)]
+    by_parent = {"r": children, "mid": under}
+    assert _critical_path([request], by_parent, now=9.0) == {"r", "short"}
+    children[1] = span("short", "r", 0.5)  # nothing failed: the longest, then its longest
+    by_parent = {"r": [*children, span("longer", "r", 2.5)], "longer": under}
+    assert _critical_path([span("r", None, 3.0)], by_parent, now=9.0) == {"r", "longer", "slow"}
+    assert _critical_path([], by_parent, now=9.0) == set()
