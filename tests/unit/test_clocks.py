@@ -90,6 +90,7 @@ def test_corrected_spans_keep_their_durations_events_and_open_ends() -> None:
     moved, kept = corrected([span, other], {"chat": 3600.0})
     assert (moved.start, moved.end, moved.events[0].at) == (10.0, None, 10.5)
     assert moved.events[0].attributes == {"exception.type": "ValueError"}
+    assert moved.events[0].name == "exception"
     assert kept == other
 
 
@@ -101,3 +102,36 @@ def test_contradicting_bounds_take_their_middle() -> None:
     ]
     found = offsets(spans)
     assert 5.0 < found["chat"] < 9.0
+
+
+def test_the_bounds_a_callers_span_puts_on_its_callees_clock() -> None:
+    """chat's span must start after web (1 s ahead) sent the call and end before its
+    answer came: its offset lies between the two."""
+    from smoke.trace.clocks import _bounds
+
+    caller = Span(T, "c", None, "web", "POST /api/chat", KIND_CLIENT, 10.0, 15.0)
+    inside = Span(T, "s", "c", "chat", "POST /api/chat", KIND_SERVER, 12.0, 13.0)
+    assert _bounds(inside, caller, 1.0) == (-1.0, 3.0)
+    still_open = Span(T, "s", "c", "chat", "POST /api/chat", KIND_SERVER, 12.0, None)
+    assert _bounds(still_open, caller, 1.0) == (float("-inf"), 3.0)
+    no_answer = Span(T, "c", None, "web", "POST /api/chat", KIND_CLIENT, 10.0, None)
+    assert _bounds(inside, no_answer, 1.0) == (float("-inf"), 3.0)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "offset"),
+    [
+        (-1.0, 3.0, 0.0),
+        (0.0, 5.0, 0.0),
+        (-5.0, 0.0, 0.0),
+        (2.0, 5.0, 2.0),
+        (-5.0, -2.0, -2.0),
+        (4.0, 2.0, 3.0),
+    ],
+)
+def test_the_offset_nearest_to_none_the_bounds_allow(
+    low: float, high: float, offset: float
+) -> None:
+    from smoke.trace.clocks import _smallest
+
+    assert _smallest(low, high) == offset
