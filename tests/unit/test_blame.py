@@ -3,6 +3,7 @@ read from traces shaped as web and chat send them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -719,3 +720,55 @@ def test_a_background_request_still_in_flight_is_not_the_one_explained() -> None
     assert blame(trace, own) == "blame: chat 503 ← db: unavailable (db host not found)"
     alone = Trace([fetch], now=2.0)
     assert alone.failing_request() == fetch  # nothing else to explain: it is the one
+
+
+@pytest.mark.parametrize(
+    ("call_status", "chat_status", "malformed"),
+    [
+        (399, 399, True),  # both said success: the answer broke
+        (200, None, True),  # chat's span without a status: read as success
+        (400, 200, False),  # web's call failed: its own status says so
+        (200, 400, False),  # chat said it failed
+        (None, 200, False),  # web's call has no status: nothing to go on
+    ],
+)
+def test_an_answer_is_called_malformed_only_when_both_sides_said_success(
+    call_status: int | None, chat_status: int | None, malformed: bool
+) -> None:
+    failed = Event(
+        "exception", 0.85, {"exception.type": "json.JSONDecodeError", "exception.message": "x"}
+    )
+    spans = web_to_chat(200)
+    spans[1] = request(500)
+    spans[2] = span(
+        "w",
+        "r",
+        "web",
+        "POST /api/chat/service",
+        KIND_SERVER,
+        0.1,
+        0.9,
+        status=500,
+        code=STATUS_ERROR,
+        events=(failed,),
+    )
+    spans[3] = replace(
+        spans[3],
+        attributes={
+            **{k: v for k, v in spans[3].attributes.items() if k != "http.response.status_code"},
+            **({"http.response.status_code": call_status} if call_status else {}),
+        },
+    )
+    spans[4] = span(
+        "c",
+        "wc",
+        "chat",
+        "POST /api/chat",
+        KIND_SERVER,
+        0.3,
+        0.7,
+        **({"status": chat_status} if chat_status else {}),
+    )
+    trace = Trace(spans, now=2.0)
+    said = blame(trace, trace.failing_request() or request()) or ""
+    assert ("its answer was malformed" in said) is malformed, said
