@@ -610,3 +610,57 @@ def test_a_url_is_traced_back_to_the_service_it_was_looked_up_for() -> None:
     assert probe.service_at("http://127.0.0.1:12/api/chat/service") == "web"
     assert probe.service_at("http://127.0.0.1:110/health") is None  # another port
     assert probe.service_at("http://127.0.0.1:9/") is None
+
+
+def test_the_engine_is_asked_again_only_of_an_unflagged_kill_under_a_limit_and_the_same_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(waiting, "OOM_FLAG_SECONDS", 0.0)
+    limit = 48 * 2**20
+
+    def exited(code: int, *, oom: bool = False, run: str = "t0") -> ServiceState:
+        return ServiceState(
+            "exited",
+            code,
+            0,
+            None,
+            "",
+            container="c1",
+            started_at=run,
+            memory_limit=limit,
+            oom_killed=oom,
+        )
+
+    for first in (exited(1), exited(137, oom=True)):  # not a kill, or flagged already
+        engine = Engine(first, exited(137, oom=True, run="t9"))
+        with pytest.raises(ServiceCrashed):
+            probe(refused, timeout=2, watcher=engine).chat_health()
+        assert engine.asked.count("chat") == 1
+    another_run = Engine(exited(137), exited(137, oom=True, run="t1"))
+    with pytest.raises(ServiceCrashed, match=r"chat was killed \(exit code 137, SIGKILL\)"):
+        probe(refused, timeout=2, watcher=another_run).chat_health()
+
+
+def test_the_loopback_and_other_port_verdicts_whole() -> None:
+    engine = Engine(ServiceState("running", None, 0, "healthy", ""))
+    engine.listens = "loopback"
+    with pytest.raises(Unreachable) as caught:
+        probe(refused, timeout=30, watcher=engine).chat_health()
+    assert str(caught.value) == (
+        "chat listens only on its loopback address inside its container, so nothing "
+        "outside the container can reach it (the smoke tried chat)"
+    )
+    assert caught.value.services == ("chat",)
+    engine = Engine(ServiceState("running", None, 0, "healthy", ""))
+    engine.listens = "elsewhere"
+    with pytest.raises(Unreachable) as caught:
+        probe(refused, timeout=30, watcher=engine).chat_health()
+    assert caught.value.services == ("chat",)
+    assert str(caught.value) == (
+        "nothing listens on chat's port inside its container, while another port there does "
+        "(for 2.1 s, chat healthy)"
+    )
+    assert caught.value.hint == (
+        "chat's app listens on another port than the one its compose service publishes "
+        "(its healthcheck checks that other port): make them one"
+    )
