@@ -248,3 +248,27 @@ def test_a_listing_cancelled_when_the_run_stopped_is_no_listing() -> None:
     cancelled.cancel()
     context = cast(Any, SimpleNamespace(background={"resources": cancelled}))
     assert listed_resources(context) is None
+
+
+def test_the_build_makes_the_chat_image_asked_for(tmp_path: Path) -> None:
+    tags: list[str | None] = []
+    docker = FakeDocker()
+    original = docker.compose.build
+
+    def build(*args: Any, **kwargs: Any) -> None:
+        tags.append(docker.env.get("CHAT_IMAGE_TAG"))
+        original(*args, **kwargs)
+
+    docker.compose.build = build
+    health = {"status": "ok", "stack": "local", "model": "m", "dimension": 384}
+    for local in (False, True):
+        run(
+            tmp_path,
+            docker,
+            FakeServices(health=health),
+            profile="full",
+            browser=False,
+            build=True,
+            install_local_stack=local,
+        )
+    assert tags == ["lite", "local"]
