@@ -278,3 +278,55 @@ def test_the_engines_dns_on_loopback_is_not_an_app_listening_elsewhere() -> None
     header = "sl local rem st\n"
     assert listens(header + dns, "1F40") == "nowhere"  # still starting: wait
     assert listens(header + dns + app_elsewhere, "1F40") == "elsewhere"
+
+
+def test_a_containers_inspection_is_read_whole_and_what_it_lacks_is_empty() -> None:
+    from types import SimpleNamespace as Of
+
+    from smoke.stack.state import CONFIG_HASH_LABEL, ServiceState
+
+    def container(**config: object) -> object:
+        return Of(
+            id="c1",
+            image=config.pop("image", "sha256:img"),
+            restart_count=2,
+            state=Of(
+                status="running",
+                exit_code=0,
+                health=Of(status="healthy", log=[Of(output=None), Of(output=" ok \n")]),
+                started_at=config.pop("started_at", "2026-12-07T01:00:00Z"),
+                finished_at=None,
+                oom_killed=False,
+            ),
+            host_config=Of(restart_policy=Of(name="on-failure"), memory=64),
+            config=Of(env=config.pop("env", None), labels=config.pop("labels", None)),
+        )
+
+    read = ServiceState.of(
+        container(
+            env=[
+                "SMOKE_TRACE_EXPORT=otlp",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://h:4318/v1/traces?a=b",
+                "EMPTY=",
+            ],
+            labels={CONFIG_HASH_LABEL: "abc"},
+        )
+    )
+    assert read == ServiceState(
+        "running",
+        0,
+        2,
+        "healthy",
+        "on-failure",
+        container="c1",
+        started_at="2026-12-07T01:00:00Z",
+        memory_limit=64,
+        health_output="ok",
+        config_hash="abc",
+        image="sha256:img",
+        trace_export="otlp",
+        trace_endpoint="http://h:4318/v1/traces?a=b",
+    )
+    bare = ServiceState.of(container(image=None, started_at=None))
+    assert (bare.config_hash, bare.image, bare.started_at, bare.trace_export) == ("", "", "", "")
+    assert bare.trace_endpoint == ""
