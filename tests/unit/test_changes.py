@@ -46,3 +46,23 @@ def test_logs_that_cannot_be_read_do_not_stop_up(tmp_path: Path) -> None:
     docker.fail["compose logs"] = docker_error("compose logs", 1, "engine busy")
     kept = stack(docker)
     assert save_logs_before_up(kept, tmp_path / "e2e-compose.log", kept.states()) is None
+
+
+def test_several_changes_are_listed_in_order_and_without_logs_none_are_named(
+    tmp_path: Path,
+) -> None:
+    docker = FakeDocker(running=True)
+    for gone in ("api", "cache"):
+        docker.states[gone] = FakeState()
+    kept = stack(docker)
+    before = kept.states()
+    for gone in ("api", "cache"):
+        docker.states.pop(gone)
+    docker.states["web"] = FakeState(generation=2, image="sha256:image-2")
+    docker.states["chat"] = FakeState(generation=2, image="sha256:image-3")
+    assert said_changes(kept, before, None) == (
+        "recreated: chat (its image changed), web (its image changed); "
+        "removed: api, cache (not in the compose file)"
+    )
+    logs = tmp_path / "gone-already.log"  # removed by someone else: nothing to fail on
+    assert said_changes(kept, kept.states(), logs) == ""
