@@ -259,3 +259,44 @@ def test_a_read_that_timed_out_names_the_service_that_took_the_connection() -> N
     )
     unknown = collector.explain("proxy", None)  # whose address it was is not known
     assert unknown.missing == "no trace: the request got no answer, so no span"
+
+
+def test_where_a_silent_service_sends_its_spans_is_said_from_its_settings() -> None:
+    def state(export: str, endpoint: str = "") -> ServiceState:
+        return ServiceState(
+            "running", None, 0, None, "", trace_export=export, trace_endpoint=endpoint
+        )
+
+    otlp = Route("otlp", "172.17.0.1", 24318)
+    here = Collector(Tracer(), otlp)
+    reads = otlp.describe_short()
+    said = {
+        name: here._elsewhere("chat", lambda service, s=found: s)  # type: ignore[misc]
+        for name, found in {
+            "this run's": state("otlp", "http://172.17.0.1:24318/v1/traces"),
+            "another endpoint": state("otlp", "http://collector:4318/v1/traces"),
+            "the logs": state("log"),
+            "nothing": state(""),
+        }.items()
+    }
+    tail = (
+        "; it was started without this run's settings (recreated by hand?): a run without "
+        "--attach recreates it with them"
+    )
+    assert said == {
+        "this run's": " (its trace settings are this run's: is tracing off in its code?)",
+        "another endpoint": (
+            f": it sends them to http://collector:4318/v1/traces, and this run reads them "
+            f"{reads}{tail}"
+        ),
+        "the logs": f": it sends them by log export, and this run reads them {reads}{tail}",
+        "nothing": f": it sends them by no export, and this run reads them {reads}{tail}",
+    }
+    assert here._elsewhere("chat", lambda service: None) == " (tracing off there?)"
+    assert here._elsewhere("chat", None) == " (tracing off there?)"
+    unrouted = Collector(Tracer())
+    assert unrouted._elsewhere("chat", lambda service: state("log")) == " (tracing off there?)"
+    on_logs = Collector(Tracer(), Route("log", None, 0))
+    assert on_logs._elsewhere("chat", lambda service: state("log")) == (
+        " (its trace settings are this run's: is tracing off in its code?)"
+    )
