@@ -399,3 +399,32 @@ def test_a_step_that_judges_another_ones_answer_is_explained_from_that_trace() -
         with pytest.raises(ContractDrift) as caught:
             _run_step(step, context, runner)
         assert caught.value.judged_step == judged
+
+
+def test_stopping_the_checks_cancels_their_queued_work_and_waits_for_none() -> None:
+    """Ctrl-C: what the steps left running in their pools is neither waited for nor
+    started; a listing not done is no listing."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from types import SimpleNamespace
+
+    from smoke.run import _PlanChecks
+
+    release = threading.Event()
+    pool, waits = ThreadPoolExecutor(max_workers=1), ThreadPoolExecutor(max_workers=1)
+    try:
+        busy = pool.submit(release.wait, 30)
+        queued = pool.submit(lambda: "never")
+        waiting = waits.submit(release.wait, 30)
+        queued_wait = waits.submit(lambda: "never")
+        checks = _PlanChecks(cast(Any, None))
+        checks._context = cast(
+            Any, SimpleNamespace(pool=pool, waits=waits, background={"resources": busy})
+        )
+        assert checks.stop() is None  # returned at once, the listing not done
+        assert [f.cancelled() for f in (queued, queued_wait)] == [True, True]
+        assert [f.done() for f in (busy, waiting)] == [False, False]
+    finally:
+        release.set()
+        pool.shutdown()
+        waits.shutdown()
