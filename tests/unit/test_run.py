@@ -413,9 +413,9 @@ def test_stopping_the_checks_cancels_their_queued_work_and_waits_for_none() -> N
     release = threading.Event()
     pool, waits = ThreadPoolExecutor(max_workers=1), ThreadPoolExecutor(max_workers=1)
     try:
-        busy = pool.submit(release.wait, 30)
+        busy = pool.submit(release.wait, 10)
         queued = pool.submit(lambda: "never")
-        waiting = waits.submit(release.wait, 30)
+        waiting = waits.submit(release.wait, 10)
         queued_wait = waits.submit(lambda: "never")
         checks = _PlanChecks(cast(Any, None))
         checks._context = cast(
