@@ -7,7 +7,8 @@ Mutants listed in docs/mutation.md as equivalent to the original (each with the
 reason) leave the count. The table is written back into docs/mutation.md. Exit 1
 when a target is missed, so a scheduled run says so.
 
-    nox -s mutants                 # the whole run (minutes)
+    nox -s mutants                 # the whole run (hours; a stopped run goes on from its records)
+    nox -s mutants -- --survivors  # judge again only what survived, by today's tests
     nox -s mutants -- --report     # only the table, from the last run's records
 """
 
@@ -86,6 +87,17 @@ def scores() -> dict[str, Score]:
     return {name: s for name, s in table.items() if s.counted or s.equivalent}
 
 
+def survivors() -> list[str]:
+    """Mutants whose last verdict was survived or no test, equivalents left out."""
+    skip = equivalents()
+    return [
+        key
+        for meta in sorted(RECORDS.rglob("*.py.meta"))
+        for key, code in json.loads(meta.read_text())["exit_code_by_key"].items()
+        if key not in skip and code is not None and status(code) in ("survived", "no tests")
+    ]
+
+
 def markdown(table: dict[str, Score]) -> tuple[str, bool]:
     total = Score()
     lines = [
@@ -134,8 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nox -s mutants --", description=__doc__.splitlines()[0])
     parser.add_argument("--report", action="store_true", help="only score the last run's records")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/mutation.md")
+    parser.add_argument(
+        "--survivors",
+        action="store_true",
+        help="run again only the mutants that survived or had no test (mutmut keeps a "
+        "verdict until its function changes, so new tests count only this way)",
+    )
     args = parser.parse_args(argv)
-    if not args.report:
+    if args.survivors:
+        names = survivors()
+        if names:
+            subprocess.run([sys.executable, "-m", "mutmut", "run", *names], cwd=ROOT, check=False)
+    elif not args.report:
         subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=ROOT, check=False)
     if not RECORDS.is_dir():
         print("no mutmut records: run `nox -s mutants` first", file=sys.stderr)
