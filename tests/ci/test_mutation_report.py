@@ -1,0 +1,44 @@
+"""tools/mutation_report.py: the score per module from mutmut's records, equivalents
+left out, and the mutants to judge again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tools import mutation_report
+
+VERDICTS = {0: "survived", 1: "killed", 33: "no tests", 36: "timeout", None: "not checked"}
+
+
+@pytest.fixture
+def records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "mutants" / "smoke"
+    (root / "stack").mkdir(parents=True)
+    codes = {"a__mutmut_1": 1, "a__mutmut_2": 0, "a__mutmut_3": 0, "a__mutmut_4": 33}
+    meta = {"exit_code_by_key": {f"smoke.run.x_{k}": v for k, v in codes.items()}}
+    (root / "run.py.meta").write_text(json.dumps(meta))
+    teardown = {
+        "smoke.stack.teardown.x_b__mutmut_1": 36,
+        "smoke.stack.teardown.x_b__mutmut_2": None,
+    }
+    (root / "stack" / "teardown.py.meta").write_text(json.dumps({"exit_code_by_key": teardown}))
+    doc = tmp_path / "mutation.md"
+    doc.write_text("- `smoke.run.x_a__mutmut_3`: equivalent, for a reason.\n")
+    monkeypatch.setattr(mutation_report, "RECORDS", root)
+    monkeypatch.setattr(mutation_report, "DOC", doc)
+    monkeypatch.setattr(mutation_report, "status", lambda code: VERDICTS[code])
+    return root
+
+
+def test_each_module_is_scored_without_its_equivalents(records: Path) -> None:
+    table = mutation_report.scores()
+    assert table["run"] == mutation_report.Score(killed=1, survived=1, untested=1, equivalent=1)
+    assert table["stack.teardown"] == mutation_report.Score(killed=1, untested=1)
+    assert table["run"].ratio == pytest.approx(1 / 3)
+
+
+def test_the_mutants_to_judge_again_are_the_survivors_and_the_untested(records: Path) -> None:
+    assert mutation_report.survivors() == ["smoke.run.x_a__mutmut_2", "smoke.run.x_a__mutmut_4"]
