@@ -213,3 +213,23 @@ def test_progress_says_what_the_step_is_doing_when_it_says_so(
     assert "compose up" in shown
     assert "building web: step 1/6, FROM python \\x1b[2J" in shown  # neutralised
     assert len(shown) <= console_module._TTY_WIDTH + len("  \033[K")  # one terminal line
+
+
+def test_a_pipe_whose_reader_went_away_is_pointed_at_devnull_so_a_last_flush_cannot_fail(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import os
+    import signal
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader went away (`| head -3`)
+    stream = os.fdopen(write_end, "w")
+    previous = signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as Python sets it
+    try:
+        console = Console(stream, tty=False, env={})
+        console.line("PASS  smoke lite")
+        os.write(write_end, b"the interpreter's own last flush\n")  # no EPIPE any more
+        assert capsys.readouterr().err == "PASS  smoke lite\n"
+    finally:
+        signal.signal(signal.SIGPIPE, previous)
+        stream.close()
