@@ -42,3 +42,15 @@ def test_each_module_is_scored_without_its_equivalents(records: Path) -> None:
 
 def test_the_mutants_to_judge_again_are_the_survivors_and_the_untested(records: Path) -> None:
     assert mutation_report.survivors() == ["smoke.run.x_a__mutmut_2", "smoke.run.x_a__mutmut_4"]
+
+
+def test_the_survivors_verdicts_are_cleared_for_the_next_run_and_no_others(records: Path) -> None:
+    assert mutation_report.reset(mutation_report.survivors()) == 2
+    codes = json.loads((records / "run.py.meta").read_text())["exit_code_by_key"]
+    assert codes == {
+        "smoke.run.x_a__mutmut_1": 1,
+        "smoke.run.x_a__mutmut_2": None,
+        "smoke.run.x_a__mutmut_3": 0,  # equivalent: left as it was
+        "smoke.run.x_a__mutmut_4": None,
+    }
+    assert mutation_report.survivors() == []
