@@ -22,6 +22,17 @@ SPEC = parse(
 )
 
 
+def chat_span_line(trace_id: str, name: str) -> str:
+    """A compose log line of chat's carrying one span of ``trace_id`` (the log route)."""
+    return (
+        'chat-1  | {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name",'
+        '"value":{"stringValue":"chat"}}]},"scopeSpans":[{"spans":[{"traceId":"'
+        + trace_id
+        + f'","spanId":"00000000000000c1","name":"{name}","kind":2,'
+        '"startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}\n'
+    )
+
+
 def test_specs_are_not_judged_without_a_stack_or_with_a_problem_and_it_is_said() -> None:
     out = io.StringIO()
     console = Console(out, tty=False)
@@ -72,13 +83,7 @@ def test_spans_are_read_from_the_log_file_only_on_the_log_route(tmp_path: Path) 
     with tracer.step("deps"):
         pass
     (trace_id,) = tracer.trace_ids
-    line = (
-        'chat-1  | {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name",'
-        '"value":{"stringValue":"chat"}}]},"scopeSpans":[{"spans":[{"traceId":"'
-        + trace_id
-        + '","spanId":"00000000000000c1","name":"GET /x","kind":2,'
-        '"startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}\n'
-    )
+    line = chat_span_line(trace_id, "GET /x")
     log = tmp_path / "e2e.log"
     log.write_text(line)
     on_logs = Collector(tracer, Route("log", None, 0))
@@ -96,13 +101,7 @@ def test_a_log_line_that_is_not_utf8_does_not_hide_the_spans_after_it(tmp_path: 
     with tracer.step("deps"):
         pass
     (trace_id,) = tracer.trace_ids
-    span = (
-        'chat-1  | {"resourceSpans":[{"resource":{"attributes":[{"key":"service.name",'
-        '"value":{"stringValue":"chat"}}]},"scopeSpans":[{"spans":[{"traceId":"'
-        + trace_id
-        + '","spanId":"00000000000000c1","name":"GET /caf\u00e9","kind":2,'
-        '"startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}\n'
-    )
+    span = chat_span_line(trace_id, "GET /caf\u00e9")
     log = tmp_path / "e2e.log"
     log.write_bytes(b"web-1  | latin-1 bytes: caf\xe9 \xff\n" + span.encode())
     on_logs = Collector(tracer, Route("log", None, 0))
