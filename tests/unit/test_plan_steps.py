@@ -71,26 +71,28 @@ def test_compose_up_is_bounded_by_the_runs_timeout(tmp_path: Path, fake_clock: F
     assert fake_clock.alarm_left() is None  # and gone once compose is done
 
 
-def test_compose_up_starts_the_chat_image_asked_for(tmp_path: Path) -> None:
+@pytest.mark.parametrize("verb", ["up", "build"])
+def test_compose_builds_and_starts_the_chat_image_asked_for(tmp_path: Path, verb: str) -> None:
     tags: list[str | None] = []
     docker = FakeDocker()
-    original = docker.compose.up
+    original = getattr(docker.compose, verb)
 
-    def up(*args: Any, **kwargs: Any) -> None:
+    def seen(*args: Any, **kwargs: Any) -> None:
         tags.append(docker.env.get("CHAT_IMAGE_TAG"))
         original(*args, **kwargs)
 
-    docker.compose.up = up
+    setattr(docker.compose, verb, seen)
     health = {"status": "ok", "stack": "local", "model": "m", "dimension": 384}
-    run(tmp_path, docker, FakeServices(health=health), profile="full", browser=False)
-    run(
-        tmp_path,
-        docker,
-        FakeServices(health=health),
-        profile="full",
-        browser=False,
-        install_local_stack=True,
-    )
+    for local in (False, True):
+        run(
+            tmp_path,
+            docker,
+            FakeServices(health=health),
+            profile="full",
+            browser=False,
+            build=True,
+            install_local_stack=local,
+        )
     assert tags == ["lite", "local"]
 
 
@@ -248,27 +250,3 @@ def test_a_listing_cancelled_when_the_run_stopped_is_no_listing() -> None:
     cancelled.cancel()
     context = cast(Any, SimpleNamespace(background={"resources": cancelled}))
     assert listed_resources(context) is None
-
-
-def test_the_build_makes_the_chat_image_asked_for(tmp_path: Path) -> None:
-    tags: list[str | None] = []
-    docker = FakeDocker()
-    original = docker.compose.build
-
-    def build(*args: Any, **kwargs: Any) -> None:
-        tags.append(docker.env.get("CHAT_IMAGE_TAG"))
-        original(*args, **kwargs)
-
-    docker.compose.build = build
-    health = {"status": "ok", "stack": "local", "model": "m", "dimension": 384}
-    for local in (False, True):
-        run(
-            tmp_path,
-            docker,
-            FakeServices(health=health),
-            profile="full",
-            browser=False,
-            build=True,
-            install_local_stack=local,
-        )
-    assert tags == ["lite", "local"]
