@@ -65,13 +65,13 @@ def _shielded(on_signal: Callable[[str], None] | None = None) -> Iterator[None]:
             yield
         finally:
             # The watcher is woken and joined while the signals are still blocked, so
-            # every signal that came during the shield is this shield's, told once,
-            # and none is left to a watcher that outlives it.
+            # none is left to a watcher that outlives it; one still pending is
+            # delivered as the mask is put back, to this shield's handler, still
+            # installed: every signal that came during the shield is its, told once.
             shield.done.set()
             if watcher.ident is not None:
                 signal.pthread_kill(watcher.ident, _WAKE)
             watcher.join()
-            shield.drain()
             signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
@@ -86,14 +86,6 @@ class _Shield:
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
         self._tell(signum)
-
-    def drain(self) -> None:
-        """Take the signals still pending, without waiting."""
-        for _ in range(len(_HANDLED)):  # each pends at most once
-            got = signal.sigtimedwait(_HANDLED, 0)
-            if got is None:
-                return
-            self._tell(got.si_signo)
 
     def watch(self) -> None:
         while not self.done.is_set():
