@@ -62,6 +62,13 @@ def test_a_signal_in_a_shield_is_answered_once_and_stops_nothing(sig: int) -> No
     assert sig not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # unblocked after
 
 
+def test_a_shields_watcher_is_named_in_a_thread_dump_and_never_holds_the_process_open() -> None:
+    with signals.shielded():
+        watchers = [t for t in threading.enumerate() if t.name == "shield"]
+        assert [t.daemon for t in watchers] == [True]
+    assert not [t for t in threading.enumerate() if t.name == "shield"]
+
+
 def test_a_child_started_in_a_shield_outlives_a_signal_to_its_group() -> None:
     """What Ctrl-C in a terminal does: the whole process group gets SIGINT. docker's
     own children must finish the teardown."""
@@ -145,6 +152,17 @@ def test_an_earlier_alarm_keeps_ticking_after_a_deadline() -> None:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_an_earlier_alarm_is_put_back_with_what_is_left_of_it(fake_clock: FakeClock) -> None:
+    fake_clock.alarm(30)  # a test runner's, say
+    with signals.deadline(5):
+        clock.sleep(2)
+    assert fake_clock.alarm_left() == pytest.approx(28)
+    fake_clock.alarm(1)
+    with signals.deadline(5):
+        clock.sleep(3)  # the earlier one came due meanwhile: it goes off at once
+    assert fake_clock.alarm_left() == pytest.approx(0.001)
 
 
 def test_no_deadline_without_seconds_or_off_the_main_thread() -> None:
