@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from smoke import clock
 from smoke.clock import FakeClock
 from smoke.errors import (
     TeardownIncomplete,
@@ -91,3 +92,21 @@ def test_a_settle_time_asks_for_a_second_empty_listing_and_no_more(fake_clock: F
     remove_stack(stack(empty))
     assert empty.calls.count("container list") == 1  # nothing there: one look in all
     assert slept == [0.3]
+
+
+def test_what_a_dead_runs_compose_creates_during_the_settle_is_removed_by_id(
+    fake_clock: FakeClock,
+) -> None:
+    docker = FakeDocker(running=False)  # the first look finds nothing yet
+
+    class Creating(FakeClock):
+        def sleep(self, seconds: float) -> None:
+            if not self.slept:
+                docker.running = True  # a killed run's `up` was still creating
+            super().sleep(seconds)
+
+    with clock.using(Creating()):
+        remove_stack(stack(docker), settle_seconds=0.3)
+    assert not docker.running
+    assert docker.calls.count("container remove") == 1
+    assert not any("inspect" in name for name in docker.calls)  # listed by id only
