@@ -28,11 +28,16 @@ def carried(secret: str) -> list[str]:
         ascii_json,
         _upper_hex(ascii_json),
         json.dumps(secret, ensure_ascii=False)[1:-1],
+        ascii_json.replace("/", "\\/"),  # PHP's json_encode
         quote(secret, safe=""),
         _lower_hex(quote(secret, safe="")),
+        quote(secret),  # Python's default keeps `/`
+        quote(secret, safe="!'()*"),  # JavaScript's encodeURIComponent
         quote_plus(secret, safe=""),
         html.escape(secret),
         html.escape(secret, quote=False),
+        html.escape(secret).replace("&#x27;", "&#39;"),  # MarkupSafe, Jinja
+        html.escape(secret).replace("&#x27;", "&apos;"),  # XML's own entity
     ]
     element = ET.Element("x", v=secret)
     element.text = secret

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from urllib.parse import quote
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -55,12 +56,13 @@ def test_no_form_of_a_secret_survives_masking_for_any_file(secret: str) -> None:
         assert not readable(secret, written), (name, secret, written)
 
 
-def test_each_encoded_form_is_masked_and_the_text_around_it_kept() -> None:
-    masker = Masker([TOKEN])
-    for form in carried(TOKEN):
-        assert masker(f"[{form}]").count(MASK) >= 1, form
-    assert masker(f"token={quote(TOKEN, safe='')}&page=2") == f"token={MASK}&page=2"
-    assert masker(f'{{"token": {json.dumps(TOKEN)}}}') == f'{{"token": "{MASK}"}}'
+@pytest.mark.parametrize("token", [TOKEN, "it's (a) pass/word!"])
+def test_each_encoded_form_is_masked_and_the_text_around_it_kept(token: str) -> None:
+    masker = Masker([token])
+    for form in carried(token):
+        assert masker(f"[{form}]") == f"[{MASK}]", form
+    assert masker(f"token={quote(token, safe='')}&page=2") == f"token={MASK}&page=2"
+    assert masker(f'{{"token": {json.dumps(token)}}}') == f'{{"token": "{MASK}"}}'
 
 
 def test_base64_is_masked_at_each_alignment_inside_a_longer_run() -> None:
@@ -73,6 +75,7 @@ def test_base64_is_masked_at_each_alignment_inside_a_longer_run() -> None:
 
 def test_short_secrets_are_masked_as_they_are_only() -> None:
     assert Masker(["a&b"])("a&b a&amp;b") == f"{MASK} a&amp;b"  # 3 chars: raw only
+    assert Masker(["%7e"])("%7e %7E") == f"{MASK} %7E"  # not even in another case
     # 4 to 7 bytes: encoded forms, no base64 (too many strings would match).
     masked = Masker(["p@ss"])(f"p%40ss {base64.b64encode(b'xx:p@ss').decode()}")
     assert masked == f"{MASK} eHg6cEBzcw=="
@@ -83,6 +86,32 @@ def test_each_line_of_a_multi_line_secret_and_the_secret_without_its_quotes() ->
     masked = Masker([key])("got MIIBOgIBAAJBAKj34GkxFhD from the file")
     assert masked == f"got {MASK} from the file"
     assert Masker(['"quoted-value"'])("value=quoted-value") == f"value={MASK}"
+    assert Masker(["'single-quoted'"])("single-quoted") == MASK
+
+
+def test_lines_apart_at_a_carriage_return_and_after_a_short_first_line() -> None:
+    assert Masker(["old-mac-line\rsecond-line"])("got second-line") == f"got {MASK}"
+    assert Masker(["ab\nlonger-line"])("ab: longer-line") == f"ab: {MASK}"  # `ab`: too short
+
+
+@pytest.mark.parametrize("wrapped", ["Xtoken-valueX", "ttoken-valuet", "*token-value*"])
+def test_only_quotes_around_a_secret_are_trimmed(wrapped: str) -> None:
+    assert Masker([wrapped])(f"token-value {wrapped}") == f"token-value {MASK}"
+
+
+def test_a_secret_that_is_not_unicode_is_masked_as_it_is() -> None:
+    """os.environ holds a value of non-UTF-8 bytes with lone surrogates
+    (surrogateescape); masking it must neither fail nor miss it."""
+    secret = "pässwörd-\udcff-1"
+    masker = Masker([secret])
+    assert masker(f"password={secret};") == f"password={MASK};"
+    assert masker(f"password={quote(secret, errors='surrogatepass')}") == f"password={MASK}"
+
+
+def test_a_base64_run_holding_the_secret_is_masked_in_all_its_groups() -> None:
+    secret = "hunter2-hunt"  # 12 bytes: four whole groups, at the run's own alignment
+    run = base64.b64encode(f"ab:{secret}".encode()).decode()
+    assert Masker([secret])(f"Basic {run}") == f"Basic YWI6{MASK}"  # `ab:` is no secret
 
 
 def test_url_passwords_run_to_the_last_at_sign() -> None:
