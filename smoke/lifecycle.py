@@ -18,7 +18,6 @@ is to be kept. A death no handler sees is the reaper's to clean up.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -116,7 +115,7 @@ def run(
     leave (a screenshot, a browser trace), shown in the timeline when they exist.
     """
     if settings.uses_compose and stack is None:
-        stack = Stack(settings.target, env=os.environ if env is None else env)
+        stack = Stack(settings.target, env=env)  # None: this process's environment
     this = _Run(settings, checks, console, stack, Tracer(enabled=settings.trace))
     this.prepare(transport, needs)
     this.start(headline)
