@@ -13,7 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
-from smoke.errors import BudgetExceeded, ComposeFailed, DependencyFailure, InternalError
+from smoke.errors import (
+    BudgetExceeded,
+    ComposeFailed,
+    DependencyFailure,
+    InternalError,
+    ServicesMissing,
+)
 from smoke.outcome import Budgets, Outcome
 from smoke.report.console import Console
 from smoke.run import run_smoke
@@ -459,3 +465,27 @@ def test_specs_without_spans_to_judge_are_said_not_judged_and_why(tmp_path: Path
     ) in output.splitlines()
     off, _ = smoke(tmp_path, FakeServices(), specs=(), specs_off="--no-specs")
     assert "  trace specs: not judged: --no-specs" in off.splitlines()
+
+
+def test_each_spec_judged_is_a_testcase_of_its_own_in_the_junit(tmp_path: Path) -> None:
+    from smoke.trace.specs import BUILT_IN
+
+    output, outcome = smoke(
+        tmp_path, FakeServices(), specs=(BUILT_IN,), junit_xml=tmp_path / "junit.xml"
+    )
+    assert isinstance(outcome, Outcome), output
+    assert "  trace specs: 1 spec held over 5 passing steps" in output.splitlines()
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite[@name='smoke.lite.specs']")
+    assert suite is not None
+    assert [case.get("name") for case in suite] == [BUILT_IN.name]
+
+
+def test_a_compose_file_without_web_stops_the_smoke_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    docker = FakeDocker()
+    del docker.fixed_model()["services"]["web"]
+    output, outcome = smoke(tmp_path, FakeServices(), docker=docker)
+    assert isinstance(outcome, ServicesMissing), output
+    assert str(outcome).startswith("the compose file has no service web (services: chat, db)")
+    assert "compose up" not in docker.calls

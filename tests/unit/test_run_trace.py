@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from smoke import clock
 from smoke.errors import NoStackRunning, ServiceStopped
 from smoke.report.console import Console
 from smoke.run import run_smoke
@@ -92,6 +93,44 @@ def test_a_run_over_its_duration_budget_names_the_slowest_request(tmp_path: Path
         r"  slowest: (GET|POST) /\S* \(.+\) \d+\.\d\d s, no service's span under it",
         lines[summary + 1],
     )
+
+
+def test_a_step_that_timed_out_names_its_own_slowest_request_not_the_runs(
+    tmp_path: Path,
+) -> None:
+    def slow(request: httpx.Request) -> None:
+        if request.url.path == "/health":
+            clock.sleep(20)  # the run's slowest request, in a step that passed
+        if request.url.path == "/api/chat/service":
+            clock.sleep(5)
+            raise httpx.ReadTimeout("timed out", request=request)
+
+    output, error = run(tmp_path, FakeDocker(), FakeServices(on_request=slow), timeout=6)
+    assert error is not None
+    lines = output.splitlines()
+    summary = next(i for i, line in enumerate(lines) if line.startswith("FAIL"))
+    assert "web -> chat proxy call failed" in lines[summary]
+    assert re.fullmatch(
+        r"  slowest: POST /api/chat/service \(web -> chat proxy call\) 5\.\d\d s, .+",
+        lines[summary + 1],
+    ), output
+    # The URL names whom the smoke asked: web held the connection.
+    assert "    no trace: web took the connection and gave no answer in 5.0 s;" in output
+
+
+def test_a_failure_without_spans_says_where_a_silent_service_sends_them(tmp_path: Path) -> None:
+    elsewhere = (
+        "SMOKE_TRACE_EXPORT=otlp",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://collector:4318/v1/traces",
+    )
+    docker = FakeDocker(states={"web": FakeState(env=elsewhere), "chat": FakeState(env=elsewhere)})
+    output, error = run(tmp_path, docker, FakeServices(proxy_status=502))
+    assert error is not None
+    said = next(line.strip() for line in output.splitlines() if "no trace:" in line)
+    assert said.startswith(
+        "no trace: web and chat sent no span all run: it sends them to "
+        "http://collector:4318/v1/traces, and this run reads them "
+    ), said
 
 
 def _budgets(seconds: float) -> Any:
