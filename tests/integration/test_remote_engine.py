@@ -26,7 +26,12 @@ from tests.integration.remote_engine import (
 from tests.integration.smoke_cli import nox, smoke
 from tests.integration.test_reaper import kill_mid_run
 
-pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
+# The second engine exists once: every test of it on one xdist worker.
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.usefixtures("lite_images"),
+    pytest.mark.xdist_group("remote-engine"),
+]
 
 
 @pytest.fixture(scope="module")

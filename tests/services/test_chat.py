@@ -17,7 +17,8 @@ from contoso_chat.app import create_app
 from contoso_chat.settings import Settings
 from tests.services.conftest import db_only, free_port, settings_for
 
-pytestmark = pytest.mark.docker
+# The session's db exists once: its tests on one xdist worker (see noxfile.PARALLEL).
+pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("services-db")]
 
 
 @pytest.fixture
