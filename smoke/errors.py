@@ -28,6 +28,7 @@ in one place. Context is passed as keyword-only arguments and kept as data.
     * Unreachable ............. the engine says it is healthy; the smoke cannot reach it
     * DependencyFailure
     * ProxyCallFailed
+      * ProxyCallTimedOut ..... web gave no answer within --timeout
     * ContractDrift
     * PageFailed
     * BrowserCheckFailed
@@ -231,6 +232,16 @@ class ProxyCallFailed(CheckFailed):
     failure_class = "web -> chat proxy call non-200"
     services = ("web", "chat")
     hint = "web's route cannot reach chat, or chat returned an upstream error"
+
+
+class ProxyCallTimedOut(ProxyCallFailed):
+    """No status at all: not a non-200, and nothing says web cannot reach chat."""
+
+    failure_class = "web -> chat proxy call timeout"
+    hint = (
+        "web gave no answer in time: the blame line names whom it waited on; read "
+        "that service's log lines, or allow longer with --timeout"
+    )
 
 
 class ContractDrift(CheckFailed):

@@ -28,6 +28,7 @@ from smoke.errors import (
     PersistenceFailed,
     PortUnavailable,
     ProxyCallFailed,
+    ProxyCallTimedOut,
     StackMismatch,
 )
 from smoke.masking import excerpt
@@ -289,7 +290,7 @@ class Probe:
                 could_not_connect = True
                 self.forget("web")
             except httpx.TimeoutException:
-                raise ProxyCallFailed(
+                raise ProxyCallTimedOut(
                     f"web -> chat proxy call timed out after {attempt.elapsed_now():.1f}s "
                     f"(timeout {self.timeout:g}s)",
                     timed_out=True,

@@ -198,7 +198,7 @@ CHECK_FAULTS = [
         Fault(
             ("chat-drift",),
             "web -> chat proxy call",
-            "web -> chat proxy call non-200",
+            "web -> chat proxy call timeout",
             "chat-1",
             said=(
                 r"timed out after 3\.\d+s \(timeout 3s\)",

@@ -20,6 +20,7 @@ from smoke.errors import (
     PersistenceFailed,
     PortUnavailable,
     ProxyCallFailed,
+    ProxyCallTimedOut,
     SemanticMismatch,
     ServiceCrashed,
     StackMismatch,
@@ -328,8 +329,13 @@ def test_a_slow_answer_is_a_timeout_not_a_hang() -> None:
     def slow(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("slow", request=request)
 
-    with pytest.raises(ProxyCallFailed, match=r"timed out after 0\.\d+s \(timeout 1s\)"):
+    with pytest.raises(
+        ProxyCallTimedOut, match=r"timed out after 0\.\d+s \(timeout 1s\)"
+    ) as caught:
         probe(slow).proxy_call()
+    # No status came: not a non-200, and nothing says web cannot reach chat.
+    assert caught.value.failure_class == "web -> chat proxy call timeout"
+    assert caught.value.timed_out
 
 
 def test_the_page_needs_a_form() -> None:

@@ -110,6 +110,7 @@ def test_a_step_that_timed_out_names_its_own_slowest_request_not_the_runs(
     lines = output.splitlines()
     summary = next(i for i, line in enumerate(lines) if line.startswith("FAIL"))
     assert "web -> chat proxy call failed" in lines[summary]
+    assert "    failure class: web -> chat proxy call timeout" in lines
     assert re.fullmatch(
         r"  slowest: POST /api/chat/service \(web -> chat proxy call\) 5\.\d\d s, .+",
         lines[summary + 1],
