@@ -59,6 +59,7 @@ def test_it_bounds_how_many_spans_it_keeps(receiver: Receiver) -> None:
         ("/v1/traces", {"Content-Type": "application/x-protobuf"}, b"\x0a", 415),
         ("/v1/traces", {"Content-Type": "application/json"}, b"x" * 2001, 413),
         ("/v1/traces", {"Content-Type": "application/json"}, b"not json", 400),
+        ("/v1/traces", {"Content-Type": "application/json"}, b"", 400),  # empty: not JSON
     ],
 )
 def test_what_it_does_not_take_is_refused_and_kept_out(
@@ -67,6 +68,22 @@ def test_what_it_does_not_take_is_refused_and_kept_out(
     answer = httpx.post(url(receiver, path), content=content, headers=headers)
     assert answer.status_code == status
     assert receiver.spans() == []
+
+
+def test_a_query_string_and_a_body_of_exactly_the_limit_are_taken(receiver: Receiver) -> None:
+    headers = {"Content-Type": "application/json"}
+    exact = json.dumps(body(MINE)).encode().ljust(2000)  # JSON may end in white space
+    answer = httpx.post(url(receiver, "/v1/traces?via=proxy"), content=exact, headers=headers)
+    assert answer.status_code == 200
+    assert [s.trace_id for s in receiver.spans()] == [MINE]
+
+
+def test_every_answer_is_json_of_its_stated_length(receiver: Receiver) -> None:
+    """What an OTLP/HTTP exporter reads back: a JSON body, for a JSON request."""
+    for path in ("/v1/traces", "/v1/logs"):
+        answer = httpx.post(url(receiver, path), json=body(MINE))
+        assert answer.headers["content-type"].lower() == "application/json"
+        assert answer.headers["content-length"] == str(len(answer.content)) == "2"
 
 
 def test_a_body_without_a_length_is_refused(receiver: Receiver) -> None:
