@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from smoke.masking import Masker
-from smoke.stack.logs import chronological, logged_by, write_logs
+from smoke.stack.logs import chronological, logged_at, logged_by, save_logs, write_logs
 from smoke.stack.target import Target
 from tests.unit.fakes import FakeDocker, on_fake
 
@@ -49,6 +49,40 @@ def test_the_file_is_written_where_asked_in_utf8(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "er" / "e2e-compose.log"
     assert write_logs(stack, path, Masker(["s3cret"])) == 1
     assert path.read_bytes().decode("utf-8") == "chat-1  | 2026-11-25T12:00:02Z café ready ****\n"
+
+
+def test_containers_compose_cannot_name_join_the_file_in_time_order(tmp_path: Path) -> None:
+    """Services the compose file no longer has: each container's own `docker logs`,
+    with their times, among the stack's lines."""
+    docker = FakeDocker(running=True)
+    docker.service_logs = {
+        "chat": ["2026-11-25T12:00:02Z chat ready"],
+        "api": ["2026-11-25T12:00:01Z api up", "2026-11-25T12:00:03Z api gone s3cret"],
+        "cache": ["2026-11-25T12:00:04Z cache gone"],
+    }
+    stack = on_fake(Target("p", (Path("c.yml"),)), docker)
+    path = tmp_path / "new" / "folder" / "e2e-compose.before-up.log"
+    orphans = {"api": "id-api", "cache": "id-cache"}
+    assert save_logs(stack, path, Masker(["s3cret"]), orphans)
+    assert path.read_text(encoding="utf-8").splitlines() == [
+        "api-1  | 2026-11-25T12:00:01Z api up",
+        "chat-1  | 2026-11-25T12:00:02Z chat ready",
+        "api-1  | 2026-11-25T12:00:03Z api gone ****",
+        "cache-1  | 2026-11-25T12:00:04Z cache gone",
+    ]
+
+
+def test_a_line_without_a_fraction_of_a_second_is_at_the_second_itself() -> None:
+    text = "db-1    | 2026-11-25T12:00:01.5Z later\nweb-1   | 2026-11-25T12:00:01Z first\n"
+    assert chronological(text).splitlines() == [
+        "web-1   | 2026-11-25T12:00:01Z first",
+        "db-1    | 2026-11-25T12:00:01.5Z later",
+    ]
+    second, half, quarter = (
+        logged_at(f"web-1   | 2026-11-25T12:00:{stamp}Z x") or 0.0
+        for stamp in ("01", "00.5", "01.25")
+    )
+    assert (second - half, quarter - second) == (0.5, 0.25)
 
 
 def test_records_other_tools_wrote_are_masked_as_data(tmp_path: Path) -> None:
