@@ -15,6 +15,7 @@ import io
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
@@ -95,6 +96,8 @@ class FakeState:
     image: str = "sha256:image-1"
     #: Its environment, as `NAME=value` (where its spans go, among others).
     env: tuple[str, ...] = ()
+    #: When the engine created it, as python-on-whales reads it; None: not said.
+    created: datetime | None = None
 
 
 def _labels(filters: Iterable[tuple[str, str]] | None) -> dict[str, str]:
@@ -365,7 +368,7 @@ class FakeDocker:
                         finished_at=state.finished_at,
                         oom_killed=state.oom_killed,
                     ),
-                    created=None,
+                    created=state.created,
                     config=SimpleNamespace(
                         labels={
                             "com.docker.compose.project": self.project,

@@ -4,6 +4,7 @@ resources, build and up."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,6 +145,41 @@ def test_build_and_up_tell_compose_which_chat_and_keep_its_words() -> None:
         stack(docker).up(build=False, install_local_stack=False)
     assert (str(caught.value), caught.value.return_code) == ("compose up failed (exit 18)", 18)
     assert caught.value.stderr == "Error: image not found"
+
+
+def test_a_build_that_says_its_steps_streams_plain_progress_of_the_services_asked() -> None:
+    seen: list[tuple[Any, ...]] = []
+    docker = FakeDocker()
+
+    def build(services: Any = None, **kwargs: Any) -> Any:
+        env = docker.env
+        seen.append((services, env.get("COMPOSE_PROGRESS"), env.get("CHAT_IMAGE_TAG"), kwargs))
+        return iter([("stderr", b"#6 [chat stage-1 2/4] RUN uv pip install\n")])
+
+    docker.compose.build = build
+    said: list[str] = []
+    stack(docker).build(install_local_stack=True, services=("chat",), say=said.append)
+    assert seen == [(["chat"], "plain", "local", {"stream_logs": True})]
+    assert said == ["building chat: step 2/4 of stage-1, RUN uv pip install"]
+    seen.clear()
+    stack(docker).up(build=True, install_local_stack=True, services=("chat",))
+    assert seen == [(["chat"], None, "local", {"quiet": True})]  # quiet: no progress asked
+
+
+def test_the_timelines_containers_come_in_the_order_the_engine_created_them() -> None:
+    from datetime import UTC, datetime
+
+    def at(second: int) -> datetime:
+        return datetime(2026, 12, 4, 10, 0, second, tzinfo=UTC)
+
+    docker = FakeDocker(running=True)
+    docker.states = {"db": FakeState(created=at(3)), "web": FakeState(created=at(1))}
+    times = stack(docker).times()
+    assert [(t.service, t.created) for t in times] == [
+        ("chat", None),  # the engine did not say: first, by name
+        ("web", at(1).timestamp()),
+        ("db", at(3).timestamp()),
+    ]
 
 
 def test_up_is_bounded_and_says_what_compose_waits_for(fake_clock: FakeClock) -> None:
