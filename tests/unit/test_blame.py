@@ -596,6 +596,26 @@ def test_a_request_without_an_answer_is_blamed_on_the_deepest_span_still_open() 
     )
 
 
+def test_a_database_call_that_never_came_back_is_blamed_through_every_hop() -> None:
+    spans = [
+        timed_out(3.0),
+        span("w", "r", "web", "POST /api/chat/service", KIND_SERVER, 0.1, None),
+        span("wc", "w", "web", "POST", KIND_CLIENT, 0.2, None, server__address="chat"),
+        span("c", "wc", "chat", "POST /api/chat", KIND_SERVER, 0.5, None),
+        span("q", "c", "chat", "SELECT", KIND_CLIENT, 0.6, None, server__address="db"),
+    ]
+    trace = Trace(spans, now=9.0)
+    assert blame(trace, trace.requests()[0]) == (
+        "blame: web ← chat → db: no answer after 2.4 s (its call SELECT db never came back)"
+    )
+    # An older instrumentation names the peer by the old convention's attribute.
+    spans[-1] = span("q", "c", "chat", "SELECT", KIND_CLIENT, 0.6, None, net__peer__name="db")
+    trace = Trace(spans, now=9.0)
+    assert blame(trace, trace.requests()[0]) == (
+        "blame: web ← chat → db: no answer after 2.4 s (its call SELECT db never came back)"
+    )
+
+
 def test_a_web_that_never_calls_chat_is_blamed_on_web_with_what_ran_under_it() -> None:
     spans = [
         timed_out(5.0),
@@ -669,6 +689,28 @@ def test_without_start_records_the_service_whose_spans_hang_under_a_missing_one(
     earlier = [spans[0], span("x", "gone", "web", "GET", KIND_CLIENT, -2.0, -1.0)]
     trace = Trace(earlier, now=9.0)
     assert blame(trace, trace.requests()[0]) is None  # not this request's
+
+
+def later(spans: list[Span], by: float) -> list[Span]:
+    """The same trace, ``by`` seconds later: what a real clock's times look like."""
+    return [
+        replace(s, start=s.start + by, end=None if s.end is None else s.end + by) for s in spans
+    ]
+
+
+def test_a_hold_is_measured_from_the_requests_own_start_and_a_missing_status_is_not_said() -> None:
+    spans = later(
+        [
+            timed_out(5.0),
+            span("wc", "w-missing", "web", "POST", KIND_CLIENT, 0.2, 0.3, server__address="chat"),
+        ],
+        by=1_000.0,
+    )
+    trace = Trace(spans, now=1_009.0)
+    assert blame(trace, trace.requests()[0]) == (
+        "blame: web: took the request and gave no answer in 5.0 s (its span for it never "
+        "came back; under it: POST to chat)"
+    )
 
 
 def test_a_call_that_never_came_back_is_blamed_on_the_caller_and_whom_it_called() -> None:
