@@ -76,9 +76,10 @@ def write(tmp_path: Path, **changes: object) -> tuple[str, dict[str, object]]:
         "masker": Masker(["pw-123"]),
     }
     arguments.update(changes)
-    written = write_trace_files(tmp_path / "out", **arguments)  # type: ignore[arg-type]
-    assert written.trace == tmp_path / "out" / TRACE_FILE
-    assert written.report == tmp_path / "out" / REPORT_FILE
+    folder = tmp_path / "out" / "of-this-run"  # made, parents and all
+    written = write_trace_files(folder, **arguments)  # type: ignore[arg-type]
+    assert written.trace == folder / TRACE_FILE
+    assert written.report == folder / REPORT_FILE
     assert written.service_spans == sum(s.service != "smoke" for s in arguments["spans"])  # type: ignore[attr-defined]
     return written.report.read_text(), json.loads(written.trace.read_text())
 
@@ -91,6 +92,15 @@ def test_the_trace_file_is_otlp_json_masked(tmp_path: Path) -> None:
     assert services == ["smoke", "web"]
     assert "pw-123" not in json.dumps(trace)
     assert "****" in json.dumps(trace)
+
+
+def test_a_note_on_how_to_read_the_page_is_on_it_masked(tmp_path: Path) -> None:
+    note = "web's clock is 2.0 s ahead of this machine's (pw-123): its spans are shifted"
+    page, _ = write(tmp_path, notes=[note])
+    assert (
+        '<p class="note">web&#x27;s clock is 2.0 s ahead of this machine&#x27;s (****): '
+        "its spans are shifted</p>"
+    ) in page
 
 
 def test_the_page_has_a_bar_per_container_and_step_and_the_spans_under_their_step(
@@ -316,7 +326,7 @@ def test_values_are_masked_before_the_files_encode_them(tmp_path: Path) -> None:
     page, trace = write(
         tmp_path, spans=spans(leaky), failure=failure, masker=Masker(["pw-123", secret])
     )
-    raw_trace = (tmp_path / "out" / TRACE_FILE).read_text()
+    raw_trace = (tmp_path / "out" / "of-this-run" / TRACE_FILE).read_text()
     for shown in (page, html.unescape(page), raw_trace, json.dumps(trace, ensure_ascii=False)):
         assert secret not in shown
     assert "\u202e" not in page
