@@ -216,6 +216,46 @@ def test_a_rerun_that_recreates_a_container_says_which_why_and_keeps_its_logs(
     assert "the hand-made web's last words" in before.read_text()
 
 
+def test_a_long_build_says_the_step_it_is_on(tmp_path: Path) -> None:
+    docker = FakeDocker()
+
+    def build(*args: Any, stream_logs: bool = False, **kwargs: Any) -> Any:
+        step = b"#9 [web stage-1 2/7] RUN --mount=type=secret,id=build_ca uv pip install\n"
+        yield ("stderr", step)
+        clock.sleep(12)  # pip takes its time
+
+    docker.compose.build = docker._call("compose build", build)
+    output, error = run(tmp_path, docker, FakeServices())
+    assert error is None, output
+    assert (
+        "  … compose up: still running after 10s: building web: step 2/7 of stage-1, "
+        "RUN --mount=type=secret,id=build_ca uv pip install"
+    ) in output.splitlines()
+
+
+def test_an_up_that_fails_after_recreating_a_container_says_so_in_its_hint(
+    tmp_path: Path,
+) -> None:
+    """The change may be the failure's cause: said with it, with the logs from before."""
+    from smoke.errors import ComposeFailed
+    from tests.unit.fakes import docker_error
+
+    docker = FakeDocker(running=True)
+
+    def recreated_then_failed(*args: Any, **kwargs: Any) -> None:
+        docker.states["web"] = FakeState(generation=2, image="sha256:image-2")
+        raise docker_error("compose up", 1, "Error: web is unhealthy")
+
+    docker.compose.up = docker._call("compose up", recreated_then_failed)
+    output, error = run(tmp_path, docker, FakeServices(), keep="always")
+    assert isinstance(error, ComposeFailed), output
+    before = tmp_path / "e2e-compose.before-up.log"
+    assert error.hint.endswith(
+        f"; recreated: web (its image changed); their logs from before: {before}"
+    ), error.hint
+    assert before.is_file()
+
+
 def test_a_rerun_that_removes_a_service_the_file_no_longer_has_says_so(tmp_path: Path) -> None:
     docker = FakeDocker(running=True)
     docker.states["api"] = FakeState()  # a kept stack's service, since left out of the file
