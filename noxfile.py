@@ -53,9 +53,9 @@ TEST_REQUIREMENTS = (
 # The sessions the tests drive as a user would; their venvs are made before the tests
 # run side by side, so two workers never build the same venv at once.
 SESSIONS_UNDER_TEST = ("smoke", "smoke_lite", "fuzz", "bench")
-# Tests run on two workers, each test wherever a worker is free; a module whose
-# fixtures must exist once (the second engine, a model) is an xdist_group of its own.
-PARALLEL = ("-n", "2", "--dist", "loadgroup")
+# Test modules run on two workers, a module per worker at a time (a module's
+# fixtures, such as the second engine, exist once).
+PARALLEL = ("-n", "2", "--dist", "loadfile")
 BENCH_REQUIREMENTS = (
     "nox[uv]==2026.10.20",
     "testcontainers==4.15.0",

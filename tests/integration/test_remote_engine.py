@@ -26,12 +26,7 @@ from tests.integration.remote_engine import (
 from tests.integration.smoke_cli import nox, smoke
 from tests.integration.test_reaper import kill_mid_run
 
-# The second engine exists once: every test of it on one xdist worker.
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.usefixtures("lite_images"),
-    pytest.mark.xdist_group("remote-engine"),
-]
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
 
 
 @pytest.fixture(scope="module")

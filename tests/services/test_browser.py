@@ -16,9 +16,6 @@ from smoke.checks.browser import Browser, ask, find_browser
 from smoke.errors import BrowserCheckFailed, ToolMissing
 from tests.services.conftest import free_port, serve
 
-# Its module-scoped fixtures exist once: all its tests on one xdist worker.
-pytestmark = pytest.mark.xdist_group("browser")
-
 
 @pytest.fixture(scope="module")
 def browser() -> Browser:

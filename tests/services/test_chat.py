@@ -17,8 +17,7 @@ from contoso_chat.app import create_app
 from contoso_chat.settings import Settings
 from tests.services.conftest import db_only, free_port, settings_for
 
-# The session's db exists once: its tests on one xdist worker (see noxfile.PARALLEL).
-pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("services-db")]
+pytestmark = pytest.mark.docker
 
 
 @pytest.fixture

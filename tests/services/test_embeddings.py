@@ -36,9 +36,6 @@ from smoke.plan import PARAPHRASES as SMOKE_PARAPHRASES
 from tests.conftest import ROOT
 from tests.services.test_chat import wait_until_ready
 
-# Its model and the session's db exist once: its tests on one xdist worker, with chat's.
-pytestmark = pytest.mark.xdist_group("services-db")
-
 # A question in other words than its product's, and the product it means: the
 # smoke's own (which must lead by its margin) and more.
 PARAPHRASES = [
