@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,16 @@ from smoke.stack.target import Target
 
 PASSWORD = "s3cret-pass"  # a fake secret the tests look for
 TARGET = Target("p", (Path("docker-compose.yml"),))
+
+
+def own_project() -> str:
+    """A project name of the test's own. A run on the fake engine still starts a real
+    span receiver, on a port derived from the project's name: a test that needs its
+    spans takes its own name, so another test process (an xdist worker, a mutant's
+    run) cannot hold that port."""
+    return f"p-{uuid.uuid4().hex[:8]}"
+
+
 #: How long each fake service takes to answer, on the fake clock.
 ANSWER_SECONDS = 0.001
 

@@ -25,7 +25,7 @@ from smoke.report.console import Console
 from smoke.run import run_smoke
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
-from tests.unit.fakes import FakeDocker, FakeServices, on_fake, run_options
+from tests.unit.fakes import FakeDocker, FakeServices, on_fake, own_project, run_options
 from tests.unit.test_run import Terminal
 
 STEPS = 6  # the lite profile: compose up ... teardown
@@ -41,11 +41,12 @@ def smoke(
     **overrides: Any,
 ) -> tuple[str, Outcome | BaseException]:
     out = Terminal()
-    target = Target("p", tuple(Path(f) for f in files))
+    docker = docker or FakeDocker()
+    target = Target(docker.project, tuple(Path(f) for f in files))
     options = run_options(log_file=tmp_path / "e2e-compose.log", target=target, **overrides)
     stack = None
     if options.stack.uses_compose:
-        stack = on_fake(target, docker or FakeDocker())
+        stack = on_fake(target, docker)
     result: Outcome | BaseException
     try:
         result = run_smoke(
@@ -471,7 +472,11 @@ def test_each_spec_judged_is_a_testcase_of_its_own_in_the_junit(tmp_path: Path) 
     from smoke.trace.specs import BUILT_IN
 
     output, outcome = smoke(
-        tmp_path, FakeServices(), specs=(BUILT_IN,), junit_xml=tmp_path / "junit.xml"
+        tmp_path,
+        FakeServices(),
+        docker=FakeDocker(project=own_project()),  # its spans: a receiver of its own
+        specs=(BUILT_IN,),
+        junit_xml=tmp_path / "junit.xml",
     )
     assert isinstance(outcome, Outcome), output
     assert "  trace specs: 1 spec held over 5 passing steps" in output.splitlines()

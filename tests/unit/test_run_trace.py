@@ -17,7 +17,15 @@ from smoke.report.console import Console
 from smoke.run import run_smoke
 from smoke.stack.target import Target
 from smoke.trace.route import project_port
-from tests.unit.fakes import FakeDocker, FakeServices, FakeState, Terminal, on_fake, run_options
+from tests.unit.fakes import (
+    FakeDocker,
+    FakeServices,
+    FakeState,
+    Terminal,
+    on_fake,
+    own_project,
+    run_options,
+)
 
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-[0-9a-f]{16}-01")
 
@@ -26,10 +34,11 @@ def run(
     tmp_path: Path, docker: FakeDocker, services: FakeServices, **overrides: Any
 ) -> tuple[str, BaseException | None]:
     out = Terminal()
-    stack = on_fake(Target("p", (Path("docker-compose.yml"),)), docker)
+    target = Target(docker.project, (Path("docker-compose.yml"),))
+    stack = on_fake(target, docker)
     try:
         run_smoke(
-            run_options(log_file=tmp_path / "e2e-compose.log", **overrides),
+            run_options(log_file=tmp_path / "e2e-compose.log", target=target, **overrides),
             console=Console(out, tty=False),
             stack=stack,
             transport=services.transport(),
@@ -124,7 +133,10 @@ def test_a_failure_without_spans_says_where_a_silent_service_sends_them(tmp_path
         "SMOKE_TRACE_EXPORT=otlp",
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://collector:4318/v1/traces",
     )
-    docker = FakeDocker(states={"web": FakeState(env=elsewhere), "chat": FakeState(env=elsewhere)})
+    docker = FakeDocker(
+        states={"web": FakeState(env=elsewhere), "chat": FakeState(env=elsewhere)},
+        project=own_project(),  # its spans' route: a receiver of its own
+    )
     output, error = run(tmp_path, docker, FakeServices(proxy_status=502))
     assert error is not None
     said = next(line.strip() for line in output.splitlines() if "no trace:" in line)
