@@ -347,4 +347,6 @@ def test_a_run_whose_checks_pass_fails_on_a_spec_its_spans_break(
     metrics = (tmp_path / "m.txt").read_text().splitlines()
     assert "result=failed" in metrics
     assert any(line.startswith("specs_seconds=") for line in metrics)
-    assert "contoso-smoke: failed" in (tmp_path / "e2e-report.html").read_text()
+    page = (tmp_path / "e2e-report.html").read_text()
+    assert "contoso-smoke: failed" in page
+    assert page.count('class="row span failed selected"') == 1  # the span the spec broke on

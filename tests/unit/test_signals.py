@@ -69,6 +69,31 @@ def test_a_shields_watcher_is_named_in_a_thread_dump_and_never_holds_the_process
     assert not [t for t in threading.enumerate() if t.name == "shield"]
 
 
+def test_a_shield_tells_the_first_of_two_different_signals_only_and_still_ends() -> None:
+    """SIGINT then SIGTERM (which do not merge, as two of one kind do): one line."""
+    import subprocess
+
+    script = (
+        "import os, signal, time\n"
+        "from smoke import signals\n"
+        "told = []\n"
+        "with signals.shielded(told.append):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    time.sleep(0.3)\n"
+        "print(' '.join(told))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        start_new_session=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.split()) == (0, ["SIGINT"]), done.stderr
+
+
 def test_a_child_started_in_a_shield_outlives_a_signal_to_its_group() -> None:
     """What Ctrl-C in a terminal does: the whole process group gets SIGINT. docker's
     own children must finish the teardown."""
