@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -14,6 +15,19 @@ import pytest
 from smoke import clock, signals
 from smoke.clock import FakeClock
 from smoke.errors import Interrupted
+
+
+def run_alone(script: str, *, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``script`` in a Python process and a session of its own: its signals reach no
+    thread of the test runner, and a signal to its group not the runner's."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,8 +85,6 @@ def test_a_shields_watcher_is_named_in_a_thread_dump_and_never_holds_the_process
 
 def test_a_shield_tells_the_first_of_two_different_signals_only_and_still_ends() -> None:
     """SIGINT then SIGTERM (which do not merge, as two of one kind do): one line."""
-    import subprocess
-
     script = (
         "import os, signal, time\n"
         "from smoke import signals\n"
@@ -83,22 +95,13 @@ def test_a_shield_tells_the_first_of_two_different_signals_only_and_still_ends()
         "    time.sleep(0.3)\n"
         "print(' '.join(told))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=10,
-        start_new_session=True,
-        check=False,
-    )
+    done = run_alone(script, timeout=10)
     assert (done.returncode, done.stdout.split()) == (0, ["SIGINT"]), done.stderr
 
 
 def test_a_child_started_in_a_shield_outlives_a_signal_to_its_group() -> None:
     """What Ctrl-C in a terminal does: the whole process group gets SIGINT. docker's
     own children must finish the teardown."""
-    import subprocess
-
     script = (
         "import os, signal, subprocess, sys, threading, time\n"
         "from smoke import signals\n"
@@ -107,14 +110,7 @@ def test_a_child_started_in_a_shield_outlives_a_signal_to_its_group() -> None:
         "    child = subprocess.run(['sleep', '0.6'])\n"
         "print('child exit', child.returncode, flush=True)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        start_new_session=True,  # its own group, so the test runner is not signalled
-        check=False,
-    )
+    done = run_alone(script, timeout=20)
     assert done.stdout.splitlines() == ["told SIGINT", "child exit 0"], done.stderr
 
 
@@ -215,8 +211,6 @@ def test_a_signal_during_a_shield_is_never_raised_again_after_it() -> None:
     delivered again later, outside any handler, as a KeyboardInterrupt. In a process
     of its own: a test runner's threads block nothing, so one of them could take the
     signal and leave its handler to run whenever the loaded machine lets it."""
-    import subprocess
-
     script = (
         "import os, signal, time\n"
         "from smoke import signals\n"
@@ -227,12 +221,5 @@ def test_a_signal_during_a_shield_is_never_raised_again_after_it() -> None:
         "time.sleep(0.2)  # a late re-delivery would raise KeyboardInterrupt by now\n"
         "print(' '.join(told))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        start_new_session=True,
-        check=False,
-    )
+    done = run_alone(script, timeout=30)
     assert (done.returncode, done.stdout.split()) == (0, ["SIGINT"] * 20), done.stderr
