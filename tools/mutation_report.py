@@ -33,7 +33,7 @@ TARGETS = {
     name: 0.95
     for name in ("run", "lifecycle", "signals", "stack.teardown", "masking", "report.files")
 }
-KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault"})
+KILLED = frozenset({"killed", "timeout", "caught by type check", "segfault", "ended by a signal"})
 _TABLE_START, _TABLE_END = "<!-- table -->", "<!-- /table -->"
 _EQUIVALENT = re.compile(r"^- `(smoke\.[^`]+__mutmut_\d+)`")
 
@@ -64,6 +64,10 @@ def equivalents() -> set[str]:
 def status(exit_code: int | None) -> str:
     from mutmut.stats import status_by_exit_code  # mutmut's own reading of its records
 
+    if exit_code is not None and exit_code < 0 and exit_code not in status_by_exit_code:
+        # The tests' process died of a signal the mutant let through (a handler not
+        # installed, a mask not set): the tests did not pass. mutmut says "suspicious".
+        return "ended by a signal"
     return str(status_by_exit_code[exit_code])
 
 

@@ -4,6 +4,9 @@ left out, and the mutants to judge again."""
 from __future__ import annotations
 
 import json
+import sys
+import types
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,23 @@ def test_the_survivors_verdicts_are_cleared_for_the_next_run_and_no_others(recor
         "smoke.run.x_a__mutmut_4": None,
     }
     assert mutation_report.survivors() == []
+
+
+def test_a_test_process_ended_by_a_signal_counts_as_killed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mutant that lets a signal through (a handler not installed) kills the tests'
+    process: mutmut reads that as "suspicious", the score as killed."""
+    stats = types.ModuleType("mutmut.stats")
+    stats.status_by_exit_code = defaultdict(  # type: ignore[attr-defined]
+        lambda: "suspicious", {0: "survived", 1: "killed", -11: "segfault", -24: "timeout"}
+    )
+    monkeypatch.setitem(sys.modules, "mutmut", types.ModuleType("mutmut"))
+    monkeypatch.setitem(sys.modules, "mutmut.stats", stats)
+    verdicts = [mutation_report.status(code) for code in (-1, -12, -24, 0, 5)]
+    assert verdicts == [
+        "ended by a signal",
+        "ended by a signal",
+        "timeout",
+        "survived",
+        "suspicious",
+    ]
+    assert "ended by a signal" in mutation_report.KILLED
