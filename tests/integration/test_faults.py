@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,21 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from python_on_whales import DockerClient
 
-from tests.conftest import ROOT, RUN_PREFIX, leftovers, remove_images
+from tests.conftest import ROOT, leftovers
 from tests.integration.faultkit import (
     PASSWORD,
     Run,
-    build,
-    command,
     metrics,
     one_line_error,
     read_until,
     run_fault,
     smoke_env,
     start_fault,
-    wait_for_containers,
 )
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
@@ -391,32 +386,6 @@ def test_a_schema_that_does_not_resolve_falls_back_or_fails_strictly(
     assert leftovers(clean_project) == []
 
 
-def test_a_reader_that_goes_away_loses_no_verdict_and_no_teardown(
-    clean_project: str, tmp_path: Path
-) -> None:
-    """`nox -s smoke_lite | head -2`: the run still ends, tears down, and says its
-    verdict on stderr; no BrokenPipeError traceback."""
-    process = subprocess.Popen(
-        command(clean_project, tmp_path),
-        cwd=ROOT,
-        env=smoke_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    process.stdout.close()  # as `head -1` does
-    _, err = process.communicate(timeout=120)
-    assert first.startswith("smoke: profile lite")
-    assert process.returncode == 0, err
-    assert "PASS  smoke lite" in err
-    assert "stack removed" in err
-    assert "Traceback" not in err
-    assert "BrokenPipeError" not in err
-    assert leftovers(clean_project) == []
-
-
 def test_healthy_but_not_yet_listening_is_waited_for_not_called_unreachable(
     clean_project: str, tmp_path: Path
 ) -> None:
@@ -509,87 +478,6 @@ def test_keep_on_failure_shows_the_exited_container_that_failed(
     assert leftovers(clean_project) == []
 
 
-# -- interrupts ----------------------------------------------------------------------
-
-
-def test_ctrl_c_during_the_logs_and_teardown_is_answered_and_changes_nothing(
-    clean_project: str, tmp_path: Path
-) -> None:
-    """Ctrl-C in a terminal signals the whole process group, docker's children too:
-    the smoke says at once that it is finishing, and the logs and teardown finish."""
-    process = start_fault(clean_project, tmp_path, "chat-chatty", new_session=True)
-    try:
-        seen = read_until(process, "✓ response contract", time.monotonic() + 120)
-        os.killpg(process.pid, signal.SIGINT)
-        time.sleep(0.3)
-        os.killpg(process.pid, signal.SIGINT)  # pressed twice: still one line
-        rest, _ = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    output = seen + rest
-    assert output.count("smoke: SIGINT received: finishing the logs and teardown first") == 1
-    assert "✓ teardown" in output, output
-    # The first press may land just before the logs start (the run then stops as
-    # interrupted) or during them (it passes); the logs and teardown finish either way.
-    if process.returncode == 0:
-        assert "PASS  smoke lite" in output
-    else:
-        assert process.returncode == 130, output
-        assert "STOPPED  smoke lite: SIGINT" in output
-    assert "stack removed" in output
-    log = (tmp_path / "e2e-compose.log").read_text()
-    assert "| 2026" in log  # stamped lines, as written
-    assert "200000" in log  # the logs were saved whole
-    assert leftovers(clean_project) == []
-
-
-# (fault overrides, env, what to see on the output before signalling)
-PHASES = {
-    "up": (("up-blocks",), {}, None),
-    "chat health wait": (("chat-silent",), {}, "✓ compose up"),
-    "dependency wait": (("db-down",), {}, "✓ chat health"),
-    "proxy call": (
-        ("chat-drift",),
-        {"FAULT_MODE": "slow", "FAULT_DELAY": "60"},
-        "✓ chat dependency health",
-    ),
-}
-SIGNALS = [
-    pytest.param(phase, sig, status, id=f"{phase}-{name}")
-    for name, sig, status in (("SIGINT", signal.SIGINT, 130), ("SIGTERM", signal.SIGTERM, 143))
-    for phase in PHASES
-] + [
-    # A closed terminal or a dropped SSH session: handled like SIGTERM.
-    pytest.param(phase, signal.SIGHUP, 129, id=f"{phase}-SIGHUP")
-    for phase in ("up", "dependency wait")
-]
-
-
-@pytest.mark.parametrize(("phase", "sig", "status"), SIGNALS)
-def test_signal_tears_down_then_exits(
-    clean_project: str, tmp_path: Path, phase: str, sig: int, status: int
-) -> None:
-    overrides, env, marker = PHASES[phase]
-    process = start_fault(clean_project, tmp_path, *overrides, args=("--timeout", "60"), **env)
-    deadline = time.monotonic() + 120
-    seen = ""
-    if marker is None:
-        wait_for_containers(clean_project, deadline)
-    else:
-        seen = read_until(process, marker, deadline)
-    time.sleep(1.0)  # well inside the phase: each one waits 60 s
-    process.send_signal(sig)
-    rest, _ = process.communicate(timeout=60)
-    output = seen + rest
-    assert process.returncode == status, output
-    assert "✓ teardown" in output
-    assert f"interrupted by {signal.Signals(sig).name}" in output
-    assert (tmp_path / "e2e-compose.log").exists()
-    assert "result=interrupted" in (tmp_path / "e2e-metrics.txt").read_text().splitlines()
-    assert leftovers(clean_project) == []
-
-
 # -- engine and configuration problems: one line, exit 2, nothing left ---------------
 
 
@@ -671,104 +559,6 @@ def test_bad_options_are_usage_errors(tmp_path: Path, args: tuple[str, ...], mes
     assert completed.returncode == 2
     run = Run(completed.returncode, completed.stdout + completed.stderr, "")
     assert message in one_line_error(run)
-
-
-# -- kept stacks and parallel stacks ------------------------------------------------
-
-
-def containers(project: str) -> dict[str, tuple[str, str]]:
-    """name -> (id, started at) of the project's containers."""
-    found = DockerClient().container.list(
-        all=True, filters=[("label", f"com.docker.compose.project={project}")]
-    )
-    return {c.name: (c.id, str(c.state.started_at)) for c in found}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def test_second_run_reuses_a_kept_stack(clean_project: str, tmp_path: Path) -> None:
-    """On fixed ports: the kept stack holds them itself, so the next run of the same
-    project must not take them for someone else's (no "port already in use")."""
-    ports = {"SMOKE_WEB_PORT": str(free_port()), "SMOKE_CHAT_PORT": str(free_port())}
-    kept = run_fault(clean_project, tmp_path, args=("--keep-stack",), **ports)
-    assert kept.returncode == 0, kept.output
-    before = containers(clean_project)
-    assert len(before) == 3
-    again = run_fault(clean_project, tmp_path, args=("--keep-stack",), **ports)
-    assert again.returncode == 0, again.output
-    assert containers(clean_project) == before  # the same containers, not recreated
-    last = run_fault(clean_project, tmp_path, **ports)
-    assert last.returncode == 0, last.output
-    assert leftovers(clean_project) == []
-
-
-def test_two_runs_of_one_project_started_together_exactly_one_runs(
-    clean_project: str, tmp_path: Path
-) -> None:
-    """Six times, two runs of the same project started at the same instant (or 0.1 s
-    and 0.2 s apart, where the old guard raced): one passes, the other exits 2 "in
-    use" and touches nothing of the first's. The claim is the engine's atomic volume
-    create, so each offset is tried twice, not left to chance."""
-    build("--project", clean_project)  # then both take --no-build: the race is the claim
-    for attempt in range(6):
-        delay = (0.0, 0.1, 0.2)[attempt % 3]
-        runs = []
-        for index in range(2):
-            workdir = tmp_path / f"{attempt}-{index}"
-            workdir.mkdir()
-            runs.append(
-                subprocess.Popen(
-                    command(clean_project, workdir, args=("--no-build",)),
-                    cwd=ROOT,
-                    env=smoke_env(),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                )
-            )
-            if index == 0 and delay:
-                time.sleep(delay)
-        outputs = [p.communicate(timeout=120)[0] for p in runs]
-        codes = sorted(p.returncode for p in runs)
-        assert codes == [0, 2], f"attempt {attempt} (+{delay}s): {outputs}"
-        winner, loser = (outputs[0], outputs[1]) if runs[0].returncode == 0 else outputs[::-1]
-        assert "PASS  smoke lite" in winner
-        assert "stack removed" in winner
-        (line,) = [line for line in loser.splitlines() if line.strip()]
-        assert line.startswith(f"smoke: error: project {clean_project} is in use by a running")
-        assert leftovers(clean_project) == []
-
-
-def test_three_runs_in_parallel(tmp_path: Path) -> None:
-    projects = [f"{RUN_PREFIX}-par-{uuid.uuid4().hex[:6]}" for _ in range(3)]
-    processes = []
-    for project in projects:
-        workdir = tmp_path / project
-        workdir.mkdir()
-        processes.append(
-            subprocess.Popen(
-                command(project, workdir),
-                cwd=ROOT,
-                env=smoke_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        )
-    outputs = [p.communicate(timeout=300)[0] for p in processes]
-    try:
-        for process, output in zip(processes, outputs, strict=True):
-            assert process.returncode == 0, output
-            assert "PASS  smoke lite" in output
-    finally:
-        left = {project: leftovers(project) for project in projects}
-        for project in projects:
-            remove_images(project)  # each built its own, as a project does
-    assert all(not items for items in left.values()), left
 
 
 def test_a_team_file_without_the_runbooks_names_stops_before_anything(
