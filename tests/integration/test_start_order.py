@@ -28,9 +28,9 @@ def test_db_starting_late_is_waited_for_by_the_dependency_step(
 ) -> None:
     run = run_fault(clean_project, tmp_path, "db-late", args=("--timeout", "30"))
     assert run.returncode == 0, run.output
-    assert step_seconds(run.output, "compose up") < 4  # up no longer waits for db
     assert "✓ chat health" in run.output
-    # db was held back 4 s: the dependency step is where the run waited for it.
+    # db was held back 4 s: the dependency step is where the run waited for it, so up
+    # did not (had up waited for db, db would have been serving by then).
     assert step_seconds(run.output, "chat dependency health (db)") > 1.5
     assert "db: holding back 4 s" in run.log
     assert leftovers(clean_project) == []
