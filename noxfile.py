@@ -53,9 +53,11 @@ TEST_REQUIREMENTS = (
 # The sessions the tests drive as a user would; their venvs are made before the tests
 # run side by side, so two workers never build the same venv at once.
 SESSIONS_UNDER_TEST = ("smoke", "smoke_lite", "fuzz", "bench")
-# Test modules run on two workers, a module per worker at a time (a module's
-# fixtures, such as the second engine, exist once).
-PARALLEL = ("-n", "2", "--dist", "loadfile")
+# Test modules run on three workers, a module per worker at a time (a module's
+# fixtures, such as the second engine, exist once), in the order tests/conftest.py
+# gives them (longest first), not xdist's (most tests first). Three, on two CPUs: the
+# Docker tests wait on containers, and a third worker fills those waits.
+PARALLEL = ("-n", "3", "--dist", "loadfile", "--no-loadscope-reorder")
 BENCH_REQUIREMENTS = (
     "nox[uv]==2026.10.20",
     "testcontainers==4.15.0",

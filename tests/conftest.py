@@ -114,6 +114,44 @@ def require_docker() -> None:
     pytest.skip(problem)
 
 
+#: The modules that take the workers longest, longest first (docs/development.md has
+#: their times). xdist hands out whole modules in the order collected (noxfile's
+#: PARALLEL turns its own reordering off): these start first so that no long module
+#: starts last, while the short ones fill in at the end and the workers end together.
+LONGEST_FIRST = tuple(
+    f"tests/{name}.py"
+    for name in (
+        "integration/test_faults",
+        "integration/test_trace",
+        "integration/test_specs",
+        "integration/test_interrupts",
+        "integration/test_remote_engine",
+        "ci/test_bench",
+        "integration/test_sessions",
+        "integration/test_concurrent_runs",
+        "integration/test_team_compose",
+        "integration/test_reaper",
+    )
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest modules first, then the other Docker modules, then the rest; each
+    module's tests keep their order."""
+
+    def module(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    with_docker = {module(item) for item in items if item.get_closest_marker("docker")}
+
+    def rank(item: pytest.Item) -> int:
+        if module(item) in LONGEST_FIRST:
+            return LONGEST_FIRST.index(module(item))
+        return len(LONGEST_FIRST) + (module(item) not in with_docker)
+
+    items.sort(key=rank)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("docker") is not None:
