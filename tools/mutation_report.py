@@ -91,6 +91,15 @@ def scores() -> dict[str, Score]:
     return {name: s for name, s in table.items() if s.counted or s.equivalent}
 
 
+def verdicts() -> Counter[str]:
+    """How many mutants had each verdict, over smoke/ and its layers."""
+    return Counter(
+        status(code)
+        for meta in RECORDS.rglob("*.py.meta")
+        for code in json.loads(meta.read_text())["exit_code_by_key"].values()
+    )
+
+
 def survivors() -> list[str]:
     """Mutants whose last verdict was survived or no test, equivalents left out."""
     skip = equivalents()
@@ -183,12 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     table = scores()
     table_md, met = markdown(table)
     print(table_md)
-    counts = Counter(
-        status(c)
-        for m in RECORDS.glob("*.py.meta")
-        for c in json.loads(m.read_text())["exit_code_by_key"].values()
-    )
-    print("\nmutmut's verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print("\nmutmut's verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts().items())))
     if not args.no_write:
         write_doc(table_md)
         print(f"table written to {DOC.relative_to(ROOT)}")

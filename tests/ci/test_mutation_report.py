@@ -43,6 +43,16 @@ def test_each_module_is_scored_without_its_equivalents(records: Path) -> None:
     assert table["run"].ratio == pytest.approx(1 / 3)
 
 
+def test_the_verdicts_are_counted_in_every_layer(records: Path) -> None:
+    assert mutation_report.verdicts() == {
+        "killed": 1,
+        "survived": 2,
+        "no tests": 1,
+        "timeout": 1,
+        "not checked": 1,
+    }
+
+
 def test_the_mutants_to_judge_again_are_the_survivors_and_the_untested(records: Path) -> None:
     assert mutation_report.survivors() == ["smoke.run.x_a__mutmut_2", "smoke.run.x_a__mutmut_4"]
 
