@@ -13,7 +13,8 @@ public_python=python:3.12-slim
 public_db=postgres:16-alpine
 standin_debian=contoso-smoke/debian:bookworm
 standin_python=contoso-smoke/python:3-bookworm
-standin_db=contoso-smoke/postgres:15-bookworm
+# Tagged by what builds it: a changed stand-in is built again, not taken as it was.
+standin_db=contoso-smoke/postgres:15-bookworm-$(cat "$here"/images/postgres/* | sha256sum | cut -c1-12)
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 # A registry that cannot be reached answers quickly; bound it anyway.
