@@ -5,7 +5,6 @@ nothing), and three projects at once."""
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -13,8 +12,8 @@ from pathlib import Path
 import pytest
 from python_on_whales import DockerClient
 
-from tests.conftest import ROOT, RUN_PREFIX, leftovers, remove_images
-from tests.integration.faultkit import build, command, run_fault, smoke_env
+from tests.conftest import RUN_PREFIX, leftovers, remove_images
+from tests.integration.faultkit import build, run_fault, start_fault
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
 
@@ -63,16 +62,7 @@ def test_two_runs_of_one_project_started_together_exactly_one_runs(
         for index in range(2):
             workdir = tmp_path / f"{attempt}-{index}"
             workdir.mkdir()
-            runs.append(
-                subprocess.Popen(
-                    command(clean_project, workdir, args=("--no-build",)),
-                    cwd=ROOT,
-                    env=smoke_env(),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                )
-            )
+            runs.append(start_fault(clean_project, workdir, args=("--no-build",)))
             if index == 0 and delay:
                 time.sleep(delay)
         outputs = [p.communicate(timeout=120)[0] for p in runs]
@@ -92,16 +82,7 @@ def test_three_runs_in_parallel(tmp_path: Path) -> None:
     for project in projects:
         workdir = tmp_path / project
         workdir.mkdir()
-        processes.append(
-            subprocess.Popen(
-                command(project, workdir),
-                cwd=ROOT,
-                env=smoke_env(),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
-        )
+        processes.append(start_fault(project, workdir))
     outputs = [p.communicate(timeout=300)[0] for p in processes]
     try:
         for process, output in zip(processes, outputs, strict=True):
