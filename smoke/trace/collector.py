@@ -19,7 +19,7 @@ from smoke import clock
 from smoke.stack.compose import CHAT, WEB
 from smoke.stack.state import ServiceState
 from smoke.trace import blame, clocks
-from smoke.trace.context import Tracer
+from smoke.trace.context import BACKGROUND, Tracer
 from smoke.trace.receiver import Receiver
 from smoke.trace.route import Route
 from smoke.trace.spans import Span, from_logs, latest
@@ -203,7 +203,8 @@ class Collector:
     def slowest(self, step: str | None = None, *, within: float = 0.0) -> str | None:
         """The slowest request of ``step`` (else of the run), down to its slowest span;
         None when it took less than half of ``within`` seconds (a wait that timed out
-        polling: no one request is to blame)."""
+        polling: no one request is to blame). A step's background work (``carry``) is
+        not the step's: the step did not wait for it."""
         now = clock.time()
         slowest_request: tuple[float, Span, str] | None = None
         for name, trace_id in self.tracer.steps().items():
@@ -211,6 +212,8 @@ class Collector:
                 continue
             trace = self.trace(trace_id)
             for request in trace.requests():
+                if step is not None and request.attr(BACKGROUND):
+                    continue
                 took = request.duration(now)
                 if slowest_request is None or took > slowest_request[0]:
                     slowest_request = (took, request, name)

@@ -153,6 +153,29 @@ def test_slowest_is_the_runs_or_a_steps_and_only_when_it_took_the_time() -> None
     assert collector.slowest("none") is None
 
 
+def test_a_steps_background_fetch_is_never_its_slowest_request() -> None:
+    now = [0.0]
+    tracer = Tracer(clock=lambda: now[0])
+    collector = Collector(tracer)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        now[0] += 5.0 if request.url.path == "/openapi.json" else 1.0
+        return httpx.Response(200)
+
+    with tracer.client(httpx.MockTransport(answer)) as client:
+        with tracer.step("deps"):
+            fetch = tracer.carry(lambda: client.get("http://chat/openapi.json"))
+            client.get("http://chat/health/dependencies")
+        fetch()  # after the step, as a loaded machine runs it: it took the longest
+    assert collector.slowest("deps") == (
+        "slowest: GET /health/dependencies (deps) 1.00 s, no service's span under it"
+    )
+    assert (
+        collector.slowest()
+        == "slowest: GET /openapi.json (deps) 5.00 s, no service's span under it"
+    )
+
+
 def _state(export: str, endpoint: str) -> ServiceState:
     return ServiceState(
         "running", None, 0, None, "", "c1", trace_export=export, trace_endpoint=endpoint
