@@ -35,8 +35,9 @@ ENGINE_EVERY_SECONDS = 1.0
 #: Restarts after which a container counts as crash-looping.
 CRASH_LOOP_RESTARTS = 3
 #: A container killed (137) under a memory limit: the engine may flag the OOM kill a
-#: moment after the exit (its OOM event comes apart from the exit's); asked once more.
-OOM_FLAG_SECONDS = 0.5
+#: moment after the exit (its OOM event comes apart from the exit's, later on a loaded
+#: machine); asked again, as a wait polls, for at most this long.
+OOM_FLAG_SECONDS = 2.0
 #: Healthy, nothing on its port and something on another, this long: its app listens
 #: elsewhere (not an app still opening its port).
 ELSEWHERE_SECONDS = 2.0
@@ -168,15 +169,20 @@ class EngineView:
         self._healthy = seen if healthy else None
 
     def _oom_flag(self, service: str, state: ServiceState) -> ServiceState:
-        """A SIGKILL under a memory limit, not flagged as an OOM kill yet: the engine's
-        word once more, a moment later; what it says then, of the same run, stands."""
+        """A SIGKILL under a memory limit, not flagged as an OOM kill yet: the engine is
+        asked again until it flags one, for ``OOM_FLAG_SECONDS`` at most; only what it
+        says of the same run counts."""
         if self._watcher is None or state.exit_code != 137 or state.oom_killed:
             return state
         if not state.memory_limit:
             return state
-        clock.sleep(OOM_FLAG_SECONDS)
-        later = self._watcher.state(service)
-        return later if later is not None and later.same_run_as(state) else state
+        for _ in attempts(OOM_FLAG_SECONDS):
+            later = self._watcher.state(service)
+            if later is None or not later.same_run_as(state):
+                return state  # removed, or started again: the kill stays as it was seen
+            if later.oom_killed:
+                return later
+        return state
 
     def _judge_unreachable(self, watcher: Watcher, where: str, *, dropped: bool = False) -> None:
         """Unreachable, if the evidence is whole; else return (the wait goes on)."""
