@@ -135,7 +135,7 @@ class Collector:
                 missing="no trace: tracing is off" if not self.tracer.enabled else None
             )
         if self.receiver is not None:
-            self.receiver.settle()
+            self.receiver.settle(self._answer_sent(trace_id))
         text = ""
         if logs is not None:
             try:
@@ -158,6 +158,17 @@ class Collector:
             tree=tuple(blame.tree_lines(trace, request)),
             log_lines=tuple(blame.request_log_lines(text, trace, request)),
         )
+
+    def _answer_sent(self, trace_id: str) -> Callable[[list[Span]], bool] | None:
+        """What shows the spans of the request a failed step is explained by have come:
+        the ended span of the service that answered it. None: no service answered, no
+        span to wait for."""
+        mine = [span for span in self.tracer.spans() if span.trace_id == trace_id]
+        request = blame.Trace(mine, now=clock.time()).failing_request()
+        if request is None or request.http_status is None:
+            return None
+        answered = request.span_id
+        return lambda spans: any(s.parent_id == answered and s.end is not None for s in spans)
 
     def _why_no_span(
         self, state: Callable[[str], ServiceState | None] | None, target: str | None

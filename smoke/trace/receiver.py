@@ -23,6 +23,8 @@ MAX_SPANS = 20_000
 _POLL_SECONDS = 0.01
 #: The least a settle sleeps at a time (so rounding never makes it spin).
 _STEP_SECONDS = 0.005
+#: How often a settle looks again for the spans it awaits.
+_AWAIT_SECONDS = 0.02
 
 
 class Receiver:
@@ -57,17 +59,25 @@ class Receiver:
         with self._lock:
             return list(self._spans)
 
-    def settle(self, *, quiet: float = 0.15, limit: float = 1.5) -> None:
-        """Wait (at most ``limit`` s) until no span has arrived for ``quiet`` s: the
-        services export in batches a few tens of milliseconds apart."""
+    def settle(
+        self,
+        awaited: Callable[[list[Span]], bool] | None = None,
+        *,
+        quiet: float = 0.15,
+        limit: float = 1.5,
+    ) -> None:
+        """Wait (at most ``limit`` s) until ``awaited`` holds of the spans received, if
+        given, and no span has arrived for ``quiet`` s: the services export in batches
+        a few tens of milliseconds apart, later on a loaded machine."""
         deadline = clock.monotonic() + limit
         while clock.monotonic() < deadline:
             with self._lock:
                 since = clock.monotonic() - self._last_arrival
-            if since >= quiet:
+                come = awaited is None or awaited(self._spans)
+            if since >= quiet and come:
                 return
-            left = max(0.0, deadline - clock.monotonic())
-            clock.sleep(min(max(quiet - since, _STEP_SECONDS), left))
+            pause = quiet - since if since < quiet else _AWAIT_SECONDS
+            clock.sleep(min(max(pause, _STEP_SECONDS), max(0.0, deadline - clock.monotonic())))
 
     def close(self) -> None:
         self._server.shutdown()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from smoke.clock import FakeClock
 from smoke.stack.state import ServiceState
 from smoke.trace.collector import Collector
 from smoke.trace.context import Tracer
@@ -123,6 +125,38 @@ def test_the_receiver_starts_on_the_route_and_keeps_what_it_got_after_closing(
     collector.close()
     collector.close()  # twice is fine
     assert {s.service for s in collector.spans()} == {"smoke", "chat"}
+
+
+def test_a_failed_step_waits_for_the_spans_of_the_answer_it_got(
+    traced: tuple[Tracer, httpx.Client], fake_clock: FakeClock
+) -> None:
+    """chat answered 503 and sends its span a moment later (its batch, a loaded
+    machine): the explanation waits for it, though nothing else arrives meanwhile."""
+    tracer, client = traced
+    collector = Collector(tracer, Route("otlp", "127.0.0.1", 0))
+    collector.start()
+    assert collector.receiver is not None
+    host, port = collector.receiver.address
+    with tracer.step("deps"):
+        client.get("http://chat/health/dependencies")
+    (request,) = [s for s in tracer.spans() if s.name.startswith("GET")]
+
+    def chat_exports_late() -> None:
+        fake_clock.wait(threading.Event(), 0.4)
+        httpx.post(
+            f"http://{host}:{port}/v1/traces",
+            content=span_json(request.trace_id, request.span_id, "chat", 503),
+            headers={"Content-Type": "application/json"},
+        )
+
+    sender = threading.Thread(target=chat_exports_late, daemon=True)
+    sender.start()
+    try:
+        assert collector.explain("deps", None).blame == "blame: chat 503"
+    finally:
+        fake_clock.advance(1)  # its turn, if the explanation did not wait for it
+        sender.join(timeout=5)
+        collector.close()
 
 
 def test_a_port_that_is_taken_means_no_trace_said_at_the_start() -> None:

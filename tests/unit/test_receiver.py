@@ -11,6 +11,7 @@ import pytest
 
 from smoke.clock import FakeClock
 from smoke.trace.receiver import Receiver
+from smoke.trace.spans import Span
 
 MINE, OTHER = "a" * 32, "b" * 32
 
@@ -111,6 +112,24 @@ def test_settle_waits_for_quiet_and_no_longer_than_its_limit(
     started = fake_clock.monotonic()
     receiver.settle(quiet=5, limit=0.2)
     assert fake_clock.monotonic() - started == pytest.approx(0.2)  # no longer than its limit
+
+
+def test_settle_waits_for_what_it_awaits_then_for_quiet(
+    receiver: Receiver, fake_clock: FakeClock
+) -> None:
+    looked: list[int] = []
+
+    def third_look(spans: list[Span]) -> bool:  # what it awaits has come at the third look
+        looked.append(len(spans))
+        return len(looked) >= 3
+
+    started = fake_clock.monotonic()
+    receiver.settle(third_look, quiet=0.05, limit=1)
+    assert len(looked) == 3
+    assert 0 < fake_clock.monotonic() - started < 0.2
+    started = fake_clock.monotonic()
+    receiver.settle(lambda spans: False, quiet=0.05, limit=1)
+    assert fake_clock.monotonic() - started == pytest.approx(1)  # never came: its limit
 
 
 def test_it_stops_listening_when_closed() -> None:
