@@ -127,32 +127,50 @@ def test_the_receiver_starts_on_the_route_and_keeps_what_it_got_after_closing(
     assert {s.service for s in collector.spans()} == {"smoke", "chat"}
 
 
-def test_a_failed_step_waits_for_the_spans_of_the_answer_it_got(
-    traced: tuple[Tracer, httpx.Client], fake_clock: FakeClock
-) -> None:
-    """chat answered 503 and sends its span a moment later (its batch, a loaded
-    machine): the explanation waits for it, though nothing else arrives meanwhile."""
-    tracer, client = traced
+def test_a_failed_step_waits_for_the_spans_of_the_answer_it_got(fake_clock: FakeClock) -> None:
+    """chat answered 503 and sends its finished span a moment later (its batch, a
+    loaded machine): the explanation waits for that span, not for any other, and no
+    longer than it takes to come; a request no service answered waits for nothing."""
+    tracer = Tracer()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "nowhere":
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(503)
+
     collector = Collector(tracer, Route("otlp", "127.0.0.1", 0))
     collector.start()
     assert collector.receiver is not None
     host, port = collector.receiver.address
-    with tracer.step("deps"):
-        client.get("http://chat/health/dependencies")
-    (request,) = [s for s in tracer.spans() if s.name.startswith("GET")]
+    with tracer.client(httpx.MockTransport(answer)) as client:
+        with tracer.step("refused"), pytest.raises(httpx.ConnectError):
+            client.get("http://nowhere/health")
+        with tracer.step("deps"):
+            client.get("http://chat/health/dependencies")
+    (request,) = [s for s in tracer.spans() if s.name.startswith("GET /health/dep")]
+
+    def send(line: str) -> None:
+        headers = {"Content-Type": "application/json"}
+        httpx.post(f"http://{host}:{port}/v1/traces", content=line, headers=headers)
+
+    started = fake_clock.monotonic()
+    collector.explain("refused", None)
+    assert fake_clock.monotonic() == started  # no answer: no span to wait for
+    finished = span_json(request.trace_id, request.span_id, "chat", 503)
+    send(finished.replace('"endTimeUnixNano": "1700000000001000000", ', ""))  # its start
+    other = span_json(request.trace_id, "d" * 16, "chat", 200).replace("c" * 16, "e" * 16)
+    send(other)  # another span of the trace, finished
 
     def chat_exports_late() -> None:
         fake_clock.wait(threading.Event(), 0.4)
-        httpx.post(
-            f"http://{host}:{port}/v1/traces",
-            content=span_json(request.trace_id, request.span_id, "chat", 503),
-            headers={"Content-Type": "application/json"},
-        )
+        send(finished)
 
     sender = threading.Thread(target=chat_exports_late, daemon=True)
     sender.start()
     try:
+        started = fake_clock.monotonic()
         assert collector.explain("deps", None).blame == "blame: chat 503"
+        assert 0.4 <= fake_clock.monotonic() - started < 1.0  # as it came, not at the limit
     finally:
         fake_clock.advance(1)  # its turn, if the explanation did not wait for it
         sender.join(timeout=5)
@@ -187,27 +205,43 @@ def test_slowest_is_the_runs_or_a_steps_and_only_when_it_took_the_time() -> None
     assert collector.slowest("none") is None
 
 
-def test_a_steps_background_fetch_is_never_its_slowest_request() -> None:
-    now = [0.0]
-    tracer = Tracer(clock=lambda: now[0])
+def test_a_steps_background_fetch_is_never_its_slowest_request(fake_clock: FakeClock) -> None:
+    """The contract fetch the dependency step carries is the run's, not the step's:
+    a step that timed out is not explained by it, started first or still in flight."""
+    tracer = Tracer()
     collector = Collector(tracer)
+    held = threading.Event()
 
     def answer(request: httpx.Request) -> httpx.Response:
-        now[0] += 5.0 if request.url.path == "/openapi.json" else 1.0
+        if request.url.path == "/openapi.json" and request.url.params.get("late"):
+            held.wait(5)  # in flight, on a loaded machine, until the test lets it go
+        fake_clock.advance(5.0 if request.url.path == "/openapi.json" else 1.0)
         return httpx.Response(200)
 
     with tracer.client(httpx.MockTransport(answer)) as client:
         with tracer.step("deps"):
-            fetch = tracer.carry(lambda: client.get("http://chat/openapi.json"))
+            tracer.carry(lambda: client.get("http://chat/openapi.json"))()
             client.get("http://chat/health/dependencies")
-        fetch()  # after the step, as a loaded machine runs it: it took the longest
-    assert collector.slowest("deps") == (
-        "slowest: GET /health/dependencies (deps) 1.00 s, no service's span under it"
-    )
-    assert (
-        collector.slowest()
-        == "slowest: GET /openapi.json (deps) 5.00 s, no service's span under it"
-    )
+            late = threading.Thread(
+                target=tracer.carry(lambda: client.get("http://chat/openapi.json?late=1")),
+                daemon=True,
+            )
+        late.start()  # after the step: its span stays open while it is in flight
+        try:
+            for _ in range(500):  # its request made, within a real second
+                if any(str(s.attr("url.full")).endswith("late=1") for s in tracer.spans()):
+                    break
+                threading.Event().wait(0.002)
+            fake_clock.advance(7.0)
+            assert collector.slowest("deps") == (
+                "slowest: GET /health/dependencies (deps) 1.00 s, no service's span under it"
+            )
+            assert collector.slowest() == (  # the run's: the fetch, its time so far
+                "slowest: GET /openapi.json (deps) 7.00 s, no service's span under it"
+            )
+        finally:
+            held.set()
+            late.join(timeout=5)
 
 
 def _state(export: str, endpoint: str) -> ServiceState:
