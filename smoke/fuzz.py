@@ -33,7 +33,7 @@ def fuzz(options: FuzzOptions, *, console: Console, stack: Stack | None = None) 
         if options.stack.uses_compose
         else f"chat {options.chat_url}"
     )
-    checks = _FuzzChecks(options)
+    checks = _FuzzChecks(options, console)
 
     def report(ended: Ended) -> Tally:
         _mask_records(options, ended.masker, console)
@@ -82,8 +82,9 @@ def _mask_records(options: FuzzOptions, masker: Masker, console: Console) -> Non
 class _FuzzChecks:
     """db and chat up and healthy, then Schemathesis."""
 
-    def __init__(self, options: FuzzOptions) -> None:
+    def __init__(self, options: FuzzOptions, console: Console) -> None:
         self._options = options
+        self._console = console
         self.tally = Tally(0, 0)
 
     def prepare(self) -> None:
@@ -102,9 +103,17 @@ class _FuzzChecks:
         steps.run("chat dependency health (db)", probe.chat_dependencies)
         self.tally = steps.run(
             "fuzz",
-            lambda: run_schemathesis(probe.url(CHAT, ""), self._options),
+            lambda: self._schemathesis(probe.url(CHAT, ""), session.masker),
             note=lambda t: f"{t.requests} requests, {t.server_errors} server errors",
         )
+
+    def _schemathesis(self, chat_url: str, masker: Masker) -> Tally:
+        """Schemathesis's output, chat's answers in it, shown masked and as a service's
+        text (under GitHub Actions: no workflow command read from it)."""
+        with self._console.untrusted():
+            return run_schemathesis(
+                chat_url, self._options, show=lambda line: self._console.detail(masker(line))
+            )
 
     def stop(self) -> Resources | None:
         return None

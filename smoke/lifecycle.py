@@ -60,6 +60,8 @@ class Session:
     tracer: Tracer = field(default_factory=lambda: Tracer(enabled=False))
     #: The project's stack was there already (kept by an earlier run).
     reused: bool = False
+    #: Masks this run's secrets in what the checks show of a service's text.
+    masker: Masker = field(default_factory=Masker)
 
 
 class Checks(Protocol):
@@ -230,7 +232,9 @@ class _Run:
             try:
                 if self.claim is not None:
                     self.claim.start()
-                self.checks(Session(self.stack, probe, self.steps, self.tracer, self.reused))
+                self.checks(
+                    Session(self.stack, probe, self.steps, self.tracer, self.reused, self.masker)
+                )
             except CheckFailed as exc:
                 self.failure = exc
                 self._explain(exc, probe)

@@ -2,7 +2,8 @@
 server errors, responses that conform to the schema, and only documented status
 codes. Examples are bounded (``--max-examples`` per operation and phase), so the
 session stays short. Schemathesis prints each failure with a ``curl`` line that
-reproduces it; its HAR record is kept beside the log file."""
+reproduces it (its output is shown line by line as it comes, through ``show``, which
+masks it: chat's answers are in it); its HAR record is kept beside the log file."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,14 +66,13 @@ def require_schemathesis() -> None:
         )
 
 
-def run_schemathesis(chat_url: str, options: FuzzOptions) -> Tally:
+def run_schemathesis(chat_url: str, options: FuzzOptions, *, show: Callable[[str], None]) -> Tally:
+    """Fuzz chat at ``chat_url``; each line Schemathesis prints goes to ``show``."""
     har = options.stack.log_file.with_name(HAR_NAME)  # every request and answer, kept
     har.parent.mkdir(parents=True, exist_ok=True)
     har.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="smoke-fuzz-") as tmp:  # Schemathesis's own files
-        completed = subprocess.run(
-            schemathesis_command(chat_url, options, har.resolve()), check=False, cwd=tmp
-        )
+        returncode = _shown(schemathesis_command(chat_url, options, har.resolve()), tmp, show)
     tally = Tally.from_har(har)
     if tally is None or tally.requests == 0:
         # A pass needs requests: no record, or none sent, proves nothing.
@@ -79,17 +80,39 @@ def run_schemathesis(chat_url: str, options: FuzzOptions) -> Tally:
             f"left no record of its requests ({har.name})" if tally is None else "sent no request"
         )
         raise FuzzingFailed(
-            f"Schemathesis {said} (exit {completed.returncode})",
+            f"Schemathesis {said} (exit {returncode})",
             requests=0,
             server_errors=0,
             hint="its own output above says why: chat's /openapi.json must list operations, "
             "and chat must answer at the URL it was given",
         )
-    if completed.returncode != 0:
+    if returncode != 0:
         raise FuzzingFailed(
-            f"Schemathesis found failures (exit {completed.returncode}) in "
+            f"Schemathesis found failures (exit {returncode}) in "
             f"{tally.requests} requests, {tally.server_errors} of them server errors",
             requests=tally.requests,
             server_errors=tally.server_errors,
         )
     return tally
+
+
+def _shown(command: list[str], cwd: str, show: Callable[[str], None]) -> int:
+    """Run ``command``, its output (stderr in it) to ``show`` line by line as it comes;
+    its exit code. Ended if the run is (Ctrl-C, SIGTERM), never left running."""
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    ) as process:
+        assert process.stdout is not None  # PIPE
+        try:
+            for line in process.stdout:
+                show(line.rstrip("\n"))
+        except BaseException:
+            process.kill()
+            raise
+        return process.wait()

@@ -49,27 +49,60 @@ def schemathesis_answering(statuses: list[int], returncode: int) -> Any:
     """Schemathesis as a stand-in: writes its HAR record, exits with ``returncode``."""
 
     def schemathesis(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        # Run in a folder of its own, away from the checkout, and never raising on a
-        # failure: its exit code is judged with its record.
+        # Run in a folder of its own, away from the checkout.
         workdir = Path(kwargs["cwd"])
         assert workdir.is_dir()
         assert Path.cwd() not in (workdir, *workdir.parents)
         har(Path(command[command.index("--report-har-path") + 1]), statuses)
-        if kwargs.get("check") and returncode:
-            raise subprocess.CalledProcessError(returncode, command)
         return subprocess.CompletedProcess(command, returncode)
 
     return schemathesis
 
 
+class Process:
+    """``subprocess.Popen`` for a stand-in: ``schemathesis(command, **kwargs)`` runs as
+    it starts; its output is the lines of the stand-in's ``stdout``."""
+
+    def __init__(self, schemathesis: Any, command: list[str], **kwargs: Any) -> None:
+        assert kwargs["stdout"] == subprocess.PIPE
+        assert kwargs["stderr"] == subprocess.STDOUT  # its errors shown with the rest
+        done = schemathesis(command, **kwargs)
+        output = done.stdout or ""
+        self.stdout = iter(output.splitlines(True) if isinstance(output, str) else output)
+        self.returncode: int | None = done.returncode
+        self.killed = False
+
+    def __enter__(self) -> Process:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def kill(self) -> None:
+        self.killed = True
+
+    def wait(self) -> int:
+        assert self.returncode is not None
+        return self.returncode
+
+
 def fake_the_world(
-    monkeypatch: pytest.MonkeyPatch, schemathesis: Any, transport: httpx.BaseTransport
+    monkeypatch: pytest.MonkeyPatch,
+    schemathesis: Any,
+    transport: httpx.BaseTransport,
+    started: list[Process] | None = None,
 ) -> None:
     """Schemathesis installed and run as ``schemathesis``; chat answers through
-    ``transport``."""
+    ``transport``; each process started is added to ``started``."""
     monkeypatch.setattr(fuzz_module.importlib.util, "find_spec", lambda name: object())
     answer_through(monkeypatch, transport)
-    monkeypatch.setattr(fuzz_module.subprocess, "run", schemathesis)
+    started = [] if started is None else started
+
+    def popen(command: list[str], **kwargs: Any) -> Process:
+        started.append(Process(schemathesis, command, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(fuzz_module.subprocess, "Popen", popen)
 
 
 def answer_through(monkeypatch: pytest.MonkeyPatch, transport: httpx.BaseTransport) -> None:
@@ -80,12 +113,18 @@ def answer_through(monkeypatch: pytest.MonkeyPatch, transport: httpx.BaseTranspo
 
 
 def run_fuzz(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, schemathesis: Any, **overrides: Any
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    schemathesis: Any,
+    *,
+    console_env: dict[str, str] | None = None,
+    started: list[Process] | None = None,
+    **overrides: Any,
 ) -> tuple[str, FakeDocker, BaseException | None]:
     from tests.unit.fakes import FakeServices
 
     docker = FakeDocker()
-    fake_the_world(monkeypatch, schemathesis, FakeServices().transport())
+    fake_the_world(monkeypatch, schemathesis, FakeServices().transport(), started)
     out = Terminal()
     stack = Stack(
         Target("p", (Path("docker-compose.yml"),)),
@@ -94,7 +133,8 @@ def run_fuzz(
     )
     error: BaseException | None = None
     try:
-        fuzz(options(tmp_path, **overrides), console=Console(out, tty=False), stack=stack)
+        console = Console(out, tty=False, env=console_env or {})
+        fuzz(options(tmp_path, **overrides), console=console, stack=stack)
     except BaseException as exc:
         error = exc
     return out.getvalue(), docker, error
@@ -392,6 +432,61 @@ def test_schemathesiss_records_are_masked_like_the_smokes_own(
     )
     assert PASSWORD not in (tmp_path / "j.xml").read_text()
     assert 'message="****"' in (tmp_path / "j.xml").read_text()
+
+
+def test_schemathesiss_output_is_shown_as_it_comes_masked_and_read_as_a_services(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its failures quote chat's answers (here the db password, and a line that would
+    be a workflow command): each line is shown masked, indented under the step, and
+    GitHub Actions reads no command from any of it."""
+    from tests.unit.fakes import PASSWORD
+
+    said = [
+        "Server error on POST /api/chat\n",
+        f'    {{"detail": "connect to postgresql://contoso:{PASSWORD}@db/contoso failed"}}\n',
+        "::add-mask::nothing\n",
+        f'curl -X POST -d \'{{"q": "{PASSWORD}"}}\' http://127.0.0.1:1/api/chat',
+    ]
+
+    def leaky(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        har(Path(command[command.index("--report-har-path") + 1]), [500])
+        return subprocess.CompletedProcess(command, 1, stdout=said)
+
+    output, _, error = run_fuzz(
+        tmp_path, monkeypatch, leaky, console_env={"GITHUB_ACTIONS": "true"}
+    )
+    assert isinstance(error, FuzzingFailed), output
+    assert PASSWORD not in output
+    lines = output.splitlines()
+    shown = lines.index("    Server error on POST /api/chat")
+    assert lines[shown + 1] == (
+        '        {"detail": "connect to postgresql://contoso:****@db/contoso failed"}'
+    )
+    assert lines[shown + 2] == "    ::add-mask::nothing"
+    assert lines[shown + 3] == """    curl -X POST -d '{"q": "****"}' http://127.0.0.1:1/api/chat"""
+    token = lines[shown - 1].removeprefix("::stop-commands::")
+    assert len(token) == 32
+    assert lines[shown + 4] == f"::{token}::"  # all of it inside
+
+
+def test_a_fuzz_stopped_while_schemathesis_runs_ends_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def output_then_sigterm() -> Any:
+        yield "Schemathesis v4\n"
+        raise Interrupted("SIGTERM", exit_code=143)
+
+    def running(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 0, stdout=output_then_sigterm())
+
+    started: list[Process] = []
+    output, docker, error = run_fuzz(tmp_path, monkeypatch, running, started=started)
+    assert isinstance(error, Interrupted), output
+    assert "    Schemathesis v4" in output.splitlines()
+    assert [process.killed for process in started] == [True]  # never left running
+    assert "✓ teardown" in output
+    assert not docker.running
 
 
 def test_a_record_that_cannot_be_masked_is_removed_and_said_and_the_others_still_masked(
