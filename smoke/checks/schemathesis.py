@@ -72,7 +72,7 @@ def run_schemathesis(chat_url: str, options: FuzzOptions, *, show: Callable[[str
     har.parent.mkdir(parents=True, exist_ok=True)
     har.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="smoke-fuzz-") as tmp:  # Schemathesis's own files
-        returncode = _shown(schemathesis_command(chat_url, options, har.resolve()), tmp, show)
+        returncode = run_showing(schemathesis_command(chat_url, options, har.resolve()), tmp, show)
     tally = Tally.from_har(har)
     if tally is None or tally.requests == 0:
         # A pass needs requests: no record, or none sent, proves nothing.
@@ -96,7 +96,7 @@ def run_schemathesis(chat_url: str, options: FuzzOptions, *, show: Callable[[str
     return tally
 
 
-def _shown(command: list[str], cwd: str, show: Callable[[str], None]) -> int:
+def run_showing(command: list[str], cwd: str, show: Callable[[str], None]) -> int:
     """Run ``command``, its output (stderr in it) to ``show`` line by line as it comes;
     its exit code. Ended if the run is (Ctrl-C, SIGTERM), never left running."""
     with subprocess.Popen(

@@ -4,9 +4,13 @@ counts (the fuzz command around it: tests/unit/test_fuzz.py)."""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
-from smoke.checks.schemathesis import CHECKS, Tally, schemathesis_command
+import pytest
+
+from smoke.checks.schemathesis import CHECKS, Tally, run_showing, schemathesis_command
 from tests.unit.test_fuzz import har, options
 
 
@@ -59,3 +63,32 @@ def test_har_entries_without_a_status_count_as_requests(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert Tally.from_har(tmp_path / "f.har") == Tally(3, 1)
+
+
+def test_its_output_is_shown_line_by_line_with_its_errors_from_its_own_folder(
+    tmp_path: Path,
+) -> None:
+    script = (
+        "import os, sys\n"
+        "print(os.getcwd(), flush=True)\n"
+        "print('an error', file=sys.stderr, flush=True)\n"
+        "sys.stdout.buffer.write(b'not UTF-8: \\xff\\n')\n"
+        "sys.exit(3)\n"
+    )
+    shown: list[str] = []
+    assert run_showing([sys.executable, "-c", script], str(tmp_path), shown.append) == 3
+    assert shown == [str(tmp_path), "an error", "not UTF-8: \ufffd"]
+
+
+def test_a_run_stopped_while_it_prints_ends_it(tmp_path: Path) -> None:
+    script = "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(60)\n"
+    pids: list[int] = []
+
+    def stopped(line: str) -> None:
+        pids.append(int(line))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_showing([sys.executable, "-c", script], str(tmp_path), stopped)
+    with pytest.raises(ProcessLookupError):  # killed and reaped, not left running
+        os.kill(pids[0], 0)
