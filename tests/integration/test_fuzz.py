@@ -18,7 +18,10 @@ pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lite_images")]
 
 def test_fuzz_passes_on_the_reference_stack(clean_project: str, tmp_path: Path) -> None:
     junit = tmp_path / "fuzz-junit.xml"
-    result = nox("fuzz", "--project", clean_project, "--junit-xml", str(junit))
+    log = tmp_path / "e2e-compose.log"  # its records beside it: this test's own
+    result = nox(
+        "fuzz", "--project", clean_project, "--junit-xml", str(junit), "--log-file", str(log)
+    )
     assert result.returncode == 0, result.output
     found = re.search(r"PASS  fuzz: (\d+) requests, 0 server errors in ([\d.]+)s", result.output)
     assert found, result.output
@@ -26,6 +29,7 @@ def test_fuzz_passes_on_the_reference_stack(clean_project: str, tmp_path: Path) 
     assert float(found.group(2)) < 90
     cases = list(ET.parse(junit).getroot().iter("testcase"))
     assert cases, "Schemathesis's JUnit report holds no testcase"
+    assert (tmp_path / "e2e-fuzz.har").is_file()  # beside the log file, not another run's
     assert leftovers(clean_project) == []
 
 
@@ -38,7 +42,8 @@ def test_fuzz_catches_a_server_error_and_prints_the_request(
         "--compose-file",
         "tests/compose/chat-fragile.yml",
     )
-    result = smoke("fuzz", "--project", clean_project, "--seed", "1", *files)
+    log = str(tmp_path / "e2e-compose.log")
+    result = smoke("fuzz", "--project", clean_project, "--seed", "1", "--log-file", log, *files)
     assert result.returncode == 1, result.output
     assert "✗ fuzz" in result.output
     assert "Server error" in result.output
