@@ -26,6 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS = ROOT / "mutants" / "smoke"
+#: mutmut's map of which tests reach which function, made once; later runs add new
+#: tests to it, but never an old test that reaches a new or changed function.
+TEST_MAP = ROOT / "mutants" / "mutmut-stats.json"
 DOC = ROOT / "docs" / "mutation.md"
 TARGET_OVERALL = 0.95
 #: The modules every run depends on to end well: each held to the overall target too.
@@ -112,7 +115,9 @@ def survivors() -> list[str]:
 
 
 def reset(names: list[str]) -> int:
-    """Clear the recorded verdicts of ``names``: the next ``mutmut run`` judges them."""
+    """Clear the recorded verdicts of ``names`` and mutmut's test map: the next ``mutmut
+    run`` maps today's tests to today's code, then judges them."""
+    TEST_MAP.unlink(missing_ok=True)
     wanted, cleared = set(names), 0
     for meta in sorted(RECORDS.rglob("*.py.meta")):
         data = json.loads(meta.read_text())

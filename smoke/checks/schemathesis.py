@@ -104,8 +104,7 @@ def run_showing(command: list[str], cwd: str, show: Callable[[str], None]) -> in
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
-        encoding="utf-8",
+        encoding="utf-8",  # text, its own bytes replaced where they are not UTF-8
         errors="replace",
     ) as process:
         assert process.stdout is not None  # PIPE
