@@ -73,12 +73,13 @@ def test_its_output_is_shown_line_by_line_with_its_errors_from_its_own_folder(
         "print(os.getcwd(), flush=True)\n"
         "print('an error', file=sys.stderr, flush=True)\n"
         "print('as it is  X', flush=True)\n"
+        "print('spaces kept  ', flush=True)\n"
         "sys.stdout.buffer.write(b'not UTF-8: \\xff\\n')\n"
         "sys.exit(3)\n"
     )
     shown: list[str] = []
     assert run_showing([sys.executable, "-c", script], str(tmp_path), shown.append) == 3
-    assert shown == [str(tmp_path), "an error", "as it is  X", "not UTF-8: \ufffd"]
+    assert shown == [str(tmp_path), "an error", "as it is  X", "spaces kept  ", "not UTF-8: \ufffd"]
 
 
 def test_a_run_stopped_while_it_prints_ends_it(tmp_path: Path) -> None:
