@@ -57,11 +57,12 @@ class Session:
     stack: Stack | None
     probe: Probe
     steps: StepRunner
+    #: Masks this run's secrets in what the checks show of a service's text (no
+    #: default: one that masks nothing would leak quietly).
+    masker: Masker
     tracer: Tracer = field(default_factory=lambda: Tracer(enabled=False))
     #: The project's stack was there already (kept by an earlier run).
     reused: bool = False
-    #: Masks this run's secrets in what the checks show of a service's text.
-    masker: Masker = field(default_factory=Masker)
 
 
 class Checks(Protocol):
@@ -233,7 +234,14 @@ class _Run:
                 if self.claim is not None:
                     self.claim.start()
                 self.checks(
-                    Session(self.stack, probe, self.steps, self.tracer, self.reused, self.masker)
+                    Session(
+                        self.stack,
+                        probe,
+                        self.steps,
+                        self.masker,
+                        tracer=self.tracer,
+                        reused=self.reused,
+                    )
                 )
             except CheckFailed as exc:
                 self.failure = exc
