@@ -38,6 +38,7 @@ from smoke.stack.client import (
 )
 from smoke.stack.engine import Engine, locate, unreachable
 from smoke.stack.images import PROJECT_LABEL, SERVICE_LABEL, ProjectImages
+from smoke.stack.inspected import Inspector
 from smoke.stack.state import (
     ContainerTimes,
     Listening,
@@ -50,6 +51,8 @@ from smoke.stack.target import Target
 
 WEB, CHAT, DB = "web", "chat", "db"
 CONTAINER_PORTS = {WEB: 3000, CHAT: 8000}
+# The container `compose port` answers for: a service's first, never a one-off's.
+_FIRST_CONTAINER = ("com.docker.compose.container-number=1", "com.docker.compose.oneoff=False")
 # Stop timeout for `down`: the services stop in well under a second.
 _DOWN_TIMEOUT_SECONDS = 5
 
@@ -68,13 +71,16 @@ class Stack:
         docker: DockerClient | None = None,
         env: Mapping[str, str] | None = None,
         docker_for: Callable[[Mapping[str, str]], DockerClient] | None = None,
+        inspector: Inspector | None = None,
     ) -> None:
         """``docker``: the client (default: one for ``target``); ``docker_for``: a
         client whose docker process gets these variables on top (default: one more
         client for ``target``, or ``docker`` itself when given); ``env``: the process's
-        environment the stack reads (default: this process's)."""
+        environment the stack reads (default: this process's); ``inspector``: what
+        reads the engine's objects (default: one through ``docker``)."""
         self.target = target
         self.docker = docker or client(target)
+        self.inspector = inspector or Inspector(self.docker)
         self._docker_for = docker_for or (
             (lambda extra: self.docker)
             if docker is not None
@@ -271,39 +277,55 @@ class Stack:
         return failure
 
     def url(self, service: str) -> str:
-        """The service's URL as this machine reaches it, from `compose port` and the
+        """The service's URL as this machine reaches it: where the engine publishes its
+        port (what `compose port` answers, read from the container's inspect), and the
         engine's location, so ephemeral ports and remote engines work.
 
         A container that is not running (e.g. restarting after a crash) has no port
         yet: that is ``PortUnavailable``, which the waits retry until their deadline.
         """
-        try:
-            host, port = self.docker.compose.port(service, CONTAINER_PORTS[service])
-        except ENGINE_ERRORS as exc:
+        container = self._first(service, all=False)
+        port = f"{CONTAINER_PORTS[service]}/tcp"
+        if container is None:
             raise PortUnavailable(
-                f"{service} has no published port yet (`compose port` exited "
-                f"{exc.return_code}; is it restarting?)"
-            ) from None
-        if port is None:
+                f"{service} has no published port yet (no running container; is it restarting?)"
+            )
+        if port not in (container.host_config.port_bindings or {}):
             raise PortUnavailable(f"{service} has no published port in project {self.project}")
-        address = self.engine().probe_host(host)
+        bindings = (container.network_settings.ports or {}).get(port) or []
+        published = [binding for binding in bindings if binding.get("HostPort")]
+        if not published:  # bound once it runs again
+            raise PortUnavailable(
+                f"{service} has no published port yet (its container is "
+                f"{container.state.status}; is it restarting?)"
+            )
+        address = self.engine().probe_host(published[0].get("HostIp") or "0.0.0.0")
         if ":" in address:
             address = f"[{address}]"
-        return f"http://{address}:{port}"
+        return f"http://{address}:{published[0]['HostPort']}"
+
+    def _first(self, service: str, *, all: bool = True) -> Any:
+        """The service's first container, read once; None while it has none."""
+        listed = self.docker.container.list(
+            all=all, filters=self._project_filter(f"{SERVICE_LABEL}={service}", *_FIRST_CONTAINER)
+        )
+        found = self.inspector.containers([c.id for c in listed[:1]])
+        return found[0] if found else None
 
     def state(self, service: str) -> ServiceState | None:
         """The engine's view of the service's container, or None if it has none."""
-        containers = self.docker.container.list(
-            all=True, filters=self._project_filter(f"{SERVICE_LABEL}={service}")
-        )
-        if not containers:
-            return None
-        return ServiceState.of(containers[0])
+        container = self._first(service)
+        return ServiceState.of(container) if container else None
 
     def _by_service(self) -> list[tuple[str, Any]]:
-        """Each container of the project (running or not), with its service."""
-        found = self.docker.container.list(all=True, filters=self._project_filter())
-        return [(str((c.config.labels or {}).get(SERVICE_LABEL, c.name)), c) for c in found]
+        """Each container of the project (running or not), with its service: a listing
+        and one inspect for all."""
+        listed = self.docker.container.list(all=True, filters=self._project_filter())
+        found = self.inspector.containers([c.id for c in listed])
+        return [
+            (str(((c.config.labels if c.config else None) or {}).get(SERVICE_LABEL, c.name)), c)
+            for c in found
+        ]
 
     def states(self) -> dict[str, ServiceState]:
         """The engine's view of every service of the project, in one listing."""

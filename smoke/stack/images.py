@@ -4,13 +4,13 @@ say this project built them; removed by those labels, never by a name prefix."""
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any, Protocol
 
 from python_on_whales import DockerClient
 
 from smoke.errors import ImageNotOwned, ImagesMissing
 from smoke.stack.client import ENGINE_ERRORS, edge_methods
+from smoke.stack.inspected import Inspector
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -22,10 +22,16 @@ def _repository(image: str) -> str:
     return name if name and "/" not in tag else image
 
 
+def _tagged(image: str) -> str:
+    """`team/api` -> `team/api:latest`, as the engine lists its tags."""
+    return image if _repository(image) != image else f"{image}:latest"
+
+
 class Modelled(Protocol):
     """What the images ask of their stack (``smoke.stack.compose.Stack``)."""
 
     docker: DockerClient
+    inspector: Inspector
 
     @property
     def project(self) -> str: ...
@@ -83,19 +89,14 @@ class ProjectImages:
             )
 
     def _built_by(self, images: list[str]) -> dict[str, tuple[str, str]]:
-        """(project, service) of each image that exists, from compose's labels. Asked
-        together first; when one is missing (the whole ask fails), each alone."""
-        try:
-            found = list(zip(images, self._docker.image.inspect(images), strict=True))
-        except ENGINE_ERRORS:  # some image is missing: ask one by one
-            found = []
-            for image in images:
-                with contextlib.suppress(*ENGINE_ERRORS):
-                    found.append((image, self._docker.image.inspect(image)))
+        """(project, service) of each image that exists, from compose's labels: one
+        inspect for all of them."""
         owners = {}
-        for image, inspected in found:
-            labels = inspected.config.labels or {}
-            owners[image] = (labels.get(PROJECT_LABEL, ""), labels.get(SERVICE_LABEL, ""))
+        for inspected in self._stack.inspector.images(images):
+            labels = (inspected.config.labels if inspected.config else None) or {}
+            owner = (labels.get(PROJECT_LABEL, ""), labels.get(SERVICE_LABEL, ""))
+            tags = set(inspected.repo_tags or ())
+            owners.update({image: owner for image in images if _tagged(image) in tags})
         return owners
 
     def remove_replaced(self) -> int:
@@ -132,9 +133,10 @@ class ProjectImages:
     def size(self, service: str, *, install_local_stack: bool = False) -> int | None:
         try:
             name = self.built(install_local_stack=install_local_stack)[service]
-            return int(self._docker.image.inspect(name).size)
+            found = self._stack.inspector.images([name])
         except (*ENGINE_ERRORS, KeyError):
             return None
+        return int(found[0].size or 0) if found else None
 
     def missing_bases(self, model: dict[str, Any]) -> list[str]:
         """The base images (``BASE_IMAGE``) and pulled images of ``model`` that the

@@ -25,8 +25,9 @@ def claim_mark(stack: Stack, labels: Mapping[str, str]) -> dict[str, str]:
     """Create the mark with ``labels`` unless it exists, and return the labels it
     carries: the engine keeps the first creator's, atomically."""
     name = mark_name(stack.project)
-    stack.docker.volume.create(name, labels={**labels, MARK_LABEL: stack.project})
-    return dict(stack.docker.volume.inspect(name).labels or {})
+    # python-on-whales inspects the volume it returns: read at once, that is the answer.
+    created = stack.docker.volume.create(name, labels={**labels, MARK_LABEL: stack.project})
+    return dict(created.labels or {})
 
 
 def _remove_mark(stack: Stack) -> None:

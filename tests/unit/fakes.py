@@ -1,16 +1,17 @@
 """A fake of the python-on-whales surface the smoke uses, and a fake stack over HTTP.
 
 It behaves as python-on-whales 0.81 does where the smoke can tell: with the engine
-down every call fails; `compose port` answers (None, None) for a stopped service;
-`logs` honours services, tail and timestamps; a missing image fails
-`image.inspect`. It records every call in order, so tests can assert what happened
-and when (logs captured before `down`, `down` after a failure, nothing after an
-error).
+down every call fails; a stopped service's container publishes no port; `logs`
+honours services, tail and timestamps; a missing image fails `image.inspect`, and one
+inspect of several leaves the missing out. It records every call in order, so tests
+can assert what happened and when (logs captured before `down`, `down` after a
+failure, nothing after an error).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 import uuid
@@ -23,12 +24,13 @@ from typing import Any, cast
 
 import httpx
 from python_on_whales import DockerClient
-from python_on_whales.exceptions import DockerException, NoSuchVolume
+from python_on_whales.exceptions import DockerException
 
 from smoke import clock
 from smoke.options import RunOptions, StackSettings
 from smoke.outcome import Budgets
 from smoke.stack.compose import Stack
+from smoke.stack.inspected import Inspector
 from smoke.stack.target import Target
 
 PASSWORD = "s3cret-pass"  # a fake secret the tests look for
@@ -127,6 +129,20 @@ class FakeImage:
     service: str
 
 
+class Listed:
+    """A listed container: as in python-on-whales, its id is free and every other
+    field read costs an inspect."""
+
+    def __init__(
+        self, calls: list[str], container: str, inspect: Callable[[], SimpleNamespace]
+    ) -> None:
+        self._calls, self.id, self._inspect = calls, container, inspect
+
+    def __getattr__(self, attr: str) -> Any:
+        self._calls.append("container inspect")
+        return getattr(self._inspect(), attr)
+
+
 class Inspected(SimpleNamespace):
     """A listed object: as in python-on-whales, reading its name costs an inspect."""
 
@@ -178,7 +194,7 @@ class FakeDocker:
     #: How many removals (direct or `down`) leave a container behind, as when a killed
     #: `up` is still creating one.
     stubborn_downs: int = 0
-    #: How many `compose port` calls for chat fail, as while its container restarts.
+    #: How many inspects of chat show no published port, as while its container restarts.
     port_failures: int = 0
     #: Host ports by service; change one to act out a restart on a new ephemeral port.
     host_ports: dict[str, int] = field(default_factory=lambda: dict(PORTS))
@@ -212,7 +228,6 @@ class FakeDocker:
             config=self._call("compose config", self._config),
             build=self._call("compose build", self._build),
             up=self._call("compose up", self._up),
-            port=self._call("compose port", self._port, detail=True),
             logs=self._call("compose logs", self._logs),
             down=self._call("compose down", self._down),
         )
@@ -229,7 +244,6 @@ class FakeDocker:
         self.volume = SimpleNamespace(
             list=self._call("volume list", self._volume_list),
             create=self._call("volume create", self._volume_create),
-            inspect=self._call("volume inspect", self._volume_inspect),
             remove=self._call("volume remove", self._volume_remove),
         )
         self.image = SimpleNamespace(
@@ -239,6 +253,11 @@ class FakeDocker:
             exists=self._call("image exists", lambda name: name in self.base_images),
         )
         self.context = SimpleNamespace(inspect=self._call("context inspect", self._context))
+        #: What ``smoke.stack.inspected.Inspector`` reads: several objects in one call.
+        self.inspector = SimpleNamespace(
+            containers=self._call("container inspect", self._inspect_containers),
+            images=self._call("image inspect", self._inspect_images),
+        )
 
     def _call(
         self, name: str, result: Callable[..., Any], *, detail: bool = False
@@ -311,15 +330,6 @@ class FakeDocker:
     def _remove(self, containers: list[str], force: bool = False, volumes: bool = False) -> None:
         self._down()  # the same effect as compose's `down`, by the project's label
 
-    def _port(self, service: str, port: int) -> tuple[str | None, int | None]:
-        if self.port_failures and service == "chat":
-            self.port_failures -= 1
-            raise docker_error(f"compose port {service} {port}")
-        state = self.states.get(service)
-        if not self.running or (state is not None and state.status != "running"):
-            return None, None
-        return self.host_ip, self.host_ports[service]
-
     def _logs(
         self, services: list[str] | None = None, tail: str | None = None, timestamps: bool = False
     ) -> str:
@@ -339,6 +349,8 @@ class FakeDocker:
         return "".join(f"{line if timestamps else line.split(' ', 1)[1]}\n" for line in own)
 
     def _containers(self, all: bool = False, filters: Any = None) -> list[Any]:
+        """What `docker container list` gives: an object per container, whose fields
+        (but its id) cost an inspect each time they are read, as in python-on-whales."""
         if not self.running:
             return []
         labels = _labels(filters)
@@ -353,49 +365,76 @@ class FakeDocker:
             state = self.states.get(service, FakeState())
             if state.status != "running" and not all:
                 continue  # `docker ps` without --all lists running containers only
+            container = f"id-{service}" + (f"~{state.generation}" if state.generation > 1 else "")
             found.append(
-                Inspected(
-                    self.calls,
-                    "container inspect",
-                    name=f"{self.project}-{service}-1",
-                    id=f"id-{service}" + (f"~{state.generation}" if state.generation > 1 else ""),
-                    image=state.image,
-                    state=SimpleNamespace(
-                        status=state.status,
-                        exit_code=state.exit_code,
-                        health=SimpleNamespace(
-                            status=state.health,
-                            log=[
-                                SimpleNamespace(
-                                    output=state.health_output,
-                                    exit_code=0 if state.health == "healthy" else 1,
-                                    end=None,
-                                )
-                            ],
-                        )
-                        if state.health
-                        else None,
-                        started_at=state.started_at,
-                        finished_at=state.finished_at,
-                        oom_killed=state.oom_killed,
-                    ),
-                    created=state.created,
-                    config=SimpleNamespace(
-                        labels={
-                            "com.docker.compose.project": self.project,
-                            "com.docker.compose.service": service,
-                            "com.docker.compose.config-hash": state.config_hash,
-                        },
-                        env=list(state.env),
-                    ),
-                    restart_count=state.restarts,
-                    host_config=SimpleNamespace(
-                        restart_policy=SimpleNamespace(name=state.restart_policy),
-                        memory=state.memory,
-                    ),
-                )
+                Listed(self.calls, container, functools.partial(self._inspected, service, state))
             )
         return found
+
+    def _inspected(self, service: str, state: FakeState) -> SimpleNamespace:
+        """The container of ``service`` as its inspect tells it, now."""
+        lookups_fail = self.port_failures > 0 and service == "chat"
+        if lookups_fail:
+            self.port_failures -= 1
+        port = PORTS.get(service)
+        bindings = (
+            [{"HostIp": self.host_ip, "HostPort": str(self.host_ports[service])}]
+            if port and state.status == "running" and not lookups_fail
+            else []
+        )
+        return SimpleNamespace(
+            name=f"{self.project}-{service}-1",
+            id=f"id-{service}" + (f"~{state.generation}" if state.generation > 1 else ""),
+            image=state.image,
+            state=SimpleNamespace(
+                status=state.status,
+                exit_code=state.exit_code,
+                health=SimpleNamespace(
+                    status=state.health,
+                    log=[
+                        SimpleNamespace(
+                            output=state.health_output,
+                            exit_code=0 if state.health == "healthy" else 1,
+                            end=None,
+                        )
+                    ],
+                )
+                if state.health
+                else None,
+                started_at=state.started_at,
+                finished_at=state.finished_at,
+                oom_killed=state.oom_killed,
+            ),
+            created=state.created,
+            config=SimpleNamespace(
+                labels={
+                    "com.docker.compose.project": self.project,
+                    "com.docker.compose.service": service,
+                    "com.docker.compose.config-hash": state.config_hash,
+                },
+                env=list(state.env),
+            ),
+            restart_count=state.restarts,
+            host_config=SimpleNamespace(
+                restart_policy=SimpleNamespace(name=state.restart_policy),
+                memory=state.memory,
+                port_bindings={f"{port}/tcp": [SimpleNamespace(host_port="0")]} if port else {},
+            ),
+            network_settings=SimpleNamespace(ports={f"{port}/tcp": bindings} if port else {}),
+        )
+
+    def _inspect_containers(self, ids: list[str]) -> list[Any]:
+        """One `docker container inspect` of ``ids``: those that exist now, in order."""
+        if not self.running:
+            return []
+        now = {}
+        for service in (*SERVICES, *(name for name in self.states if name not in SERVICES)):
+            state = self.states.get(service, FakeState())
+            now[f"id-{service}" + (f"~{state.generation}" if state.generation > 1 else "")] = (
+                service,
+                state,
+            )
+        return [self._inspected(*now[container]) for container in ids if container in now]
 
     def _execute(self, container: str, command: list[str]) -> str:
         """`cat /proc/net/tcp` inside a container: a LISTEN row on its port, or none."""
@@ -427,13 +466,9 @@ class FakeDocker:
             if all(labels.get(k) == v for k, v in wanted.items())
         ]
 
-    def _volume_create(self, name: str, labels: dict[str, str] | None = None) -> None:
+    def _volume_create(self, name: str, labels: dict[str, str] | None = None) -> Any:
         # As the engine does: an existing volume of that name is returned as it is.
         self.volumes.setdefault(name, dict(labels or {}))
-
-    def _volume_inspect(self, name: str) -> Any:
-        if name not in self.volumes:
-            raise NoSuchVolume(["docker", "volume", "inspect", name], 1, b"", b"no such volume")
         return SimpleNamespace(name=name, labels=dict(self.volumes[name]))
 
     def _volume_remove(self, volumes: list[Any]) -> None:
@@ -447,8 +482,15 @@ class FakeDocker:
         labels = {"com.docker.compose.project": image.project}
         labels["com.docker.compose.service"] = image.service
         return SimpleNamespace(
-            id=f"sha256:{name}", size=image.size, config=SimpleNamespace(labels=labels)
+            id=f"sha256:{name}",
+            size=image.size,
+            config=SimpleNamespace(labels=labels),
+            repo_tags=[name],
         )
+
+    def _inspect_images(self, names: list[str]) -> list[Any]:
+        """One `docker image inspect`: those the engine has, in order."""
+        return [self._image(n) for n in names if n in self.images]
 
     def _image_inspect(self, names: str | list[str]) -> Any:
         # As docker does: one missing image fails the whole call.
@@ -598,7 +640,13 @@ def stack(docker: FakeDocker, **env: str) -> Stack:
 def on_fake(target: Target, docker: FakeDocker, **options: Any) -> Stack:
     """``target``'s stack on the fake engine, its clients with variables of their own
     the fake's too."""
-    return Stack(target, docker=cast(DockerClient, docker), docker_for=docker.with_env, **options)
+    return Stack(
+        target,
+        docker=cast(DockerClient, docker),
+        docker_for=docker.with_env,
+        inspector=cast(Inspector, docker.inspector),
+        **options,
+    )
 
 
 class _WithEnv:
@@ -641,3 +689,17 @@ def run_marks(docker: FakeDocker, project: str = "p") -> list[dict[str, str]]:
         for labels in docker.volumes.values()
         if labels.get("io.contoso-smoke.run") == project
     ]
+
+
+def port_lookups(docker: FakeDocker, service: str) -> int:
+    """How often the smoke looked ``service``'s published port up: a listing of its
+    first running container (each followed by one inspect)."""
+    wanted = ("label", f"com.docker.compose.service={service}")
+    return sum(
+        1
+        for name, _, kwargs in docker.asked
+        if name == "container list"
+        and kwargs.get("all") is False
+        and wanted in kwargs.get("filters", ())
+        and ("label", "com.docker.compose.container-number=1") in kwargs.get("filters", ())
+    )

@@ -100,11 +100,33 @@ def test_urls_follow_the_engine() -> None:
 
 
 def test_no_port_yet_is_port_unavailable() -> None:
-    with pytest.raises(PortUnavailable, match="web has no published port in project p"):
+    with pytest.raises(
+        PortUnavailable,
+        match=r"^web has no published port yet \(no running container; is it restarting\?\)$",
+    ):
         stack(FakeDocker(running=False)).url("web")
     restarting = FakeDocker(running=True, port_failures=1)
-    with pytest.raises(PortUnavailable, match=r"`compose port` exited 1; is it restarting\?"):
+    with pytest.raises(
+        PortUnavailable,
+        match=r"^chat has no published port yet \(its container is running; is it restarting\?\)$",
+    ):
         stack(restarting).url("chat")
+    assert stack(restarting).url("chat") == "http://127.0.0.1:8000"  # bound again
+
+
+def test_a_port_the_file_does_not_publish_is_said_so() -> None:
+    docker = FakeDocker(running=True)
+    unpublished = docker.inspector.containers
+
+    def without_bindings(ids: list[str]) -> list[Any]:
+        found = unpublished(ids)
+        for container in found:
+            container.host_config.port_bindings = {}
+        return found
+
+    docker.inspector.containers = without_bindings
+    with pytest.raises(PortUnavailable, match=r"^web has no published port in project p$"):
+        stack(docker).url("web")
 
 
 def test_resources_by_name_or_id_and_described() -> None:

@@ -115,11 +115,46 @@ def test_logs_ask_for_the_services_with_timestamps_and_a_tail() -> None:
     ]
 
 
-def test_urls_ask_compose_for_the_container_port_of_each_service() -> None:
+def test_urls_read_the_port_of_each_services_first_running_container_in_one_inspect() -> None:
     docker = FakeDocker(running=True)
     assert stack(docker).url("chat") == "http://127.0.0.1:8000"
     assert stack(docker).url("web") == "http://127.0.0.1:3000"
-    assert [args for args, _ in asked(docker, "compose port")] == [("chat", 8000), ("web", 3000)]
+    # What `compose port --index 1` answers for: the first container, never a one-off.
+    assert [kwargs for _, kwargs in asked(docker, "container list")] == [
+        {
+            "all": False,
+            "filters": [
+                ("label", "com.docker.compose.project=p"),
+                ("label", f"com.docker.compose.service={service}"),
+                ("label", "com.docker.compose.container-number=1"),
+                ("label", "com.docker.compose.oneoff=False"),
+            ],
+        }
+        for service in ("chat", "web")
+    ]
+    assert [args for args, _ in asked(docker, "container inspect")] == [
+        (["id-chat"],),
+        (["id-web"],),
+    ]
+    assert docker.calls == ["container list", "container inspect"] * 2
+
+
+def test_a_services_state_and_the_projects_states_cost_one_inspect_each() -> None:
+    docker = FakeDocker(running=True, states={"db": FakeState(status="exited", exit_code=3)})
+    state = stack(docker).state("db")
+    assert state is not None
+    assert (state.status, state.exit_code) == ("exited", 3)
+    states = stack(docker).states()
+    assert sorted(states) == ["chat", "db", "web"]
+    assert states["db"].exit_code == 3
+    times = stack(docker).times()
+    assert [t.service for t in times] == ["chat", "db", "web"]
+    assert docker.calls == ["container list", "container inspect"] * 3
+    assert [args for args, _ in asked(docker, "container inspect")] == [
+        (["id-db"],),
+        (["id-db", "id-chat", "id-web"],),
+        (["id-db", "id-chat", "id-web"],),
+    ]
 
 
 def test_marks_are_volumes_named_and_labelled_for_the_project() -> None:
@@ -129,7 +164,7 @@ def test_marks_are_volumes_named_and_labelled_for_the_project() -> None:
     assert asked(docker, "volume create") == [
         (("p_smoke-run",), {"labels": {"io.contoso-smoke.run": "p"}})
     ]
-    assert asked(docker, "volume inspect") == [(("p_smoke-run",), {})]
+    assert "volume inspect" not in docker.calls  # the created volume is its own answer
     other = on_fake(Target("q", (Path("docker-compose.yml"),)), docker)
     marks.unmark(other)  # another project's mark stays
     assert "p_smoke-run" in docker.volumes

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
-from python_on_whales import DockerClient
 
 from smoke.checks import schemathesis as fuzz_module
 from smoke.checks.schemathesis import HAR_NAME, Tally
@@ -21,7 +20,7 @@ from smoke.report.console import Console
 from smoke.stack.compose import Stack
 from smoke.stack.target import Target
 from smoke.trace.context import Tracer
-from tests.unit.fakes import STACK_FIELDS, FakeDocker, Terminal
+from tests.unit.fakes import STACK_FIELDS, FakeDocker, Terminal, on_fake
 
 
 def options(tmp_path: Path, **overrides: Any) -> FuzzOptions:
@@ -126,11 +125,7 @@ def run_fuzz(
     docker = FakeDocker()
     fake_the_world(monkeypatch, schemathesis, FakeServices().transport(), started)
     out = Terminal()
-    stack = Stack(
-        Target("p", (Path("docker-compose.yml"),)),
-        docker=cast(DockerClient, docker),
-        docker_for=docker.with_env,
-    )
+    stack = on_fake(Target("p", (Path("docker-compose.yml"),)), docker)
     error: BaseException | None = None
     try:
         console = Console(out, tty=False, env=console_env or {})
@@ -329,7 +324,7 @@ def test_a_fuzz_without_a_given_stack_makes_one_and_judges_other_hosts_by_an_hou
 
     def make(target: Target, *, env: object) -> Stack:
         made.append(target)
-        return Stack(target, docker=cast(DockerClient, docker), docker_for=docker.with_env)
+        return on_fake(target, docker)
 
     monkeypatch.setattr("smoke.lifecycle.Stack", make)
     fake_the_world(monkeypatch, schemathesis_answering([200], 0), FakeServices().transport())
@@ -367,11 +362,7 @@ def test_an_exited_chat_fails_the_fuzz_at_once(
         raise httpx.ConnectError("refused", request=request)
 
     answer_through(monkeypatch, httpx.MockTransport(refuse))
-    stack = Stack(
-        Target("p", (Path("docker-compose.yml"),)),
-        docker=cast(DockerClient, docker),
-        docker_for=docker.with_env,
-    )
+    stack = on_fake(Target("p", (Path("docker-compose.yml"),)), docker)
     with pytest.raises(ServiceCrashed, match="chat exited with code 3"):
         fuzz(options(tmp_path, timeout=30.0), console=Console(Terminal(), tty=False), stack=stack)
 

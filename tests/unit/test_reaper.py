@@ -269,7 +269,12 @@ def test_a_reap_ends_only_after_two_empty_looks_in_a_row(
 
     def make(target: Any) -> Any:
         made.append(target.compose_files)
-        return Stack(target, docker=cast(DockerClient, docker), docker_for=docker.with_env)
+        return Stack(
+            target,
+            docker=cast(DockerClient, docker),
+            docker_for=docker.with_env,
+            inspector=docker.inspector,
+        )
 
     docker = FakeDocker(running=True)
     monkeypatch.setattr(smoke.stack.compose, "Stack", make)

@@ -37,6 +37,7 @@ from tests.unit.fakes import (
     Terminal,
     docker_error,
     on_fake,
+    port_lookups,
     run_options,
 )
 
@@ -135,8 +136,8 @@ def test_a_port_that_appears_late_is_waited_for(tmp_path: Path) -> None:
     docker = FakeDocker(port_failures=3)  # chat restarting: no port for a moment
     output, error = run(tmp_path, docker, FakeServices(), timeout=1.0)
     assert error is None, output
-    assert docker.calls.count("compose port chat") == 4  # retried, then looked up once
-    assert docker.calls.count("compose port web") == 1  # beside chat's health
+    assert port_lookups(docker, "chat") == 4  # retried, then looked up once
+    assert port_lookups(docker, "web") == 1  # beside chat's health
 
 
 def test_a_port_that_never_appears_is_a_chat_health_timeout(tmp_path: Path) -> None:
@@ -250,6 +251,7 @@ def test_environment_problems_stop_before_anything_starts(
 def fake_docker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeDocker:
     docker = FakeDocker(project="contoso-smoke")  # the CLI's default project
     monkeypatch.setattr("smoke.stack.client.DockerClient", lambda **kwargs: docker)
+    monkeypatch.setattr("smoke.stack.compose.Inspector", lambda client: client.inspector)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "docker-compose.yml").write_text("services: {}\n")
     for name in ("KEEP_STACK", "CHAT_INSTALL_LOCAL_STACK", "COMPOSE_PROJECT_NAME"):
