@@ -138,7 +138,7 @@ def _compose_up(ctx: Context) -> str:
         raise job from failure
     # What `up` made, listed off the critical path: the teardown removes it directly.
     ctx.background["resources"] = ctx.pool.submit(ctx.stack.resources, names=False)
-    # Web's port is looked up while chat's health is waited for (a `compose port` each).
+    # Web's port is looked up while chat's health is waited for (a listing and an inspect).
     ctx.probe.look_up_beside(ctx.pool, WEB)
     if ctx.options.stack.build:  # the images this build replaced, off the critical path too
         ctx.background["replaced images"] = ctx.pool.submit(ctx.stack.images.remove_replaced)
