@@ -196,13 +196,14 @@ CHECK_FAULTS = [
             "web -> chat proxy call timeout",
             "chat-1",
             said=(
-                r"timed out after 3\.\d+s \(timeout 3s\)",
+                r"timed out after 8\.\d+s \(timeout 8s\)",
                 # chat's stand-in sends no span: web's call, open, is the deepest
                 r"blame: web → chat: no answer after \d\.\d s \(its call POST "
                 r"http://chat:8000/api/chat never came back\)",
             ),
             env=(("FAULT_MODE", "slow"), ("FAULT_DELAY", "30")),
-            timeout="3",
+            # Well under the delay, and room for `up` (bound by it too) on a loaded machine.
+            timeout="8",
         ),
         id="chat-slower-than-timeout",
     ),

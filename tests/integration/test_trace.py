@@ -240,7 +240,8 @@ def test_a_stopped_db_on_a_kept_stack_is_named_at_once_and_nothing_restarts(
         attached = run_fault(clean_project, tmp_path, args=("--attach",))
         took = time.monotonic() - started
         assert attached.returncode == 1, attached.output
-        assert took < 5, attached.output
+        # At once: far inside the default 60 s wait, with room for a loaded machine.
+        assert took < 20, attached.output
         assert "✗ attach" in attached.output
         assert re.search(
             r"db is exited \(exit code 0 at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\); "
