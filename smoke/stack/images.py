@@ -88,13 +88,13 @@ class ProjectImages:
                 "or run without --no-build",
             )
 
-    def _built_by(self, images: list[str]) -> dict[str, tuple[str, str]]:
+    def _built_by(self, images: list[str]) -> dict[str, tuple[str | None, str | None]]:
         """(project, service) of each image that exists, from compose's labels: one
         inspect for all of them."""
         owners = {}
         for inspected in self._stack.inspector.images(images):
             labels = (inspected.config.labels if inspected.config else None) or {}
-            owner = (labels.get(PROJECT_LABEL, ""), labels.get(SERVICE_LABEL, ""))
+            owner = (labels.get(PROJECT_LABEL), labels.get(SERVICE_LABEL))
             tags = set(inspected.repo_tags or ())
             owners.update({image: owner for image in images if _tagged(image) in tags})
         return owners

@@ -114,6 +114,21 @@ def test_no_port_yet_is_port_unavailable() -> None:
     assert stack(restarting).url("chat") == "http://127.0.0.1:8000"  # bound again
 
 
+def test_a_url_goes_to_the_address_the_port_is_bound_to() -> None:
+    bound = FakeDocker(running=True, host_ip="10.1.2.3")
+    assert stack(bound).url("web") == "http://10.1.2.3:3000"
+    every = FakeDocker(running=True, host_ip="")  # no address said: every interface
+    assert stack(every).url("chat") == "http://127.0.0.1:8000"
+
+
+def test_a_container_removed_between_the_listing_and_the_inspect_is_not_there() -> None:
+    docker = FakeDocker(running=True)
+    docker.inspector.containers = lambda ids: []  # gone when inspected
+    assert stack(docker).state("chat") is None
+    with pytest.raises(PortUnavailable, match=r"^chat has no published port yet \(no running"):
+        stack(docker).url("chat")
+
+
 def test_a_port_the_file_does_not_publish_is_said_so() -> None:
     docker = FakeDocker(running=True)
     unpublished = docker.inspector.containers

@@ -115,6 +115,15 @@ def test_logs_ask_for_the_services_with_timestamps_and_a_tail() -> None:
     ]
 
 
+def first_of(service: str) -> list[tuple[str, str]]:
+    """The filters of a service's first container, never a one-off's."""
+    return [
+        ("label", f"com.docker.compose.service={service}"),
+        ("label", "com.docker.compose.container-number=1"),
+        ("label", "com.docker.compose.oneoff=False"),
+    ]
+
+
 def test_urls_read_the_port_of_each_services_first_running_container_in_one_inspect() -> None:
     docker = FakeDocker(running=True)
     assert stack(docker).url("chat") == "http://127.0.0.1:8000"
@@ -150,6 +159,12 @@ def test_a_services_state_and_the_projects_states_cost_one_inspect_each() -> Non
     times = stack(docker).times()
     assert [t.service for t in times] == ["chat", "db", "web"]
     assert docker.calls == ["container list", "container inspect"] * 3
+    project = ("label", "com.docker.compose.project=p")
+    assert [kwargs for _, kwargs in asked(docker, "container list")] == [
+        {"all": True, "filters": [project, *first_of("db")]},
+        {"all": True, "filters": [project]},
+        {"all": True, "filters": [project]},
+    ]
     assert [args for args, _ in asked(docker, "container inspect")] == [
         (["id-db"],),
         (["id-db", "id-chat", "id-web"],),
