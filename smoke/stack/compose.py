@@ -299,7 +299,7 @@ class Stack:
                 f"{service} has no published port yet (its container is "
                 f"{container.state.status}; is it restarting?)"
             )
-        address = self.engine().probe_host(published[0].get("HostIp") or "0.0.0.0")
+        address = self.engine().probe_host(published[0].get("HostIp"))  # None: every one
         if ":" in address:
             address = f"[{address}]"
         return f"http://{address}:{published[0]['HostPort']}"
