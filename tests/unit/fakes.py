@@ -489,8 +489,10 @@ class FakeDocker:
         )
 
     def _inspect_images(self, names: list[str]) -> list[Any]:
-        """One `docker image inspect`: those the engine has, in order."""
-        return [self._image(n) for n in names if n in self.images]
+        """One `docker image inspect`: those the engine has, in order; a name without a
+        tag is its `latest`, as the engine reads it."""
+        tagged = [n if ":" in n.rsplit("/", 1)[-1] else f"{n}:latest" for n in names]
+        return [self._image(n) for n in tagged if n in self.images]
 
     def _image_inspect(self, names: str | list[str]) -> Any:
         # As docker does: one missing image fails the whole call.

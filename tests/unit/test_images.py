@@ -52,6 +52,15 @@ def test_no_build_needs_every_image_built_by_this_project() -> None:
     assert caught.value.exit_code == 2
 
 
+def test_no_build_finds_an_image_named_without_a_tag_as_its_latest() -> None:
+    docker = FakeDocker()
+    docker.fixed_model()["services"]["web"]["image"] = "p-web"  # compose's own default name
+    stack(docker).images.require(install_local_stack=False)  # p-web:latest is p's web
+    docker.images["p-web:latest"] = FakeImage(1, "q", "web")
+    with pytest.raises(ImagesMissing, match=r"has not built p-web$"):
+        stack(docker).images.require(install_local_stack=False)
+
+
 def test_replaced_images_of_this_project_go_and_others_stay() -> None:
     docker = FakeDocker(dangling={"sha256:old1": "p", "sha256:old2": "p", "sha256:x": "q"})
     docker.in_use.add("sha256:old2")  # a kept container still runs it
