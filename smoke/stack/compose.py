@@ -277,13 +277,9 @@ class Stack:
         return failure
 
     def url(self, service: str) -> str:
-        """The service's URL as this machine reaches it: where the engine publishes its
-        port (what `compose port` answers, read from the container's inspect), and the
-        engine's location, so ephemeral ports and remote engines work.
-
-        A container that is not running (e.g. restarting after a crash) has no port
-        yet: that is ``PortUnavailable``, which the waits retry until their deadline.
-        """
+        """The service's URL as this machine reaches it: its first container's published
+        port (what `compose port` answers) at the engine's location. One not running
+        (restarting, say) has none yet: ``PortUnavailable``, which the waits retry."""
         container = self._first(service, all=False)
         port = f"{CONTAINER_PORTS[service]}/tcp"
         if container is None:
@@ -304,12 +300,17 @@ class Stack:
             address = f"[{address}]"
         return f"http://{address}:{published[0]['HostPort']}"
 
-    def _first(self, service: str, *, all: bool = True) -> Any:
-        """The service's first container, read once; None while it has none."""
+    def _first_id(self, service: str, *, all: bool = True) -> str | None:
+        """The id of the service's first container (no inspect); None while it has none."""
         listed = self.docker.container.list(
             all=all, filters=self._project_filter(f"{SERVICE_LABEL}={service}", *_FIRST_CONTAINER)
         )
-        found = self.inspector.containers([c.id for c in listed[:1]])
+        return str(listed[0].id) if listed else None
+
+    def _first(self, service: str, *, all: bool = True) -> Any:
+        """The service's first container, read once; None while it has none."""
+        container = self._first_id(service, all=all)
+        found = self.inspector.containers([container] if container else [])
         return found[0] if found else None
 
     def state(self, service: str) -> ServiceState | None:
@@ -342,12 +343,10 @@ class Stack:
         """Where something listens on the service's port inside its container, read
         from the kernel's tables there (`/proc/net/tcp*`, which every Linux container
         has); None when that cannot be read (no `cat` in the image, say)."""
-        containers = self.docker.container.list(
-            filters=self._project_filter(f"{SERVICE_LABEL}={service}")
-        )
-        if not containers:
+        container = self._first_id(service, all=False)
+        if container is None:
             return None
-        return listening_in(self.docker, containers[0].id, CONTAINER_PORTS[service])
+        return listening_in(self.docker, container, CONTAINER_PORTS[service])
 
     def logs(self, services: tuple[str, ...] = (), *, tail: int | None = None) -> str:
         text: str = self._log_reader.compose.logs(
