@@ -300,7 +300,7 @@ class Stack:
             address = f"[{address}]"
         return f"http://{address}:{published[0]['HostPort']}"
 
-    def _first_id(self, service: str, *, all: bool = True) -> str | None:
+    def _first_id(self, service: str, *, all: bool) -> str | None:
         """The id of the service's first container (no inspect); None while it has none."""
         listed = self.docker.container.list(
             all=all, filters=self._project_filter(f"{SERVICE_LABEL}={service}", *_FIRST_CONTAINER)

@@ -254,10 +254,15 @@ class FakeDocker:
         )
         self.context = SimpleNamespace(inspect=self._call("context inspect", self._context))
         #: What ``smoke.stack.inspected.Inspector`` reads: several objects in one call.
+        #: Nothing to read is no call, as there.
         self.inspector = SimpleNamespace(
-            containers=self._call("container inspect", self._inspect_containers),
-            images=self._call("image inspect", self._inspect_images),
+            containers=self._many(self._call("container inspect", self._inspect_containers)),
+            images=self._many(self._call("image inspect", self._inspect_images)),
         )
+
+    @staticmethod
+    def _many(call: Callable[[list[str]], list[Any]]) -> Callable[[list[str]], list[Any]]:
+        return lambda names: call(names) if names else []
 
     def _call(
         self, name: str, result: Callable[..., Any], *, detail: bool = False

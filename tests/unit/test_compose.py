@@ -100,11 +100,13 @@ def test_urls_follow_the_engine() -> None:
 
 
 def test_no_port_yet_is_port_unavailable() -> None:
+    stopped = FakeDocker(running=False)
     with pytest.raises(
         PortUnavailable,
         match=r"^web has no published port yet \(no running container; is it restarting\?\)$",
     ):
-        stack(FakeDocker(running=False)).url("web")
+        stack(stopped).url("web")
+    assert "container inspect" not in stopped.calls  # nothing listed, nothing to inspect
     restarting = FakeDocker(running=True, port_failures=1)
     with pytest.raises(
         PortUnavailable,
