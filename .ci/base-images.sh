@@ -24,8 +24,8 @@ build_debian_rootfs() {
   have_image "$standin_debian" && return 0
   command -v debootstrap >/dev/null || {
     ci_log "base images: installing debootstrap"
-    ci_retry 3 5 apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive ci_retry 3 5 apt-get install -y -qq debootstrap >/dev/null
+    ci_retry 3 5 ci_apt update -qq
+    ci_retry 3 5 ci_apt install -y -qq debootstrap >/dev/null
   }
   local rootfs
   rootfs=$(mktemp -d /tmp/contoso-rootfs.XXXXXX)
@@ -41,21 +41,26 @@ build_standin() { # TAG CONTEXT
   DOCKER_BUILDKIT=0 docker build -q --build-arg "DEBIAN_IMAGE=$standin_debian" -t "$1" "$2" >/dev/null
 }
 
-pick() { # PUBLIC STANDIN CONTEXT -> prints the image to use
-  local public=$1 standin=$2 context=$3
-  if have_image "$public" || try_pull "$public"; then
-    echo "$public"
-    return
-  fi
-  if ! have_image "$standin"; then
-    build_debian_rootfs
-    build_standin "$standin" "$context"
-  fi
-  echo "$standin"
+# PUBLIC STANDIN -> prints the image to use: the public one when present or pullable.
+public_or_standin() {
+  if have_image "$1" || try_pull "$1"; then echo "$1"; else echo "$2"; fi
 }
 
-python_image=$(pick "$public_python" "$standin_python" "$here/images/python")
-db_image=$(pick "$public_db" "$standin_db" "$here/images/postgres")
+python_image=$(public_or_standin "$public_python" "$standin_python")
+db_image=$(public_or_standin "$public_db" "$standin_db")
+
+# The stand-ins still missing, from one debootstrapped Debian, built side by side
+# (each is mostly apt inside its build).
+declare -A standin_context=(["$standin_python"]="$here/images/python" ["$standin_db"]="$here/images/postgres")
+builds=()
+for image in "$python_image" "$db_image"; do
+  [ -n "${standin_context[$image]:-}" ] || continue
+  have_image "$image" && continue
+  build_debian_rootfs
+  build_standin "$image" "${standin_context[$image]}" &
+  builds+=($!)
+done
+for build in "${builds[@]}"; do wait "$build"; done
 
 ca_file=
 [ -s /etc/ssl/certs/ca-certificates.crt ] && ca_file=/etc/ssl/certs/ca-certificates.crt

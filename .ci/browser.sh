@@ -14,7 +14,6 @@ if command -v chromium-headless-shell >/dev/null 2>&1 && command -v chromium >/d
   exit 0
 fi
 ci_log "browser: installing Debian's chromium and chromium-headless-shell"
-export DEBIAN_FRONTEND=noninteractive
-ci_retry 3 5 apt-get update -qq
-ci_retry 3 5 apt-get install -y -qq --no-install-recommends chromium chromium-headless-shell >/dev/null
+ci_retry 3 5 ci_apt update -qq
+ci_retry 3 5 ci_apt install -y -qq --no-install-recommends chromium chromium-headless-shell >/dev/null
 ci_log "browser: $(chromium --version | head -n 1) ready"

@@ -14,9 +14,8 @@ fi
 
 if ! command -v dockerd >/dev/null 2>&1; then
   ci_log "docker engine: installing Debian's docker.io"
-  export DEBIAN_FRONTEND=noninteractive
-  ci_retry 3 5 apt-get update -qq
-  ci_retry 3 5 apt-get install -y -qq --no-install-recommends docker.io iptables >/dev/null
+  ci_retry 3 5 ci_apt update -qq
+  ci_retry 3 5 ci_apt install -y -qq --no-install-recommends docker.io iptables >/dev/null
 fi
 
 ci_log "docker engine: starting dockerd (log: /var/log/dockerd.log)"

@@ -13,3 +13,7 @@ ci_retry() {
   done
   return 1
 }
+
+# apt-get for the setup's steps, which run side by side: one at a time (dpkg's own
+# lock fails at once instead of waiting), non-interactive.
+ci_apt() { flock /var/lock/contoso-ci-apt.lock env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }

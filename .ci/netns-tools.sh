@@ -11,8 +11,7 @@ command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
 command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 if ((${#missing[@]})); then
   ci_log "netns tools: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  ci_retry 3 5 apt-get update -qq
-  ci_retry 3 5 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  ci_retry 3 5 ci_apt update -qq
+  ci_retry 3 5 ci_apt install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 ci_log "netns tools: ready"
