@@ -77,7 +77,9 @@ class Console:
         self._write("".join(f"{line}\n" for line in split_lines(neutralise(text))))
 
     def detail(self, text: str) -> None:
-        self._write("".join(f"    {line}\n" for line in split_lines(neutralise(text))))
+        # A blank line stays blank: no trailing spaces for a log or a diff to carry.
+        lines = split_lines(neutralise(text))
+        self._write("".join(f"    {line}\n" if line else "\n" for line in lines))
 
     def step_done(self, name: str, seconds: float, *, passed: bool, note: str = "") -> None:
         mark = self.ok_mark if passed else self.fail_mark  # ours: the only escapes let through

@@ -75,11 +75,11 @@ def test_colour_on_a_tty_unless_no_color(monkeypatch: pytest.MonkeyPatch) -> Non
     assert Console(Stream(), tty=True).ok_mark == "✓"
 
 
-def test_details_are_indented_line_by_line() -> None:
+def test_details_are_indented_line_by_line_and_blank_lines_stay_blank() -> None:
     out = Stream()
-    Console(out, tty=False).detail("one\ntwo")
+    Console(out, tty=False).detail("one\n\ntwo")
     Console(out, tty=False).detail("")
-    assert out.getvalue() == "    one\n    two\n    \n"
+    assert out.getvalue() == "    one\n\n    two\n\n"
 
 
 def test_progress_on_a_tty_spins_and_clears(monkeypatch: pytest.MonkeyPatch) -> None:
