@@ -116,6 +116,11 @@ class ServiceState:
                 else "no memory limit of its own"
             )
             return f"was OOM-killed ({limit}, exit code {self.exit_code})"
+        if self.exit_code == 137 and self.memory_limit:
+            # Some engines never flag an OOM kill (their cgroup's OOM events unread):
+            # the limit is the lead the engine's word does not give.
+            limit = f"{self.memory_limit / 2**20:g} MiB"
+            return f"was killed (exit code 137, SIGKILL; memory limit {limit}, no OOM kill flagged)"
         if self.exit_code == 137:
             return "was killed (exit code 137, SIGKILL)"
         return f"exited with code {self.exit_code}"

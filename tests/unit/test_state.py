@@ -59,6 +59,11 @@ def test_the_engines_view_of_a_service() -> None:
     assert ServiceState("exited", 137, 0, None, "").ending() == (
         "was killed (exit code 137, SIGKILL)"
     )
+    # Under a memory limit, with no OOM kill flagged: the limit is said as a lead.
+    limited = ServiceState("exited", 137, 0, None, "", memory_limit=48 * 2**20)
+    assert limited.ending() == (
+        "was killed (exit code 137, SIGKILL; memory limit 48 MiB, no OOM kill flagged)"
+    )
     healthy = ServiceState("running", None, 1, "healthy", "")
     assert healthy.describe() == "running, healthy, exit code None, 1 restarts"
 
