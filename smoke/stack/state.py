@@ -109,18 +109,14 @@ class ServiceState:
     def ending(self) -> str:
         """How the container ended, as the engine tells it: `exited with code 3`,
         `was killed (exit code 137)`, `was OOM-killed (memory limit 64 MiB)`."""
+        limit = f"memory limit {self.memory_limit / 2**20:g} MiB" if self.memory_limit else ""
         if self.oom_killed:
-            limit = (
-                f"memory limit {self.memory_limit / 2**20:g} MiB"
-                if self.memory_limit
-                else "no memory limit of its own"
-            )
-            return f"was OOM-killed ({limit}, exit code {self.exit_code})"
-        if self.exit_code == 137 and self.memory_limit:
+            limited = limit or "no memory limit of its own"
+            return f"was OOM-killed ({limited}, exit code {self.exit_code})"
+        if self.exit_code == 137 and limit:
             # Some engines never flag an OOM kill (their cgroup's OOM events unread):
             # the limit is the lead the engine's word does not give.
-            limit = f"{self.memory_limit / 2**20:g} MiB"
-            return f"was killed (exit code 137, SIGKILL; memory limit {limit}, no OOM kill flagged)"
+            return f"was killed (exit code 137, SIGKILL; {limit}, no OOM kill flagged)"
         if self.exit_code == 137:
             return "was killed (exit code 137, SIGKILL)"
         return f"exited with code {self.exit_code}"
